@@ -1,0 +1,54 @@
+# agnt2 — the two commands a newcomer needs are `make devnet` and `make test`.
+SHELL := /bin/bash
+TOOLS := $(CURDIR)/.tools
+export PATH := $(TOOLS)/bin:$(PATH)
+CARGO ?= cargo
+
+.PHONY: devnet test tools build contracts genesis fmt clippy bench clean-tools
+
+## Build and start the devnet on embedded defaults (http+ws on 127.0.0.1:8545).
+devnet: build
+	$(CARGO) run -p agnt2 -- node --dev --datadir $(CURDIR)/.devnet
+
+## Install the project's tools, build, run every test.
+test: tools build contracts
+	$(CARGO) nextest run --workspace --no-fail-fast
+	cd contracts && forge test
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+## Foundry (forge, cast, anvil) and solc from the npm registry, into .tools/ (git-ignored).
+tools: $(TOOLS)/.installed
+
+$(TOOLS)/.installed: tools/package.json tools/solc-shim.cjs
+	mkdir -p $(TOOLS)/bin
+	cp tools/package.json $(TOOLS)/package.json
+	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error
+	chmod +x $(TOOLS)/node_modules/@foundry-rs/*-linux-*/bin/*
+	for t in forge cast anvil; do ln -sf ../node_modules/@foundry-rs/$$t-linux-amd64/bin/$$t $(TOOLS)/bin/$$t; done
+	cp tools/solc-shim.cjs $(TOOLS)/bin/solc-shim.cjs
+	printf '#!/bin/sh\nexec node "$$(dirname "$$0")/solc-shim.cjs" "$$@"\n' > $(TOOLS)/bin/solc
+	chmod +x $(TOOLS)/bin/solc
+	forge --version | head -1 && solc --version | tail -1
+	touch $@
+
+contracts: tools
+	cd contracts && forge build
+
+## Regenerate genesis/devnet.json from the predeploy contracts.
+genesis: contracts
+	python3 scripts/gen-genesis.py
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: tools
+	$(CARGO) build --release -p agnt2
+	python3 scripts/bench-e2e.py
+
+clean-tools:
+	rm -rf $(TOOLS)

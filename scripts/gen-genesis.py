@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Writes genesis/devnet.json from the compiled predeploys (contracts/out) and the dev accounts.
+
+Run through `make genesis` (which builds the contracts first). The node's tests check that the
+committed genesis still matches what this script produces from the contracts.
+"""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CAST = os.path.join(ROOT, ".tools", "bin", "cast")
+MNEMONIC = "test test test test test test test test test test test junk"
+CHAIN_ID = 80042
+DEV_BALANCE = 10_000 * 10**18
+
+
+def runtime_code(contract):
+    path = os.path.join(ROOT, "contracts", "out", f"{contract}.sol", f"{contract}.json")
+    with open(path) as f:
+        return json.load(f)["deployedBytecode"]["object"]
+
+
+def predeploy(n):
+    return "0x42" + "00" * 18 + f"{n:02x}"
+
+
+def slot(n):
+    return "0x" + f"{n:064x}"
+
+
+def main():
+    accounts = []
+    for i in range(20):
+        out = subprocess.check_output(
+            [CAST, "wallet", "address", "--mnemonic", MNEMONIC, "--mnemonic-index", str(i)], text=True
+        )
+        accounts.append(out.strip())
+
+    alloc = {}
+    for a in accounts:
+        alloc[a] = {"balance": hex(DEV_BALANCE)}
+
+    vault = runtime_code("FeeVault")
+    recipient = "0x" + "00" * 12 + accounts[0][2:].lower()
+    for n in (0x11, 0x19, 0x1A, 0x1B):
+        alloc[predeploy(n)] = {"balance": "0x0", "code": vault, "storage": {slot(0): recipient}}
+    alloc[predeploy(0x15)] = {"balance": "0x0", "code": runtime_code("L1Block")}
+    alloc[predeploy(0x16)] = {"balance": "0x0", "code": runtime_code("L2ToL1MessagePasser")}
+    # isEcotone, isFjord, isIsthmus, isJovian packed in slot 0.
+    alloc[predeploy(0x0F)] = {
+        "balance": "0x0",
+        "code": runtime_code("GasPriceOracle"),
+        "storage": {slot(0): slot(0x01010101)},
+    }
+
+    genesis = {
+        "config": {
+            "chainId": CHAIN_ID,
+            "homesteadBlock": 0,
+            "eip150Block": 0,
+            "eip155Block": 0,
+            "eip158Block": 0,
+            "byzantiumBlock": 0,
+            "constantinopleBlock": 0,
+            "petersburgBlock": 0,
+            "istanbulBlock": 0,
+            "muirGlacierBlock": 0,
+            "berlinBlock": 0,
+            "londonBlock": 0,
+            "arrowGlacierBlock": 0,
+            "grayGlacierBlock": 0,
+            "mergeNetsplitBlock": 0,
+            "shanghaiTime": 0,
+            "cancunTime": 0,
+            "pragueTime": 0,
+            "bedrockBlock": 0,
+            "regolithTime": 0,
+            "canyonTime": 0,
+            "ecotoneTime": 0,
+            "fjordTime": 0,
+            "graniteTime": 0,
+            "holoceneTime": 0,
+            "isthmusTime": 0,
+            "jovianTime": 0,
+            "terminalTotalDifficulty": 0,
+            "terminalTotalDifficultyPassed": True,
+            "optimism": {
+                "eip1559Elasticity": 6,
+                "eip1559Denominator": 50,
+                "eip1559DenominatorCanyon": 250,
+            },
+        },
+        "nonce": "0x0",
+        "timestamp": "0x0",
+        "extraData": "0x",
+        "gasLimit": hex(100_000_000),
+        "difficulty": "0x0",
+        "mixHash": "0x" + "00" * 32,
+        "coinbase": predeploy(0x11),
+        "baseFeePerGas": hex(1_000_000_000),
+        "alloc": alloc,
+    }
+    out = os.path.join(ROOT, "genesis", "devnet.json")
+    with open(out, "w") as f:
+        json.dump(genesis, f, indent=2)
+        f.write("\n")
+    print(f"wrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
