@@ -6,7 +6,7 @@ use alloy_eips::{eip1559::BaseFeeParams, eip7685::EMPTY_REQUESTS_HASH};
 use alloy_genesis::Genesis;
 use alloy_hardforks::ForkCondition;
 use alloy_op_hardforks::{OpChainHardforks, OpHardfork};
-use alloy_primitives::{B256, B64, Bytes};
+use alloy_primitives::{B64, B256, Bytes};
 use std::path::Path;
 
 /// Errors of loading a chain spec.

@@ -11,8 +11,7 @@ pub const SEQUENCER_FEE_VAULT: Address = address!("0x420000000000000000000000000
 /// `L1Block` predeploy: L1 attributes written by the first transaction of each block.
 pub const L1_BLOCK: Address = address!("0x4200000000000000000000000000000000000015");
 /// `L2ToL1MessagePasser` predeploy: its storage root is committed by output roots.
-pub const L2_TO_L1_MESSAGE_PASSER: Address =
-    address!("0x4200000000000000000000000000000000000016");
+pub const L2_TO_L1_MESSAGE_PASSER: Address = address!("0x4200000000000000000000000000000000000016");
 /// `BaseFeeVault` predeploy: base fees are credited here, not burned.
 pub const BASE_FEE_VAULT: Address = address!("0x4200000000000000000000000000000000000019");
 /// `L1FeeVault` predeploy.

@@ -1,6 +1,8 @@
 //! The L1-info deposit: the first transaction of every block.
 
-use crate::constants::{L1_BLOCK, L1_INFO_DEPOSITOR, L1_INFO_GAS_LIMIT, SET_L1_BLOCK_VALUES_JOVIAN};
+use crate::constants::{
+    L1_BLOCK, L1_INFO_DEPOSITOR, L1_INFO_GAS_LIMIT, SET_L1_BLOCK_VALUES_JOVIAN,
+};
 use alloy_primitives::{B256, Bytes, TxKind, U256, keccak256};
 use op_alloy_consensus::TxDeposit;
 

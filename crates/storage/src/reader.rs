@@ -1,0 +1,294 @@
+use crate::{
+    codec::{self, decode_account, decode_b256, decode_list, decode_num, num, slot_key},
+    error::{StorageError, StorageResult, corrupt},
+    store::Tables,
+    tables,
+};
+use agnt2_primitives::{Header, ReceiptEnvelope, TxEnvelope};
+use agnt2_trie::{Account as TrieAccount, RootWithProofs};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_rlp::Decodable;
+use revm::{
+    DatabaseRef, bytecode::Bytecode, database_interface::DBErrorMarker, primitives::KECCAK_EMPTY,
+    state::AccountInfo,
+};
+use signet_libmdbx::{RoSync, TransactionKind, tx::Tx};
+
+/// Where a transaction is: block number and index in the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block number.
+    pub block: u64,
+    /// Index in the block.
+    pub index: u32,
+}
+
+/// A consistent read-only view of the database (one MDBX read transaction).
+#[derive(Debug)]
+pub struct StoreReader {
+    tx: Tx<RoSync>,
+    t: Tables,
+}
+
+impl DBErrorMarker for StorageError {}
+
+impl StoreReader {
+    pub(crate) const fn new(tx: Tx<RoSync>, t: Tables) -> Self {
+        Self { tx, t }
+    }
+
+    /// The head block number (`None` before genesis is written).
+    pub fn head(&self) -> StorageResult<Option<u64>> {
+        head(&self.tx, &self.t)
+    }
+
+    /// Canonical hash of block `n`.
+    pub fn block_hash(&self, n: u64) -> StorageResult<Option<B256>> {
+        self.tx
+            .get::<Vec<u8>>(self.t.canonical.dbi(), &num(n))?
+            .map(|v| decode_b256(tables::CANONICAL_HASHES, &v))
+            .transpose()
+    }
+
+    /// Number of the block with `hash`.
+    pub fn block_number(&self, hash: B256) -> StorageResult<Option<u64>> {
+        self.tx
+            .get::<Vec<u8>>(self.t.header_numbers.dbi(), hash.as_slice())?
+            .map(|v| decode_num(tables::HEADER_NUMBERS, &v))
+            .transpose()
+    }
+
+    /// Header of block `n`.
+    pub fn header(&self, n: u64) -> StorageResult<Option<Header>> {
+        header(&self.tx, &self.t, n)
+    }
+
+    /// Transactions of block `n` with their senders.
+    pub fn body(&self, n: u64) -> StorageResult<Option<Vec<(Address, TxEnvelope)>>> {
+        let Some(raw) = self.tx.get::<Vec<u8>>(self.t.bodies.dbi(), &num(n))? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for item in decode_list(tables::BODIES, &raw)? {
+            if item.len() < 20 {
+                return Err(corrupt(tables::BODIES, "entry shorter than a sender"));
+            }
+            let sender = Address::from_slice(&item[..20]);
+            let mut buf = &item[20..];
+            let tx = TxEnvelope::decode_2718(&mut buf)
+                .map_err(|e| corrupt(tables::BODIES, e.to_string()))?;
+            out.push((sender, tx));
+        }
+        Ok(Some(out))
+    }
+
+    /// Receipts of block `n`.
+    pub fn receipts(&self, n: u64) -> StorageResult<Option<Vec<ReceiptEnvelope>>> {
+        let Some(raw) = self.tx.get::<Vec<u8>>(self.t.receipts.dbi(), &num(n))? else {
+            return Ok(None);
+        };
+        decode_list(tables::RECEIPTS, &raw)?
+            .into_iter()
+            .map(|mut item| {
+                ReceiptEnvelope::decode_2718(&mut item)
+                    .map_err(|e| corrupt(tables::RECEIPTS, e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// Location of the transaction with `hash`.
+    pub fn tx_location(&self, hash: B256) -> StorageResult<Option<TxLocation>> {
+        let Some(v) = self.tx.get::<Vec<u8>>(self.t.tx_lookup.dbi(), hash.as_slice())? else {
+            return Ok(None);
+        };
+        if v.len() != 12 {
+            return Err(corrupt(tables::TX_LOOKUP, "entry is not 12 bytes"));
+        }
+        let block = decode_num(tables::TX_LOOKUP, &v[..8])?;
+        let index = u32::from_be_bytes(v[8..12].try_into().expect("4 bytes"));
+        Ok(Some(TxLocation { block, index }))
+    }
+
+    /// Account in the head state.
+    pub fn account(&self, address: Address) -> StorageResult<Option<AccountInfo>> {
+        account(&self.tx, &self.t, &address)
+    }
+
+    /// Storage slot in the head state.
+    pub fn storage(&self, address: Address, slot: U256) -> StorageResult<U256> {
+        storage(&self.tx, &self.t, &address, &slot)
+    }
+
+    /// Bytecode by hash.
+    pub fn code(&self, hash: B256) -> StorageResult<Option<Bytes>> {
+        if hash == KECCAK_EMPTY {
+            return Ok(Some(Bytes::new()));
+        }
+        Ok(self.tx.get::<Vec<u8>>(self.t.bytecodes.dbi(), hash.as_slice())?.map(Bytes::from))
+    }
+
+    /// Account as it was after block `n` (from the changeset of the next block that changed
+    /// it, or the head state if none did).
+    pub fn account_at(&self, address: Address, n: u64) -> StorageResult<Option<AccountInfo>> {
+        let key: [u8; 28] = codec::cat(&[address.as_slice(), &num(n + 1)]);
+        let mut c = self.tx.cursor(self.t.account_history)?;
+        match c.set_range::<Vec<u8>, ()>(&key)? {
+            Some((k, ())) if k.len() == 28 && k[..20] == address[..] => {
+                let block = decode_num(tables::ACCOUNT_HISTORY, &k[20..])?;
+                let cs: [u8; 28] = codec::cat(&[&num(block), address.as_slice()]);
+                let v = self
+                    .tx
+                    .get::<Vec<u8>>(self.t.account_changesets.dbi(), &cs)?
+                    .ok_or_else(|| corrupt(tables::ACCOUNT_CHANGESETS, "missing entry"))?;
+                if v.is_empty() {
+                    Ok(None)
+                } else {
+                    decode_account(tables::ACCOUNT_CHANGESETS, &v).map(Some)
+                }
+            }
+            _ => self.account(address),
+        }
+    }
+
+    /// Storage slot as it was after block `n`.
+    pub fn storage_at(&self, address: Address, slot: U256, n: u64) -> StorageResult<U256> {
+        let sk = slot_key(&address, &slot);
+        let key: [u8; 60] = codec::cat(&[&sk, &num(n + 1)]);
+        let mut c = self.tx.cursor(self.t.storage_history)?;
+        match c.set_range::<Vec<u8>, ()>(&key)? {
+            Some((k, ())) if k.len() == 60 && k[..52] == sk[..] => {
+                let block = decode_num(tables::STORAGE_HISTORY, &k[52..])?;
+                let cs: [u8; 60] = codec::cat(&[&num(block), &sk]);
+                let v = self
+                    .tx
+                    .get::<Vec<u8>>(self.t.storage_changesets.dbi(), &cs)?
+                    .ok_or_else(|| corrupt(tables::STORAGE_CHANGESETS, "missing entry"))?;
+                Ok(U256::from_be_slice(&v))
+            }
+            _ => self.storage(address, slot),
+        }
+    }
+
+    /// Account proof and storage proofs against the head state root.
+    pub fn proof(
+        &self,
+        address: Address,
+        slots: &[B256],
+    ) -> StorageResult<(RootWithProofs, Option<TrieAccount>, RootWithProofs)> {
+        let hashed = keccak256(address);
+        let mut leaves = Vec::new();
+        let mut target = None;
+        let mut c = self.tx.cursor(self.t.hashed_accounts)?;
+        for item in c.iter_start::<Vec<u8>, Vec<u8>>()? {
+            let (k, v) = item?;
+            let key = decode_b256(tables::HASHED_ACCOUNTS, &k)?;
+            let (info, storage_root) = codec::decode_hashed_account(&v)?;
+            let acc = TrieAccount {
+                nonce: info.nonce,
+                balance: info.balance,
+                storage_root,
+                code_hash: info.code_hash,
+            };
+            if key == hashed {
+                target = Some(acc);
+            }
+            leaves.push((key, agnt2_trie::encode_account(&acc)));
+        }
+        let account_proof = agnt2_trie::root_with_proofs(leaves, &[hashed]);
+        let slot_keys: Vec<B256> = slots.iter().map(keccak256).collect();
+        let mut leaves = Vec::new();
+        let mut c = self.tx.cursor(self.t.hashed_storage)?;
+        for item in c.iter_from::<Vec<u8>, Vec<u8>>(hashed.as_slice())? {
+            let (k, v) = item?;
+            if k.len() != 64 || k[..32] != hashed[..] {
+                break;
+            }
+            leaves.push((
+                B256::from_slice(&k[32..]),
+                agnt2_trie::encode_storage_value(U256::from_be_slice(&v)),
+            ));
+        }
+        let storage_proofs = agnt2_trie::root_with_proofs(leaves, &slot_keys);
+        Ok((account_proof, target, storage_proofs))
+    }
+
+    /// A revm database over this view: the head state, or the state after block `at`.
+    pub const fn state(&self, at: Option<u64>) -> StateAt<'_> {
+        StateAt { reader: self, at }
+    }
+}
+
+/// State at a block (or the head) as a revm [`DatabaseRef`].
+#[derive(Debug, Clone, Copy)]
+pub struct StateAt<'a> {
+    reader: &'a StoreReader,
+    at: Option<u64>,
+}
+
+impl DatabaseRef for StateAt<'_> {
+    type Error = StorageError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        match self.at {
+            None => self.reader.account(address),
+            Some(n) => self.reader.account_at(address, n),
+        }
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        let code = self.reader.code(code_hash)?.ok_or(StorageError::MissingCode(code_hash))?;
+        Ok(Bytecode::new_raw(code))
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        match self.at {
+            None => self.reader.storage(address, index),
+            Some(n) => self.reader.storage_at(address, index, n),
+        }
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        Ok(self.reader.block_hash(number)?.unwrap_or_default())
+    }
+}
+
+pub(crate) fn head<K: TransactionKind>(tx: &Tx<K>, t: &Tables) -> StorageResult<Option<u64>> {
+    tx.get::<Vec<u8>>(t.metadata.dbi(), b"head")?
+        .map(|v| decode_num(tables::METADATA, &v))
+        .transpose()
+}
+
+pub(crate) fn header<K: TransactionKind>(
+    tx: &Tx<K>,
+    t: &Tables,
+    n: u64,
+) -> StorageResult<Option<Header>> {
+    let Some(raw) = tx.get::<Vec<u8>>(t.headers.dbi(), &num(n))? else { return Ok(None) };
+    Header::decode(&mut raw.as_slice())
+        .map(Some)
+        .map_err(|e| corrupt(tables::HEADERS, e.to_string()))
+}
+
+pub(crate) fn account<K: TransactionKind>(
+    tx: &Tx<K>,
+    t: &Tables,
+    address: &Address,
+) -> StorageResult<Option<AccountInfo>> {
+    tx.get::<Vec<u8>>(t.accounts.dbi(), address.as_slice())?
+        .map(|v| decode_account(tables::PLAIN_ACCOUNTS, &v))
+        .transpose()
+}
+
+pub(crate) fn storage<K: TransactionKind>(
+    tx: &Tx<K>,
+    t: &Tables,
+    address: &Address,
+    slot: &U256,
+) -> StorageResult<U256> {
+    Ok(tx
+        .get::<Vec<u8>>(t.storage.dbi(), &slot_key(address, slot))?
+        .map(|v| U256::from_be_slice(&v))
+        .unwrap_or_default())
+}

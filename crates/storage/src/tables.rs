@@ -1,0 +1,54 @@
+//! Table names and key layouts. Integers are big-endian so that key order is numeric order.
+
+/// `number → RLP(header)`.
+pub const HEADERS: &str = "Headers";
+/// `number → hash` of the canonical chain.
+pub const CANONICAL_HASHES: &str = "CanonicalHashes";
+/// `hash → number`.
+pub const HEADER_NUMBERS: &str = "HeaderNumbers";
+/// `number → body`: for each transaction its sender and EIP-2718 bytes.
+pub const BODIES: &str = "Bodies";
+/// `tx hash → number ‖ index (u32)`.
+pub const TX_LOOKUP: &str = "TransactionLookup";
+/// `number → receipts` (EIP-2718 encodings, length-prefixed).
+pub const RECEIPTS: &str = "Receipts";
+/// `address → nonce ‖ balance ‖ code hash` of the head state.
+pub const PLAIN_ACCOUNTS: &str = "PlainAccountState";
+/// `address ‖ slot → value` (non-zero values only) of the head state.
+pub const PLAIN_STORAGE: &str = "PlainStorageState";
+/// `code hash → bytecode`.
+pub const BYTECODES: &str = "Bytecodes";
+/// `number ‖ address → account before the block` (empty value: did not exist).
+pub const ACCOUNT_CHANGESETS: &str = "AccountChangeSets";
+/// `number ‖ address ‖ slot → value before the block`.
+pub const STORAGE_CHANGESETS: &str = "StorageChangeSets";
+/// `address ‖ number → ()`: the blocks that changed an account.
+pub const ACCOUNT_HISTORY: &str = "AccountsHistory";
+/// `address ‖ slot ‖ number → ()`: the blocks that changed a slot.
+pub const STORAGE_HISTORY: &str = "StoragesHistory";
+/// `keccak(address) → nonce ‖ balance ‖ code hash ‖ storage root`.
+pub const HASHED_ACCOUNTS: &str = "HashedAccounts";
+/// `keccak(address) ‖ keccak(slot) → value`.
+pub const HASHED_STORAGE: &str = "HashedStorages";
+/// Node metadata (`head` → number).
+pub const METADATA: &str = "Metadata";
+
+/// Every table, for creation at open and for `db stats`.
+pub const ALL: [&str; 16] = [
+    HEADERS,
+    CANONICAL_HASHES,
+    HEADER_NUMBERS,
+    BODIES,
+    TX_LOOKUP,
+    RECEIPTS,
+    PLAIN_ACCOUNTS,
+    PLAIN_STORAGE,
+    BYTECODES,
+    ACCOUNT_CHANGESETS,
+    STORAGE_CHANGESETS,
+    ACCOUNT_HISTORY,
+    STORAGE_HISTORY,
+    HASHED_ACCOUNTS,
+    HASHED_STORAGE,
+    METADATA,
+];

@@ -1,0 +1,242 @@
+use crate::{
+    StateChanges,
+    codec::{self, encode_account, encode_hashed_account, encode_list, num, slot_key},
+    error::StorageResult,
+    reader,
+    store::Tables,
+    tables,
+};
+use agnt2_primitives::{Header, ReceiptEnvelope, TxEnvelope};
+use agnt2_trie::{Account as TrieAccount, EMPTY_ROOT_HASH};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256, U256, keccak256};
+use alloy_rlp::Encodable;
+use signet_libmdbx::{RwSync, WriteFlags, tx::Tx};
+use std::collections::BTreeSet;
+
+/// Writes one block (state, header, body, receipts) in a single MDBX transaction.
+#[derive(Debug)]
+pub struct BlockWriter {
+    tx: Tx<RwSync>,
+    t: Tables,
+}
+
+impl BlockWriter {
+    pub(crate) const fn new(tx: Tx<RwSync>, t: Tables) -> Self {
+        Self { tx, t }
+    }
+
+    /// The head block number.
+    pub fn head(&self) -> StorageResult<Option<u64>> {
+        reader::head(&self.tx, &self.t)
+    }
+
+    /// Header of block `n`.
+    pub fn header(&self, n: u64) -> StorageResult<Option<Header>> {
+        reader::header(&self.tx, &self.t, n)
+    }
+
+    /// Applies the state changes of block `number` to the plain and hashed state, recording
+    /// what each change overwrote in the changesets and history indices, and recomputing the
+    /// storage roots of the accounts whose storage changed.
+    pub fn apply_state(&mut self, number: u64, changes: &StateChanges) -> StorageResult<()> {
+        for (hash, code) in &changes.codes {
+            self.tx.put(self.t.bytecodes, hash, code, WriteFlags::empty())?;
+        }
+        let mut storage_touched: BTreeSet<Address> = BTreeSet::new();
+        for (address, info) in &changes.accounts {
+            let old = reader::account(&self.tx, &self.t, address)?;
+            let cs: [u8; 28] = codec::cat(&[&num(number), address.as_slice()]);
+            if self.tx.get::<()>(self.t.account_changesets.dbi(), &cs)?.is_none() {
+                let prev = old.as_ref().map(|a| encode_account(a).to_vec()).unwrap_or_default();
+                self.tx.put(self.t.account_changesets, cs, prev, WriteFlags::empty())?;
+                let hk: [u8; 28] = codec::cat(&[address.as_slice(), &num(number)]);
+                self.tx.put(self.t.account_history, hk, [], WriteFlags::empty())?;
+            }
+            let hashed = keccak256(address);
+            match info {
+                Some(info) => {
+                    self.tx.put(
+                        self.t.accounts,
+                        address,
+                        encode_account(info),
+                        WriteFlags::empty(),
+                    )?;
+                    let root = self.cached_storage_root(&hashed)?.unwrap_or(EMPTY_ROOT_HASH);
+                    let v = encode_hashed_account(info, &root);
+                    self.tx.put(self.t.hashed_accounts, hashed, v, WriteFlags::empty())?;
+                }
+                None => {
+                    if old.is_some() {
+                        self.tx.del(self.t.accounts, address, None)?;
+                        self.tx.del(self.t.hashed_accounts, hashed, None)?;
+                        self.wipe_storage(number, address)?;
+                    }
+                }
+            }
+        }
+        for (address, change) in &changes.storage {
+            if change.wiped {
+                self.wipe_storage(number, address)?;
+            }
+            let hashed = keccak256(address);
+            for (slot, value) in &change.slots {
+                let key = slot_key(address, slot);
+                let old = reader::storage(&self.tx, &self.t, address, slot)?;
+                self.record_slot(number, &key, old)?;
+                let hk: [u8; 64] =
+                    codec::cat(&[hashed.as_slice(), keccak256(key[20..].as_ref()).as_slice()]);
+                if value.is_zero() {
+                    self.tx.del(self.t.storage, key, None)?;
+                    self.tx.del(self.t.hashed_storage, hk, None)?;
+                } else {
+                    let v = value.to_be_bytes::<32>();
+                    self.tx.put(self.t.storage, key, v, WriteFlags::empty())?;
+                    self.tx.put(self.t.hashed_storage, hk, v, WriteFlags::empty())?;
+                }
+            }
+            storage_touched.insert(*address);
+        }
+        for address in storage_touched {
+            self.refresh_storage_root(&address)?;
+        }
+        Ok(())
+    }
+
+    fn record_slot(&self, number: u64, key: &[u8; 52], old: U256) -> StorageResult<()> {
+        let cs: [u8; 60] = codec::cat(&[&num(number), key]);
+        if self.tx.get::<()>(self.t.storage_changesets.dbi(), &cs)?.is_none() {
+            self.tx.put(
+                self.t.storage_changesets,
+                cs,
+                old.to_be_bytes::<32>(),
+                WriteFlags::empty(),
+            )?;
+            let hk: [u8; 60] = codec::cat(&[key, &num(number)]);
+            self.tx.put(self.t.storage_history, hk, [], WriteFlags::empty())?;
+        }
+        Ok(())
+    }
+
+    /// Deletes all storage of `address`, recording the old values.
+    fn wipe_storage(&mut self, number: u64, address: &Address) -> StorageResult<()> {
+        let mut slots = Vec::new();
+        {
+            let mut c = self.tx.cursor(self.t.storage)?;
+            for item in c.iter_from::<Vec<u8>, Vec<u8>>(address.as_slice())? {
+                let (k, v) = item?;
+                if k.len() != 52 || k[..20] != address[..] {
+                    break;
+                }
+                slots.push((k, U256::from_be_slice(&v)));
+            }
+        }
+        let hashed = keccak256(address);
+        for (k, old) in slots {
+            let key: [u8; 52] = k.as_slice().try_into().expect("checked length");
+            self.record_slot(number, &key, old)?;
+            self.tx.del(self.t.storage, &key, None)?;
+            let hk: [u8; 64] = codec::cat(&[hashed.as_slice(), keccak256(&key[20..]).as_slice()]);
+            self.tx.del(self.t.hashed_storage, hk, None)?;
+        }
+        Ok(())
+    }
+
+    fn cached_storage_root(&self, hashed: &B256) -> StorageResult<Option<B256>> {
+        self.tx
+            .get::<Vec<u8>>(self.t.hashed_accounts.dbi(), hashed.as_slice())?
+            .map(|v| codec::decode_hashed_account(&v).map(|(_, root)| root))
+            .transpose()
+    }
+
+    /// Recomputes the storage root of `address` from its hashed storage.
+    fn refresh_storage_root(&mut self, address: &Address) -> StorageResult<()> {
+        let hashed = keccak256(address);
+        let Some(raw) = self.tx.get::<Vec<u8>>(self.t.hashed_accounts.dbi(), hashed.as_slice())?
+        else {
+            return Ok(());
+        };
+        let (info, _) = codec::decode_hashed_account(&raw)?;
+        let root = self.storage_root_of_hashed(&hashed)?;
+        let v = encode_hashed_account(&info, &root);
+        self.tx.put(self.t.hashed_accounts, hashed, v, WriteFlags::empty())?;
+        Ok(())
+    }
+
+    fn storage_root_of_hashed(&self, hashed: &B256) -> StorageResult<B256> {
+        let mut c = self.tx.cursor(self.t.hashed_storage)?;
+        let mut slots = Vec::new();
+        for item in c.iter_from::<Vec<u8>, Vec<u8>>(hashed.as_slice())? {
+            let (k, v) = item?;
+            if k.len() != 64 || k[..32] != hashed[..] {
+                break;
+            }
+            slots.push((B256::from_slice(&k[32..]), U256::from_be_slice(&v)));
+        }
+        Ok(agnt2_trie::storage_root(slots))
+    }
+
+    /// Storage root of an account in the state written so far.
+    pub fn storage_root(&self, address: &Address) -> StorageResult<B256> {
+        Ok(self.cached_storage_root(&keccak256(address))?.unwrap_or(EMPTY_ROOT_HASH))
+    }
+
+    /// State root of the state written so far.
+    pub fn state_root(&self) -> StorageResult<B256> {
+        let mut c = self.tx.cursor(self.t.hashed_accounts)?;
+        let mut accounts = Vec::new();
+        for item in c.iter_start::<Vec<u8>, Vec<u8>>()? {
+            let (k, v) = item?;
+            let key = codec::decode_b256(tables::HASHED_ACCOUNTS, &k)?;
+            let (info, storage_root) = codec::decode_hashed_account(&v)?;
+            accounts.push((
+                key,
+                TrieAccount {
+                    nonce: info.nonce,
+                    balance: info.balance,
+                    storage_root,
+                    code_hash: info.code_hash,
+                },
+            ));
+        }
+        Ok(agnt2_trie::state_root(accounts))
+    }
+
+    /// Inserts a sealed block and makes it the head.
+    pub fn insert_block(
+        &mut self,
+        header: &Header,
+        hash: B256,
+        txs: &[(Address, TxEnvelope)],
+        receipts: &[ReceiptEnvelope],
+    ) -> StorageResult<()> {
+        let n = header.number;
+        let mut buf = Vec::new();
+        header.encode(&mut buf);
+        self.tx.put(self.t.headers, num(n), &buf, WriteFlags::empty())?;
+        self.tx.put(self.t.canonical, num(n), hash, WriteFlags::empty())?;
+        self.tx.put(self.t.header_numbers, hash, num(n), WriteFlags::empty())?;
+        let mut items = Vec::with_capacity(txs.len());
+        for (i, (sender, tx)) in txs.iter().enumerate() {
+            let mut item = Vec::with_capacity(20 + tx.encode_2718_len());
+            item.extend_from_slice(sender.as_slice());
+            tx.encode_2718(&mut item);
+            items.push(item);
+            let loc: [u8; 12] = codec::cat(&[&num(n), &(i as u32).to_be_bytes()]);
+            self.tx.put(self.t.tx_lookup, tx.tx_hash(), loc, WriteFlags::empty())?;
+        }
+        let body = encode_list(items.iter().map(Vec::as_slice));
+        self.tx.put(self.t.bodies, num(n), body, WriteFlags::empty())?;
+        let encoded: Vec<Vec<u8>> = receipts.iter().map(|r| r.encoded_2718()).collect();
+        let receipts = encode_list(encoded.iter().map(Vec::as_slice));
+        self.tx.put(self.t.receipts, num(n), receipts, WriteFlags::empty())?;
+        self.tx.put(self.t.metadata, b"head", num(n), WriteFlags::empty())?;
+        Ok(())
+    }
+
+    /// Commits durably (fsync) and returns once the block is on disk.
+    pub fn commit(self) -> StorageResult<()> {
+        self.tx.commit()?;
+        Ok(())
+    }
+}
