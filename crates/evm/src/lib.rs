@@ -1,0 +1,18 @@
+//! The EVM of agnt2: op-revm driven through alloy-op-evm's block executor (deposits, the
+//! L1-info transaction, L1/operator fees, fee vaults, receipts), a write-buffering overlay over
+//! the stored state, and `eth_call`-style execution.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+mod config;
+mod overlay;
+
+pub use config::{BlockEnvInput, CallError, EvmConfig, ExecutorFactory, L1Fees};
+pub use overlay::PendingState;
+
+pub use alloy_evm::{
+    Evm, EvmEnv,
+    block::{BlockExecutionError, BlockExecutor, BlockValidationError},
+};
+pub use alloy_op_evm::{OpBlockExecutionCtx, OpTx};
+pub use op_revm::{OpHaltReason, OpSpecId};
+pub use revm::context::result::{ExecutionResult, Output};
