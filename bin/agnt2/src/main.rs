@@ -1,1 +1,178 @@
-fn main() {}
+//! `agnt2`: the node and its operator commands.
+
+use agnt2_node::{MiningMode, Node, NodeConfig};
+use agnt2_primitives::{ChainSpec, dev_signers};
+use agnt2_storage::Store;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use eyre::WrapErr;
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(name = "agnt2", version, about = "agnt2: an OP-Stack-style rollup for agent economies")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Verbosity: -v info (default), -vv debug, -vvv trace. `RUST_LOG` overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only print warnings and errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the node (execution client and sequencer).
+    Node(NodeArgs),
+    /// Inspect a datadir.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Entries and size of every table.
+    Stats {
+        /// The node's data directory.
+        #[arg(long, value_name = "DIR")]
+        datadir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct NodeArgs {
+    /// Development mode: the embedded devnet chain (unless --chain is given), 20 funded dev
+    /// accounts from the `test … junk` mnemonic, instant mining unless --block-time is set.
+    #[arg(long)]
+    dev: bool,
+    /// Data directory (database under `<datadir>/db`). Default: `$HOME/.agnt2/<chain id>`.
+    #[arg(long, value_name = "DIR")]
+    datadir: Option<PathBuf>,
+    /// Genesis file (geth-style JSON). Default: the embedded devnet genesis.
+    #[arg(long, value_name = "FILE")]
+    chain: Option<PathBuf>,
+    /// JSON-RPC listen address (HTTP and WebSocket share the port).
+    #[arg(long = "http.addr", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    http_addr: IpAddr,
+    /// JSON-RPC port (0 picks a free port; the chosen address is printed).
+    #[arg(long = "http.port", default_value_t = 8545)]
+    http_port: u16,
+    /// Produce a block every MS milliseconds (interval mining). Absent: instant mining.
+    #[arg(long = "block-time", value_name = "MS", conflicts_with = "no_mining")]
+    block_time: Option<u64>,
+    /// Produce blocks only on `evm_mine` / `anvil_mine` (manual mining).
+    #[arg(long = "no-mining")]
+    no_mining: bool,
+}
+
+fn init_logs(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "warn",
+        (_, 0 | 1) => "info",
+        (_, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run_node(args: NodeArgs) -> eyre::Result<()> {
+    let chain = match &args.chain {
+        Some(path) => ChainSpec::from_file(path)?,
+        None => ChainSpec::devnet(),
+    };
+    if !args.dev && args.chain.is_none() {
+        eyre::bail!(
+            "without --dev a --chain genesis file is required (settlement mode comes later)"
+        );
+    }
+    let chain = Arc::new(chain);
+    let datadir = match args.datadir {
+        Some(d) => d,
+        None => {
+            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
+            home.join(".agnt2").join(chain.chain_id().to_string())
+        }
+    };
+    let mining = match (args.block_time, args.no_mining) {
+        (Some(0), _) => eyre::bail!("--block-time must be at least 1 ms"),
+        (Some(ms), _) => MiningMode::Interval(Duration::from_millis(ms)),
+        (None, true) => MiningMode::Manual,
+        (None, false) => MiningMode::Instant,
+    };
+    let config = NodeConfig {
+        datadir: datadir.clone(),
+        chain: chain.clone(),
+        http: SocketAddr::new(args.http_addr, args.http_port),
+        mining,
+    };
+    let node = Node::launch(config).await?;
+
+    println!("agnt2 devnet · chain id {} · datadir {}", chain.chain_id(), datadir.display());
+    println!();
+    println!("Available accounts (10,000 ETH each; mnemonic \"test test … junk\")");
+    for (i, s) in dev_signers(20).iter().enumerate() {
+        println!("({i}) {} 0x{}", s.address(), alloy_primitives::hex::encode(s.to_bytes()));
+    }
+    println!();
+    println!("Listening on {}", node.http);
+    println!("RPC: http://{0}  ws://{0}", node.http);
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn db_stats(datadir: PathBuf) -> eyre::Result<()> {
+    let db = datadir.join("db");
+    if !db.exists() {
+        eyre::bail!("no database in {}", datadir.display());
+    }
+    let store = Store::open(&db).wrap_err("cannot open database")?;
+    let head = store.reader()?.head()?;
+    println!("head block: {}", head.map_or("none".into(), |h| h.to_string()));
+    println!("{:<24} {:>12} {:>14}", "table", "entries", "bytes");
+    let mut total = 0;
+    for s in store.stats()? {
+        total += s.bytes;
+        println!("{:<24} {:>12} {:>14}", s.table, s.entries, s.bytes);
+    }
+    println!("{:<24} {:>12} {:>14}", "total", "", total);
+    Ok(())
+}
+
+fn main() -> eyre::Result<()> {
+    let cli = Cli::parse();
+    init_logs(cli.verbose, cli.quiet);
+    match cli.command {
+        Command::Node(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(run_node(args)),
+        Command::Db { command: DbCommand::Stats { datadir } } => db_stats(datadir),
+    }
+}

@@ -10,8 +10,8 @@ pub use config::{BlockEnvInput, CallError, EvmConfig, ExecutorFactory, L1Fees};
 pub use overlay::PendingState;
 
 pub use alloy_evm::{
-    Evm, EvmEnv,
-    block::{BlockExecutionError, BlockExecutor, BlockValidationError},
+    Evm, EvmEnv, EvmFactory,
+    block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory, BlockValidationError},
 };
 pub use alloy_op_evm::{OpBlockExecutionCtx, OpTx};
 pub use op_revm::{OpHaltReason, OpSpecId};

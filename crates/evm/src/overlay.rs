@@ -25,6 +25,7 @@ pub struct PendingState<DB> {
     codes: HashMap<B256, Bytecode>,
     read_accounts: HashMap<Address, Option<AccountInfo>>,
     read_slots: HashMap<(Address, U256), U256>,
+    block_hashes: HashMap<u64, B256>,
 }
 
 impl<DB: DatabaseRef> PendingState<DB> {
@@ -37,6 +38,7 @@ impl<DB: DatabaseRef> PendingState<DB> {
             codes: HashMap::default(),
             read_accounts: HashMap::default(),
             read_slots: HashMap::default(),
+            block_hashes: HashMap::default(),
         }
     }
 
@@ -124,6 +126,9 @@ impl<DB: DatabaseRef> Database for PendingState<DB> {
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
+        if let Some(h) = self.block_hashes.get(&number) {
+            return Ok(*h);
+        }
         self.base.block_hash_ref(number)
     }
 }
@@ -161,5 +166,11 @@ impl<DB: DatabaseRef> DatabaseCommit for PendingState<DB> {
                 self.storage.entry(address).or_default().slots.extend(changed);
             }
         }
+    }
+}
+
+impl<DB> alloy_evm::overrides::OverrideBlockHashes for PendingState<DB> {
+    fn override_block_hashes(&mut self, block_hashes: std::collections::BTreeMap<u64, B256>) {
+        self.block_hashes.extend(block_hashes);
     }
 }

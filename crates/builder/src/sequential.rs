@@ -1,0 +1,99 @@
+use crate::{BlockBuilder, BuildContext, BuilderError, ExecutedBlock, Skipped};
+use agnt2_evm::{
+    BlockExecutionError, BlockExecutor, BlockValidationError, EvmConfig, OpBlockExecutionCtx,
+    PendingState,
+};
+use agnt2_evm::{BlockExecutorFactory as _, EvmFactory as _};
+use agnt2_primitives::{TxEnvelope, constants::L1_INFO_DEPOSITOR, l1_info_deposit};
+use agnt2_txpool::PooledTx;
+use alloy_consensus::{Sealed, Transaction, transaction::Recovered};
+use alloy_primitives::B256;
+use revm::DatabaseRef;
+use std::{fmt::Debug, sync::Arc};
+
+/// Executes candidates one after the other.
+#[derive(Debug, Clone)]
+pub struct SequentialBuilder {
+    config: EvmConfig,
+}
+
+impl SequentialBuilder {
+    /// A builder for the chain of `config`.
+    pub const fn new(config: EvmConfig) -> Self {
+        Self { config }
+    }
+}
+
+fn fatal(e: impl std::fmt::Display) -> BuilderError {
+    BuilderError::Execution(e.to_string())
+}
+
+impl BlockBuilder for SequentialBuilder {
+    fn build<DB: DatabaseRef + Debug>(
+        &self,
+        db: DB,
+        ctx: BuildContext,
+        candidates: &[Arc<PooledTx>],
+    ) -> Result<ExecutedBlock, BuilderError>
+    where
+        DB::Error: Send + Sync + 'static,
+    {
+        let factory = self.config.executor_factory();
+        let mut state = PendingState::new(db);
+        let evm = factory.evm_factory().create_evm(&mut state, self.config.evm_env(&ctx.env));
+        let exec_ctx = OpBlockExecutionCtx {
+            parent_hash: ctx.parent_hash,
+            parent_beacon_block_root: Some(B256::ZERO),
+            extra_data: ctx.extra_data.clone(),
+        };
+        let mut ex = factory.create_executor(evm, exec_ctx);
+        ex.apply_pre_execution_changes().map_err(fatal)?;
+
+        let deposit =
+            TxEnvelope::Deposit(Sealed::new(l1_info_deposit(&ctx.l1, ctx.sequence_number)));
+        let deposit = Recovered::new_unchecked(deposit, L1_INFO_DEPOSITOR);
+        ex.execute_transaction(&deposit).map_err(fatal)?;
+        let mut txs = vec![(L1_INFO_DEPOSITOR, deposit.into_inner())];
+
+        let gas_limit = ctx.env.gas_limit;
+        let mut skipped = Vec::new();
+        let mut gas_used = ex
+            .receipts()
+            .last()
+            .map(|r| alloy_consensus::TxReceipt::cumulative_gas_used(r))
+            .unwrap_or_default();
+        for cand in candidates {
+            if gas_limit.saturating_sub(gas_used) < 21_000 {
+                break;
+            }
+            if cand.tx.gas_limit() > gas_limit - gas_used {
+                skipped.push(Skipped::NoRoom(cand.hash));
+                continue;
+            }
+            match ex.execute_transaction(&cand.tx) {
+                Ok(out) => {
+                    gas_used += out.tx_gas_used();
+                    txs.push((cand.sender(), cand.tx.inner().clone()));
+                }
+                Err(BlockExecutionError::Validation(
+                    BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas { .. },
+                )) => skipped.push(Skipped::NoRoom(cand.hash)),
+                Err(BlockExecutionError::Validation(e)) => {
+                    skipped.push(Skipped::Invalid { hash: cand.hash, reason: e.to_string() })
+                }
+                Err(e) => return Err(fatal(e)),
+            }
+        }
+        let (_evm, result) = ex.finish().map_err(fatal)?;
+        let changes = state.changes();
+        Ok(ExecutedBlock {
+            ctx,
+            txs,
+            receipts: result.receipts,
+            gas_used: result.gas_used,
+            da_footprint: result.blob_gas_used,
+            changes,
+            skipped,
+        })
+    }
+}

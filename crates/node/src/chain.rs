@@ -1,0 +1,266 @@
+use crate::{
+    MiningMode,
+    genesis::{genesis_changes, genesis_state_root},
+};
+use agnt2_builder::{BlockBuilder, BuildContext, SequentialBuilder, Skipped, seal};
+use agnt2_evm::{BlockEnvInput, EvmConfig};
+use agnt2_primitives::{
+    ChainSpec, L1BlockAttributes,
+    constants::{L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT},
+    dev_signers,
+};
+use agnt2_rpc::{ChainApi, Head, NewBlock};
+use agnt2_storage::{StorageResult, Store, StoreReader};
+use agnt2_txpool::{AccountState, Pool, PoolConfig, PoolError, decode_and_recover};
+use alloy_primitives::{B256, keccak256};
+use alloy_signer_local::PrivateKeySigner;
+use eyre::{WrapErr, bail};
+use parking_lot::{Mutex, RwLock};
+use std::{
+    collections::HashMap,
+    future::Future,
+    path::Path,
+    pin::Pin,
+    sync::Arc,
+    time::{Instant, SystemTime, UNIX_EPOCH},
+};
+use tokio::sync::{Notify, broadcast};
+use tracing::{debug, info};
+
+/// The node's chain: storage, pool, builder and head, shared by the miner and the RPC server.
+#[derive(Debug)]
+pub struct Chain {
+    me: std::sync::Weak<Chain>,
+    spec: Arc<ChainSpec>,
+    evm: EvmConfig,
+    builder: SequentialBuilder,
+    store: Arc<Store>,
+    pool: Pool,
+    head: RwLock<Head>,
+    events: broadcast::Sender<NewBlock>,
+    signers: Vec<PrivateKeySigner>,
+    /// Wakes the miner (instant mode) when a transaction arrives.
+    pub(crate) wake: Notify,
+    build_lock: Mutex<()>,
+    mining: MiningMode,
+}
+
+impl Chain {
+    /// Opens `<datadir>/db`, writing genesis on first start and checking on later starts that
+    /// the datadir holds this chain.
+    pub fn open(
+        spec: Arc<ChainSpec>,
+        datadir: &Path,
+        mining: MiningMode,
+    ) -> eyre::Result<Arc<Self>> {
+        let store = Store::open(&datadir.join("db"))
+            .wrap_err_with(|| format!("cannot open database in {}", datadir.display()))?;
+        let head = match store.reader()?.head()? {
+            Some(n) => load_head(&store.reader()?, n)?,
+            None => write_genesis(&store, &spec)?,
+        };
+        let genesis_root = store
+            .reader()?
+            .header(0)?
+            .ok_or_else(|| eyre::eyre!("datadir has no genesis block"))?
+            .state_root;
+        let expected = genesis_state_root(&spec);
+        if genesis_root != expected {
+            bail!(
+                "the datadir holds another chain (genesis state root {genesis_root}, this chain's is \
+                 {expected}); use another --datadir"
+            );
+        }
+        info!(target: "node", number = head.number, hash = %head.hash, "opened chain");
+        let evm = EvmConfig::new(spec.clone());
+        let pool = Pool::new(PoolConfig {
+            chain_id: spec.chain_id(),
+            block_gas_limit: spec.gas_limit(),
+            max_txs: 200_000,
+            price_bump_percent: 10,
+        });
+        Ok(Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            builder: SequentialBuilder::new(evm.clone()),
+            evm,
+            spec,
+            store,
+            pool,
+            head: RwLock::new(head),
+            events: broadcast::channel(4096).0,
+            signers: dev_signers(20),
+            wake: Notify::new(),
+            build_lock: Mutex::new(()),
+            mining,
+        }))
+    }
+
+    /// Builds, commits and announces one block from what the pool holds. Returns the new head
+    /// number and how many pool transactions it included.
+    pub fn mine_block(&self) -> eyre::Result<(u64, usize)> {
+        let _guard = self.build_lock.lock();
+        let started = Instant::now();
+        let head = self.head();
+        let number = head.number + 1;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let timestamp = now.max(head.header.timestamp + 1);
+        let base_fee = self.spec.next_base_fee(&head.header);
+        let ctx = BuildContext {
+            parent: head.header.clone(),
+            parent_hash: head.hash,
+            env: BlockEnvInput {
+                number,
+                timestamp,
+                beneficiary: SEQUENCER_FEE_VAULT,
+                gas_limit: self.spec.gas_limit(),
+                base_fee,
+                prevrandao: keccak256(number.to_be_bytes()),
+            },
+            extra_data: self.spec.extra_data(),
+            l1: L1BlockAttributes::dev(number, timestamp),
+            sequence_number: 0,
+        };
+        let candidates = self.pool.best(base_fee);
+        let executed = {
+            let reader = self.store.reader()?;
+            self.builder.build(reader.state(None), ctx, &candidates)?
+        };
+        let mut w = self.store.writer()?;
+        w.apply_state(number, &executed.changes)?;
+        let state_root = w.state_root()?;
+        let mp_root = w.storage_root(&L2_TO_L1_MESSAGE_PASSER)?;
+        let (header, hash) = seal(&executed, state_root, mp_root);
+        w.insert_block(&header, hash, &executed.txs, &executed.receipts)?;
+        w.commit()?;
+
+        // The block is durable: move the head, then tell the pool and the clients.
+        let tx_hashes: Vec<B256> = executed.txs.iter().map(|(_, t)| t.tx_hash()).collect();
+        *self.head.write() = Head { number, hash, header };
+        let invalid: Vec<B256> = executed
+            .skipped
+            .iter()
+            .filter_map(|s| match s {
+                Skipped::Invalid { hash, reason } => {
+                    debug!(target: "node::miner", %hash, %reason, "dropping invalid transaction");
+                    Some(*hash)
+                }
+                Skipped::NoRoom(_) => None,
+            })
+            .collect();
+        self.pool.remove(&invalid);
+        let new_nonces: HashMap<_, _> = executed
+            .changes
+            .accounts
+            .iter()
+            .map(|(a, i)| (*a, i.as_ref().map(|i| i.nonce).unwrap_or_default()))
+            .collect();
+        self.pool.on_new_nonces(
+            executed.txs.iter().skip(1).filter_map(|(s, _)| new_nonces.get(s).map(|n| (*s, *n))),
+        );
+        let included = executed.txs.len() - 1;
+        info!(
+            target: "node::miner",
+            number, txs = included, gas = executed.gas_used, %hash,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "mined block"
+        );
+        let _ = self.events.send(NewBlock { number, hash, tx_hashes: Arc::new(tx_hashes) });
+        Ok((number, included))
+    }
+
+    /// Whether the pool holds transactions that could go into the next block.
+    pub fn has_pending(&self) -> bool {
+        self.pool.status().pending > 0
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+}
+
+fn load_head(r: &StoreReader, n: u64) -> eyre::Result<Head> {
+    let header = r.header(n)?.ok_or_else(|| eyre::eyre!("head block {n} has no header"))?;
+    let hash = r.block_hash(n)?.ok_or_else(|| eyre::eyre!("head block {n} has no hash"))?;
+    Ok(Head { number: n, hash, header })
+}
+
+fn write_genesis(store: &Store, spec: &ChainSpec) -> eyre::Result<Head> {
+    let mut w = store.writer()?;
+    w.apply_state(0, &genesis_changes(spec))?;
+    let state_root = w.state_root()?;
+    let mp_root = w.storage_root(&L2_TO_L1_MESSAGE_PASSER)?;
+    let header = spec.genesis_header(state_root, mp_root);
+    let hash = header.hash_slow();
+    w.insert_block(&header, hash, &[], &[])?;
+    w.commit()?;
+    info!(target: "node", %hash, %state_root, "wrote genesis");
+    Ok(Head { number: 0, hash, header })
+}
+
+impl ChainApi for Chain {
+    fn chain_spec(&self) -> &Arc<ChainSpec> {
+        &self.spec
+    }
+
+    fn evm(&self) -> &EvmConfig {
+        &self.evm
+    }
+
+    fn reader(&self) -> StorageResult<StoreReader> {
+        self.store.reader()
+    }
+
+    fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    fn head(&self) -> Head {
+        self.head.read().clone()
+    }
+
+    fn next_base_fee(&self) -> u64 {
+        self.spec.next_base_fee(&self.head.read().header)
+    }
+
+    fn submit(&self, raw: &[u8]) -> Result<B256, PoolError> {
+        let (tx, hash) = decode_and_recover(raw, self.spec.chain_id())?;
+        let state = {
+            let r = self.store.reader().map_err(|e| PoolError::State(e.to_string()))?;
+            r.account(tx.signer())
+                .map_err(|e| PoolError::State(e.to_string()))?
+                .map(|a| AccountState { nonce: a.nonce, balance: a.balance })
+                .unwrap_or_default()
+        };
+        self.pool.add(tx, hash, state, self.next_base_fee())?;
+        if self.mining == MiningMode::Instant {
+            self.wake.notify_one();
+        }
+        Ok(hash)
+    }
+
+    fn signers(&self) -> &[PrivateKeySigner] {
+        &self.signers
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<NewBlock> {
+        self.events.subscribe()
+    }
+
+    fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, String>> + Send>> {
+        let this = self.me.upgrade();
+        Box::pin(async move {
+            let this = this.ok_or("node is shutting down")?;
+            let mut last = 0;
+            for _ in 0..blocks {
+                let c = this.clone();
+                last = tokio::task::spawn_blocking(move || c.mine_block())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| format!("{e:#}"))?
+                    .0;
+            }
+            Ok(last)
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! The agnt2 node: opens the database (writing genesis on first start), wires the pool, the
+//! block builder and the JSON-RPC server, and runs the miner in one of three modes.
+//!
+//! Data flows one way: RPC → pool → builder → executor → storage → RPC. A block is committed
+//! durably to MDBX before the head moves, so every receipt a client can see survives a crash.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+mod chain;
+mod genesis;
+mod miner;
+
+pub use chain::Chain;
+pub use miner::MiningMode;
+
+use agnt2_primitives::ChainSpec;
+use agnt2_rpc::{RpcServerConfig, start_server};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+/// Node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Where the database lives (`<datadir>/db`).
+    pub datadir: PathBuf,
+    /// The chain.
+    pub chain: Arc<ChainSpec>,
+    /// JSON-RPC address (HTTP and WS).
+    pub http: SocketAddr,
+    /// How blocks are produced.
+    pub mining: MiningMode,
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Node {
+    /// The chain handle.
+    pub chain: Arc<Chain>,
+    /// The bound RPC address.
+    pub http: SocketAddr,
+    rpc: jsonrpsee::server::ServerHandle,
+    miner: tokio::task::JoinHandle<()>,
+}
+
+impl Node {
+    /// Opens the datadir, starts the miner and the RPC server.
+    pub async fn launch(config: NodeConfig) -> eyre::Result<Self> {
+        let chain = Chain::open(config.chain.clone(), &config.datadir, config.mining)?;
+        let miner = tokio::spawn(miner::run(chain.clone(), config.mining));
+        let (http, rpc) = start_server(RpcServerConfig::new(config.http), chain.clone()).await?;
+        Ok(Self { chain, http, rpc, miner })
+    }
+
+    /// Stops serving and mining. Every block already committed is durable.
+    pub async fn shutdown(self) {
+        let _ = self.rpc.stop();
+        self.rpc.stopped().await;
+        self.miner.abort();
+        let _ = self.miner.await;
+    }
+}

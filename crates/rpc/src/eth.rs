@@ -1,0 +1,567 @@
+//! The `eth`, `net`, `web3` namespaces (and manual mining: `evm_mine`, `anvil_mine`).
+
+use crate::{
+    ChainApi,
+    convert::{StoredBlock, rpc_block, rpc_pending_tx, rpc_receipts, rpc_tx},
+    error::{RpcError, RpcResult, revert_reason},
+    filters::{Changes, Filters, get_logs},
+    sign,
+};
+use agnt2_evm::{BlockEnvInput, EvmConfig, EvmEnv, ExecutionResult, OpSpecId, PendingState};
+use agnt2_primitives::{Header, constants::CLIENT_VERSION};
+use agnt2_storage::StoreReader;
+use alloy_consensus::Transaction as _;
+use alloy_dyn_abi::TypedData;
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_evm::{
+    overrides::{apply_block_overrides, apply_state_overrides},
+    rpc::TryIntoTxEnv,
+};
+use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
+use alloy_rpc_types_eth::{
+    BlockOverrides, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter,
+    TransactionRequest, state::StateOverride,
+};
+use alloy_serde::JsonStorageKey;
+use jsonrpsee::{
+    RpcModule,
+    types::{ErrorObjectOwned, Params},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Priority fee suggested to wallets (0.001 gwei): blocks are not full on a devnet.
+const DEFAULT_PRIORITY_FEE: u128 = 1_000_000;
+
+/// Positional parameters with clear errors for missing or mistyped arguments.
+struct Args(Vec<Value>);
+
+impl Args {
+    fn new(p: &Params<'_>) -> RpcResult<Self> {
+        match p.as_str() {
+            None => Ok(Self(vec![])),
+            Some(raw) => match serde_json::from_str::<Value>(raw) {
+                Ok(Value::Array(v)) => Ok(Self(v)),
+                Ok(Value::Null) => Ok(Self(vec![])),
+                Ok(_) => Err(RpcError::InvalidParams("params must be an array".into())),
+                Err(e) => Err(RpcError::InvalidParams(e.to_string())),
+            },
+        }
+    }
+
+    fn opt<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<Option<T>> {
+        match self.0.get(i) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|e| RpcError::InvalidParams(format!("argument {i} ({name}): {e}"))),
+        }
+    }
+
+    fn req<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<T> {
+        self.opt(i, name)?
+            .ok_or_else(|| RpcError::InvalidParams(format!("missing argument {i} ({name})")))
+    }
+}
+
+/// Context shared by the handlers.
+pub(crate) struct Ctx<C> {
+    pub(crate) api: Arc<C>,
+    pub(crate) filters: Filters,
+}
+
+fn reg<C: ChainApi, R: Serialize + Clone + 'static>(
+    m: &mut RpcModule<Ctx<C>>,
+    name: &'static str,
+    f: impl Fn(&Args, &Ctx<C>) -> RpcResult<R> + Clone + Send + Sync + 'static,
+) {
+    m.register_blocking_method(name, move |p, ctx, _| {
+        let args = Args::new(&p)?;
+        f(&args, &ctx).map_err(ErrorObjectOwned::from)
+    })
+    .expect("method names are unique");
+}
+
+/// Resolves a block id to a stored block number; `None` when it does not exist.
+fn find_block<C: ChainApi>(
+    api: &C,
+    r: &StoreReader,
+    id: Option<BlockId>,
+) -> RpcResult<Option<u64>> {
+    let head = api.head().number;
+    Ok(match id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
+        BlockId::Hash(h) => r.block_number(h.block_hash)?,
+        BlockId::Number(BlockNumberOrTag::Number(n)) => (n <= head).then_some(n),
+        BlockId::Number(BlockNumberOrTag::Earliest) => Some(0),
+        BlockId::Number(_) => Some(head),
+    })
+}
+
+fn state_block<C: ChainApi>(
+    api: &C,
+    r: &StoreReader,
+    id: Option<BlockId>,
+) -> RpcResult<(u64, Option<u64>)> {
+    let n = find_block(api, r, id)?.ok_or(RpcError::UnknownBlock)?;
+    let at = (n != api.head().number).then_some(n);
+    Ok((n, at))
+}
+
+fn env_of(evm: &EvmConfig, h: &Header) -> EvmEnv<OpSpecId> {
+    evm.evm_env(&BlockEnvInput {
+        number: h.number,
+        timestamp: h.timestamp,
+        beneficiary: h.beneficiary,
+        gas_limit: h.gas_limit,
+        base_fee: h.base_fee_per_gas.unwrap_or_default(),
+        prevrandao: h.mix_hash,
+    })
+}
+
+/// One execution of a call request at a block, with optional overrides.
+struct CallSpec {
+    req: TransactionRequest,
+    block: Option<BlockId>,
+    state: Option<StateOverride>,
+    overrides: Option<BlockOverrides>,
+}
+
+fn run_call<C: ChainApi>(
+    api: &C,
+    r: &StoreReader,
+    spec: &CallSpec,
+    gas: Option<u64>,
+) -> RpcResult<ExecutionResult<agnt2_evm::OpHaltReason>> {
+    let (n, at) = state_block(api, r, spec.block)?;
+    let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
+    let mut env = env_of(api.evm(), &header);
+    let mut db = PendingState::new(r.state(at));
+    if let Some(o) = &spec.overrides {
+        apply_block_overrides(o.clone(), &mut db, &mut env.block_env);
+    }
+    if let Some(s) = &spec.state {
+        apply_state_overrides(s.clone(), &mut db)
+            .map_err(|e| RpcError::InvalidParams(e.to_string()))?;
+    }
+    let mut req = spec.req.clone();
+    if let Some(g) = gas {
+        req.gas = Some(g);
+    }
+    let tx = req.try_into_tx_env(&env).map_err(|e| RpcError::InvalidParams(e.to_string()))?;
+    Ok(api.evm().call(db, env, EvmConfig::call_tx(tx))?)
+}
+
+fn call_output(res: ExecutionResult<agnt2_evm::OpHaltReason>) -> RpcResult<Bytes> {
+    match res {
+        ExecutionResult::Success { output, .. } => Ok(output.into_data()),
+        ExecutionResult::Revert { output, .. } => {
+            Err(RpcError::Reverted { reason: revert_reason(&output), data: output })
+        }
+        ExecutionResult::Halt { reason, .. } => Err(RpcError::Execution(halt_message(&reason))),
+    }
+}
+
+fn halt_message(reason: &agnt2_evm::OpHaltReason) -> String {
+    let s = format!("{reason:?}");
+    if s.contains("OutOfGas") { "out of gas".into() } else { format!("execution halted: {s}") }
+}
+
+fn estimate<C: ChainApi>(api: &C, r: &StoreReader, spec: &CallSpec) -> RpcResult<u64> {
+    let (n, _) = state_block(api, r, spec.block)?;
+    let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
+    let mut hi = spec.req.gas.unwrap_or(header.gas_limit);
+    // Cap by what the sender can pay for when a fee is given.
+    if let (Some(from), Some(price)) =
+        (spec.req.from, spec.req.max_fee_per_gas.or(spec.req.gas_price))
+        && price > 0
+    {
+        let bal = r.state(None);
+        let acc = revm::DatabaseRef::basic_ref(&bal, from)?.unwrap_or_default();
+        let avail = acc.balance.saturating_sub(spec.req.value.unwrap_or_default());
+        let cap = avail / U256::from(price);
+        hi = hi.min(cap.saturating_to());
+    }
+    let first = run_call(api, r, spec, Some(hi))?;
+    let used = match &first {
+        ExecutionResult::Success { gas, .. } => gas.tx_gas_used(),
+        _ => {
+            call_output(first)?;
+            unreachable!("call_output errs for non-success")
+        }
+    };
+    let mut lo = used.saturating_sub(1);
+    // Most calls succeed at used * 64/63 (the EIP-150 reserve); try it before bisecting.
+    let optimistic = (used + 2_300) * 64 / 63;
+    if optimistic < hi {
+        if matches!(run_call(api, r, spec, Some(optimistic))?, ExecutionResult::Success { .. }) {
+            hi = optimistic;
+        } else {
+            lo = optimistic;
+        }
+    }
+    while lo + 1 < hi {
+        // Stop once within 1.5% (as geth does): more precision costs executions, not safety.
+        if (hi - lo) * 1000 / hi < 15 {
+            break;
+        }
+        let mid = lo + (hi - lo) / 2;
+        if matches!(run_call(api, r, spec, Some(mid))?, ExecutionResult::Success { .. }) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Ok(hi)
+}
+
+fn call_spec(a: &Args) -> RpcResult<CallSpec> {
+    Ok(CallSpec {
+        req: a.req(0, "transaction")?,
+        block: a.opt(1, "block")?,
+        state: a.opt(2, "stateOverrides")?,
+        overrides: a.opt(3, "blockOverrides")?,
+    })
+}
+
+fn fill_and_sign<C: ChainApi>(api: &C, mut req: TransactionRequest) -> RpcResult<Bytes> {
+    let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing from".into()))?;
+    let signer = sign::signer(api, from)?;
+    let r = api.reader()?;
+    if req.nonce.is_none() {
+        let state_nonce = r.account(from)?.map(|a| a.nonce).unwrap_or_default();
+        req.nonce = Some(api.pool().pending_nonce(from, state_nonce));
+    }
+    req.chain_id.get_or_insert(api.chain_spec().chain_id());
+    if req.gas_price.is_none() && req.max_fee_per_gas.is_none() {
+        let tip = req.max_priority_fee_per_gas.unwrap_or(DEFAULT_PRIORITY_FEE);
+        req.max_priority_fee_per_gas = Some(tip);
+        req.max_fee_per_gas = Some(2 * api.next_base_fee() as u128 + tip);
+    } else if req.max_fee_per_gas.is_some() && req.max_priority_fee_per_gas.is_none() {
+        req.max_priority_fee_per_gas =
+            Some(DEFAULT_PRIORITY_FEE.min(req.max_fee_per_gas.unwrap_or_default()));
+    }
+    if req.gas.is_none() {
+        let spec = CallSpec { req: req.clone(), block: None, state: None, overrides: None };
+        req.gas = Some(estimate(api, &r, &spec)?);
+    }
+    if req.to.is_none() {
+        req.to = Some(alloy_primitives::TxKind::Create);
+    }
+    sign::sign_request(signer, req)
+}
+
+fn fee_history<C: ChainApi>(api: &C, a: &Args) -> RpcResult<FeeHistory> {
+    let count: U64 = a.req(0, "blockCount")?;
+    let newest: BlockNumberOrTag = a.req(1, "newestBlock")?;
+    let percentiles: Option<Vec<f64>> = a.opt(2, "rewardPercentiles")?;
+    if let Some(p) = &percentiles
+        && (p.windows(2).any(|w| w[0] > w[1]) || p.iter().any(|x| !(0.0..=100.0).contains(x)))
+    {
+        return Err(RpcError::InvalidParams(
+            "reward percentiles must be ascending in [0, 100]".into(),
+        ));
+    }
+    let r = api.reader()?;
+    let newest =
+        find_block(api, &r, Some(BlockId::Number(newest)))?.ok_or(RpcError::UnknownBlock)?;
+    let count = count.to::<u64>().clamp(1, 1024).min(newest + 1);
+    let oldest = newest + 1 - count;
+    let mut out = FeeHistory { oldest_block: oldest, ..Default::default() };
+    let mut rewards = Vec::new();
+    let mut last = None;
+    for n in oldest..=newest {
+        let h = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
+        let base = h.base_fee_per_gas.unwrap_or_default();
+        out.base_fee_per_gas.push(base as u128);
+        out.gas_used_ratio.push(h.gas_used as f64 / h.gas_limit.max(1) as f64);
+        out.base_fee_per_blob_gas.push(1);
+        out.blob_gas_used_ratio.push(0.0);
+        if let Some(p) = &percentiles {
+            let body = r.body(n)?.unwrap_or_default();
+            let receipts = r.receipts(n)?.unwrap_or_default();
+            let mut tips: Vec<(u128, u64)> = Vec::new();
+            let mut prev = 0;
+            for ((_, tx), rc) in body.iter().zip(&receipts) {
+                let used = rc.cumulative_gas_used() - prev;
+                prev = rc.cumulative_gas_used();
+                if !tx.is_deposit() {
+                    tips.push((tx.effective_tip_per_gas(base).unwrap_or_default(), used));
+                }
+            }
+            tips.sort_unstable();
+            let total: u64 = tips.iter().map(|t| t.1).sum();
+            rewards.push(
+                p.iter()
+                    .map(|pct| {
+                        let threshold = (total as f64 * pct / 100.0) as u64;
+                        let mut acc = 0;
+                        tips.iter()
+                            .find(|(_, g)| {
+                                acc += g;
+                                acc >= threshold
+                            })
+                            .or(tips.last())
+                            .map(|t| t.0)
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+            );
+        }
+        last = Some(h);
+    }
+    if let Some(h) = last {
+        out.base_fee_per_gas.push(api.chain_spec().next_base_fee(&h) as u128);
+        out.base_fee_per_blob_gas.push(1);
+    }
+    out.reward = percentiles.map(|_| rewards);
+    Ok(out)
+}
+
+fn get_proof<C: ChainApi>(api: &C, a: &Args) -> RpcResult<EIP1186AccountProofResponse> {
+    let address: Address = a.req(0, "address")?;
+    let keys: Vec<JsonStorageKey> = a.req(1, "storageKeys")?;
+    let id: Option<BlockId> = a.opt(2, "block")?;
+    let r = api.reader()?;
+    let (_, at) = state_block(api, &r, id)?;
+    if at.is_some() {
+        return Err(RpcError::Execution("eth_getProof is served for the head block only".into()));
+    }
+    let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
+    let (account_proof, account, storage) = r.proof(address, &slots)?;
+    let account = account.unwrap_or_default();
+    let storage_proof = keys
+        .iter()
+        .zip(storage.proofs)
+        .map(|(k, proof)| {
+            let value = r.storage(address, U256::from_be_bytes(k.as_b256().0))?;
+            Ok(EIP1186StorageProof { key: *k, value, proof })
+        })
+        .collect::<RpcResult<Vec<_>>>()?;
+    Ok(EIP1186AccountProofResponse {
+        address,
+        balance: account.balance,
+        code_hash: if account.code_hash.is_zero() {
+            revm::primitives::KECCAK_EMPTY
+        } else {
+            account.code_hash
+        },
+        nonce: account.nonce,
+        storage_hash: if account.storage_root.is_zero() {
+            agnt2_storage_empty_root()
+        } else {
+            account.storage_root
+        },
+        account_proof: account_proof.proofs.into_iter().next().unwrap_or_default(),
+        storage_proof,
+    })
+}
+
+fn agnt2_storage_empty_root() -> B256 {
+    alloy_consensus::constants::EMPTY_ROOT_HASH
+}
+
+/// Builds the module with every method.
+pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
+    let mut m = RpcModule::new(Ctx { api, filters: Filters::default() });
+
+    reg(&mut m, "web3_clientVersion", |_, _| Ok(CLIENT_VERSION.to_string()));
+    reg(&mut m, "web3_sha3", |a, _| Ok(keccak256(a.req::<Bytes>(0, "data")?)));
+    reg(&mut m, "net_version", |_, c| Ok(c.api.chain_spec().chain_id().to_string()));
+    reg(&mut m, "net_listening", |_, _| Ok(true));
+    reg(&mut m, "net_peerCount", |_, _| Ok(U64::ZERO));
+    reg(&mut m, "eth_chainId", |_, c| Ok(U64::from(c.api.chain_spec().chain_id())));
+    reg(&mut m, "eth_syncing", |_, _| Ok(false));
+    reg(&mut m, "eth_mining", |_, _| Ok(true));
+    reg(&mut m, "eth_hashrate", |_, _| Ok(U64::ZERO));
+    reg(&mut m, "eth_coinbase", |_, c| Ok(c.api.head().header.beneficiary));
+    reg(&mut m, "eth_blockNumber", |_, c| Ok(U64::from(c.api.head().number)));
+    reg(&mut m, "eth_accounts", |_, c| {
+        Ok(c.api.signers().iter().map(|s| s.address()).collect::<Vec<_>>())
+    });
+    reg(&mut m, "eth_gasPrice", |_, c| {
+        Ok(U256::from(c.api.next_base_fee() as u128 + DEFAULT_PRIORITY_FEE))
+    });
+    reg(&mut m, "eth_maxPriorityFeePerGas", |_, _| Ok(U256::from(DEFAULT_PRIORITY_FEE)));
+    reg(&mut m, "eth_blobBaseFee", |_, _| Ok(U256::from(1)));
+    reg(&mut m, "eth_feeHistory", |a, c| fee_history(&*c.api, a));
+
+    reg(&mut m, "eth_getBalance", |a, c| {
+        let addr: Address = a.req(0, "address")?;
+        let r = c.api.reader()?;
+        let (_, at) = state_block(&*c.api, &r, a.opt(1, "block")?)?;
+        Ok(revm::DatabaseRef::basic_ref(&r.state(at), addr)?.map(|i| i.balance).unwrap_or_default())
+    });
+    reg(&mut m, "eth_getTransactionCount", |a, c| {
+        let addr: Address = a.req(0, "address")?;
+        let id: Option<BlockId> = a.opt(1, "block")?;
+        let r = c.api.reader()?;
+        let (_, at) = state_block(&*c.api, &r, id)?;
+        let nonce =
+            revm::DatabaseRef::basic_ref(&r.state(at), addr)?.map(|i| i.nonce).unwrap_or_default();
+        if matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            return Ok(U64::from(c.api.pool().pending_nonce(addr, nonce)));
+        }
+        Ok(U64::from(nonce))
+    });
+    reg(&mut m, "eth_getCode", |a, c| {
+        let addr: Address = a.req(0, "address")?;
+        let r = c.api.reader()?;
+        let (_, at) = state_block(&*c.api, &r, a.opt(1, "block")?)?;
+        let Some(info) = revm::DatabaseRef::basic_ref(&r.state(at), addr)? else {
+            return Ok(Bytes::new());
+        };
+        Ok(r.code(info.code_hash)?.unwrap_or_default())
+    });
+    reg(&mut m, "eth_getStorageAt", |a, c| {
+        let addr: Address = a.req(0, "address")?;
+        let slot: JsonStorageKey = a.req(1, "slot")?;
+        let r = c.api.reader()?;
+        let (_, at) = state_block(&*c.api, &r, a.opt(2, "block")?)?;
+        let v = revm::DatabaseRef::storage_ref(
+            &r.state(at),
+            addr,
+            U256::from_be_bytes(slot.as_b256().0),
+        )?;
+        Ok(B256::from(v))
+    });
+    reg(&mut m, "eth_getProof", |a, c| get_proof(&*c.api, a));
+
+    reg(&mut m, "eth_call", |a, c| {
+        let spec = call_spec(a)?;
+        let r = c.api.reader()?;
+        call_output(run_call(&*c.api, &r, &spec, None)?)
+    });
+    reg(&mut m, "eth_estimateGas", |a, c| {
+        let spec = call_spec(a)?;
+        let r = c.api.reader()?;
+        Ok(U64::from(estimate(&*c.api, &r, &spec)?))
+    });
+
+    reg(&mut m, "eth_sendRawTransaction", |a, c| {
+        let raw: Bytes = a.req(0, "data")?;
+        let hash = c.api.submit(&raw)?;
+        c.filters.on_pending(hash);
+        Ok(hash)
+    });
+    reg(&mut m, "eth_sendTransaction", |a, c| {
+        let req: TransactionRequest = a.req(0, "transaction")?;
+        let raw = fill_and_sign(&*c.api, req)?;
+        let hash = c.api.submit(&raw)?;
+        c.filters.on_pending(hash);
+        Ok(hash)
+    });
+    reg(&mut m, "eth_signTransaction", |a, c| {
+        let req: TransactionRequest = a.req(0, "transaction")?;
+        fill_and_sign(&*c.api, req)
+    });
+    reg(&mut m, "eth_sign", |a, c| {
+        let addr: Address = a.req(0, "address")?;
+        let data: Bytes = a.req(1, "message")?;
+        sign::sign_message(sign::signer(&*c.api, addr)?, &data)
+    });
+    reg(&mut m, "personal_sign", |a, c| {
+        let data: Bytes = a.req(0, "message")?;
+        let addr: Address = a.req(1, "address")?;
+        sign::sign_message(sign::signer(&*c.api, addr)?, &data)
+    });
+    reg(&mut m, "eth_signTypedData_v4", |a, c| {
+        let addr: Address = a.req(0, "address")?;
+        // Wallet libraries send the typed data either as an object or as a JSON string.
+        let data: Value = a.req(1, "typedData")?;
+        let data: TypedData = match data {
+            Value::String(s) => serde_json::from_str(&s),
+            v => serde_json::from_value(v),
+        }
+        .map_err(|e| RpcError::InvalidParams(format!("argument 1 (typedData): {e}")))?;
+        sign::sign_typed(sign::signer(&*c.api, addr)?, &data)
+    });
+
+    reg(&mut m, "eth_getBlockByNumber", |a, c| {
+        let id: BlockNumberOrTag = a.req(0, "block")?;
+        let full: bool = a.opt(1, "full")?.unwrap_or(false);
+        block_json(&*c.api, Some(BlockId::Number(id)), full)
+    });
+    reg(&mut m, "eth_getBlockByHash", |a, c| {
+        let hash: B256 = a.req(0, "hash")?;
+        let full: bool = a.opt(1, "full")?.unwrap_or(false);
+        block_json(&*c.api, Some(BlockId::from(hash)), full)
+    });
+    reg(&mut m, "eth_getBlockReceipts", |a, c| {
+        let id: BlockId = a.req(0, "block")?;
+        let r = c.api.reader()?;
+        let Some(n) = find_block(&*c.api, &r, Some(id))? else { return Ok(None) };
+        let Some(block) = StoredBlock::load(&r, n)? else { return Ok(None) };
+        let receipts = r.receipts(n)?.unwrap_or_default();
+        Ok(Some(rpc_receipts(&*c.api, &block, &receipts)))
+    });
+    reg(&mut m, "eth_getTransactionByHash", |a, c| {
+        let hash: B256 = a.req(0, "hash")?;
+        let r = c.api.reader()?;
+        if let Some(loc) = r.tx_location(hash)? {
+            let block = StoredBlock::load(&r, loc.block)?.ok_or(RpcError::UnknownBlock)?;
+            let receipts = r.receipts(loc.block)?.unwrap_or_default();
+            let i = loc.index as usize;
+            return Ok(Some(rpc_tx(&block, i, receipts.get(i))));
+        }
+        Ok(c.api.pool().get(&hash).map(|p| rpc_pending_tx(&p.tx)))
+    });
+    reg(&mut m, "eth_getTransactionReceipt", |a, c| {
+        let hash: B256 = a.req(0, "hash")?;
+        let r = c.api.reader()?;
+        let Some(loc) = r.tx_location(hash)? else { return Ok(None) };
+        let block = StoredBlock::load(&r, loc.block)?.ok_or(RpcError::UnknownBlock)?;
+        let receipts = r.receipts(loc.block)?.unwrap_or_default();
+        Ok(rpc_receipts(&*c.api, &block, &receipts).into_iter().nth(loc.index as usize))
+    });
+
+    reg(&mut m, "eth_getLogs", |a, c| get_logs(&*c.api, &a.req::<Filter>(0, "filter")?));
+    reg(&mut m, "eth_newFilter", |a, c| {
+        let f: Filter = a.req(0, "filter")?;
+        Ok(c.filters.new_logs(f, c.api.head().number))
+    });
+    reg(&mut m, "eth_newBlockFilter", |_, c| Ok(c.filters.new_blocks(c.api.head().number)));
+    reg(&mut m, "eth_newPendingTransactionFilter", |_, c| {
+        Ok(c.filters.new_pending(c.api.head().number))
+    });
+    reg(&mut m, "eth_uninstallFilter", |a, c| Ok(c.filters.uninstall(a.req(0, "id")?)));
+    reg(&mut m, "eth_getFilterChanges", |a, c| {
+        Ok(match c.filters.changes(&*c.api, a.req(0, "id")?)? {
+            Changes::Logs(l) => serde_json::to_value(l),
+            Changes::Hashes(h) => serde_json::to_value(h),
+        }
+        .map_err(|e| RpcError::Internal(e.to_string()))?)
+    });
+    reg(&mut m, "eth_getFilterLogs", |a, c| {
+        let f = c.filters.filter_of(a.req(0, "id")?)?;
+        get_logs(&*c.api, &f)
+    });
+
+    for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
+        m.register_async_method(name, move |p, ctx, _| async move {
+            let args = Args::new(&p)?;
+            // anvil_mine takes a block count; evm_mine an optional timestamp (not yet honoured).
+            let n = if counted {
+                args.opt::<U64>(0, "blocks")?.map_or(1, |n| n.to::<u64>())
+            } else {
+                1
+            };
+            ctx.api.mine(n.max(1)).await.map_err(RpcError::Internal)?;
+            Ok::<_, ErrorObjectOwned>("0x0")
+        })
+        .expect("unique");
+    }
+    m
+}
+
+fn block_json<C: ChainApi>(
+    api: &C,
+    id: Option<BlockId>,
+    full: bool,
+) -> RpcResult<Option<crate::convert::RpcBlock>> {
+    let r = api.reader()?;
+    let Some(n) = find_block(api, &r, id)? else { return Ok(None) };
+    let Some(block) = StoredBlock::load(&r, n)? else { return Ok(None) };
+    let receipts = if full { r.receipts(n)? } else { None };
+    Ok(Some(rpc_block(&block, receipts.as_deref(), full)))
+}

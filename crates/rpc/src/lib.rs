@@ -1,0 +1,19 @@
+//! JSON-RPC of agnt2.
+//!
+//! The server (jsonrpsee, HTTP and WebSocket on one port) exposes the `eth`, `net` and `web3`
+//! namespaces over a [`ChainApi`], which the node implements: reads go to a consistent MDBX view,
+//! writes go to the pool, and mining requests go to the miner. Nothing here knows about MDBX
+//! tables or the CLI; nothing below knows about JSON.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+mod api;
+mod convert;
+mod error;
+mod eth;
+mod filters;
+mod server;
+mod sign;
+
+pub use api::{ChainApi, Head, NewBlock};
+pub use error::RpcError;
+pub use server::{RpcServerConfig, start_server};
