@@ -46,7 +46,8 @@ pub(crate) fn decode_account(table: &'static str, b: &[u8]) -> StorageResult<Acc
     let nonce = u64::from_be_bytes(b[..8].try_into().expect("8 bytes"));
     let balance = U256::from_be_slice(&b[8..40]);
     let code_hash = B256::from_slice(&b[40..72]);
-    Ok(AccountInfo { nonce, balance, code_hash, ..Default::default() })
+    // `code: None` makes revm load the code by hash (the default carries empty code).
+    Ok(AccountInfo { nonce, balance, code_hash, code: None, account_id: None })
 }
 
 pub(crate) fn encode_hashed_account(a: &AccountInfo, storage_root: &B256) -> [u8; 104] {

@@ -1,0 +1,192 @@
+//! Shared helpers: start the real `agnt2` binary on a free port with a temp datadir, talk
+//! JSON-RPC over a plain TCP socket, run Foundry from `.tools/bin`.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use serde_json::{Value, json};
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::{SocketAddr, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+pub const DEV_KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub const DEV_ADDR0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+pub const DEV_ADDR1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// The `agnt2` binary next to this test executable (`target/<profile>/agnt2`).
+pub fn agnt2_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("agnt2");
+    assert!(bin.exists(), "{} missing: run `cargo build -p agnt2` (make test does)", bin.display());
+    bin
+}
+
+pub fn tool(name: &str) -> PathBuf {
+    let p = workspace().join(".tools").join("bin").join(name);
+    assert!(p.exists(), "{} missing: run `make tools`", p.display());
+    p
+}
+
+/// A running node; killed (and its datadir removed, if owned) on drop.
+pub struct Node {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub datadir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Node {
+    pub fn start(extra: &[&str]) -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let datadir = tmp.path().to_path_buf();
+        let mut n = Self::start_in(&datadir, extra);
+        n._tmp = Some(tmp);
+        n
+    }
+
+    /// Starts a node on an existing datadir (for restarts).
+    pub fn start_in(datadir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(agnt2_bin())
+            .args(["node", "--dev", "--http.port", "0", "--datadir"])
+            .arg(datadir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn agnt2");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(a) = line.strip_prefix("Listening on ") {
+                    let _ = tx.send(a.trim().to_string());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a.parse().expect("address"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("agnt2 did not start");
+            }
+        };
+        Self { child, addr, datadir: datadir.to_path_buf(), _tmp: None }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Raw HTTP POST; returns (status, body).
+    pub fn post_raw(&self, body: &[u8]) -> (u16, String) {
+        post_raw(self.addr, body)
+    }
+
+    /// A JSON-RPC call; returns the whole response object.
+    pub fn rpc_raw(&self, method: &str, params: Value) -> Value {
+        let req = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let (_, body) = self.post_raw(req.to_string().as_bytes());
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("bad response {body}: {e}"))
+    }
+
+    /// A JSON-RPC call that must succeed.
+    pub fn rpc(&self, method: &str, params: Value) -> Value {
+        let resp = self.rpc_raw(method, params);
+        match resp.get("result") {
+            Some(r) => r.clone(),
+            None => panic!("{method} failed: {resp}"),
+        }
+    }
+
+    pub fn block_number(&self) -> u64 {
+        hex_u64(&self.rpc("eth_blockNumber", json!([])))
+    }
+
+    /// Waits for a receipt (polling).
+    pub fn wait_receipt(&self, hash: &str, timeout: Duration) -> Value {
+        let end = Instant::now() + timeout;
+        loop {
+            let r = self.rpc("eth_getTransactionReceipt", json!([hash]));
+            if !r.is_null() {
+                return r;
+            }
+            assert!(Instant::now() < end, "no receipt for {hash}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn post_raw(addr: SocketAddr, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).expect("write head");
+    // The server may answer (413) before reading a large body; ignore a broken pipe then.
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, dechunk(&body))
+}
+
+fn dechunk(body: &str) -> String {
+    // jsonrpsee answers with Content-Length; keep a tolerant path for chunked bodies.
+    if body.trim_start().starts_with('{') || body.trim_start().starts_with('[') || body.is_empty() {
+        return body.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((len, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(len.trim(), 16) else { break };
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+pub fn hex_u64(v: &Value) -> u64 {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a hex string: {v}"));
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("hex number")
+}
+
+/// Runs a Foundry command; panics with its output on failure.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("spawn tool");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        panic!("{cmd:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    stdout
+}
+
+pub fn cast(args: &[&str]) -> String {
+    run(Command::new(tool("cast")).args(args)).trim().to_string()
+}

@@ -1,0 +1,128 @@
+//! Foundry against the real node: `forge create`, `forge script --broadcast` (which forks the
+//! node to simulate first), and `cast` reading back what was done.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::process::Command;
+
+fn forge(args: &[&str]) -> String {
+    run(Command::new(tool("forge")).current_dir(workspace().join("contracts")).args(args))
+}
+
+#[test]
+fn forge_create_script_and_cast_agree() {
+    let node = Node::start(&[]);
+    let url = node.url();
+
+    let out = forge(&[
+        "create",
+        "src/Counter.sol:Counter",
+        "--rpc-url",
+        &url,
+        "--private-key",
+        DEV_KEY0,
+        "--broadcast",
+        "--constructor-args",
+        "7",
+    ]);
+    let counter = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Deployed to: "))
+        .unwrap_or_else(|| panic!("no address in forge output:\n{out}"))
+        .trim()
+        .to_string();
+    let code = cast(&["code", &counter, "--rpc-url", &url]);
+    assert!(code.len() > 100, "contract has code");
+    assert_eq!(cast(&["call", &counter, "number()(uint256)", "--rpc-url", &url]), "7");
+
+    // cast send → receipt, logs, state.
+    let tx = cast(&[
+        "send",
+        &counter,
+        "increment()",
+        "--rpc-url",
+        &url,
+        "--private-key",
+        DEV_KEY0,
+        "--async",
+    ]);
+    let receipt = node.wait_receipt(&tx, std::time::Duration::from_secs(30));
+    assert_eq!(receipt["status"], "0x1");
+    assert_eq!(cast(&["receipt", &tx, "status", "--rpc-url", &url]), "true");
+    assert_eq!(cast(&["call", &counter, "number()(uint256)", "--rpc-url", &url]), "8");
+    let bumps = cast(&["call", &counter, "bumps(address)(uint256)", DEV_ADDR0, "--rpc-url", &url]);
+    assert_eq!(bumps, "1");
+    let logs = cast(&[
+        "logs",
+        "--address",
+        &counter,
+        "Bumped(address,uint256)",
+        "--from-block",
+        "0",
+        "--rpc-url",
+        &url,
+    ]);
+    assert!(logs.contains(&tx), "log of {tx} in:\n{logs}");
+    let topic = cast(&["keccak", "Bumped(address,uint256)"]);
+    let got = node
+        .rpc("eth_getLogs", json!([{"address": counter, "topics": [topic], "fromBlock": "0x0"}]));
+    assert_eq!(got.as_array().unwrap().len(), 1);
+    assert_eq!(got[0]["transactionHash"], tx);
+
+    // Nonce: one deployment and one call.
+    assert_eq!(cast(&["nonce", DEV_ADDR0, "--rpc-url", &url]), "2");
+
+    // Balances move by the value sent; the sender also pays L2 and L1 fees.
+    let before = cast(&["balance", DEV_ADDR1, "--rpc-url", &url]);
+    let tx = cast(&[
+        "send",
+        DEV_ADDR1,
+        "--value",
+        "1ether",
+        "--rpc-url",
+        &url,
+        "--private-key",
+        DEV_KEY0,
+        "--async",
+    ]);
+    node.wait_receipt(&tx, std::time::Duration::from_secs(30));
+    let after = cast(&["balance", DEV_ADDR1, "--rpc-url", &url]);
+    let diff: u128 = after.parse::<u128>().unwrap() - before.parse::<u128>().unwrap();
+    assert_eq!(diff, 10u128.pow(18));
+    let r = node.rpc("eth_getTransactionReceipt", json!([tx]));
+    assert!(common::hex_u64(&r["l1Fee"]) > 0, "receipt carries the OP L1 fee: {r}");
+
+    // The latest block as cast sees it is the node's head.
+    let number = cast(&["block", "latest", "--field", "number", "--rpc-url", &url]);
+    assert_eq!(number.parse::<u64>().unwrap(), node.block_number());
+
+    // Reverts come back with their reason.
+    let out = Command::new(tool("cast"))
+        .args(["call", &counter, "fail()", "--rpc-url", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("counter says no"));
+    let resp = node.rpc_raw("eth_call", json!([{"to": counter, "data": "0xa9cc4718"}]));
+    assert_eq!(resp["error"]["code"], 3, "{resp}");
+
+    // forge script --broadcast: simulated against a fork of the node, then sent.
+    let key1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    let nonce_before: u64 = cast(&["nonce", DEV_ADDR1, "--rpc-url", &url]).parse().unwrap();
+    forge(&[
+        "script",
+        "script/Counter.s.sol:CounterScript",
+        "--rpc-url",
+        &url,
+        "--private-key",
+        key1,
+        "--broadcast",
+    ]);
+    let nonce_after: u64 = cast(&["nonce", DEV_ADDR1, "--rpc-url", &url]).parse().unwrap();
+    assert_eq!(nonce_after, nonce_before + 5, "one deployment and four calls");
+    let deployed = cast(&["compute-address", DEV_ADDR1, "--nonce", &nonce_before.to_string()]);
+    let deployed = deployed.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(cast(&["call", &deployed, "number()(uint256)", "--rpc-url", &url]), "43");
+}
