@@ -154,7 +154,7 @@ fn db_stats(datadir: PathBuf) -> eyre::Result<()> {
     }
     let store = Store::open(&db).wrap_err("cannot open database")?;
     let head = store.reader()?.head()?;
-    println!("head block: {}", head.map_or("none".into(), |h| h.to_string()));
+    println!("head block: {}", head.map_or_else(|| "none".into(), |h| h.to_string()));
     println!("{:<24} {:>12} {:>14}", "table", "entries", "bytes");
     let mut total = 0;
     for s in store.stats()? {

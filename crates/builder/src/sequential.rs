@@ -60,7 +60,7 @@ impl BlockBuilder for SequentialBuilder {
         let mut gas_used = ex
             .receipts()
             .last()
-            .map(|r| alloy_consensus::TxReceipt::cumulative_gas_used(r))
+            .map(alloy_consensus::TxReceipt::cumulative_gas_used)
             .unwrap_or_default();
         for cand in candidates {
             if gas_limit.saturating_sub(gas_used) < 21_000 {

@@ -30,7 +30,7 @@ use tracing::{debug, info};
 /// The node's chain: storage, pool, builder and head, shared by the miner and the RPC server.
 #[derive(Debug)]
 pub struct Chain {
-    me: std::sync::Weak<Chain>,
+    me: std::sync::Weak<Self>,
     spec: Arc<ChainSpec>,
     evm: EvmConfig,
     builder: SequentialBuilder,

@@ -2,7 +2,9 @@
 
 use crate::{
     ChainApi,
-    convert::{StoredBlock, rpc_block, rpc_pending_tx, rpc_receipts, rpc_tx},
+    convert::{
+        BlockMeta, StoredBlock, rpc_block, rpc_pending_tx, rpc_receipt_at, rpc_receipts, rpc_tx,
+    },
     error::{RpcError, RpcResult, revert_reason},
     filters::{Changes, Filters, get_logs},
     sign,
@@ -232,7 +234,7 @@ fn fill_and_sign<C: ChainApi>(api: &C, mut req: TransactionRequest) -> RpcResult
         let state_nonce = r.account(from)?.map(|a| a.nonce).unwrap_or_default();
         req.nonce = Some(api.pool().pending_nonce(from, state_nonce));
     }
-    req.chain_id.get_or_insert(api.chain_spec().chain_id());
+    req.chain_id.get_or_insert_with(|| api.chain_spec().chain_id());
     if req.gas_price.is_none() && req.max_fee_per_gas.is_none() {
         let tip = req.max_priority_fee_per_gas.unwrap_or(DEFAULT_PRIORITY_FEE);
         req.max_priority_fee_per_gas = Some(tip);
@@ -282,7 +284,7 @@ fn fee_history<C: ChainApi>(api: &C, a: &Args) -> RpcResult<FeeHistory> {
             let receipts = r.receipts(n)?.unwrap_or_default();
             let mut tips: Vec<(u128, u64)> = Vec::new();
             let mut prev = 0;
-            for ((_, tx), rc) in body.iter().zip(&receipts) {
+            for ((_, tx), (_, rc)) in body.iter().zip(&receipts) {
                 let used = rc.cumulative_gas_used() - prev;
                 prev = rc.cumulative_gas_used();
                 if !tx.is_deposit() {
@@ -301,7 +303,7 @@ fn fee_history<C: ChainApi>(api: &C, a: &Args) -> RpcResult<FeeHistory> {
                                 acc += g;
                                 acc >= threshold
                             })
-                            .or(tips.last())
+                            .or_else(|| tips.last())
                             .map(|t| t.0)
                             .unwrap_or_default()
                     })
@@ -499,10 +501,11 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
         let hash: B256 = a.req(0, "hash")?;
         let r = c.api.reader()?;
         if let Some(loc) = r.tx_location(hash)? {
-            let block = StoredBlock::load(&r, loc.block)?.ok_or(RpcError::UnknownBlock)?;
-            let receipts = r.receipts(loc.block)?.unwrap_or_default();
-            let i = loc.index as usize;
-            return Ok(Some(rpc_tx(&block, i, receipts.get(i))));
+            let meta = BlockMeta::load(&r, loc.block)?.ok_or(RpcError::UnknownBlock)?;
+            let (sender, tx) =
+                r.transaction(loc.block, loc.index)?.ok_or(RpcError::UnknownBlock)?;
+            let receipt = r.receipt(loc.block, loc.index)?.map(|(_, r)| r);
+            return Ok(Some(rpc_tx(&meta, loc.index as usize, sender, &tx, receipt.as_ref())));
         }
         Ok(c.api.pool().get(&hash).map(|p| rpc_pending_tx(&p.tx)))
     });
@@ -510,11 +513,13 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
         let hash: B256 = a.req(0, "hash")?;
         let r = c.api.reader()?;
         let Some(loc) = r.tx_location(hash)? else { return Ok(None) };
-        let block = StoredBlock::load(&r, loc.block)?.ok_or(RpcError::UnknownBlock)?;
-        let receipts = r.receipts(loc.block)?.unwrap_or_default();
-        Ok(rpc_receipts(&*c.api, &block, &receipts).into_iter().nth(loc.index as usize))
+        rpc_receipt_at(&*c.api, &r, loc.block, loc.index)
     });
 
+    reg(&mut m, "txpool_status", |_, c| {
+        let s = c.api.pool().status();
+        Ok(serde_json::json!({"pending": U64::from(s.pending), "queued": U64::from(s.queued)}))
+    });
     reg(&mut m, "eth_getLogs", |a, c| get_logs(&*c.api, &a.req::<Filter>(0, "filter")?));
     reg(&mut m, "eth_newFilter", |a, c| {
         let f: Filter = a.req(0, "filter")?;
@@ -526,11 +531,11 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     });
     reg(&mut m, "eth_uninstallFilter", |a, c| Ok(c.filters.uninstall(a.req(0, "id")?)));
     reg(&mut m, "eth_getFilterChanges", |a, c| {
-        Ok(match c.filters.changes(&*c.api, a.req(0, "id")?)? {
+        match c.filters.changes(&*c.api, a.req(0, "id")?)? {
             Changes::Logs(l) => serde_json::to_value(l),
             Changes::Hashes(h) => serde_json::to_value(h),
         }
-        .map_err(|e| RpcError::Internal(e.to_string()))?)
+        .map_err(|e| RpcError::Internal(e.to_string()))
     });
     reg(&mut m, "eth_getFilterLogs", |a, c| {
         let f = c.filters.filter_of(a.req(0, "id")?)?;

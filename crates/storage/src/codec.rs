@@ -61,33 +61,3 @@ pub(crate) fn decode_hashed_account(b: &[u8]) -> StorageResult<(AccountInfo, B25
     let info = decode_account(crate::tables::HASHED_ACCOUNTS, b)?;
     Ok((info, B256::from_slice(&b[72..104])))
 }
-
-/// Length-prefixed list of byte strings.
-pub(crate) fn encode_list<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for it in items {
-        out.extend_from_slice(&(it.len() as u32).to_be_bytes());
-        out.extend_from_slice(it);
-    }
-    out
-}
-
-pub(crate) fn decode_list<'a>(
-    table: &'static str,
-    mut b: &'a [u8],
-) -> StorageResult<Vec<&'a [u8]>> {
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        if b.len() < 4 {
-            return Err(corrupt(table, "truncated length prefix"));
-        }
-        let len = u32::from_be_bytes(b[..4].try_into().expect("4 bytes")) as usize;
-        b = &b[4..];
-        if b.len() < len {
-            return Err(corrupt(table, "truncated item"));
-        }
-        out.push(&b[..len]);
-        b = &b[len..];
-    }
-    Ok(out)
-}

@@ -1,5 +1,5 @@
 use crate::{
-    codec::{self, decode_account, decode_b256, decode_list, decode_num, num, slot_key},
+    codec::{self, decode_account, decode_b256, decode_num, num, slot_key},
     error::{StorageError, StorageResult, corrupt},
     store::Tables,
     tables,
@@ -64,38 +64,50 @@ impl StoreReader {
         header(&self.tx, &self.t, n)
     }
 
-    /// Transactions of block `n` with their senders.
+    /// Transactions of block `n` with their senders (`None` if the block is unknown).
     pub fn body(&self, n: u64) -> StorageResult<Option<Vec<(Address, TxEnvelope)>>> {
-        let Some(raw) = self.tx.get::<Vec<u8>>(self.t.bodies.dbi(), &num(n))? else {
+        if self.block_hash(n)?.is_none() {
             return Ok(None);
-        };
+        }
         let mut out = Vec::new();
-        for item in decode_list(tables::BODIES, &raw)? {
-            if item.len() < 20 {
-                return Err(corrupt(tables::BODIES, "entry shorter than a sender"));
+        let mut c = self.tx.cursor(self.t.transactions)?;
+        for item in c.iter_from::<Vec<u8>, Vec<u8>>(&num(n))? {
+            let (k, v) = item?;
+            if k.len() != 12 || k[..8] != num(n) {
+                break;
             }
-            let sender = Address::from_slice(&item[..20]);
-            let mut buf = &item[20..];
-            let tx = TxEnvelope::decode_2718(&mut buf)
-                .map_err(|e| corrupt(tables::BODIES, e.to_string()))?;
-            out.push((sender, tx));
+            out.push(decode_tx(&v)?);
         }
         Ok(Some(out))
     }
 
-    /// Receipts of block `n`.
-    pub fn receipts(&self, n: u64) -> StorageResult<Option<Vec<ReceiptEnvelope>>> {
-        let Some(raw) = self.tx.get::<Vec<u8>>(self.t.receipts.dbi(), &num(n))? else {
+    /// Transaction `index` of block `n` with its sender.
+    pub fn transaction(&self, n: u64, index: u32) -> StorageResult<Option<(Address, TxEnvelope)>> {
+        let key: [u8; 12] = codec::cat(&[&num(n), &index.to_be_bytes()]);
+        self.tx.get::<Vec<u8>>(self.t.transactions.dbi(), &key)?.map(|v| decode_tx(&v)).transpose()
+    }
+
+    /// Receipts of block `n`, each with the block-wide index of its first log.
+    pub fn receipts(&self, n: u64) -> StorageResult<Option<Vec<(u32, ReceiptEnvelope)>>> {
+        if self.block_hash(n)?.is_none() {
             return Ok(None);
-        };
-        decode_list(tables::RECEIPTS, &raw)?
-            .into_iter()
-            .map(|mut item| {
-                ReceiptEnvelope::decode_2718(&mut item)
-                    .map_err(|e| corrupt(tables::RECEIPTS, e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        }
+        let mut out = Vec::new();
+        let mut c = self.tx.cursor(self.t.receipts)?;
+        for item in c.iter_from::<Vec<u8>, Vec<u8>>(&num(n))? {
+            let (k, v) = item?;
+            if k.len() != 12 || k[..8] != num(n) {
+                break;
+            }
+            out.push(decode_receipt(&v)?);
+        }
+        Ok(Some(out))
+    }
+
+    /// Receipt `index` of block `n` with the block-wide index of its first log.
+    pub fn receipt(&self, n: u64, index: u32) -> StorageResult<Option<(u32, ReceiptEnvelope)>> {
+        let key: [u8; 12] = codec::cat(&[&num(n), &index.to_be_bytes()]);
+        self.tx.get::<Vec<u8>>(self.t.receipts.dbi(), &key)?.map(|v| decode_receipt(&v)).transpose()
     }
 
     /// Location of the transaction with `hash`.
@@ -252,6 +264,27 @@ impl DatabaseRef for StateAt<'_> {
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
         Ok(self.reader.block_hash(number)?.unwrap_or_default())
     }
+}
+
+fn decode_tx(v: &[u8]) -> StorageResult<(Address, TxEnvelope)> {
+    if v.len() < 20 {
+        return Err(corrupt(tables::TRANSACTIONS, "entry shorter than a sender"));
+    }
+    let mut buf = &v[20..];
+    let tx = TxEnvelope::decode_2718(&mut buf)
+        .map_err(|e| corrupt(tables::TRANSACTIONS, e.to_string()))?;
+    Ok((Address::from_slice(&v[..20]), tx))
+}
+
+fn decode_receipt(v: &[u8]) -> StorageResult<(u32, ReceiptEnvelope)> {
+    if v.len() < 4 {
+        return Err(corrupt(tables::RECEIPTS, "entry shorter than its log index"));
+    }
+    let first_log = u32::from_be_bytes(v[..4].try_into().expect("4 bytes"));
+    let mut buf = &v[4..];
+    let r = ReceiptEnvelope::decode_2718(&mut buf)
+        .map_err(|e| corrupt(tables::RECEIPTS, e.to_string()))?;
+    Ok((first_log, r))
 }
 
 pub(crate) fn head<K: TransactionKind>(tx: &Tx<K>, t: &Tables) -> StorageResult<Option<u64>> {

@@ -12,7 +12,7 @@ pub(crate) struct Tables {
     pub(crate) headers: Database,
     pub(crate) canonical: Database,
     pub(crate) header_numbers: Database,
-    pub(crate) bodies: Database,
+    pub(crate) transactions: Database,
     pub(crate) tx_lookup: Database,
     pub(crate) receipts: Database,
     pub(crate) accounts: Database,
@@ -59,9 +59,11 @@ impl Store {
                 page_size: None,
             })
             .set_max_readers(256);
-        let mut flags = signet_libmdbx::EnvironmentFlags::default();
         // Every commit is durable: a block is on disk before its receipt is served.
-        flags.mode = signet_libmdbx::Mode::ReadWrite { sync_mode: SyncMode::Durable };
+        let flags = signet_libmdbx::EnvironmentFlags {
+            mode: signet_libmdbx::Mode::ReadWrite { sync_mode: SyncMode::Durable },
+            ..Default::default()
+        };
         builder.set_flags(flags);
         let env = builder.open(dir)?;
         let tx = env.begin_rw_sync()?;
@@ -75,7 +77,7 @@ impl Store {
             headers: t(tables::HEADERS),
             canonical: t(tables::CANONICAL_HASHES),
             header_numbers: t(tables::HEADER_NUMBERS),
-            bodies: t(tables::BODIES),
+            transactions: t(tables::TRANSACTIONS),
             tx_lookup: t(tables::TX_LOOKUP),
             receipts: t(tables::RECEIPTS),
             accounts: t(tables::PLAIN_ACCOUNTS),

@@ -6,11 +6,11 @@ pub const HEADERS: &str = "Headers";
 pub const CANONICAL_HASHES: &str = "CanonicalHashes";
 /// `hash → number`.
 pub const HEADER_NUMBERS: &str = "HeaderNumbers";
-/// `number → body`: for each transaction its sender and EIP-2718 bytes.
-pub const BODIES: &str = "Bodies";
+/// `number ‖ index (u32) → sender ‖ EIP-2718 transaction`.
+pub const TRANSACTIONS: &str = "Transactions";
 /// `tx hash → number ‖ index (u32)`.
 pub const TX_LOOKUP: &str = "TransactionLookup";
-/// `number → receipts` (EIP-2718 encodings, length-prefixed).
+/// `number ‖ index (u32) → index of its first log in the block (u32) ‖ EIP-2718 receipt`.
 pub const RECEIPTS: &str = "Receipts";
 /// `address → nonce ‖ balance ‖ code hash` of the head state.
 pub const PLAIN_ACCOUNTS: &str = "PlainAccountState";
@@ -38,7 +38,7 @@ pub const ALL: [&str; 16] = [
     HEADERS,
     CANONICAL_HASHES,
     HEADER_NUMBERS,
-    BODIES,
+    TRANSACTIONS,
     TX_LOOKUP,
     RECEIPTS,
     PLAIN_ACCOUNTS,

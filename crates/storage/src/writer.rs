@@ -1,6 +1,6 @@
 use crate::{
     StateChanges,
-    codec::{self, encode_account, encode_hashed_account, encode_list, num, slot_key},
+    codec::{self, encode_account, encode_hashed_account, num, slot_key},
     error::StorageResult,
     reader,
     store::Tables,
@@ -135,7 +135,7 @@ impl BlockWriter {
         for (k, old) in slots {
             let key: [u8; 52] = k.as_slice().try_into().expect("checked length");
             self.record_slot(number, &key, old)?;
-            self.tx.del(self.t.storage, &key, None)?;
+            self.tx.del(self.t.storage, key, None)?;
             let hk: [u8; 64] = codec::cat(&[hashed.as_slice(), keccak256(&key[20..]).as_slice()]);
             self.tx.del(self.t.hashed_storage, hk, None)?;
         }
@@ -216,20 +216,24 @@ impl BlockWriter {
         self.tx.put(self.t.headers, num(n), &buf, WriteFlags::empty())?;
         self.tx.put(self.t.canonical, num(n), hash, WriteFlags::empty())?;
         self.tx.put(self.t.header_numbers, hash, num(n), WriteFlags::empty())?;
-        let mut items = Vec::with_capacity(txs.len());
+        let mut item = Vec::new();
         for (i, (sender, tx)) in txs.iter().enumerate() {
-            let mut item = Vec::with_capacity(20 + tx.encode_2718_len());
+            let key: [u8; 12] = codec::cat(&[&num(n), &(i as u32).to_be_bytes()]);
+            item.clear();
             item.extend_from_slice(sender.as_slice());
             tx.encode_2718(&mut item);
-            items.push(item);
-            let loc: [u8; 12] = codec::cat(&[&num(n), &(i as u32).to_be_bytes()]);
-            self.tx.put(self.t.tx_lookup, tx.tx_hash(), loc, WriteFlags::empty())?;
+            self.tx.put(self.t.transactions, key, &item, WriteFlags::APPEND)?;
+            self.tx.put(self.t.tx_lookup, tx.tx_hash(), key, WriteFlags::empty())?;
         }
-        let body = encode_list(items.iter().map(Vec::as_slice));
-        self.tx.put(self.t.bodies, num(n), body, WriteFlags::empty())?;
-        let encoded: Vec<Vec<u8>> = receipts.iter().map(|r| r.encoded_2718()).collect();
-        let receipts = encode_list(encoded.iter().map(Vec::as_slice));
-        self.tx.put(self.t.receipts, num(n), receipts, WriteFlags::empty())?;
+        let mut first_log = 0u32;
+        for (i, receipt) in receipts.iter().enumerate() {
+            let key: [u8; 12] = codec::cat(&[&num(n), &(i as u32).to_be_bytes()]);
+            item.clear();
+            item.extend_from_slice(&first_log.to_be_bytes());
+            receipt.encode_2718(&mut item);
+            self.tx.put(self.t.receipts, key, &item, WriteFlags::APPEND)?;
+            first_log += receipt.logs().len() as u32;
+        }
         self.tx.put(self.t.metadata, b"head", num(n), WriteFlags::empty())?;
         Ok(())
     }

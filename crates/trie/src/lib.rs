@@ -107,7 +107,7 @@ mod tests {
         let accounts = random_accounts(200);
         let mut hashed: Vec<_> = accounts.iter().map(|(a, acc)| (keccak256(a), *acc)).collect();
         hashed.sort_by_key(|(k, _)| *k);
-        let expected = state_root_unhashed(accounts.clone());
+        let expected = state_root_unhashed(accounts);
         assert_eq!(state_root(hashed.clone()), expected);
 
         let target = hashed[17].0;

@@ -162,7 +162,8 @@ impl Pool {
         let replaced = match inner.senders.get(&sender).and_then(|q| q.txs.get(&nonce)) {
             Some(old) => {
                 let bumped = |v: u128| v.saturating_mul(100 + bump) / 100;
-                let old_tip = old.tx.max_priority_fee_per_gas().unwrap_or(old.tx.max_fee_per_gas());
+                let old_tip =
+                    old.tx.max_priority_fee_per_gas().unwrap_or_else(|| old.tx.max_fee_per_gas());
                 let new_tip = tx.max_priority_fee_per_gas().unwrap_or(max_fee);
                 if max_fee < bumped(old.tx.max_fee_per_gas()) || new_tip < bumped(old_tip) {
                     return Err(PoolError::ReplacementUnderpriced);

@@ -167,7 +167,7 @@ fn dechunk(body: &str) -> String {
             break;
         }
         out.push_str(&after[..n]);
-        rest = &after[n..].trim_start_matches("\r\n");
+        rest = after[n..].trim_start_matches("\r\n");
     }
     out
 }
@@ -189,4 +189,55 @@ pub fn run(cmd: &mut Command) -> String {
 
 pub fn cast(args: &[&str]) -> String {
     run(Command::new(tool("cast")).args(args)).trim().to_string()
+}
+
+/// A signed EIP-1559 transfer of 1 wei from dev account `from` (index) with `nonce`, hex-encoded.
+pub fn signed_transfer(
+    signer: &alloy_signer_local::PrivateKeySigner,
+    nonce: u64,
+) -> (String, String) {
+    use alloy_consensus::{SignableTransaction, TxEip1559};
+    use alloy_eips::eip2718::Encodable2718;
+    use alloy_primitives::{Address, TxKind, U256};
+    use alloy_signer::SignerSync;
+    let tx = TxEip1559 {
+        chain_id: 80042,
+        nonce,
+        gas_limit: 21_000,
+        max_fee_per_gas: 20_000_000_000,
+        max_priority_fee_per_gas: 1_000_000,
+        to: TxKind::Call(Address::with_last_byte(0xee)),
+        value: U256::from(1),
+        ..Default::default()
+    };
+    let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
+    let env = agnt2_primitives::TxEnvelope::Eip1559(tx.into_signed(sig));
+    (
+        format!("0x{}", alloy_primitives::hex::encode(env.encoded_2718())),
+        format!("{}", env.tx_hash()),
+    )
+}
+
+/// Sends `raws` as one JSON-RPC batch of `eth_sendRawTransaction`; returns the responses.
+pub fn send_batch(addr: SocketAddr, raws: &[String]) -> Vec<Value> {
+    let reqs: Vec<Value> = raws
+        .iter()
+        .enumerate()
+        .map(|(i, r)| json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [r]}))
+        .collect();
+    let (_, body) = post_raw(addr, Value::Array(reqs).to_string().as_bytes());
+    serde_json::from_str::<Vec<Value>>(&body).unwrap_or_default()
+}
+
+/// Fetches receipts of `hashes` in one batch (null where missing).
+pub fn receipts_batch(addr: SocketAddr, hashes: &[String]) -> Vec<Value> {
+    let reqs: Vec<Value> = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| json!({"jsonrpc": "2.0", "id": i, "method": "eth_getTransactionReceipt", "params": [h]}))
+        .collect();
+    let (_, body) = post_raw(addr, Value::Array(reqs).to_string().as_bytes());
+    let mut out: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
+    out.sort_by_key(|v| v["id"].as_u64());
+    out.into_iter().map(|v| v["result"].clone()).collect()
 }
