@@ -31,12 +31,15 @@ def slot(n):
 
 
 def main():
+    out = os.path.join(ROOT, "genesis", "devnet.json")
+    if len(sys.argv) == 3 and sys.argv[1] == "--out":
+        out = sys.argv[2]
     accounts = []
     for i in range(20):
-        out = subprocess.check_output(
+        address = subprocess.check_output(
             [CAST, "wallet", "address", "--mnemonic", MNEMONIC, "--mnemonic-index", str(i)], text=True
         )
-        accounts.append(out.strip())
+        accounts.append(address.strip())
 
     alloc = {}
     for a in accounts:
@@ -102,7 +105,6 @@ def main():
         "baseFeePerGas": hex(1_000_000_000),
         "alloc": alloc,
     }
-    out = os.path.join(ROOT, "genesis", "devnet.json")
     with open(out, "w") as f:
         json.dump(genesis, f, indent=2)
         f.write("\n")
