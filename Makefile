@@ -48,7 +48,7 @@ clippy:
 
 bench: tools
 	$(CARGO) build --release -p agnt2
-	python3 scripts/bench-e2e.py
+	scripts/bench-e2e.sh
 
 clean-tools:
 	rm -rf $(TOOLS)

@@ -1,5 +1,7 @@
 //! `agnt2`: the node and its operator commands.
 
+mod bench;
+
 use agnt2_node::{MiningMode, Node, NodeConfig};
 use agnt2_primitives::{ChainSpec, dev_signers};
 use agnt2_storage::Store;
@@ -30,11 +32,22 @@ struct Cli {
 enum Command {
     /// Run the node (execution client and sequencer).
     Node(NodeArgs),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Inspect a datadir.
     Db {
         #[command(subcommand)]
         command: DbCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// End-to-end JSON-RPC load: pre-signed transfers in batches, timed until included.
+    Rpc(bench::RpcBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,5 +187,6 @@ fn main() -> eyre::Result<()> {
             .build()?
             .block_on(run_node(args)),
         Command::Db { command: DbCommand::Stats { datadir } } => db_stats(datadir),
+        Command::Bench { command: BenchCommand::Rpc(args) } => bench::run(args),
     }
 }

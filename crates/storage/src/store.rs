@@ -24,6 +24,7 @@ pub(crate) struct Tables {
     pub(crate) storage_history: Database,
     pub(crate) hashed_accounts: Database,
     pub(crate) hashed_storage: Database,
+    pub(crate) accounts_trie: Database,
     pub(crate) metadata: Database,
 }
 
@@ -89,6 +90,7 @@ impl Store {
             storage_history: t(tables::STORAGE_HISTORY),
             hashed_accounts: t(tables::HASHED_ACCOUNTS),
             hashed_storage: t(tables::HASHED_STORAGE),
+            accounts_trie: t(tables::ACCOUNTS_TRIE),
             metadata: t(tables::METADATA),
         };
         Ok(Arc::new(Self { env, tables }))

@@ -30,11 +30,14 @@ pub const STORAGE_HISTORY: &str = "StoragesHistory";
 pub const HASHED_ACCOUNTS: &str = "HashedAccounts";
 /// `keccak(address) ‖ keccak(slot) → value`.
 pub const HASHED_STORAGE: &str = "HashedStorages";
+/// `nibble path (one nibble per byte) → branch node` of the account trie, for the incremental
+/// state root.
+pub const ACCOUNTS_TRIE: &str = "AccountsTrie";
 /// Node metadata (`head` → number).
 pub const METADATA: &str = "Metadata";
 
 /// Every table, for creation at open and for `db stats`.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     HEADERS,
     CANONICAL_HASHES,
     HEADER_NUMBERS,
@@ -50,5 +53,6 @@ pub const ALL: [&str; 16] = [
     STORAGE_HISTORY,
     HASHED_ACCOUNTS,
     HASHED_STORAGE,
+    ACCOUNTS_TRIE,
     METADATA,
 ];

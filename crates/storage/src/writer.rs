@@ -1,13 +1,16 @@
 use crate::{
     StateChanges,
     codec::{self, encode_account, encode_hashed_account, num, slot_key},
-    error::StorageResult,
+    error::{StorageError, StorageResult},
     reader,
     store::Tables,
     tables,
 };
 use agnt2_primitives::{Header, ReceiptEnvelope, TxEnvelope};
-use agnt2_trie::{Account as TrieAccount, EMPTY_ROOT_HASH};
+use agnt2_trie::{
+    Account as TrieAccount, BranchNodeCompact, EMPTY_ROOT_HASH, Nibbles, TrieLeaves, TrieNodes,
+    decode_node, encode_node, full_root, incremental_root,
+};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_rlp::Encodable;
@@ -19,11 +22,23 @@ use std::collections::BTreeSet;
 pub struct BlockWriter {
     tx: Tx<RwSync>,
     t: Tables,
+    /// Hashed keys of accounts changed since the last root.
+    changed: BTreeSet<B256>,
+    /// Whether an account was removed (the incremental walk then falls back to a rebuild).
+    removed: bool,
+    /// The first read error met while walking the trie (the walk's callbacks cannot return it).
+    walk_error: std::cell::RefCell<Option<StorageError>>,
 }
 
 impl BlockWriter {
     pub(crate) const fn new(tx: Tx<RwSync>, t: Tables) -> Self {
-        Self { tx, t }
+        Self {
+            tx,
+            t,
+            changed: BTreeSet::new(),
+            removed: false,
+            walk_error: std::cell::RefCell::new(None),
+        }
     }
 
     /// The head block number.
@@ -54,6 +69,7 @@ impl BlockWriter {
                 self.tx.put(self.t.account_history, hk, [], WriteFlags::empty())?;
             }
             let hashed = keccak256(address);
+            self.changed.insert(hashed);
             match info {
                 Some(info) => {
                     self.tx.put(
@@ -68,6 +84,7 @@ impl BlockWriter {
                 }
                 None => {
                     if old.is_some() {
+                        self.removed = true;
                         self.tx.del(self.t.accounts, address, None)?;
                         self.tx.del(self.t.hashed_accounts, hashed, None)?;
                         self.wipe_storage(number, address)?;
@@ -99,6 +116,7 @@ impl BlockWriter {
         }
         for address in storage_touched {
             self.refresh_storage_root(&address)?;
+            self.changed.insert(keccak256(address));
         }
         Ok(())
     }
@@ -181,25 +199,32 @@ impl BlockWriter {
         Ok(self.cached_storage_root(&keccak256(address))?.unwrap_or(EMPTY_ROOT_HASH))
     }
 
-    /// State root of the state written so far.
-    pub fn state_root(&self) -> StorageResult<B256> {
-        let mut c = self.tx.cursor(self.t.hashed_accounts)?;
-        let mut accounts = Vec::new();
-        for item in c.iter_start::<Vec<u8>, Vec<u8>>()? {
-            let (k, v) = item?;
-            let key = codec::decode_b256(tables::HASHED_ACCOUNTS, &k)?;
-            let (info, storage_root) = codec::decode_hashed_account(&v)?;
-            accounts.push((
-                key,
-                TrieAccount {
-                    nonce: info.nonce,
-                    balance: info.balance,
-                    storage_root,
-                    code_hash: info.code_hash,
-                },
-            ));
+    /// State root of the state written so far. Incremental (only paths to the accounts
+    /// changed since the last call are rehashed) unless an account was removed or no trie
+    /// nodes are stored yet, in which case the account trie is rebuilt and stored anew.
+    pub fn state_root(&mut self) -> StorageResult<B256> {
+        let changed: Vec<B256> = std::mem::take(&mut self.changed).into_iter().collect();
+        let removed = std::mem::take(&mut self.removed);
+        let incremental = if removed {
+            None
+        } else {
+            incremental_root(&*self, &*self, &changed).map(|r| (r, false))
+        };
+        let ((root, updates), replace) = match incremental {
+            Some(r) => r,
+            None => (full_root(&*self), true),
+        };
+        if let Some(e) = self.walk_error.take() {
+            return Err(e);
         }
-        Ok(agnt2_trie::state_root(accounts))
+        if replace {
+            self.tx.clear_db(self.t.accounts_trie)?;
+        }
+        for (path, node) in updates {
+            let key = path.to_vec();
+            self.tx.put(self.t.accounts_trie, key, encode_node(&node), WriteFlags::empty())?;
+        }
+        Ok(root)
     }
 
     /// Inserts a sealed block and makes it the head.
@@ -242,5 +267,61 @@ impl BlockWriter {
     pub fn commit(self) -> StorageResult<()> {
         self.tx.commit()?;
         Ok(())
+    }
+}
+
+impl BlockWriter {
+    fn note<T, E: Into<StorageError>>(&self, r: Result<T, E>) -> Option<T> {
+        r.map_err(|e| {
+            self.walk_error.borrow_mut().get_or_insert(e.into());
+        })
+        .ok()
+    }
+}
+
+// A node that does not decode is treated as absent: the walk then reads the leaves below it,
+// which costs time but gives the right root.
+impl TrieNodes for BlockWriter {
+    fn node(&self, path: &Nibbles) -> Option<BranchNodeCompact> {
+        let v = self.note(self.tx.get::<Vec<u8>>(self.t.accounts_trie.dbi(), &path.to_vec()))??;
+        decode_node(&v)
+    }
+
+    fn first_under(&self, prefix: &Nibbles) -> Option<(Nibbles, BranchNodeCompact)> {
+        let p = prefix.to_vec();
+        let mut c = self.note(self.tx.cursor(self.t.accounts_trie))?;
+        let (k, v) = self.note(c.set_range::<Vec<u8>, Vec<u8>>(&p))??;
+        if !k.starts_with(&p) || k.iter().any(|n| *n > 0x0f) {
+            return None;
+        }
+        Some((Nibbles::from_nibbles(&k), decode_node(&v)?))
+    }
+}
+
+impl TrieLeaves for BlockWriter {
+    fn for_each(&self, from: B256, to: B256, f: &mut dyn FnMut(B256, &[u8])) {
+        let Some(mut c) = self.note(self.tx.cursor(self.t.hashed_accounts)) else { return };
+        let Some(iter) = self.note(c.iter_from::<Vec<u8>, Vec<u8>>(from.as_slice())) else {
+            return;
+        };
+        for item in iter {
+            let Some((k, v)) = self.note(item) else { return };
+            let Some(key) = self.note(codec::decode_b256(tables::HASHED_ACCOUNTS, &k)) else {
+                return;
+            };
+            if key > to {
+                return;
+            }
+            let Some((info, storage_root)) = self.note(codec::decode_hashed_account(&v)) else {
+                return;
+            };
+            let acc = TrieAccount {
+                nonce: info.nonce,
+                balance: info.balance,
+                storage_root,
+                code_hash: info.code_hash,
+            };
+            f(key, &agnt2_trie::encode_account(&acc));
+        }
     }
 }

@@ -51,17 +51,18 @@ fn random_transitions_match_from_scratch_roots_and_history() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let mut rng = StdRng::seed_from_u64(7);
-    let addrs: Vec<Address> = (0..40).map(|i| Address::with_last_byte(i as u8)).collect();
+    let addrs: Vec<Address> = (0..120).map(|i| Address::with_last_byte(i as u8)).collect();
     let mut model = Model::default();
     let mut snapshots = vec![];
 
-    for block in 0..30u64 {
+    for block in 0..60u64 {
         let mut changes = StateChanges::default();
         let mut touched = BTreeMap::new();
         for _ in 0..rng.random_range(1..12) {
             let a = addrs[rng.random_range(0..addrs.len())];
             let roll = rng.random_range(0..10);
-            if roll == 0 && model.accounts.contains_key(&a) {
+            // Removals only every fourth block, so that most blocks take the incremental path.
+            if roll == 0 && block % 4 == 0 && model.accounts.contains_key(&a) {
                 touched.insert(a, None);
             } else {
                 let info = AccountInfo {

@@ -6,11 +6,17 @@
 //! from the hashed accounts with [`HashBuilder`].
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod incremental;
+
+pub use incremental::{
+    RootWithUpdates, TrieLeaves, TrieNodes, decode_node, encode_node, full_root, incremental_root,
+};
+
 use alloy_primitives::{B256, Bytes, U256};
 use alloy_rlp::Encodable;
-use alloy_trie::{HashBuilder, Nibbles, TrieAccount, proof::ProofRetainer};
+use alloy_trie::{HashBuilder, TrieAccount, proof::ProofRetainer};
 
-pub use alloy_trie::{EMPTY_ROOT_HASH, TrieAccount as Account};
+pub use alloy_trie::{BranchNodeCompact, EMPTY_ROOT_HASH, Nibbles, TrieAccount as Account};
 
 /// Root of a storage trie from `(keccak(slot), value)` pairs in ascending key order. Zero
 /// values must not be passed (they are absent from the trie).
