@@ -108,6 +108,28 @@ fn forge_create_script_and_cast_agree() {
     let resp = node.rpc_raw("eth_call", json!([{"to": counter, "data": "0xa9cc4718"}]));
     assert_eq!(resp["error"]["code"], 3, "{resp}");
 
+    // EIP-7702: an EOA delegates to the counter through a type-4 transaction signed by cast.
+    let key2 = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+    let eoa2 = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    let tx = cast(&[
+        "send",
+        eoa2,
+        "increment()",
+        "--auth",
+        &counter,
+        "--rpc-url",
+        &url,
+        "--private-key",
+        key2,
+        "--async",
+    ]);
+    let r = node.wait_receipt(&tx, std::time::Duration::from_secs(30));
+    assert_eq!(r["type"], "0x4", "{r}");
+    let code = cast(&["code", eoa2, "--rpc-url", &url]).to_lowercase();
+    assert_eq!(code, format!("0xef0100{}", counter.to_lowercase().trim_start_matches("0x")));
+    // The call ran the counter's code in the EOA's own storage.
+    assert_eq!(cast(&["call", eoa2, "number()(uint256)", "--rpc-url", &url]), "1");
+
     // forge script --broadcast: simulated against a fork of the node, then sent.
     let key1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
     let nonce_before: u64 = cast(&["nonce", DEV_ADDR1, "--rpc-url", &url]).parse().unwrap();
