@@ -12,8 +12,8 @@ devnet: build
 
 ## Install the project's tools, build, run every test.
 test: tools build contracts
-	$(CARGO) nextest run --workspace --no-fail-fast
 	cd contracts && forge test
+	$(CARGO) nextest run --workspace --no-fail-fast
 
 build:
 	$(CARGO) build --workspace --all-targets
