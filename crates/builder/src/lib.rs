@@ -49,8 +49,9 @@ pub enum Skipped {
         /// Why.
         reason: String,
     },
-    /// Did not fit in the remaining block gas: keep it for the next block.
-    NoRoom(B256),
+    /// Cannot go into this block but may later (no room left, a nonce gap after a skipped
+    /// transaction, a fee cap below this block's base fee): keep it in the pool.
+    Deferred(B256),
 }
 
 /// An executed block, before its state root is known.

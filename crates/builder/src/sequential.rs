@@ -8,7 +8,7 @@ use agnt2_primitives::{TxEnvelope, constants::L1_INFO_DEPOSITOR, l1_info_deposit
 use agnt2_txpool::PooledTx;
 use alloy_consensus::{Sealed, Transaction, transaction::Recovered};
 use alloy_primitives::B256;
-use revm::DatabaseRef;
+use revm::{DatabaseRef, context::result::InvalidTransaction};
 use std::{fmt::Debug, sync::Arc};
 
 /// Executes candidates one after the other.
@@ -67,7 +67,7 @@ impl BlockBuilder for SequentialBuilder {
                 break;
             }
             if cand.tx.gas_limit() > gas_limit - gas_used {
-                skipped.push(Skipped::NoRoom(cand.hash));
+                skipped.push(Skipped::Deferred(cand.hash));
                 continue;
             }
             match ex.execute_transaction(&cand.tx) {
@@ -77,7 +77,20 @@ impl BlockBuilder for SequentialBuilder {
                 }
                 Err(BlockExecutionError::Validation(
                     BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas { .. },
-                )) => skipped.push(Skipped::NoRoom(cand.hash)),
+                )) => skipped.push(Skipped::Deferred(cand.hash)),
+                Err(BlockExecutionError::Validation(BlockValidationError::InvalidTx {
+                    error,
+                    ..
+                })) if matches!(
+                    error.as_invalid_tx_err(),
+                    Some(
+                        InvalidTransaction::NonceTooHigh { .. }
+                            | InvalidTransaction::GasPriceLessThanBasefee
+                    )
+                ) =>
+                {
+                    skipped.push(Skipped::Deferred(cand.hash))
+                }
                 Err(BlockExecutionError::Validation(e)) => {
                     skipped.push(Skipped::Invalid { hash: cand.hash, reason: e.to_string() })
                 }

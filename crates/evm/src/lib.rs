@@ -10,7 +10,7 @@ pub use config::{BlockEnvInput, CallError, EvmConfig, ExecutorFactory, L1Fees};
 pub use overlay::PendingState;
 
 pub use alloy_evm::{
-    Evm, EvmEnv, EvmFactory,
+    Evm, EvmEnv, EvmFactory, InvalidTxError,
     block::{BlockExecutionError, BlockExecutor, BlockExecutorFactory, BlockValidationError},
 };
 pub use alloy_op_evm::{OpBlockExecutionCtx, OpTx};

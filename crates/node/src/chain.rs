@@ -144,7 +144,7 @@ impl Chain {
                     debug!(target: "node::miner", %hash, %reason, "dropping invalid transaction");
                     Some(*hash)
                 }
-                Skipped::NoRoom(_) => None,
+                Skipped::Deferred(_) => None,
             })
             .collect();
         self.pool.remove(&invalid);

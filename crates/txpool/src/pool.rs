@@ -215,7 +215,13 @@ impl Pool {
         let mut heap = BinaryHeap::with_capacity(inner.senders.len());
         let mut total = 0;
         for (sender, q) in &inner.senders {
-            let txs: Vec<_> = q.executable().cloned().collect();
+            // A transaction whose fee cap is below this block's base fee waits (with its
+            // successors) for the base fee to come down.
+            let txs: Vec<_> = q
+                .executable()
+                .take_while(|t| t.tx.max_fee_per_gas() >= base_fee as u128)
+                .cloned()
+                .collect();
             total += txs.len();
             let mut txs = txs.into_iter();
             if let Some(tx) = txs.next() {

@@ -134,3 +134,13 @@ fn fee_order_across_senders() {
     let order: Vec<Address> = p.best(1_000_000_000).iter().map(|t| t.sender()).collect();
     assert_eq!(order, vec![signers[2].address(), signers[1].address(), signers[0].address()]);
 }
+
+#[test]
+fn fee_cap_below_the_base_fee_waits_with_its_successors() {
+    let p = pool();
+    let s = &dev_signers(1)[0];
+    add(&p, &tx1559(s, 0, 2_000_000_000, 1, 21_000), rich()).unwrap();
+    add(&p, &tx1559(s, 1, 9_000_000_000, 1, 21_000), rich()).unwrap();
+    assert!(p.best(3_000_000_000).is_empty(), "nonce 0 cannot pay 3 gwei; nonce 1 waits for it");
+    assert_eq!(p.best(1_500_000_000).len(), 2);
+}
