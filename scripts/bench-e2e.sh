@@ -25,12 +25,17 @@ ap=$(free_port); np=$(free_port)
 "$BIN" node --dev --datadir "$tmp/agnt2" --http.port "$np" -q >/dev/null 2>&1 & node_pid=$!
 wait_rpc "http://127.0.0.1:$ap"; wait_rpc "http://127.0.0.1:$np"
 
-anvil_json=$("$BIN" bench rpc --url "http://127.0.0.1:$ap" --txs "$TXS" --label anvil)
-agnt2_json=$("$BIN" bench rpc --url "http://127.0.0.1:$np" --txs "$TXS" --label agnt2)
-big_json=$("$BIN" bench rpc --url "http://127.0.0.1:$np" --txs $((TXS * 10)) --label agnt2-10x)
-echo "$anvil_json"; echo "$agnt2_json"; echo "$big_json"
-python3 - "$anvil_json" "$agnt2_json" "$big_json" <<'PY'
+run() { "$BIN" bench rpc --txs "$1" --conns "$2" --batch 100 --url "$3" --label "$4"; }
+results=()
+for conns in 1 4; do
+  results+=("$(run "$TXS" "$conns" "http://127.0.0.1:$ap" "anvil-c$conns")")
+  results+=("$(run "$TXS" "$conns" "http://127.0.0.1:$np" "agnt2-c$conns")")
+done
+results+=("$(run $((TXS * 10)) 4 "http://127.0.0.1:$np" "agnt2-c4-10x")")
+printf '%s\n' "${results[@]}"
+python3 - "${results[@]}" <<'PY'
 import json, sys
-a, b, c = (json.loads(x) for x in sys.argv[1:4])
-print(json.dumps({"ratio_tps_agnt2_over_anvil": round(b["tps"] / a["tps"], 2)}))
+r = {x["label"]: x for x in map(json.loads, sys.argv[1:])}
+for c in ("c1", "c4"):
+    print(json.dumps({"conns": c[1:], "tps_ratio_agnt2_over_anvil": round(r[f"agnt2-{c}"]["tps"] / r[f"anvil-{c}"]["tps"], 2)}))
 PY
