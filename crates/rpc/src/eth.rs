@@ -106,13 +106,14 @@ fn reg<C: ChainApi, R: Serialize + Clone + 'static>(
     registered.expect("method names are unique");
 }
 
+/// The head block of a read view.
+pub(crate) fn snapshot_head(r: &StoreReader) -> RpcResult<u64> {
+    Ok(r.head()?.unwrap_or_default())
+}
+
 /// Resolves a block id to a stored block number; `None` when it does not exist.
-fn find_block<C: ChainApi>(
-    api: &C,
-    r: &StoreReader,
-    id: Option<BlockId>,
-) -> RpcResult<Option<u64>> {
-    let head = api.head().number;
+fn find_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<Option<u64>> {
+    let head = snapshot_head(r)?;
     Ok(match id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
         BlockId::Hash(h) => r.block_number(h.block_hash)?,
         BlockId::Number(BlockNumberOrTag::Number(n)) => (n <= head).then_some(n),
@@ -121,13 +122,11 @@ fn find_block<C: ChainApi>(
     })
 }
 
-fn state_block<C: ChainApi>(
-    api: &C,
-    r: &StoreReader,
-    id: Option<BlockId>,
-) -> RpcResult<(u64, Option<u64>)> {
-    let n = find_block(api, r, id)?.ok_or(RpcError::UnknownBlock)?;
-    let at = (n != api.head().number).then_some(n);
+fn state_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<(u64, Option<u64>)> {
+    let n = find_block(r, id)?.ok_or(RpcError::UnknownBlock)?;
+    // The head of the same MDBX snapshot: the in-memory head moves just after a commit, so it
+    // can briefly lag the plain state this view reads.
+    let at = (n != snapshot_head(r)?).then_some(n);
     Ok((n, at))
 }
 
@@ -156,7 +155,7 @@ fn run_call<C: ChainApi>(
     spec: &CallSpec,
     gas: Option<u64>,
 ) -> RpcResult<ExecutionResult<agnt2_evm::OpHaltReason>> {
-    let (n, at) = state_block(api, r, spec.block)?;
+    let (n, at) = state_block(r, spec.block)?;
     let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
     let mut env = env_of(api.evm(), &header);
     let mut db = PendingState::new(r.state(at));
@@ -191,7 +190,7 @@ fn halt_message(reason: &agnt2_evm::OpHaltReason) -> String {
 }
 
 fn estimate<C: ChainApi>(api: &C, r: &StoreReader, spec: &CallSpec) -> RpcResult<u64> {
-    let (n, _) = state_block(api, r, spec.block)?;
+    let (n, _) = state_block(r, spec.block)?;
     let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
     let mut hi = spec.req.gas.unwrap_or(header.gas_limit);
     // Cap by what the sender can pay for when a fee is given.
@@ -286,8 +285,7 @@ fn fee_history<C: ChainApi>(api: &C, a: &Args) -> RpcResult<FeeHistory> {
         ));
     }
     let r = api.reader()?;
-    let newest =
-        find_block(api, &r, Some(BlockId::Number(newest)))?.ok_or(RpcError::UnknownBlock)?;
+    let newest = find_block(&r, Some(BlockId::Number(newest)))?.ok_or(RpcError::UnknownBlock)?;
     let count = count.to::<u64>().clamp(1, 1024).min(newest + 1);
     let oldest = newest + 1 - count;
     let mut out = FeeHistory { oldest_block: oldest, ..Default::default() };
@@ -346,7 +344,7 @@ fn get_proof<C: ChainApi>(api: &C, a: &Args) -> RpcResult<EIP1186AccountProofRes
     let keys: Vec<JsonStorageKey> = a.req(1, "storageKeys")?;
     let id: Option<BlockId> = a.opt(2, "block")?;
     let r = api.reader()?;
-    let (_, at) = state_block(api, &r, id)?;
+    let (_, at) = state_block(&r, id)?;
     if at.is_some() {
         return Err(RpcError::Execution("eth_getProof is served for the head block only".into()));
     }
@@ -412,14 +410,14 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     reg(&mut m, "eth_getBalance", |a, c| {
         let addr: Address = a.req(0, "address")?;
         let r = c.api.reader()?;
-        let (_, at) = state_block(&*c.api, &r, a.opt(1, "block")?)?;
+        let (_, at) = state_block(&r, a.opt(1, "block")?)?;
         Ok(revm::DatabaseRef::basic_ref(&r.state(at), addr)?.map(|i| i.balance).unwrap_or_default())
     });
     reg(&mut m, "eth_getTransactionCount", |a, c| {
         let addr: Address = a.req(0, "address")?;
         let id: Option<BlockId> = a.opt(1, "block")?;
         let r = c.api.reader()?;
-        let (_, at) = state_block(&*c.api, &r, id)?;
+        let (_, at) = state_block(&r, id)?;
         let nonce =
             revm::DatabaseRef::basic_ref(&r.state(at), addr)?.map(|i| i.nonce).unwrap_or_default();
         if matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
@@ -430,7 +428,7 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     reg(&mut m, "eth_getCode", |a, c| {
         let addr: Address = a.req(0, "address")?;
         let r = c.api.reader()?;
-        let (_, at) = state_block(&*c.api, &r, a.opt(1, "block")?)?;
+        let (_, at) = state_block(&r, a.opt(1, "block")?)?;
         let Some(info) = revm::DatabaseRef::basic_ref(&r.state(at), addr)? else {
             return Ok(Bytes::new());
         };
@@ -440,7 +438,7 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
         let addr: Address = a.req(0, "address")?;
         let slot: JsonStorageKey = a.req(1, "slot")?;
         let r = c.api.reader()?;
-        let (_, at) = state_block(&*c.api, &r, a.opt(2, "block")?)?;
+        let (_, at) = state_block(&r, a.opt(2, "block")?)?;
         let v = revm::DatabaseRef::storage_ref(
             &r.state(at),
             addr,
@@ -513,7 +511,7 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     reg(&mut m, "eth_getBlockReceipts", |a, c| {
         let id: BlockId = a.req(0, "block")?;
         let r = c.api.reader()?;
-        let Some(n) = find_block(&*c.api, &r, Some(id))? else { return Ok(None) };
+        let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
         let Some(block) = StoredBlock::load(&r, n)? else { return Ok(None) };
         let receipts = r.receipts(n)?.unwrap_or_default();
         Ok(Some(rpc_receipts(&*c.api, &block, &receipts)))
@@ -586,7 +584,7 @@ fn block_json<C: ChainApi>(
     full: bool,
 ) -> RpcResult<Option<crate::convert::RpcBlock>> {
     let r = api.reader()?;
-    let Some(n) = find_block(api, &r, id)? else { return Ok(None) };
+    let Some(n) = find_block(&r, id)? else { return Ok(None) };
     let Some(block) = StoredBlock::load(&r, n)? else { return Ok(None) };
     let receipts = if full { r.receipts(n)? } else { None };
     Ok(Some(rpc_block(&block, receipts.as_deref(), full)))

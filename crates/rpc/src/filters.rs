@@ -92,7 +92,8 @@ impl Filters {
     }
 
     pub(crate) fn changes<C: ChainApi>(&self, api: &C, id: U256) -> RpcResult<Changes> {
-        let head = api.head().number;
+        let r = api.reader()?;
+        let head = crate::eth::snapshot_head(&r)?;
         let (kind_logs, from) = {
             let mut map = self.map.lock();
             let e =
@@ -106,7 +107,6 @@ impl Filters {
                 Kind::Logs(f) => (Some((**f).clone()), from),
             }
         };
-        let r = api.reader()?;
         match kind_logs {
             None => {
                 let mut out = Vec::new();
@@ -148,7 +148,7 @@ fn range(f: &Filter, head: u64) -> RpcResult<(u64, u64)> {
 /// `eth_getLogs`.
 pub(crate) fn get_logs<C: ChainApi>(api: &C, filter: &Filter) -> RpcResult<Vec<Log>> {
     let r = api.reader()?;
-    let head = api.head().number;
+    let head = crate::eth::snapshot_head(&r)?;
     if let FilterBlockOption::AtBlockHash(hash) = filter.block_option {
         let n = r.block_number(hash)?.ok_or(RpcError::UnknownBlock)?;
         return logs_in_range(api, &r, filter, n, n);

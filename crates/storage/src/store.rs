@@ -25,6 +25,7 @@ pub(crate) struct Tables {
     pub(crate) hashed_accounts: Database,
     pub(crate) hashed_storage: Database,
     pub(crate) accounts_trie: Database,
+    pub(crate) storages_trie: Database,
     pub(crate) metadata: Database,
 }
 
@@ -91,6 +92,7 @@ impl Store {
             hashed_accounts: t(tables::HASHED_ACCOUNTS),
             hashed_storage: t(tables::HASHED_STORAGE),
             accounts_trie: t(tables::ACCOUNTS_TRIE),
+            storages_trie: t(tables::STORAGES_TRIE),
             metadata: t(tables::METADATA),
         };
         Ok(Arc::new(Self { env, tables }))

@@ -33,11 +33,13 @@ pub const HASHED_STORAGE: &str = "HashedStorages";
 /// `nibble path (one nibble per byte) → branch node` of the account trie, for the incremental
 /// state root.
 pub const ACCOUNTS_TRIE: &str = "AccountsTrie";
+/// `keccak(address) ‖ nibble path → branch node` of each account's storage trie.
+pub const STORAGES_TRIE: &str = "StoragesTrie";
 /// Node metadata (`head` → number).
 pub const METADATA: &str = "Metadata";
 
 /// Every table, for creation at open and for `db stats`.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 18] = [
     HEADERS,
     CANONICAL_HASHES,
     HEADER_NUMBERS,
@@ -54,5 +56,6 @@ pub const ALL: [&str; 17] = [
     HASHED_ACCOUNTS,
     HASHED_STORAGE,
     ACCOUNTS_TRIE,
+    STORAGES_TRIE,
     METADATA,
 ];

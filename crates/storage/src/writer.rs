@@ -15,7 +15,7 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_rlp::Encodable;
 use signet_libmdbx::{RwSync, WriteFlags, tx::Tx};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Writes one block (state, header, body, receipts) in a single MDBX transaction.
 #[derive(Debug)]
@@ -24,21 +24,13 @@ pub struct BlockWriter {
     t: Tables,
     /// Hashed keys of accounts changed since the last root.
     changed: BTreeSet<B256>,
-    /// Whether an account was removed (the incremental walk then falls back to a rebuild).
-    removed: bool,
     /// The first read error met while walking the trie (the walk's callbacks cannot return it).
     walk_error: std::cell::RefCell<Option<StorageError>>,
 }
 
 impl BlockWriter {
     pub(crate) const fn new(tx: Tx<RwSync>, t: Tables) -> Self {
-        Self {
-            tx,
-            t,
-            changed: BTreeSet::new(),
-            removed: false,
-            walk_error: std::cell::RefCell::new(None),
-        }
+        Self { tx, t, changed: BTreeSet::new(), walk_error: std::cell::RefCell::new(None) }
     }
 
     /// The head block number.
@@ -58,7 +50,8 @@ impl BlockWriter {
         for (hash, code) in &changes.codes {
             self.tx.put(self.t.bytecodes, hash, code, WriteFlags::empty())?;
         }
-        let mut storage_touched: BTreeSet<Address> = BTreeSet::new();
+        // Per account whose storage changed: the hashed slots that changed.
+        let mut storage_touched: BTreeMap<Address, BTreeSet<B256>> = BTreeMap::new();
         for (address, info) in &changes.accounts {
             let old = reader::account(&self.tx, &self.t, address)?;
             let cs: [u8; 28] = codec::cat(&[&num(number), address.as_slice()]);
@@ -84,7 +77,6 @@ impl BlockWriter {
                 }
                 None => {
                     if old.is_some() {
-                        self.removed = true;
                         self.tx.del(self.t.accounts, address, None)?;
                         self.tx.del(self.t.hashed_accounts, hashed, None)?;
                         self.wipe_storage(number, address)?;
@@ -97,12 +89,14 @@ impl BlockWriter {
                 self.wipe_storage(number, address)?;
             }
             let hashed = keccak256(address);
+            let touched = storage_touched.entry(*address).or_default();
             for (slot, value) in &change.slots {
                 let key = slot_key(address, slot);
                 let old = reader::storage(&self.tx, &self.t, address, slot)?;
                 self.record_slot(number, &key, old)?;
-                let hk: [u8; 64] =
-                    codec::cat(&[hashed.as_slice(), keccak256(key[20..].as_ref()).as_slice()]);
+                let hashed_slot = keccak256(key[20..].as_ref());
+                touched.insert(hashed_slot);
+                let hk: [u8; 64] = codec::cat(&[hashed.as_slice(), hashed_slot.as_slice()]);
                 if value.is_zero() {
                     self.tx.del(self.t.storage, key, None)?;
                     self.tx.del(self.t.hashed_storage, hk, None)?;
@@ -112,10 +106,10 @@ impl BlockWriter {
                     self.tx.put(self.t.hashed_storage, hk, v, WriteFlags::empty())?;
                 }
             }
-            storage_touched.insert(*address);
         }
-        for address in storage_touched {
-            self.refresh_storage_root(&address)?;
+        for (address, slots) in storage_touched {
+            let slots: Vec<B256> = slots.into_iter().collect();
+            self.refresh_storage_root(&address, &slots)?;
             self.changed.insert(keccak256(address));
         }
         Ok(())
@@ -157,6 +151,26 @@ impl BlockWriter {
             let hk: [u8; 64] = codec::cat(&[hashed.as_slice(), keccak256(&key[20..]).as_slice()]);
             self.tx.del(self.t.hashed_storage, hk, None)?;
         }
+        self.clear_storage_trie(&hashed)?;
+        Ok(())
+    }
+
+    /// Deletes the stored storage-trie nodes of an account.
+    fn clear_storage_trie(&self, hashed: &B256) -> StorageResult<()> {
+        let mut keys = Vec::new();
+        {
+            let mut c = self.tx.cursor(self.t.storages_trie)?;
+            for item in c.iter_from::<Vec<u8>, ()>(hashed.as_slice())? {
+                let (k, ()) = item?;
+                if k.len() < 32 || k[..32] != hashed[..] {
+                    break;
+                }
+                keys.push(k);
+            }
+        }
+        for k in keys {
+            self.tx.del(self.t.storages_trie, k, None)?;
+        }
         Ok(())
     }
 
@@ -167,31 +181,39 @@ impl BlockWriter {
             .transpose()
     }
 
-    /// Recomputes the storage root of `address` from its hashed storage.
-    fn refresh_storage_root(&mut self, address: &Address) -> StorageResult<()> {
+    /// Recomputes the storage root of `address` after `slots` (hashed) changed: incrementally
+    /// from its stored storage-trie nodes, or from all its slots when none are stored.
+    fn refresh_storage_root(&mut self, address: &Address, slots: &[B256]) -> StorageResult<()> {
         let hashed = keccak256(address);
         let Some(raw) = self.tx.get::<Vec<u8>>(self.t.hashed_accounts.dbi(), hashed.as_slice())?
         else {
             return Ok(());
         };
         let (info, _) = codec::decode_hashed_account(&raw)?;
-        let root = self.storage_root_of_hashed(&hashed)?;
+        let view = StorageView { w: self, hashed };
+        let (root, updates, removed, replace) = match incremental_root(&view, &view, slots) {
+            Some(r) => (r.root, r.updates, r.removed, false),
+            None => {
+                let (root, updates) = full_root(&view);
+                (root, updates, vec![], true)
+            }
+        };
+        if let Some(e) = self.walk_error.take() {
+            return Err(e);
+        }
+        if replace {
+            self.clear_storage_trie(&hashed)?;
+        }
+        let key = |path: &Nibbles| [hashed.as_slice(), &path.to_vec()].concat();
+        for path in &removed {
+            self.tx.del(self.t.storages_trie, key(path), None)?;
+        }
+        for (path, node) in &updates {
+            self.tx.put(self.t.storages_trie, key(path), encode_node(node), WriteFlags::empty())?;
+        }
         let v = encode_hashed_account(&info, &root);
         self.tx.put(self.t.hashed_accounts, hashed, v, WriteFlags::empty())?;
         Ok(())
-    }
-
-    fn storage_root_of_hashed(&self, hashed: &B256) -> StorageResult<B256> {
-        let mut c = self.tx.cursor(self.t.hashed_storage)?;
-        let mut slots = Vec::new();
-        for item in c.iter_from::<Vec<u8>, Vec<u8>>(hashed.as_slice())? {
-            let (k, v) = item?;
-            if k.len() != 64 || k[..32] != hashed[..] {
-                break;
-            }
-            slots.push((B256::from_slice(&k[32..]), U256::from_be_slice(&v)));
-        }
-        Ok(agnt2_trie::storage_root(slots))
     }
 
     /// Storage root of an account in the state written so far.
@@ -200,25 +222,25 @@ impl BlockWriter {
     }
 
     /// State root of the state written so far. Incremental (only paths to the accounts
-    /// changed since the last call are rehashed) unless an account was removed or no trie
-    /// nodes are stored yet, in which case the account trie is rebuilt and stored anew.
+    /// changed since the last call are rehashed) once trie nodes are stored; the first call on
+    /// an empty database builds and stores the whole trie.
     pub fn state_root(&mut self) -> StorageResult<B256> {
         let changed: Vec<B256> = std::mem::take(&mut self.changed).into_iter().collect();
-        let removed = std::mem::take(&mut self.removed);
-        let incremental = if removed {
-            None
-        } else {
-            incremental_root(&*self, &*self, &changed).map(|r| (r, false))
-        };
-        let ((root, updates), replace) = match incremental {
-            Some(r) => r,
-            None => (full_root(&*self), true),
+        let (root, updates, removed, replace) = match incremental_root(&*self, &*self, &changed) {
+            Some(r) => (r.root, r.updates, r.removed, false),
+            None => {
+                let (root, updates) = full_root(&*self);
+                (root, updates, vec![], true)
+            }
         };
         if let Some(e) = self.walk_error.take() {
             return Err(e);
         }
         if replace {
             self.tx.clear_db(self.t.accounts_trie)?;
+        }
+        for path in removed {
+            self.tx.del(self.t.accounts_trie, path.to_vec(), None)?;
         }
         for (path, node) in updates {
             let key = path.to_vec();
@@ -322,6 +344,68 @@ impl TrieLeaves for BlockWriter {
                 code_hash: info.code_hash,
             };
             f(key, &agnt2_trie::encode_account(&acc));
+        }
+    }
+
+    fn any_in(&self, from: B256, to: B256) -> bool {
+        let Some(mut c) = self.note(self.tx.cursor(self.t.hashed_accounts)) else { return false };
+        match self.note(c.set_range::<Vec<u8>, ()>(from.as_slice())) {
+            Some(Some((k, ()))) => k.as_slice() <= to.as_slice(),
+            _ => false,
+        }
+    }
+}
+
+/// One account's storage trie as the incremental walk sees it.
+struct StorageView<'a> {
+    w: &'a BlockWriter,
+    hashed: B256,
+}
+
+impl TrieNodes for StorageView<'_> {
+    fn node(&self, path: &Nibbles) -> Option<BranchNodeCompact> {
+        let key = [self.hashed.as_slice(), &path.to_vec()].concat();
+        let v = self.w.note(self.w.tx.get::<Vec<u8>>(self.w.t.storages_trie.dbi(), &key))??;
+        decode_node(&v)
+    }
+
+    fn first_under(&self, prefix: &Nibbles) -> Option<(Nibbles, BranchNodeCompact)> {
+        let p = [self.hashed.as_slice(), &prefix.to_vec()].concat();
+        let mut c = self.w.note(self.w.tx.cursor(self.w.t.storages_trie))?;
+        let (k, v) = self.w.note(c.set_range::<Vec<u8>, Vec<u8>>(&p))??;
+        if !k.starts_with(&p) || k[32..].iter().any(|n| *n > 0x0f) {
+            return None;
+        }
+        Some((Nibbles::from_nibbles(&k[32..]), decode_node(&v)?))
+    }
+}
+
+impl TrieLeaves for StorageView<'_> {
+    fn for_each(&self, from: B256, to: B256, f: &mut dyn FnMut(B256, &[u8])) {
+        let start = [self.hashed.as_slice(), from.as_slice()].concat();
+        let Some(mut c) = self.w.note(self.w.tx.cursor(self.w.t.hashed_storage)) else { return };
+        let Some(iter) = self.w.note(c.iter_from::<Vec<u8>, Vec<u8>>(&start)) else { return };
+        for item in iter {
+            let Some((k, v)) = self.w.note(item) else { return };
+            if k.len() != 64 || k[..32] != self.hashed[..] {
+                return;
+            }
+            let key = B256::from_slice(&k[32..]);
+            if key > to {
+                return;
+            }
+            f(key, &agnt2_trie::encode_storage_value(U256::from_be_slice(&v)));
+        }
+    }
+
+    fn any_in(&self, from: B256, to: B256) -> bool {
+        let start = [self.hashed.as_slice(), from.as_slice()].concat();
+        let Some(mut c) = self.w.note(self.w.tx.cursor(self.w.t.hashed_storage)) else {
+            return false;
+        };
+        match self.w.note(c.set_range::<Vec<u8>, ()>(&start)) {
+            Some(Some((k, ()))) => k.len() == 64 && k[..32] == self.hashed[..] && k[32..] <= to[..],
+            _ => false,
         }
     }
 }

@@ -6,10 +6,10 @@
 //! changes is descended into (if a stored branch lies below it) or rebuilt from its leaves. The
 //! cost is proportional to the number of changed keys times the depth of the trie.
 //!
-//! The walk assumes no key was removed: a removal can collapse a branch into its remaining
-//! child, which must then be re-read rather than referenced by hash. Callers fall back to
-//! [`full_root`] for blocks that remove keys (rare for accounts: self-destructs and emptied
-//! accounts).
+//! Removals need no special walk: the builder stores hashes only for branch children, so when a
+//! branch collapses into its last child after a removal, that child is either a branch (an
+//! extension may point at it by hash) or was read from its leaves. Stored nodes on the changed
+//! paths that the builder no longer produces are returned for deletion.
 
 use alloy_primitives::B256;
 use alloy_primitives::map::HashMap;
@@ -27,10 +27,24 @@ pub trait TrieNodes {
 pub trait TrieLeaves {
     /// Calls `f` for every leaf with `from <= key <= to`, in key order.
     fn for_each(&self, from: B256, to: B256, f: &mut dyn FnMut(B256, &[u8]));
+    /// Whether any leaf has `from <= key <= to`.
+    fn any_in(&self, from: B256, to: B256) -> bool;
 }
 
 /// A root and the branch nodes to store (overwriting those at the same paths).
 pub type RootWithUpdates = (B256, HashMap<Nibbles, BranchNodeCompact>);
+
+/// An incremental root: the root, the branch nodes to store, and the stored paths that are no
+/// longer branch nodes (to delete).
+#[derive(Debug)]
+pub struct IncrementalRoot {
+    /// The new root.
+    pub root: B256,
+    /// Nodes to store (overwriting).
+    pub updates: HashMap<Nibbles, BranchNodeCompact>,
+    /// Stored paths to delete.
+    pub removed: Vec<Nibbles>,
+}
 
 /// Rebuilds the root from every leaf, returning all branch nodes to store (the caller replaces
 /// everything it stored before).
@@ -44,26 +58,31 @@ pub fn full_root(leaves: &impl TrieLeaves) -> RootWithUpdates {
     (root, updates)
 }
 
-/// Recomputes the root after `changed` keys (sorted, deduplicated; inserted or updated, none
-/// removed). `None` when there is no stored root node to start from: use [`full_root`].
+/// Recomputes the root after `changed` keys (sorted, deduplicated; inserted, updated or
+/// removed — `leaves` already reflects the change). `None` when there is no stored root node to
+/// start from: use [`full_root`].
 pub fn incremental_root(
     nodes: &impl TrieNodes,
     leaves: &impl TrieLeaves,
     changed: &[B256],
-) -> Option<RootWithUpdates> {
+) -> Option<IncrementalRoot> {
     let root = nodes.node(&Nibbles::default())?;
     let changed: Vec<Nibbles> = changed.iter().map(|k| Nibbles::unpack(*k)).collect();
-    let mut w = Walk { nodes, leaves, hb: HashBuilder::default().with_updates(true) };
+    let mut w =
+        Walk { nodes, leaves, hb: HashBuilder::default().with_updates(true), visited: Vec::new() };
     w.branch(&Nibbles::default(), &root, &changed);
     let root = w.hb.root();
     let (_, updates) = w.hb.split();
-    Some((root, updates))
+    let removed = w.visited.into_iter().filter(|p| !updates.contains_key(p)).collect();
+    Some(IncrementalRoot { root, updates, removed })
 }
 
 struct Walk<'a, N, L> {
     nodes: &'a N,
     leaves: &'a L,
     hb: HashBuilder,
+    /// Stored nodes walked through: if the builder does not produce them again, they are gone.
+    visited: Vec<Nibbles>,
 }
 
 fn with_prefix<'c>(changed: &'c [Nibbles], prefix: &Nibbles) -> &'c [Nibbles] {
@@ -125,7 +144,19 @@ impl<N: TrieNodes, L: TrieLeaves> Walk<'_, N, L> {
         self.leaves.for_each(from, to, &mut |k, v| hb.add_leaf(Nibbles::unpack(k), v));
     }
 
+    /// Adds an unchanged child whose hash is not stored (a leaf, or an extension above a stored
+    /// branch): from the stored branch below it, else from its leaves.
+    fn expand(&mut self, child: &Nibbles, in_trie: bool) {
+        if in_trie && let Some((q, below)) = self.nodes.first_under(child) {
+            self.branch(&q, &below, &[]);
+            return;
+        }
+        let (lo, hi) = bounds(child);
+        self.leaves(lo, hi);
+    }
+
     fn branch(&mut self, path: &Nibbles, node: &BranchNodeCompact, changed: &[Nibbles]) {
+        self.visited.push(*path);
         for c in 0u8..16 {
             let mut child = *path;
             child.push(c);
@@ -135,12 +166,14 @@ impl<N: TrieNodes, L: TrieLeaves> Walk<'_, N, L> {
                 if !present {
                     continue;
                 }
+                // The builder records hashes only of branch children (never of leaves or
+                // extensions), so a child added by hash stays valid even if this node collapses
+                // into it after removals: an extension may point at a branch.
                 if node.hash_mask.is_bit_set(c) {
                     let stored = node.tree_mask.is_bit_set(c);
                     self.hb.add_branch(child, node.hash_for_nibble(c), stored);
                 } else {
-                    let (lo, hi) = bounds(&child);
-                    self.leaves(lo, hi);
+                    self.expand(&child, node.tree_mask.is_bit_set(c));
                 }
                 continue;
             }
@@ -228,6 +261,9 @@ mod tests {
                 f(*k, v);
             }
         }
+        fn any_in(&self, from: B256, to: B256) -> bool {
+            self.leaves.range(from..=to).next().is_some()
+        }
     }
 
     impl TrieNodes for Mem {
@@ -241,9 +277,17 @@ mod tests {
         }
     }
 
-    fn store(m: &mut Mem, updates: HashMap<Nibbles, BranchNodeCompact>, replace: bool) {
+    fn store(
+        m: &mut Mem,
+        updates: HashMap<Nibbles, BranchNodeCompact>,
+        removed: &[Nibbles],
+        replace: bool,
+    ) {
         if replace {
             m.nodes.clear();
+        }
+        for p in removed {
+            m.nodes.remove(&p.to_vec());
         }
         for (k, v) in updates {
             let decoded = decode_node(&encode_node(&v)).expect("roundtrip");
@@ -260,26 +304,83 @@ mod tests {
             m.leaves.insert(B256::from(rng.random::<[u8; 32]>()), vec![rng.random(); 40]);
         }
         let (_, nodes) = full_root(&m);
-        store(&mut m, nodes, true);
-        let keys: Vec<B256> = m.leaves.keys().copied().collect();
-        for round in 0..200 {
+        store(&mut m, nodes, &[], true);
+        for round in 0..400 {
+            let keys: Vec<B256> = m.leaves.keys().copied().collect();
             let mut changed = Vec::new();
             for _ in 0..rng.random_range(1..20) {
-                let k = if rng.random_bool(0.5) {
+                let roll = rng.random_range(0..10);
+                let k = if roll < 4 || keys.is_empty() {
                     B256::from(rng.random::<[u8; 32]>())
                 } else {
                     keys[rng.random_range(0..keys.len())]
                 };
-                m.leaves.insert(k, vec![rng.random(); rng.random_range(33..60)]);
+                // Removals too, more often while the trie is large, so it shrinks and grows.
+                if roll >= 7 && m.leaves.len() > 20 {
+                    m.leaves.remove(&k);
+                } else {
+                    m.leaves.insert(k, vec![rng.random(); rng.random_range(33..60)]);
+                }
                 changed.push(k);
             }
             changed.sort();
             changed.dedup();
-            let (root, updates) = incremental_root(&m, &m, &changed).expect("root node stored");
             let (expected, _) = full_root(&m);
-            assert_eq!(root, expected, "round {round}");
-            store(&mut m, updates, false);
+            match incremental_root(&m, &m, &changed) {
+                Some(r) => {
+                    assert_eq!(r.root, expected, "round {round}");
+                    store(&mut m, r.updates, &r.removed, false);
+                }
+                None => {
+                    let (root, nodes) = full_root(&m);
+                    store(&mut m, nodes, &[], true);
+                    assert_eq!(root, expected);
+                }
+            }
+            // The stored nodes are exactly what a full rebuild stores.
+            let (_, fresh) = full_root(&m);
+            let fresh: BTreeMap<Vec<u8>, BranchNodeCompact> =
+                fresh.into_iter().map(|(k, v)| (k.to_vec(), v)).collect();
+            assert_eq!(m.nodes, fresh, "stored nodes drifted at round {round}");
         }
+    }
+
+    /// A branch that loses all but one leaf collapses into it: the leaf must be re-read, and the
+    /// branch's stored node deleted.
+    #[test]
+    fn removal_collapses_a_branch_into_its_last_leaf() {
+        let key = |prefix: &[u8]| {
+            let mut b = [0x77u8; 32];
+            b[..prefix.len()].copy_from_slice(prefix);
+            B256::from(b)
+        };
+        let mut m = Mem::default();
+        // A branch at [1] whose children are a branch at [1,0] (two leaves) and a leaf at
+        // [1,1]; more branches elsewhere so that the root stays a branch.
+        let keys = [
+            [0x10, 0x00],
+            [0x10, 0x10],
+            [0x11, 0x00],
+            [0x20, 0x00],
+            [0x20, 0x10],
+            [0x30, 0x00],
+            [0x30, 0x10],
+        ];
+        for k in keys {
+            m.leaves.insert(key(&k), vec![7; 40]);
+        }
+        let (_, nodes) = full_root(&m);
+        store(&mut m, nodes, &[], true);
+        assert!(m.nodes.contains_key(&vec![1u8]), "branch at [1] stored: {:?}", m.nodes.keys());
+        m.leaves.remove(&key(&[0x11, 0x00]));
+        let r = incremental_root(&m, &m, &[key(&[0x11, 0x00])]).expect("root stored");
+        assert_eq!(r.root, full_root(&m).0);
+        assert!(r.removed.contains(&Nibbles::from_nibbles([1u8])), "{:?}", r.removed);
+        store(&mut m, r.updates, &r.removed, false);
+        let (_, fresh) = full_root(&m);
+        let fresh: BTreeMap<Vec<u8>, BranchNodeCompact> =
+            fresh.into_iter().map(|(k, v)| (k.to_vec(), v)).collect();
+        assert_eq!(m.nodes, fresh);
     }
 
     #[test]

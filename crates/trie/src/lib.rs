@@ -9,7 +9,8 @@
 mod incremental;
 
 pub use incremental::{
-    RootWithUpdates, TrieLeaves, TrieNodes, decode_node, encode_node, full_root, incremental_root,
+    IncrementalRoot, RootWithUpdates, TrieLeaves, TrieNodes, decode_node, encode_node, full_root,
+    incremental_root,
 };
 
 use alloy_primitives::{B256, Bytes, U256};
