@@ -150,12 +150,11 @@ impl EvmConfig {
 
     /// The L1 fee fields of a transaction (`enveloped` = its EIP-2718 bytes) in a block whose
     /// L1-info deposit carried `l1_info_input`.
-    pub fn l1_fees(&self, l1_info_input: &[u8], enveloped: &[u8], gas_used: u64) -> L1Fees {
+    pub fn l1_fees(&self, l1_info_input: &[u8], enveloped: &[u8]) -> L1Fees {
         let Some(mut info) = decode_l1_info(l1_info_input) else { return L1Fees::default() };
         let spec = self.spec_id();
         let l1_fee = info.calculate_tx_l1_cost(enveloped, spec);
         let l1_gas_used = info.data_gas(enveloped, spec);
-        let _ = gas_used;
         L1Fees {
             l1_fee,
             l1_gas_used,

@@ -231,7 +231,7 @@ fn build_receipt<C: ChainApi>(
     let l1 = if tx.is_deposit() {
         L1BlockInfo::default()
     } else {
-        let f = api.evm().l1_fees(&meta.l1_info_input, &tx.encoded_2718(), gas_used);
+        let f = api.evm().l1_fees(&meta.l1_info_input, &tx.encoded_2718());
         L1BlockInfo {
             l1_gas_price: Some(f.l1_base_fee.saturating_to()),
             l1_gas_used: Some(f.l1_gas_used.saturating_to()),

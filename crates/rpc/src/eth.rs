@@ -205,11 +205,13 @@ fn estimate<C: ChainApi>(api: &C, r: &StoreReader, spec: &CallSpec) -> RpcResult
         hi = hi.min(cap.saturating_to());
     }
     let first = run_call(api, r, spec, Some(hi))?;
-    let used = match &first {
+    let used = match first {
         ExecutionResult::Success { gas, .. } => gas.tx_gas_used(),
-        _ => {
-            call_output(first)?;
-            unreachable!("call_output errs for non-success")
+        // A revert or halt at the gas cap is the answer: report it as eth_call would.
+        failed => {
+            return Err(call_output(failed).err().unwrap_or_else(|| {
+                RpcError::Internal("estimate: failed call produced output".into())
+            }));
         }
     };
     let mut lo = used.saturating_sub(1);
