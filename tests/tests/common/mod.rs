@@ -137,7 +137,12 @@ impl Drop for Node {
 }
 
 pub fn post_raw(addr: SocketAddr, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
+    try_post_raw(addr, body).expect("connect")
+}
+
+/// Like [`post_raw`], but `None` when the node is not there (it may have been killed).
+pub fn try_post_raw(addr: SocketAddr, body: &[u8]) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(60))).ok();
     let head = format!(
         "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -151,7 +156,7 @@ pub fn post_raw(addr: SocketAddr, body: &[u8]) -> (u16, String) {
     let text = String::from_utf8_lossy(&out).to_string();
     let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, dechunk(&body))
+    Some((status, dechunk(&body)))
 }
 
 fn dechunk(body: &str) -> String {
@@ -225,7 +230,9 @@ pub fn send_batch(addr: SocketAddr, raws: &[String]) -> Vec<Value> {
         .enumerate()
         .map(|(i, r)| json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [r]}))
         .collect();
-    let (_, body) = post_raw(addr, Value::Array(reqs).to_string().as_bytes());
+    let Some((_, body)) = try_post_raw(addr, Value::Array(reqs).to_string().as_bytes()) else {
+        return vec![];
+    };
     serde_json::from_str::<Vec<Value>>(&body).unwrap_or_default()
 }
 
