@@ -38,6 +38,7 @@ pub struct Chain {
     pool: Pool,
     head: RwLock<Head>,
     events: broadcast::Sender<NewBlock>,
+    pending: broadcast::Sender<B256>,
     signers: Vec<PrivateKeySigner>,
     /// Wakes the miner (instant mode) when a transaction arrives.
     pub(crate) wake: Notify,
@@ -88,6 +89,7 @@ impl Chain {
             pool,
             head: RwLock::new(head),
             events: broadcast::channel(4096).0,
+            pending: broadcast::channel(65536).0,
             signers: dev_signers(20),
             wake: Notify::new(),
             build_lock: Mutex::new(()),
@@ -233,6 +235,7 @@ impl ChainApi for Chain {
                 .unwrap_or_default()
         };
         self.pool.add(tx, hash, state, self.next_base_fee())?;
+        let _ = self.pending.send(hash);
         if self.mining == MiningMode::Instant {
             self.wake.notify_one();
         }
@@ -245,6 +248,10 @@ impl ChainApi for Chain {
 
     fn subscribe(&self) -> broadcast::Receiver<NewBlock> {
         self.events.subscribe()
+    }
+
+    fn subscribe_pending(&self) -> broadcast::Receiver<B256> {
+        self.pending.subscribe()
     }
 
     fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, String>> + Send>> {

@@ -49,6 +49,8 @@ pub trait ChainApi: Send + Sync + 'static {
     fn signers(&self) -> &[PrivateKeySigner];
     /// Committed blocks, in order.
     fn subscribe(&self) -> broadcast::Receiver<NewBlock>;
+    /// Hashes of transactions as the pool admits them.
+    fn subscribe_pending(&self) -> broadcast::Receiver<B256>;
     /// Mines `blocks` blocks now (manual mining), returning the new head number.
     fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, String>> + Send>>;
 }

@@ -12,6 +12,7 @@ use crate::{
 use agnt2_evm::{BlockEnvInput, EvmConfig, EvmEnv, ExecutionResult, OpSpecId, PendingState};
 use agnt2_primitives::{Header, constants::CLIENT_VERSION};
 use agnt2_storage::StoreReader;
+use agnt2_txpool::{PoolContent, PooledTx};
 use alloy_consensus::Transaction as _;
 use alloy_dyn_abi::TypedData;
 use alloy_eips::{BlockId, BlockNumberOrTag};
@@ -31,6 +32,7 @@ use jsonrpsee::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Priority fee suggested to wallets (0.001 gwei): blocks are not full on a devnet.
@@ -537,6 +539,70 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
         rpc_receipt_at(&*c.api, &r, loc.block, loc.index)
     });
 
+    for (name, by_hash) in [
+        ("eth_getTransactionByBlockHashAndIndex", true),
+        ("eth_getTransactionByBlockNumberAndIndex", false),
+    ] {
+        reg(&mut m, name, move |a, c| {
+            let id = block_arg(a, by_hash)?;
+            let index: U64 = a.req(1, "index")?;
+            let r = c.api.reader()?;
+            let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
+            let Ok(index) = u32::try_from(index.to::<u64>()) else { return Ok(None) };
+            let (Some(meta), Some((sender, tx))) =
+                (BlockMeta::load(&r, n)?, r.transaction(n, index)?)
+            else {
+                return Ok(None);
+            };
+            let receipt = r.receipt(n, index)?.map(|(_, r)| r);
+            Ok(Some(rpc_tx(&meta, index as usize, sender, &tx, receipt.as_ref())))
+        });
+    }
+    for (name, by_hash) in [
+        ("eth_getBlockTransactionCountByHash", true),
+        ("eth_getBlockTransactionCountByNumber", false),
+    ] {
+        reg(&mut m, name, move |a, c| {
+            let id = block_arg(a, by_hash)?;
+            let r = c.api.reader()?;
+            let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
+            Ok(r.body(n)?.map(|b| U64::from(b.len())))
+        });
+    }
+    for (name, by_hash) in
+        [("eth_getUncleCountByBlockHash", true), ("eth_getUncleCountByBlockNumber", false)]
+    {
+        reg(&mut m, name, move |a, c| {
+            let id = block_arg(a, by_hash)?;
+            let r = c.api.reader()?;
+            Ok(find_block(&r, Some(id))?.map(|_| U64::ZERO))
+        });
+    }
+    for name in ["eth_getUncleByBlockHashAndIndex", "eth_getUncleByBlockNumberAndIndex"] {
+        reg(&mut m, name, |a, _| {
+            let _: Value = a.req(0, "block")?;
+            let _: U64 = a.req(1, "index")?;
+            Ok(Value::Null)
+        });
+    }
+    reg(&mut m, "rpc_modules", |_, _| {
+        Ok(serde_json::json!({
+            "eth": "1.0", "net": "1.0", "web3": "1.0", "txpool": "1.0", "evm": "1.0",
+            "anvil": "1.0", "rpc": "1.0"
+        }))
+    });
+    reg(&mut m, "txpool_content", |_, c| {
+        Ok(txpool_view(&c.api.pool().content(), |t| {
+            serde_json::to_value(rpc_pending_tx(&t.tx)).unwrap_or_default()
+        }))
+    });
+    reg(&mut m, "txpool_inspect", |_, c| {
+        Ok(txpool_view(&c.api.pool().content(), |t| {
+            let to = t.tx.to().map_or_else(|| "contract creation".into(), |a| a.to_checksum(None));
+            let (value, gas, price) = (t.tx.value(), t.tx.gas_limit(), t.tx.max_fee_per_gas());
+            Value::String(format!("{to}: {value} wei + {gas} gas × {price} wei"))
+        }))
+    });
     reg(&mut m, "txpool_status", |_, c| {
         let s = c.api.pool().status();
         Ok(serde_json::json!({"pending": U64::from(s.pending), "queued": U64::from(s.queued)}))
@@ -563,6 +629,7 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
         get_logs(&*c.api, &f)
     });
 
+    crate::pubsub::register(&mut m);
     for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
         m.register_async_method(name, move |p, ctx, _| async move {
             let args = Args::new(&p)?;
@@ -578,6 +645,28 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
         .expect("unique");
     }
     m
+}
+
+/// `{pending: {sender: {nonce: f(tx)}}, queued: {…}}`, the shape of geth's txpool namespace.
+fn txpool_view(content: &PoolContent, f: impl Fn(&PooledTx) -> Value) -> Value {
+    let side = |txs: &BTreeMap<Address, BTreeMap<u64, Arc<PooledTx>>>| {
+        txs.iter()
+            .map(|(addr, by_nonce)| {
+                let entries = by_nonce.iter().map(|(n, t)| (n.to_string(), f(t))).collect();
+                (addr.to_checksum(None), Value::Object(entries))
+            })
+            .collect::<serde_json::Map<_, _>>()
+    };
+    serde_json::json!({"pending": side(&content.pending), "queued": side(&content.queued)})
+}
+
+/// Argument 0 as a block hash (`by_hash`) or a block number/tag.
+fn block_arg(a: &Args, by_hash: bool) -> RpcResult<BlockId> {
+    Ok(if by_hash {
+        BlockId::from(a.req::<B256>(0, "blockHash")?)
+    } else {
+        BlockId::Number(a.req::<BlockNumberOrTag>(0, "block")?)
+    })
 }
 
 fn block_json<C: ChainApi>(

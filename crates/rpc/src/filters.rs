@@ -172,7 +172,7 @@ pub(crate) fn get_logs<C: ChainApi>(api: &C, filter: &Filter) -> RpcResult<Vec<L
     logs_in_range(api, &r, filter, lo, hi)
 }
 
-fn logs_in_range<C: ChainApi>(
+pub(crate) fn logs_in_range<C: ChainApi>(
     api: &C,
     r: &StoreReader,
     filter: &Filter,

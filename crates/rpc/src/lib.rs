@@ -11,6 +11,7 @@ mod convert;
 mod error;
 mod eth;
 mod filters;
+mod pubsub;
 mod server;
 mod sign;
 

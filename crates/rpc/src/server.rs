@@ -1,5 +1,10 @@
 use crate::{ChainApi, eth};
-use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
+use jsonrpsee::{
+    core::traits::IdProvider,
+    server::{Server, ServerConfig, ServerHandle},
+    types::SubscriptionId,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::{net::SocketAddr, sync::Arc};
 
 /// Server limits.
@@ -37,9 +42,41 @@ pub async fn start_server<C: ChainApi>(
         .max_request_body_size(config.max_request_body)
         .max_response_body_size(config.max_response_body)
         .max_connections(config.max_connections)
+        .set_id_provider(HexIdProvider::default())
         .build();
     let server = Server::builder().set_config(cfg).build(config.addr).await?;
     let addr = server.local_addr()?;
     let handle = server.start(eth::module(api));
     Ok((addr, handle))
+}
+
+/// Subscription ids as Ethereum clients expect them: `0x`-prefixed hex strings, unique per
+/// server (a counter mixed with a per-process random key, so ids are not guessable).
+#[derive(Debug)]
+struct HexIdProvider {
+    key: u64,
+    next: AtomicU64,
+}
+
+impl Default for HexIdProvider {
+    fn default() -> Self {
+        let key = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9_7f4a_7c15)
+            ^ u64::from(std::process::id()).rotate_left(32);
+        Self { key, next: AtomicU64::new(1) }
+    }
+}
+
+impl IdProvider for HexIdProvider {
+    fn next_id(&self) -> SubscriptionId<'static> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        // A bijective mix of the counter keyed per process (splitmix64 finalizer).
+        let mut z = n.wrapping_add(self.key).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        SubscriptionId::Str(format!("0x{z:016x}{n:016x}").into())
+    }
 }

@@ -12,6 +12,6 @@ mod recover;
 mod validate;
 
 pub use error::PoolError;
-pub use pool::{AccountState, Pool, PoolConfig, PoolStatus, PooledTx};
+pub use pool::{AccountState, Pool, PoolConfig, PoolContent, PoolStatus, PooledTx};
 pub use recover::recover_sender;
 pub use validate::{MAX_TX_SIZE, decode_and_recover};

@@ -58,6 +58,15 @@ impl PooledTx {
     }
 }
 
+/// The pool's transactions by sender and nonce.
+#[derive(Debug, Default)]
+pub struct PoolContent {
+    /// Executable now.
+    pub pending: BTreeMap<Address, BTreeMap<u64, Arc<PooledTx>>>,
+    /// Waiting for a lower nonce.
+    pub queued: BTreeMap<Address, BTreeMap<u64, Arc<PooledTx>>>,
+}
+
 /// Counts of executable and waiting transactions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStatus {
@@ -274,6 +283,24 @@ impl Pool {
             }
         }
         removed
+    }
+
+    /// Every pooled transaction by sender and nonce, split into executable (`pending`) and
+    /// waiting (`queued`), for `txpool_content` / `txpool_inspect`.
+    pub fn content(&self) -> PoolContent {
+        let inner = self.inner.lock();
+        let mut out = PoolContent::default();
+        for (sender, q) in &inner.senders {
+            let pending: Vec<_> = q.executable().cloned().collect();
+            let first_queued = pending.last().map_or(q.state_nonce, |t| t.nonce() + 1);
+            for tx in pending {
+                out.pending.entry(*sender).or_default().insert(tx.nonce(), tx);
+            }
+            for (n, tx) in q.txs.range(first_queued..) {
+                out.queued.entry(*sender).or_default().insert(*n, tx.clone());
+            }
+        }
+        out
     }
 
     /// A pooled transaction by hash.
