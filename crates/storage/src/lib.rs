@@ -14,6 +14,7 @@ mod error;
 mod reader;
 mod store;
 pub mod tables;
+mod unwind;
 mod writer;
 
 pub use changes::{StateChanges, StorageChange};

@@ -20,10 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Writes one block (state, header, body, receipts) in a single MDBX transaction.
 #[derive(Debug)]
 pub struct BlockWriter {
-    tx: Tx<RwSync>,
-    t: Tables,
+    pub(crate) tx: Tx<RwSync>,
+    pub(crate) t: Tables,
     /// Hashed keys of accounts changed since the last root.
-    changed: BTreeSet<B256>,
+    pub(crate) changed: BTreeSet<B256>,
     /// The first read error met while walking the trie (the walk's callbacks cannot return it).
     walk_error: std::cell::RefCell<Option<StorageError>>,
 }
@@ -174,7 +174,7 @@ impl BlockWriter {
         Ok(())
     }
 
-    fn cached_storage_root(&self, hashed: &B256) -> StorageResult<Option<B256>> {
+    pub(crate) fn cached_storage_root(&self, hashed: &B256) -> StorageResult<Option<B256>> {
         self.tx
             .get::<Vec<u8>>(self.t.hashed_accounts.dbi(), hashed.as_slice())?
             .map(|v| codec::decode_hashed_account(&v).map(|(_, root)| root))
@@ -183,7 +183,11 @@ impl BlockWriter {
 
     /// Recomputes the storage root of `address` after `slots` (hashed) changed: incrementally
     /// from its stored storage-trie nodes, or from all its slots when none are stored.
-    fn refresh_storage_root(&mut self, address: &Address, slots: &[B256]) -> StorageResult<()> {
+    pub(crate) fn refresh_storage_root(
+        &mut self,
+        address: &Address,
+        slots: &[B256],
+    ) -> StorageResult<()> {
         let hashed = keccak256(address);
         let Some(raw) = self.tx.get::<Vec<u8>>(self.t.hashed_accounts.dbi(), hashed.as_slice())?
         else {

@@ -46,16 +46,14 @@ impl Model {
     }
 }
 
-#[test]
-fn random_transitions_match_from_scratch_roots_and_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut rng = StdRng::seed_from_u64(7);
-    let addrs: Vec<Address> = (0..120).map(|i| Address::with_last_byte(i as u8)).collect();
-    let mut model = Model::default();
-    let mut snapshots = vec![];
-
-    for block in 0..60u64 {
+/// Random changes for `block`, applied to `model` as well.
+fn random_block(
+    rng: &mut StdRng,
+    block: u64,
+    addrs: &[Address],
+    model: &mut Model,
+) -> StateChanges {
+    {
         let mut changes = StateChanges::default();
         let mut touched = BTreeMap::new();
         for _ in 0..rng.random_range(1..12) {
@@ -105,6 +103,21 @@ fn random_transitions_match_from_scratch_roots_and_history() {
                 }
             }
         }
+        changes
+    }
+}
+
+#[test]
+fn random_transitions_match_from_scratch_roots_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut rng = StdRng::seed_from_u64(7);
+    let addrs: Vec<Address> = (0..120).map(|i| Address::with_last_byte(i as u8)).collect();
+    let mut model = Model::default();
+    let mut snapshots = vec![];
+
+    for block in 0..60u64 {
+        let changes = random_block(&mut rng, block, &addrs, &mut model);
         let mut w = store.writer().unwrap();
         w.apply_state(block, &changes).unwrap();
         assert_eq!(w.state_root().unwrap(), model.root(), "root differs at block {block}");
@@ -128,5 +141,44 @@ fn random_transitions_match_from_scratch_roots_and_history() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn unwind_restores_the_state_and_root_of_the_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let addrs: Vec<Address> = (0..80).map(|i| Address::with_last_byte(i as u8)).collect();
+    let mut model = Model::default();
+    let mut at_ten = None;
+    for block in 0..25u64 {
+        let changes = random_block(&mut rng, block, &addrs, &mut model);
+        let mut w = store.writer().unwrap();
+        w.apply_state(block, &changes).unwrap();
+        w.state_root().unwrap();
+        w.commit().unwrap();
+        if block == 10 {
+            at_ten = Some(model.clone());
+        }
+    }
+    let mut model = at_ten.unwrap();
+    let mut w = store.writer().unwrap();
+    w.unwind_to(10).unwrap();
+    assert_eq!(w.state_root().unwrap(), model.root());
+    w.commit().unwrap();
+    let r = store.reader().unwrap();
+    for a in &addrs {
+        let got = r.account(*a).unwrap().map(|i| (i.nonce, i.balance));
+        assert_eq!(got, model.accounts.get(a).map(|i| (i.nonce, i.balance)));
+    }
+    drop(r);
+    // The chain goes on from there, with history intact.
+    for block in 11..20u64 {
+        let changes = random_block(&mut rng, block, &addrs, &mut model);
+        let mut w = store.writer().unwrap();
+        w.apply_state(block, &changes).unwrap();
+        assert_eq!(w.state_root().unwrap(), model.root(), "block {block} after unwind");
+        w.commit().unwrap();
     }
 }
