@@ -9,19 +9,23 @@ use agnt2_primitives::{
     constants::{L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT},
     dev_signers,
 };
-use agnt2_rpc::{ChainApi, Head, NewBlock};
-use agnt2_storage::{StorageResult, Store, StoreReader};
+use agnt2_rpc::{AccountEdit, ChainApi, DevApi, Head, NewBlock};
+use agnt2_storage::{StateChanges, StorageChange, StorageResult, Store, StoreReader};
 use agnt2_txpool::{AccountState, Pool, PoolConfig, PoolError, decode_and_recover};
 use alloy_primitives::{B256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use eyre::{WrapErr, bail};
 use parking_lot::{Mutex, RwLock};
+use revm::primitives::KECCAK_EMPTY;
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     future::Future,
     path::Path,
     pin::Pin,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 use tokio::sync::{Notify, broadcast};
@@ -43,7 +47,11 @@ pub struct Chain {
     /// Wakes the miner (instant mode) when a transaction arrives.
     pub(crate) wake: Notify,
     build_lock: Mutex<()>,
-    mining: MiningMode,
+    mining: RwLock<MiningMode>,
+    /// Wakes the miner when the mining mode changes.
+    pub(crate) mode_changed: Notify,
+    snapshots: Mutex<BTreeMap<u64, u64>>,
+    next_snapshot: AtomicU64,
 }
 
 impl Chain {
@@ -93,7 +101,10 @@ impl Chain {
             signers: dev_signers(20),
             wake: Notify::new(),
             build_lock: Mutex::new(()),
-            mining,
+            mining: RwLock::new(mining),
+            mode_changed: Notify::new(),
+            snapshots: Mutex::new(BTreeMap::new()),
+            next_snapshot: AtomicU64::new(1),
         }))
     }
 
@@ -170,6 +181,48 @@ impl Chain {
         Ok((number, included))
     }
 
+    /// The mining mode in force.
+    pub fn current_mining_mode(&self) -> MiningMode {
+        *self.mining.read()
+    }
+
+    /// Applies devnet state changes under the build lock (recorded as changes of the block
+    /// after the head, so that history at the head still shows the old values), keeping the
+    /// stored trie nodes in step.
+    fn apply_dev_changes(&self, changes: &StateChanges) -> eyre::Result<()> {
+        let _guard = self.build_lock.lock();
+        let next = self.head.read().number + 1;
+        let mut w = self.store.writer()?;
+        w.apply_state(next, changes)?;
+        w.state_root()?;
+        w.commit()?;
+        let nonces: Vec<_> = changes
+            .accounts
+            .iter()
+            .map(|(a, i)| (*a, i.as_ref().map(|i| i.nonce).unwrap_or_default()))
+            .collect();
+        self.pool.on_new_nonces(nonces);
+        Ok(())
+    }
+
+    /// Unwinds to block `target` (which must be at or below the head), checking that the
+    /// restored state has the target header's state root. Empties the pool.
+    fn unwind(&self, target: u64) -> eyre::Result<()> {
+        let _guard = self.build_lock.lock();
+        let mut w = self.store.writer()?;
+        let header = w.header(target)?.ok_or_else(|| eyre::eyre!("block {target} not found"))?;
+        w.unwind_to(target)?;
+        let root = w.state_root()?;
+        if root != header.state_root {
+            bail!("unwind to {target} gave state root {root}, expected {}", header.state_root);
+        }
+        w.commit()?;
+        *self.head.write() = load_head(&self.store.reader()?, target)?;
+        self.pool.clear();
+        info!(target: "node", block = target, "unwound chain");
+        Ok(())
+    }
+
     /// Whether the pool holds transactions that could go into the next block.
     pub fn has_pending(&self) -> bool {
         self.pool.status().pending > 0
@@ -236,7 +289,7 @@ impl ChainApi for Chain {
         };
         self.pool.add(tx, hash, state, self.next_base_fee())?;
         let _ = self.pending.send(hash);
-        if self.mining == MiningMode::Instant {
+        if self.current_mining_mode() == MiningMode::Instant {
             self.wake.notify_one();
         }
         Ok(hash)
@@ -269,5 +322,68 @@ impl ChainApi for Chain {
             }
             Ok(last)
         })
+    }
+}
+
+impl DevApi for Chain {
+    fn edit_account(&self, e: AccountEdit) -> Result<(), String> {
+        let reader = self.store.reader().map_err(|e| e.to_string())?;
+        let mut info = reader.account(e.address).map_err(|e| e.to_string())?.unwrap_or_default();
+        drop(reader);
+        let mut changes = StateChanges::default();
+        if let Some(b) = e.balance {
+            info.balance = b;
+        }
+        if let Some(n) = e.nonce {
+            info.nonce = n;
+        }
+        if let Some(code) = e.code {
+            let hash = if code.is_empty() { KECCAK_EMPTY } else { keccak256(&code) };
+            if !code.is_empty() {
+                changes.codes.push((hash, code));
+            }
+            info.code_hash = hash;
+        }
+        info.code = None;
+        changes.accounts.push((e.address, Some(info)));
+        if !e.storage.is_empty() {
+            changes.storage.push((e.address, StorageChange { wiped: false, slots: e.storage }));
+        }
+        self.apply_dev_changes(&changes).map_err(|e| format!("{e:#}"))
+    }
+
+    fn snapshot(&self) -> u64 {
+        let id = self.next_snapshot.fetch_add(1, Ordering::Relaxed);
+        self.snapshots.lock().insert(id, self.head.read().number);
+        id
+    }
+
+    fn revert(&self, id: u64) -> Result<bool, String> {
+        let target = {
+            let mut snaps = self.snapshots.lock();
+            let Some(target) = snaps.get(&id).copied() else { return Ok(false) };
+            // The snapshot is consumed, and every later one with it (as anvil does).
+            snaps.retain(|k, _| *k < id);
+            target
+        };
+        self.unwind(target).map_err(|e| format!("{e:#}"))?;
+        Ok(true)
+    }
+
+    fn reset(&self) -> Result<(), String> {
+        self.snapshots.lock().clear();
+        self.unwind(0).map_err(|e| format!("{e:#}"))
+    }
+
+    fn mining_mode(&self) -> MiningMode {
+        self.current_mining_mode()
+    }
+
+    fn set_mining_mode(&self, mode: MiningMode) {
+        *self.mining.write() = mode;
+        self.mode_changed.notify_one();
+        if mode == MiningMode::Instant {
+            self.wake.notify_one();
+        }
     }
 }

@@ -9,8 +9,8 @@ mod chain;
 mod genesis;
 mod miner;
 
+pub use agnt2_rpc::MiningMode;
 pub use chain::Chain;
-pub use miner::MiningMode;
 
 use agnt2_primitives::ChainSpec;
 use agnt2_rpc::{RpcServerConfig, start_server};
@@ -44,7 +44,7 @@ impl Node {
     /// Opens the datadir, starts the miner and the RPC server.
     pub async fn launch(config: NodeConfig) -> eyre::Result<Self> {
         let chain = Chain::open(config.chain.clone(), &config.datadir, config.mining)?;
-        let miner = tokio::spawn(miner::run(chain.clone(), config.mining));
+        let miner = tokio::spawn(miner::run(chain.clone()));
         let (http, rpc) = start_server(RpcServerConfig::new(config.http), chain.clone()).await?;
         Ok(Self { chain, http, rpc, miner })
     }

@@ -1,17 +1,6 @@
-use crate::Chain;
-use std::{sync::Arc, time::Duration};
+use crate::{Chain, MiningMode};
+use std::sync::Arc;
 use tracing::error;
-
-/// How blocks are produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MiningMode {
-    /// A block as soon as anything is pending, with everything pending that fits.
-    Instant,
-    /// A block every interval, empty or not.
-    Interval(Duration),
-    /// Only on request (`evm_mine`, `anvil_mine`).
-    Manual,
-}
 
 async fn mine(chain: &Arc<Chain>) -> Option<usize> {
     let c = chain.clone();
@@ -28,29 +17,34 @@ async fn mine(chain: &Arc<Chain>) -> Option<usize> {
     }
 }
 
-/// The miner loop.
-pub(crate) async fn run(chain: Arc<Chain>, mode: MiningMode) {
-    match mode {
-        MiningMode::Instant => loop {
-            chain.wake.notified().await;
-            // Keep building while transactions keep arriving: each block takes everything
-            // that is pending at the moment it starts.
-            while chain.has_pending() {
-                match mine(&chain).await {
-                    Some(0) | None => break,
-                    Some(_) => {}
+/// The miner loop. It follows the chain's mining mode, which devnet controls may switch at
+/// any time (`evm_setAutomine`, `evm_setIntervalMining`).
+pub(crate) async fn run(chain: Arc<Chain>) {
+    loop {
+        match chain.current_mining_mode() {
+            MiningMode::Instant => {
+                tokio::select! {
+                    _ = chain.wake.notified() => {}
+                    _ = chain.mode_changed.notified() => continue,
+                }
+                // Keep building while transactions keep arriving: each block takes everything
+                // that is pending at the moment it starts.
+                while chain.has_pending() {
+                    match mine(&chain).await {
+                        Some(0) | None => break,
+                        Some(_) => {}
+                    }
                 }
             }
-        },
-        MiningMode::Interval(every) => {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                mine(&chain).await;
+            MiningMode::Interval(every) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {
+                        mine(&chain).await;
+                    }
+                    _ = chain.mode_changed.notified() => {}
+                }
             }
+            MiningMode::Manual => chain.mode_changed.notified().await,
         }
-        MiningMode::Manual => std::future::pending().await,
     }
 }

@@ -29,8 +29,51 @@ pub struct NewBlock {
     pub tx_hashes: Arc<Vec<B256>>,
 }
 
+/// How blocks are produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MiningMode {
+    /// A block as soon as anything is pending, with everything pending that fits.
+    Instant,
+    /// A block every interval, empty or not.
+    Interval(std::time::Duration),
+    /// Only on request (`evm_mine`, `anvil_mine`).
+    Manual,
+}
+
+/// A devnet edit of one account (`anvil_setBalance`, `anvil_setCode`, …): the fields given
+/// replace the account's.
+#[derive(Debug, Clone, Default)]
+pub struct AccountEdit {
+    /// The account.
+    pub address: alloy_primitives::Address,
+    /// New balance.
+    pub balance: Option<alloy_primitives::U256>,
+    /// New nonce.
+    pub nonce: Option<u64>,
+    /// New code.
+    pub code: Option<alloy_primitives::Bytes>,
+    /// Storage slots to set.
+    pub storage: Vec<(alloy_primitives::U256, alloy_primitives::U256)>,
+}
+
+/// Devnet controls (anvil semantics) the node implements.
+pub trait DevApi: Send + Sync + 'static {
+    /// Applies an account edit to the head state (recorded as a change of the next block).
+    fn edit_account(&self, edit: AccountEdit) -> Result<(), String>;
+    /// Records the current head; returns the snapshot id.
+    fn snapshot(&self) -> u64;
+    /// Returns the chain to a snapshot (which is consumed, with every later one).
+    fn revert(&self, id: u64) -> Result<bool, String>;
+    /// Returns the chain to genesis and empties the pool.
+    fn reset(&self) -> Result<(), String>;
+    /// The current mining mode.
+    fn mining_mode(&self) -> MiningMode;
+    /// Switches the mining mode.
+    fn set_mining_mode(&self, mode: MiningMode);
+}
+
 /// What the RPC server needs from the node.
-pub trait ChainApi: Send + Sync + 'static {
+pub trait ChainApi: DevApi + Send + Sync + 'static {
     /// Chain spec.
     fn chain_spec(&self) -> &Arc<ChainSpec>;
     /// EVM configuration.

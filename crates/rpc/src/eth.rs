@@ -39,7 +39,7 @@ use std::sync::Arc;
 const DEFAULT_PRIORITY_FEE: u128 = 1_000_000;
 
 /// Positional parameters with clear errors for missing or mistyped arguments.
-struct Args(Vec<Value>);
+pub(crate) struct Args(Vec<Value>);
 
 impl Args {
     fn new(p: &Params<'_>) -> RpcResult<Self> {
@@ -54,7 +54,7 @@ impl Args {
         }
     }
 
-    fn opt<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<Option<T>> {
+    pub(crate) fn opt<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<Option<T>> {
         match self.0.get(i) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => serde_json::from_value(v.clone())
@@ -63,7 +63,7 @@ impl Args {
         }
     }
 
-    fn req<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<T> {
+    pub(crate) fn req<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<T> {
         self.opt(i, name)?
             .ok_or_else(|| RpcError::InvalidParams(format!("missing argument {i} ({name})")))
     }
@@ -89,23 +89,32 @@ const BLOCKING: [&str; 8] = [
     "eth_signTransaction",
 ];
 
+/// Registers a method on the blocking pool (state-changing devnet controls).
+pub(crate) fn reg_blocking<C: ChainApi, R: Serialize + Clone + 'static>(
+    m: &mut RpcModule<Ctx<C>>,
+    name: &'static str,
+    f: impl Fn(&Args, &Ctx<C>) -> RpcResult<R> + Clone + Send + Sync + 'static,
+) {
+    m.register_blocking_method(name, move |p, ctx, _| {
+        let args = Args::new(&p)?;
+        f(&args, &ctx).map_err(ErrorObjectOwned::from)
+    })
+    .expect("method names are unique");
+}
+
 fn reg<C: ChainApi, R: Serialize + Clone + 'static>(
     m: &mut RpcModule<Ctx<C>>,
     name: &'static str,
     f: impl Fn(&Args, &Ctx<C>) -> RpcResult<R> + Clone + Send + Sync + 'static,
 ) {
-    let registered = if BLOCKING.contains(&name) {
-        m.register_blocking_method(name, move |p, ctx, _| {
-            let args = Args::new(&p)?;
-            f(&args, &ctx).map_err(ErrorObjectOwned::from)
-        })
-    } else {
-        m.register_method(name, move |p, ctx, _| {
-            let args = Args::new(&p)?;
-            f(&args, ctx).map_err(ErrorObjectOwned::from)
-        })
-    };
-    registered.expect("method names are unique");
+    if BLOCKING.contains(&name) {
+        return reg_blocking(m, name, f);
+    }
+    m.register_method(name, move |p, ctx, _| {
+        let args = Args::new(&p)?;
+        f(&args, ctx).map_err(ErrorObjectOwned::from)
+    })
+    .expect("method names are unique");
 }
 
 /// The head block of a read view.
@@ -630,6 +639,7 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     });
 
     crate::pubsub::register(&mut m);
+    crate::dev::register(&mut m);
     for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
         m.register_async_method(name, move |p, ctx, _| async move {
             let args = Args::new(&p)?;

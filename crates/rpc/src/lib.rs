@@ -8,6 +8,7 @@
 
 mod api;
 mod convert;
+mod dev;
 mod error;
 mod eth;
 mod filters;
@@ -15,6 +16,6 @@ mod pubsub;
 mod server;
 mod sign;
 
-pub use api::{ChainApi, Head, NewBlock};
+pub use api::{AccountEdit, ChainApi, DevApi, Head, MiningMode, NewBlock};
 pub use error::RpcError;
 pub use server::{RpcServerConfig, start_server};

@@ -60,7 +60,7 @@ fn random_block(
             let a = addrs[rng.random_range(0..addrs.len())];
             let roll = rng.random_range(0..10);
             // Removals only every fourth block, so that most blocks take the incremental path.
-            if roll == 0 && block % 4 == 0 && model.accounts.contains_key(&a) {
+            if roll == 0 && block.is_multiple_of(4) && model.accounts.contains_key(&a) {
                 touched.insert(a, None);
             } else {
                 let info = AccountInfo {

@@ -303,6 +303,11 @@ impl Pool {
         out
     }
 
+    /// Drops every transaction (after the chain was unwound).
+    pub fn clear(&self) {
+        *self.inner.lock() = Inner::default();
+    }
+
     /// A pooled transaction by hash.
     pub fn get(&self, hash: &B256) -> Option<Arc<PooledTx>> {
         self.inner.lock().by_hash.get(hash).cloned()

@@ -1,0 +1,129 @@
+//! Devnet controls with anvil's semantics: account edits, snapshot/revert, mining switches,
+//! reset, dropTransaction, nodeInfo.
+
+mod common;
+
+use agnt2_primitives::dev_signers;
+use common::*;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const ADDR: &str = "0x00000000000000000000000000000000000a6e72";
+
+fn state_of(node: &Node, who: &[&str], contract: &str) -> Vec<Value> {
+    let mut out = vec![];
+    for a in who {
+        out.push(node.rpc("eth_getBalance", json!([a, "latest"])));
+        out.push(node.rpc("eth_getTransactionCount", json!([a, "latest"])));
+        out.push(node.rpc("eth_getCode", json!([a, "latest"])));
+    }
+    out.push(node.rpc("eth_getStorageAt", json!([contract, "0x0", "latest"])));
+    out.push(node.rpc("eth_getCode", json!([contract, "latest"])));
+    out
+}
+
+#[test]
+fn account_edits_snapshot_revert_and_reset() {
+    let node = Node::start(&[]);
+
+    assert_eq!(node.rpc("anvil_setBalance", json!([ADDR, "0x1234"])), Value::Null);
+    assert_eq!(node.rpc("eth_getBalance", json!([ADDR, "latest"])), "0x1234");
+    node.rpc("hardhat_setNonce", json!([ADDR, "0x7"]));
+    assert_eq!(node.rpc("eth_getTransactionCount", json!([ADDR, "latest"])), "0x7");
+    // Code that returns 42.
+    node.rpc("anvil_setCode", json!([ADDR, "0x602a60005260206000f3"]));
+    assert_eq!(node.rpc("eth_getCode", json!([ADDR, "latest"])), "0x602a60005260206000f3");
+    assert_eq!(node.rpc("eth_call", json!([{"to": ADDR}, "latest"])), format!("0x{:064x}", 42));
+    let word = format!("0x{:064x}", 0xabcdu64);
+    node.rpc("anvil_setStorageAt", json!([ADDR, "0x5", word]));
+    assert_eq!(node.rpc("eth_getStorageAt", json!([ADDR, "0x5", "latest"])), word);
+    // The balance is still the same after a block is mined on top of the edits.
+    node.rpc("evm_mine", json!([]));
+    assert_eq!(node.rpc("eth_getBalance", json!([ADDR, "latest"])), "0x1234");
+
+    // A contract whose every call stores its calldata word in slot 0.
+    let init = "0x6b60003560005560006000a000600052600c6014f3";
+    let h = node.rpc("eth_sendTransaction", json!([{"from": DEV_ADDR0, "data": init}]));
+    let contract =
+        node.wait_receipt(h.as_str().unwrap(), Duration::from_secs(30))["contractAddress"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let h = node.rpc(
+        "eth_sendTransaction",
+        json!([{"from": DEV_ADDR0, "to": contract, "data": format!("0x{:064x}", 1)}]),
+    );
+    node.wait_receipt(h.as_str().unwrap(), Duration::from_secs(30));
+
+    let who = [DEV_ADDR0, DEV_ADDR1, ADDR];
+    let before = state_of(&node, &who, &contract);
+    let head_before = node.rpc("eth_getBlockByNumber", json!(["latest", false]));
+    let snap = node.rpc("evm_snapshot", json!([]));
+
+    // Transactions and edits after the snapshot.
+    let h = node.rpc(
+        "eth_sendTransaction",
+        json!([{"from": DEV_ADDR0, "to": contract, "data": format!("0x{:064x}", 9)}]),
+    );
+    node.wait_receipt(h.as_str().unwrap(), Duration::from_secs(30));
+    let h = node
+        .rpc("eth_sendTransaction", json!([{"from": DEV_ADDR1, "to": DEV_ADDR0, "value": "0x10"}]));
+    node.wait_receipt(h.as_str().unwrap(), Duration::from_secs(30));
+    node.rpc("anvil_setCode", json!([DEV_ADDR1, "0x00"]));
+    node.rpc("anvil_setBalance", json!([ADDR, "0x1"]));
+    assert_ne!(state_of(&node, &who, &contract), before);
+
+    assert_eq!(node.rpc("evm_revert", json!([snap])), true);
+    assert_eq!(state_of(&node, &who, &contract), before, "revert restores everything");
+    let head_after = node.rpc("eth_getBlockByNumber", json!(["latest", false]));
+    assert_eq!(head_after["hash"], head_before["hash"]);
+    assert_eq!(head_after["stateRoot"], head_before["stateRoot"]);
+    assert!(node.rpc("eth_getTransactionReceipt", json!([h])).is_null(), "reverted tx is gone");
+    assert_eq!(node.rpc("evm_revert", json!([snap])), false, "a snapshot is used once");
+
+    // The chain goes on after the revert.
+    let h = node
+        .rpc("eth_sendTransaction", json!([{"from": DEV_ADDR1, "to": DEV_ADDR0, "value": "0x10"}]));
+    assert_eq!(node.wait_receipt(h.as_str().unwrap(), Duration::from_secs(30))["status"], "0x1");
+
+    let info = node.rpc("anvil_nodeInfo", json!([]));
+    assert_eq!(info["environment"]["chainId"], 80042);
+
+    node.rpc("anvil_reset", json!([]));
+    assert_eq!(node.block_number(), 0);
+    assert_eq!(node.rpc("eth_getBalance", json!([ADDR, "latest"])), "0x0");
+    assert_eq!(node.rpc("eth_getCode", json!([contract, "latest"])), "0x");
+    let resp =
+        node.rpc_raw("anvil_reset", json!([{"forking": {"jsonRpcUrl": "http://127.0.0.1:1"}}]));
+    assert_eq!(resp["error"]["code"], -32602);
+}
+
+#[test]
+fn mining_switches_and_drop_transaction() {
+    let node = Node::start(&[]);
+    assert_eq!(node.rpc("anvil_getAutomine", json!([])), true);
+    node.rpc("evm_setAutomine", json!([false]));
+    assert_eq!(node.rpc("anvil_getAutomine", json!([])), false);
+    let s = &dev_signers(1)[0];
+    let (raw, hash) = signed_transfer(s, 0);
+    node.rpc("eth_sendRawTransaction", json!([raw]));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(node.rpc("eth_getTransactionReceipt", json!([hash])).is_null());
+    assert_eq!(node.rpc("anvil_dropTransaction", json!([hash])), hash);
+    assert_eq!(node.rpc("anvil_dropTransaction", json!([hash])), Value::Null);
+    assert_eq!(node.rpc("txpool_status", json!([]))["pending"], "0x0");
+
+    let (raw, hash) = signed_transfer(s, 0);
+    node.rpc("eth_sendRawTransaction", json!([raw]));
+    node.rpc("evm_setAutomine", json!([true]));
+    node.wait_receipt(&hash, Duration::from_secs(30));
+
+    node.rpc("evm_setIntervalMining", json!([1]));
+    let start = node.block_number();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while node.block_number() < start + 2 {
+        assert!(Instant::now() < deadline, "interval mining did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    node.rpc("evm_setIntervalMining", json!([0]));
+}
