@@ -127,3 +127,48 @@ fn mining_switches_and_drop_transaction() {
     }
     node.rpc("evm_setIntervalMining", json!([0]));
 }
+
+#[test]
+fn impersonation_and_time_controls() {
+    let node = Node::start(&[]);
+    let whale = "0x000000000000000000000000000000000000beef";
+    node.rpc("anvil_setBalance", json!([whale, "0xde0b6b3a7640000"]));
+    let tx = json!([{"from": whale, "to": DEV_ADDR1, "value": "0x5"}]);
+    let resp = node.rpc_raw("eth_sendTransaction", tx.clone());
+    assert!(resp["error"]["message"].as_str().unwrap().contains("unknown account"), "{resp}");
+
+    node.rpc("anvil_impersonateAccount", json!([whale]));
+    let h = node.rpc("eth_sendTransaction", tx.clone());
+    let r = node.wait_receipt(h.as_str().unwrap(), Duration::from_secs(30));
+    assert_eq!(r["status"], "0x1");
+    assert_eq!(r["from"], whale);
+    let t = node.rpc("eth_getTransactionByHash", json!([h]));
+    assert_eq!(t["from"], whale);
+    node.rpc("anvil_stopImpersonatingAccount", json!([whale]));
+    assert!(node.rpc_raw("eth_sendTransaction", tx.clone())["error"].is_object());
+    node.rpc("anvil_autoImpersonateAccount", json!([true]));
+    let h = node.rpc("eth_sendTransaction", tx);
+    node.wait_receipt(h.as_str().unwrap(), Duration::from_secs(30));
+    let resp = node.rpc_raw("anvil_impersonateAccount", json!(["0xnot-an-address"]));
+    assert_eq!(resp["error"]["code"], -32602, "{resp}");
+
+    // Time: an offset, then an exact next timestamp, then a base fee for the next block.
+    let ts = |node: &Node| {
+        hex_u64(&node.rpc("eth_getBlockByNumber", json!(["latest", false]))["timestamp"])
+    };
+    let wall =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    node.rpc("evm_increaseTime", json!([3600]));
+    node.rpc("evm_mine", json!([]));
+    assert!(ts(&node) >= wall + 3600, "clock moved forward");
+    let target = ts(&node) + 10_000;
+    node.rpc("evm_setNextBlockTimestamp", json!([target]));
+    node.rpc("evm_mine", json!([]));
+    assert_eq!(ts(&node), target);
+    let resp = node.rpc_raw("evm_setNextBlockTimestamp", json!([1]));
+    assert_eq!(resp["error"]["code"], -32602, "{resp}");
+    node.rpc("anvil_setNextBlockBaseFeePerGas", json!(["0x12a05f200"]));
+    node.rpc("evm_mine", json!([]));
+    let b = node.rpc("eth_getBlockByNumber", json!(["latest", false]));
+    assert_eq!(b["baseFeePerGas"], "0x12a05f200");
+}

@@ -12,19 +12,19 @@ use agnt2_primitives::{
 use agnt2_rpc::{AccountEdit, ChainApi, DevApi, Head, NewBlock};
 use agnt2_storage::{StateChanges, StorageChange, StorageResult, Store, StoreReader};
 use agnt2_txpool::{AccountState, Pool, PoolConfig, PoolError, decode_and_recover};
-use alloy_primitives::{B256, keccak256};
+use alloy_primitives::{Address, B256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use eyre::{WrapErr, bail};
 use parking_lot::{Mutex, RwLock};
 use revm::primitives::KECCAK_EMPTY;
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     future::Future,
     path::Path,
     pin::Pin,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
@@ -52,6 +52,13 @@ pub struct Chain {
     pub(crate) mode_changed: Notify,
     snapshots: Mutex<BTreeMap<u64, u64>>,
     next_snapshot: AtomicU64,
+    impersonated: RwLock<HashSet<Address>>,
+    auto_impersonate: AtomicBool,
+    /// Seconds added to the wall clock for block timestamps (`evm_increaseTime`).
+    time_offset: AtomicU64,
+    /// Overrides for the next block only.
+    next_timestamp: Mutex<Option<u64>>,
+    next_base_fee_override: Mutex<Option<u64>>,
 }
 
 impl Chain {
@@ -105,6 +112,11 @@ impl Chain {
             mode_changed: Notify::new(),
             snapshots: Mutex::new(BTreeMap::new()),
             next_snapshot: AtomicU64::new(1),
+            impersonated: RwLock::new(HashSet::new()),
+            auto_impersonate: AtomicBool::new(false),
+            time_offset: AtomicU64::new(0),
+            next_timestamp: Mutex::new(None),
+            next_base_fee_override: Mutex::new(None),
         }))
     }
 
@@ -116,8 +128,14 @@ impl Chain {
         let head = self.head();
         let number = head.number + 1;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let timestamp = now.max(head.header.timestamp + 1);
-        let base_fee = self.spec.next_base_fee(&head.header);
+        let now = now.saturating_add(self.time_offset.load(Ordering::Relaxed));
+        let timestamp =
+            self.next_timestamp.lock().take().unwrap_or(now).max(head.header.timestamp + 1);
+        let base_fee = self
+            .next_base_fee_override
+            .lock()
+            .take()
+            .unwrap_or_else(|| self.spec.next_base_fee(&head.header));
         let ctx = BuildContext {
             parent: head.header.clone(),
             parent_hash: head.hash,
@@ -275,11 +293,21 @@ impl ChainApi for Chain {
     }
 
     fn next_base_fee(&self) -> u64 {
-        self.spec.next_base_fee(&self.head.read().header)
+        self.next_base_fee_override
+            .lock()
+            .unwrap_or_else(|| self.spec.next_base_fee(&self.head.read().header))
     }
 
     fn submit(&self, raw: &[u8]) -> Result<B256, PoolError> {
         let (tx, hash) = decode_and_recover(raw, self.spec.chain_id())?;
+        self.submit_recovered(tx, hash)
+    }
+
+    fn submit_recovered(
+        &self,
+        tx: alloy_consensus::transaction::Recovered<agnt2_primitives::TxEnvelope>,
+        hash: B256,
+    ) -> Result<B256, PoolError> {
         let state = {
             let r = self.store.reader().map_err(|e| PoolError::State(e.to_string()))?;
             r.account(tx.signer())
@@ -377,6 +405,42 @@ impl DevApi for Chain {
 
     fn mining_mode(&self) -> MiningMode {
         self.current_mining_mode()
+    }
+
+    fn impersonate(&self, address: Address, on: bool) {
+        let mut set = self.impersonated.write();
+        if on {
+            set.insert(address);
+        } else {
+            set.remove(&address);
+        }
+    }
+
+    fn set_auto_impersonate(&self, on: bool) {
+        self.auto_impersonate.store(on, Ordering::Relaxed);
+    }
+
+    fn is_impersonated(&self, address: Address) -> bool {
+        self.auto_impersonate.load(Ordering::Relaxed) || self.impersonated.read().contains(&address)
+    }
+
+    fn increase_time(&self, seconds: u64) -> u64 {
+        self.time_offset.fetch_add(seconds, Ordering::Relaxed).saturating_add(seconds)
+    }
+
+    fn set_next_timestamp(&self, timestamp: u64) -> Result<(), String> {
+        let head = self.head.read().header.timestamp;
+        if timestamp <= head {
+            return Err(format!(
+                "timestamp {timestamp} is not after the head block's timestamp {head}"
+            ));
+        }
+        *self.next_timestamp.lock() = Some(timestamp);
+        Ok(())
+    }
+
+    fn set_next_base_fee(&self, base_fee: u64) {
+        *self.next_base_fee_override.lock() = Some(base_fee);
     }
 
     fn set_mining_mode(&self, mode: MiningMode) {

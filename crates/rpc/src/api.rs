@@ -70,6 +70,18 @@ pub trait DevApi: Send + Sync + 'static {
     fn mining_mode(&self) -> MiningMode;
     /// Switches the mining mode.
     fn set_mining_mode(&self, mode: MiningMode);
+    /// Starts (`on`) or stops impersonating `address`: `eth_sendTransaction` from it needs no key.
+    fn impersonate(&self, address: alloy_primitives::Address, on: bool);
+    /// Impersonate every address.
+    fn set_auto_impersonate(&self, on: bool);
+    /// Whether transactions from `address` may be sent without its key.
+    fn is_impersonated(&self, address: alloy_primitives::Address) -> bool;
+    /// Moves the clock of future blocks forward by `seconds`; returns the total offset.
+    fn increase_time(&self, seconds: u64) -> u64;
+    /// The timestamp of the next block (must be after the head's).
+    fn set_next_timestamp(&self, timestamp: u64) -> Result<(), String>;
+    /// The base fee of the next block.
+    fn set_next_base_fee(&self, base_fee: u64);
 }
 
 /// What the RPC server needs from the node.
@@ -88,6 +100,12 @@ pub trait ChainApi: DevApi + Send + Sync + 'static {
     fn next_base_fee(&self) -> u64;
     /// Validates and pools a raw transaction, waking the miner.
     fn submit(&self, raw: &[u8]) -> Result<B256, PoolError>;
+    /// Validates and pools a transaction whose sender is already known (impersonation).
+    fn submit_recovered(
+        &self,
+        tx: alloy_consensus::transaction::Recovered<agnt2_primitives::TxEnvelope>,
+        hash: B256,
+    ) -> Result<B256, PoolError>;
     /// Dev accounts whose keys the node holds.
     fn signers(&self) -> &[PrivateKeySigner];
     /// Committed blocks, in order.

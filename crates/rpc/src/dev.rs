@@ -95,6 +95,48 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
             Ok(Value::Null)
         });
     }
+    for (name, on) in [
+        ("anvil_impersonateAccount", true),
+        ("hardhat_impersonateAccount", true),
+        ("anvil_stopImpersonatingAccount", false),
+        ("hardhat_stopImpersonatingAccount", false),
+    ] {
+        reg_blocking(m, name, move |a, c| {
+            let address: Address = a.req(0, "address")?;
+            c.api.impersonate(address, on);
+            Ok(Value::Null)
+        });
+    }
+    reg_blocking(m, "anvil_autoImpersonateAccount", |a, c| {
+        c.api.set_auto_impersonate(a.req(0, "enabled")?);
+        Ok(Value::Null)
+    });
+    for name in names("increaseTime", &["evm", "anvil"]) {
+        reg_blocking(m, name, |a, c| {
+            let secs: U256 = a.req(0, "seconds")?;
+            let secs = u64::try_from(secs)
+                .map_err(|_| RpcError::InvalidParams("seconds out of range".into()))?;
+            Ok(U64::from(c.api.increase_time(secs)))
+        });
+    }
+    for name in names("setNextBlockTimestamp", &["evm", "anvil"]) {
+        reg_blocking(m, name, |a, c| {
+            let ts: U256 = a.req(0, "timestamp")?;
+            let ts = u64::try_from(ts)
+                .map_err(|_| RpcError::InvalidParams("timestamp out of range".into()))?;
+            c.api.set_next_timestamp(ts).map_err(RpcError::InvalidParams)?;
+            Ok(Value::Null)
+        });
+    }
+    for name in names("setNextBlockBaseFeePerGas", &["anvil", "hardhat"]) {
+        reg_blocking(m, name, |a, c| {
+            let fee: U256 = a.req(0, "baseFee")?;
+            let fee = u64::try_from(fee)
+                .map_err(|_| RpcError::InvalidParams("base fee too large".into()))?;
+            c.api.set_next_base_fee(fee);
+            Ok(Value::Null)
+        });
+    }
     reg_blocking(m, "anvil_dropTransaction", |a, c| {
         let hash: B256 = a.req(0, "hash")?;
         Ok((c.api.pool().remove(&[hash]) > 0).then_some(hash))

@@ -259,9 +259,9 @@ fn call_spec(a: &Args) -> RpcResult<CallSpec> {
     })
 }
 
-fn fill_and_sign<C: ChainApi>(api: &C, mut req: TransactionRequest) -> RpcResult<Bytes> {
+/// Fills nonce, chain id, fees and gas of a request from a dev or impersonated account.
+fn fill<C: ChainApi>(api: &C, mut req: TransactionRequest) -> RpcResult<TransactionRequest> {
     let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing from".into()))?;
-    let signer = sign::signer(api, from)?;
     let r = api.reader()?;
     if req.nonce.is_none() {
         let state_nonce = r.account(from)?.map(|a| a.nonce).unwrap_or_default();
@@ -283,7 +283,28 @@ fn fill_and_sign<C: ChainApi>(api: &C, mut req: TransactionRequest) -> RpcResult
     if req.to.is_none() {
         req.to = Some(alloy_primitives::TxKind::Create);
     }
-    sign::sign_request(signer, req)
+    Ok(req)
+}
+
+fn fill_and_sign<C: ChainApi>(api: &C, req: TransactionRequest) -> RpcResult<Bytes> {
+    let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing from".into()))?;
+    let signer = sign::signer(api, from)?;
+    sign::sign_request(signer, fill(api, req)?)
+}
+
+/// `eth_sendTransaction`: signed with the dev key of `from`, or sent as `from` when it is
+/// impersonated.
+fn send_transaction<C: ChainApi>(api: &C, req: TransactionRequest) -> RpcResult<B256> {
+    let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing from".into()))?;
+    if sign::signer(api, from).is_ok() {
+        let raw = fill_and_sign(api, req)?;
+        return Ok(api.submit(&raw)?);
+    }
+    if !api.is_impersonated(from) {
+        return Err(RpcError::UnknownAccount(from));
+    }
+    let (tx, hash) = sign::impersonated(fill(api, req)?)?;
+    Ok(api.submit_recovered(tx, hash)?)
 }
 
 fn fee_history<C: ChainApi>(api: &C, a: &Args) -> RpcResult<FeeHistory> {
@@ -480,8 +501,7 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     });
     reg(&mut m, "eth_sendTransaction", |a, c| {
         let req: TransactionRequest = a.req(0, "transaction")?;
-        let raw = fill_and_sign(&*c.api, req)?;
-        let hash = c.api.submit(&raw)?;
+        let hash = send_transaction(&*c.api, req)?;
         c.filters.on_pending(hash);
         Ok(hash)
     });

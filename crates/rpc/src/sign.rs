@@ -37,6 +37,34 @@ pub(crate) fn sign_request(signer: &PrivateKeySigner, req: TransactionRequest) -
     Ok(envelope.encoded_2718().into())
 }
 
+/// An unsigned request sent as its `from` (impersonation): the envelope carries a placeholder
+/// signature whose `r` is the sender, so that equal requests from different senders get
+/// different hashes; the sender is attached, not recovered.
+pub(crate) fn impersonated(
+    req: TransactionRequest,
+) -> RpcResult<(alloy_consensus::transaction::Recovered<TxEnvelope>, B256)> {
+    let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing from".into()))?;
+    let typed = req
+        .build_typed_tx()
+        .map_err(|_| RpcError::InvalidParams("transaction request is missing fields".into()))?;
+    let sig = Signature::new(
+        alloy_primitives::U256::from_be_slice(from.as_slice()),
+        alloy_primitives::U256::from(1),
+        false,
+    );
+    let envelope: TxEnvelope = match typed {
+        alloy_consensus::TypedTransaction::Legacy(t) => TxEnvelope::Legacy(t.into_signed(sig)),
+        alloy_consensus::TypedTransaction::Eip2930(t) => TxEnvelope::Eip2930(t.into_signed(sig)),
+        alloy_consensus::TypedTransaction::Eip1559(t) => TxEnvelope::Eip1559(t.into_signed(sig)),
+        alloy_consensus::TypedTransaction::Eip7702(t) => TxEnvelope::Eip7702(t.into_signed(sig)),
+        alloy_consensus::TypedTransaction::Eip4844(_) => {
+            return Err(RpcError::InvalidParams("blob transactions are not supported".into()));
+        }
+    };
+    let hash = envelope.tx_hash();
+    Ok((alloy_consensus::transaction::Recovered::new_unchecked(envelope, from), hash))
+}
+
 /// `eth_sign` / `personal_sign`: EIP-191 signature of `data`.
 pub(crate) fn sign_message(signer: &PrivateKeySigner, data: &[u8]) -> RpcResult<Bytes> {
     let sig = signer.sign_message_sync(data).map_err(|e| RpcError::Internal(e.to_string()))?;
