@@ -174,3 +174,44 @@ impl<DB> alloy_evm::overrides::OverrideBlockHashes for PendingState<DB> {
         self.block_hashes.extend(block_hashes);
     }
 }
+
+/// Read-only view of the buffered state (what tracers read as the pre-state).
+impl<DB: DatabaseRef> DatabaseRef for PendingState<DB> {
+    type Error = DB::Error;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        match self.accounts.get(&address) {
+            Some(a) => Ok(a.clone()),
+            None => self.base.basic_ref(address),
+        }
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        match self.codes.get(&code_hash) {
+            Some(c) => Ok(c.clone()),
+            None => self.base.code_by_hash_ref(code_hash),
+        }
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        if let Some(s) = self.storage.get(&address) {
+            if let Some(v) = s.slots.get(&index) {
+                return Ok(*v);
+            }
+            if s.wiped {
+                return Ok(U256::ZERO);
+            }
+        }
+        if matches!(self.accounts.get(&address), Some(None)) {
+            return Ok(U256::ZERO);
+        }
+        self.base.storage_ref(address, index)
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        match self.block_hashes.get(&number) {
+            Some(h) => Ok(*h),
+            None => self.base.block_hash_ref(number),
+        }
+    }
+}

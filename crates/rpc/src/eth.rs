@@ -123,7 +123,7 @@ pub(crate) fn snapshot_head(r: &StoreReader) -> RpcResult<u64> {
 }
 
 /// Resolves a block id to a stored block number; `None` when it does not exist.
-fn find_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<Option<u64>> {
+pub(crate) fn find_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<Option<u64>> {
     let head = snapshot_head(r)?;
     Ok(match id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
         BlockId::Hash(h) => r.block_number(h.block_hash)?,
@@ -141,7 +141,7 @@ fn state_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<(u64, Option<u
     Ok((n, at))
 }
 
-fn env_of(evm: &EvmConfig, h: &Header) -> EvmEnv<OpSpecId> {
+pub(crate) fn env_of(evm: &EvmConfig, h: &Header) -> EvmEnv<OpSpecId> {
     evm.evm_env(&BlockEnvInput {
         number: h.number,
         timestamp: h.timestamp,
@@ -660,6 +660,7 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
 
     crate::pubsub::register(&mut m);
     crate::dev::register(&mut m);
+    crate::debug::register(&mut m);
     for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
         m.register_async_method(name, move |p, ctx, _| async move {
             let args = Args::new(&p)?;

@@ -8,6 +8,7 @@
 
 mod api;
 mod convert;
+mod debug;
 mod dev;
 mod error;
 mod eth;

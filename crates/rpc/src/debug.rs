@@ -1,0 +1,198 @@
+//! `debug_traceTransaction`, `debug_traceCall`, `debug_traceBlockByNumber`/`ByHash` with the
+//! default struct logger, `callTracer`, `prestateTracer` and `noopTracer` (revm-inspectors),
+//! shaped as geth and reth shape them.
+
+use crate::{
+    ChainApi,
+    error::{RpcError, RpcResult},
+    eth::{Args, Ctx, env_of, find_block, reg_blocking, snapshot_head},
+};
+use agnt2_evm::{EvmConfig, EvmEnv, OpSpecId, OpTx, PendingState};
+use agnt2_primitives::TxEnvelope;
+use agnt2_storage::{StateAt, StoreReader};
+use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_evm::{Evm, EvmFactory, FromRecoveredTx, rpc::TryIntoTxEnv};
+use alloy_primitives::{Address, B256};
+use alloy_rpc_types_eth::TransactionRequest;
+use alloy_rpc_types_trace::geth::{
+    CallConfig, GethDebugBuiltInTracerType, GethDebugTracerType, GethDebugTracingOptions,
+    GethDefaultTracingOptions, GethTrace, NoopFrame, PreStateConfig, TraceResult,
+};
+use jsonrpsee::RpcModule;
+use revm::DatabaseCommit;
+use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
+
+enum Tracer {
+    Default(GethDefaultTracingOptions),
+    Call(CallConfig),
+    Prestate(PreStateConfig),
+    Noop,
+}
+
+fn tracer_of(opts: GethDebugTracingOptions) -> RpcResult<Tracer> {
+    let bad = |e: serde_json::Error| RpcError::InvalidParams(format!("tracerConfig: {e}"));
+    Ok(match opts.tracer {
+        None => Tracer::Default(opts.config),
+        Some(GethDebugTracerType::BuiltInTracer(t)) => match t {
+            GethDebugBuiltInTracerType::CallTracer => {
+                Tracer::Call(opts.tracer_config.into_call_config().map_err(bad)?)
+            }
+            GethDebugBuiltInTracerType::PreStateTracer => {
+                Tracer::Prestate(opts.tracer_config.into_pre_state_config().map_err(bad)?)
+            }
+            GethDebugBuiltInTracerType::NoopTracer => Tracer::Noop,
+            other => {
+                return Err(RpcError::InvalidParams(format!(
+                    "tracer {other:?} is not supported; use callTracer, prestateTracer, \
+                     noopTracer or the default struct logger"
+                )));
+            }
+        },
+        Some(GethDebugTracerType::JsTracer(code)) => {
+            // Unknown names also land here: geth treats any other string as JavaScript.
+            let msg = if code.contains('{') {
+                "JavaScript tracers are not supported".to_string()
+            } else {
+                format!(
+                    "unknown tracer {code:?}: use callTracer, prestateTracer, noopTracer or                      the default struct logger"
+                )
+            };
+            return Err(RpcError::InvalidParams(msg));
+        }
+    })
+}
+
+type Db<'a> = PendingState<StateAt<'a>>;
+
+/// Runs `tx` with a tracer over `db`; commits its state when `commit` (block replays).
+fn trace_one(
+    evm_config: &EvmConfig,
+    db: &mut Db<'_>,
+    env: EvmEnv<OpSpecId>,
+    tx: OpTx,
+    tracer: &Tracer,
+    commit: bool,
+) -> RpcResult<GethTrace> {
+    let config = match tracer {
+        Tracer::Default(o) => TracingInspectorConfig::from_geth_config(o),
+        Tracer::Call(c) => TracingInspectorConfig::from_geth_call_config(c),
+        Tracer::Prestate(p) => TracingInspectorConfig::from_geth_prestate_config(p),
+        Tracer::Noop => TracingInspectorConfig::none(),
+    };
+    let mut inspector = TracingInspector::new(config);
+    let factory = evm_config.executor_factory().evm_factory();
+    let res = {
+        let mut evm = factory.create_evm_with_inspector(&mut *db, env, &mut inspector);
+        evm.transact(tx).map_err(|e| RpcError::Execution(e.to_string()))?
+    };
+    let gas_used = res.result.tx_gas_used();
+    let trace = match tracer {
+        Tracer::Default(o) => {
+            let output = res.result.output().cloned().unwrap_or_default();
+            GethTrace::Default(inspector.geth_builder().geth_traces(gas_used, output, *o))
+        }
+        Tracer::Call(c) => {
+            GethTrace::CallTracer(inspector.geth_builder().geth_call_traces(*c, gas_used))
+        }
+        Tracer::Prestate(p) => GethTrace::PreStateTracer(
+            inspector
+                .geth_builder()
+                .geth_prestate_traces(&res, p, &*db)
+                .map_err(|e| RpcError::Internal(e.to_string()))?,
+        ),
+        Tracer::Noop => GethTrace::NoopTracer(NoopFrame::default()),
+    };
+    if commit {
+        db.commit(res.state);
+    }
+    Ok(trace)
+}
+
+fn op_tx(sender: Address, tx: &TxEnvelope) -> OpTx {
+    OpTx::from_recovered_tx(tx, sender)
+}
+
+/// Replays block `n` and traces its transactions up to `last` (all when `None`).
+fn trace_block<C: ChainApi>(
+    api: &C,
+    r: &StoreReader,
+    n: u64,
+    last: Option<usize>,
+    tracer: &Tracer,
+) -> RpcResult<Vec<(B256, GethTrace)>> {
+    if n == 0 {
+        return Ok(vec![]);
+    }
+    let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
+    let body = r.body(n)?.ok_or(RpcError::UnknownBlock)?;
+    let parent_is_head = n - 1 == snapshot_head(r)?;
+    let mut db = PendingState::new(r.state((!parent_is_head).then_some(n - 1)));
+    let env = env_of(api.evm(), &header);
+    let mut out = Vec::new();
+    for (i, (sender, tx)) in body.iter().enumerate() {
+        let wanted = last.is_none_or(|l| i == l);
+        let trace = if wanted {
+            trace_one(api.evm(), &mut db, env.clone(), op_tx(*sender, tx), tracer, true)?
+        } else {
+            trace_one(api.evm(), &mut db, env.clone(), op_tx(*sender, tx), &Tracer::Noop, true)?
+        };
+        if wanted {
+            out.push((tx.tx_hash(), trace));
+        }
+        if last == Some(i) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn opts(a: &Args, i: usize) -> RpcResult<GethDebugTracingOptions> {
+    Ok(a.opt(i, "options")?.unwrap_or_default())
+}
+
+fn block_traces<C: ChainApi>(c: &Ctx<C>, id: BlockId, a: &Args) -> RpcResult<Vec<TraceResult>> {
+    let tracer = tracer_of(opts(a, 1)?)?;
+    let r = c.api.reader()?;
+    let n = find_block(&r, Some(id))?.ok_or(RpcError::UnknownBlock)?;
+    Ok(trace_block(&*c.api, &r, n, None, &tracer)?
+        .into_iter()
+        .map(|(hash, result)| TraceResult::Success { result, tx_hash: Some(hash) })
+        .collect())
+}
+
+/// Registers the `debug_` tracing methods.
+pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
+    reg_blocking(m, "debug_traceTransaction", |a, c| {
+        let hash: B256 = a.req(0, "hash")?;
+        let tracer = tracer_of(opts(a, 1)?)?;
+        let r = c.api.reader()?;
+        let loc = r
+            .tx_location(hash)?
+            .ok_or_else(|| RpcError::Execution(format!("transaction {hash} not found")))?;
+        let mut traces = trace_block(&*c.api, &r, loc.block, Some(loc.index as usize), &tracer)?;
+        traces.pop().map(|(_, t)| t).ok_or(RpcError::UnknownBlock)
+    });
+    reg_blocking(m, "debug_traceBlockByNumber", |a, c| {
+        let n: BlockNumberOrTag = a.req(0, "block")?;
+        block_traces(c, BlockId::Number(n), a)
+    });
+    reg_blocking(m, "debug_traceBlockByHash", |a, c| {
+        let h: B256 = a.req(0, "hash")?;
+        block_traces(c, BlockId::from(h), a)
+    });
+    reg_blocking(m, "debug_traceCall", |a, c| {
+        let req: TransactionRequest = a.req(0, "transaction")?;
+        let id: Option<BlockId> = a.opt(1, "block")?;
+        let tracer = tracer_of(opts(a, 2)?)?;
+        let r = c.api.reader()?;
+        let n = find_block(&r, id)?.ok_or(RpcError::UnknownBlock)?;
+        let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
+        let at = (n != snapshot_head(&r)?).then_some(n);
+        let mut env = env_of(c.api.evm(), &header);
+        env.cfg_env.disable_nonce_check = true;
+        env.cfg_env.disable_base_fee = true;
+        let tx = req.try_into_tx_env(&env).map_err(|e| RpcError::InvalidParams(e.to_string()))?;
+        let mut db = PendingState::new(r.state(at));
+        trace_one(c.api.evm(), &mut db, env, EvmConfig::call_tx(tx), &tracer, false)
+    });
+}
