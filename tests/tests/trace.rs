@@ -65,6 +65,12 @@ fn traces_transactions_blocks_and_calls() {
     assert_eq!(tc["type"], "CALL");
     assert_eq!(tc["from"].as_str().unwrap().to_lowercase(), DEV_ADDR1.to_lowercase());
 
+    let al = node
+        .rpc("eth_createAccessList", json!([{"from": DEV_ADDR1, "to": contract, "data": word}]));
+    assert!(al["accessList"].is_array(), "{al}");
+    assert!(hex_u64(&al["gasUsed"]) > 21_000, "{al}");
+    assert_eq!(al["accessList"][0]["storageKeys"][0], format!("0x{:064x}", 0), "{al}");
+
     let bad = node.rpc_raw("debug_traceTransaction", json!([h, {"tracer": "noSuchTracer"}]));
     assert_eq!(bad["error"]["code"], -32602, "{bad}");
     assert!(bad["error"]["message"].as_str().unwrap().contains("unknown tracer"), "{bad}");

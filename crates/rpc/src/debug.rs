@@ -20,7 +20,10 @@ use alloy_rpc_types_trace::geth::{
 };
 use jsonrpsee::RpcModule;
 use revm::DatabaseCommit;
-use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
+use revm_inspectors::{
+    access_list::AccessListInspector,
+    tracing::{TracingInspector, TracingInspectorConfig},
+};
 
 enum Tracer {
     Default(GethDefaultTracingOptions),
@@ -160,8 +163,57 @@ fn block_traces<C: ChainApi>(c: &Ctx<C>, id: BlockId, a: &Args) -> RpcResult<Vec
         .collect())
 }
 
-/// Registers the `debug_` tracing methods.
+/// `eth_createAccessList`: runs the call with an access-list inspector until the list it
+/// yields is stable, then reports it with the gas the call uses with it.
+fn create_access_list<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<serde_json::Value> {
+    let mut req: TransactionRequest = a.req(0, "transaction")?;
+    let id: Option<BlockId> = a.opt(1, "block")?;
+    let r = c.api.reader()?;
+    let n = find_block(&r, id)?.ok_or(RpcError::UnknownBlock)?;
+    let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
+    let at = (n != snapshot_head(&r)?).then_some(n);
+    let mut env = env_of(c.api.evm(), &header);
+    env.cfg_env.disable_nonce_check = true;
+    env.cfg_env.disable_base_fee = true;
+    let factory = c.api.evm().executor_factory().evm_factory();
+    let mut list = req.access_list.clone().unwrap_or_default();
+    for _ in 0..10 {
+        req.access_list = Some(list.clone());
+        let tx = req
+            .clone()
+            .try_into_tx_env(&env)
+            .map_err(|e| RpcError::InvalidParams(e.to_string()))?;
+        let mut inspector = AccessListInspector::new(list.clone());
+        let res = {
+            let db = PendingState::new(r.state(at));
+            let mut evm = factory.create_evm_with_inspector(db, env.clone(), &mut inspector);
+            evm.transact(EvmConfig::call_tx(tx)).map_err(|e| RpcError::Execution(e.to_string()))?
+        };
+        let next = inspector.into_access_list();
+        if next == list {
+            let error = (!res.result.is_success()).then(|| match &res.result {
+                revm::context::result::ExecutionResult::Revert { .. } => {
+                    "execution reverted".to_string()
+                }
+                other => format!("{other:?}"),
+            });
+            let mut out = serde_json::json!({
+                "accessList": next,
+                "gasUsed": alloy_primitives::U64::from(res.result.tx_gas_used()),
+            });
+            if let Some(e) = error {
+                out["error"] = serde_json::Value::String(e);
+            }
+            return Ok(out);
+        }
+        list = next;
+    }
+    Err(RpcError::Execution("access list did not converge".into()))
+}
+
+/// Registers the `debug_` tracing methods and `eth_createAccessList`.
 pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
+    reg_blocking(m, "eth_createAccessList", |a, c| create_access_list(c, a));
     reg_blocking(m, "debug_traceTransaction", |a, c| {
         let hash: B256 = a.req(0, "hash")?;
         let tracer = tracer_of(opts(a, 1)?)?;
