@@ -148,3 +148,46 @@ fn forge_create_script_and_cast_agree() {
     let deployed = deployed.rsplit(' ').next().unwrap().to_string();
     assert_eq!(cast(&["call", &deployed, "number()(uint256)", "--rpc-url", &url]), "43");
 }
+
+/// `forge test --fork-url` against the devnet, and `forge script --slow`.
+#[test]
+fn forge_fork_tests_and_slow_scripts() {
+    let node = Node::start(&[]);
+    let url = node.url();
+    let key3 = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+    let out = forge(&[
+        "create",
+        "src/Counter.sol:Counter",
+        "--rpc-url",
+        &url,
+        "--private-key",
+        key3,
+        "--broadcast",
+        "--constructor-args",
+        "5",
+    ]);
+    let counter =
+        out.lines().find_map(|l| l.strip_prefix("Deployed to: ")).unwrap().trim().to_string();
+    let out = run(Command::new(tool("forge"))
+        .current_dir(workspace().join("contracts"))
+        .env("COUNTER", &counter)
+        .args(["test", "--fork-url", &url, "--match-contract", "ForkTest", "-vv"]));
+    assert!(out.contains("[PASS] test_fork_reads_and_writes_devnet_state"), "{out}");
+    // The fork changed nothing on the devnet.
+    assert_eq!(cast(&["call", &counter, "number()(uint256)", "--rpc-url", &url]), "5");
+
+    let addr3 = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+    let before: u64 = cast(&["nonce", addr3, "--rpc-url", &url]).parse().unwrap();
+    forge(&[
+        "script",
+        "script/Counter.s.sol:CounterScript",
+        "--rpc-url",
+        &url,
+        "--private-key",
+        key3,
+        "--broadcast",
+        "--slow",
+    ]);
+    let after: u64 = cast(&["nonce", addr3, "--rpc-url", &url]).parse().unwrap();
+    assert_eq!(after, before + 5, "--slow sends one transaction after the other");
+}
