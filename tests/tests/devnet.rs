@@ -172,3 +172,49 @@ fn impersonation_and_time_controls() {
     let b = node.rpc("eth_getBlockByNumber", json!(["latest", false]));
     assert_eq!(b["baseFeePerGas"], "0x12a05f200");
 }
+
+#[test]
+fn dump_and_load_state_including_anvil_dumps_and_the_flags() {
+    let node = Node::start(&[]);
+    node.rpc("anvil_setBalance", json!([ADDR, "0x77"]));
+    node.rpc("anvil_setCode", json!([ADDR, "0x602a60005260206000f3"]));
+    node.rpc("anvil_setStorageAt", json!([ADDR, "0x3", format!("0x{:064x}", 9)]));
+    let dump = node.rpc("anvil_dumpState", json!([]));
+    node.rpc("anvil_reset", json!([]));
+    assert_eq!(node.rpc("eth_getBalance", json!([ADDR, "latest"])), "0x0");
+    assert_eq!(node.rpc("anvil_loadState", json!([dump])), true);
+    assert_eq!(node.rpc("eth_getBalance", json!([ADDR, "latest"])), "0x77");
+    assert_eq!(node.rpc("eth_getCode", json!([ADDR, "latest"])), "0x602a60005260206000f3");
+    assert_eq!(
+        node.rpc("eth_getStorageAt", json!([ADDR, "0x3", "latest"])),
+        format!("0x{:064x}", 9)
+    );
+    let bad = node.rpc_raw("anvil_loadState", json!(["0x1234"]));
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+
+    // A dump written by real anvil loads too.
+    let anvil = Anvil::start();
+    let other = "0x00000000000000000000000000000000000b0b0b";
+    anvil.rpc("anvil_setBalance", json!([other, "0x4242"]));
+    anvil.rpc("anvil_setCode", json!([other, "0x6001600055"]));
+    anvil.rpc("anvil_setStorageAt", json!([other, "0x1", format!("0x{:064x}", 5)]));
+    let anvil_dump = anvil.rpc("anvil_dumpState", json!([]));
+    assert_eq!(node.rpc("anvil_loadState", json!([anvil_dump])), true);
+    assert_eq!(node.rpc("eth_getBalance", json!([other, "latest"])), "0x4242");
+    assert_eq!(node.rpc("eth_getCode", json!([other, "latest"])), "0x6001600055");
+    assert_eq!(
+        node.rpc("eth_getStorageAt", json!([other, "0x1", "latest"])),
+        format!("0x{:064x}", 5)
+    );
+
+    // --dump-state on shutdown, --load-state at start of a fresh node.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let file_s = file.to_str().unwrap();
+    let mut first = Node::start(&["--dump-state", file_s]);
+    first.rpc("anvil_setBalance", json!([ADDR, "0x99"]));
+    first.terminate();
+    assert!(file.exists(), "state written on SIGTERM");
+    let second = Node::start(&["--load-state", file_s]);
+    assert_eq!(second.rpc("eth_getBalance", json!([ADDR, "latest"])), "0x99");
+}

@@ -84,6 +84,13 @@ struct NodeArgs {
     /// Produce blocks only on `evm_mine` / `anvil_mine` (manual mining).
     #[arg(long = "no-mining")]
     no_mining: bool,
+    /// Load accounts from a state dump (anvil's JSON format, as `anvil_dumpState` writes) at
+    /// start.
+    #[arg(long = "load-state", value_name = "PATH")]
+    load_state: Option<PathBuf>,
+    /// Write the head state (anvil's JSON format) to PATH on shutdown.
+    #[arg(long = "dump-state", value_name = "PATH")]
+    dump_state: Option<PathBuf>,
 }
 
 fn init_logs(verbose: u8, quiet: bool) {
@@ -128,6 +135,16 @@ async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         mining,
     };
     let node = Node::launch(config).await?;
+    if let Some(path) = &args.load_state {
+        let raw = std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("cannot read state dump {}", path.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&raw)
+            .wrap_err_with(|| format!("{} is not JSON", path.display()))?;
+        let edits = agnt2_rpc::edits_from_dump(&json).map_err(|e| eyre::eyre!(e))?;
+        let n = edits.len();
+        agnt2_rpc::DevApi::edit_accounts(&*node.chain, edits).map_err(|e| eyre::eyre!(e))?;
+        tracing::info!(accounts = n, path = %path.display(), "loaded state");
+    }
 
     println!("agnt2 devnet · chain id {} · datadir {}", chain.chain_id(), datadir.display());
     println!();
@@ -141,7 +158,17 @@ async fn run_node(args: NodeArgs) -> eyre::Result<()> {
 
     shutdown_signal().await;
     tracing::info!("shutting down");
+    let dump = match &args.dump_state {
+        Some(path) => Some((path.clone(), agnt2_rpc::dump_state(&*node.chain))),
+        None => None,
+    };
     node.shutdown().await;
+    if let Some((path, state)) = dump {
+        let state = state.map_err(|e| eyre::eyre!(e))?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&state)?)
+            .wrap_err_with(|| format!("cannot write state dump {}", path.display()))?;
+        tracing::info!(path = %path.display(), "dumped state");
+    }
     Ok(())
 }
 

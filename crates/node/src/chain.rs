@@ -355,28 +355,36 @@ impl ChainApi for Chain {
 
 impl DevApi for Chain {
     fn edit_account(&self, e: AccountEdit) -> Result<(), String> {
+        self.edit_accounts(vec![e])
+    }
+
+    fn edit_accounts(&self, edits: Vec<AccountEdit>) -> Result<(), String> {
         let reader = self.store.reader().map_err(|e| e.to_string())?;
-        let mut info = reader.account(e.address).map_err(|e| e.to_string())?.unwrap_or_default();
-        drop(reader);
         let mut changes = StateChanges::default();
-        if let Some(b) = e.balance {
-            info.balance = b;
-        }
-        if let Some(n) = e.nonce {
-            info.nonce = n;
-        }
-        if let Some(code) = e.code {
-            let hash = if code.is_empty() { KECCAK_EMPTY } else { keccak256(&code) };
-            if !code.is_empty() {
-                changes.codes.push((hash, code));
+        for e in edits {
+            let mut info =
+                reader.account(e.address).map_err(|e| e.to_string())?.unwrap_or_default();
+            if let Some(b) = e.balance {
+                info.balance = b;
             }
-            info.code_hash = hash;
+            if let Some(n) = e.nonce {
+                info.nonce = n;
+            }
+            if let Some(code) = e.code {
+                let hash = if code.is_empty() { KECCAK_EMPTY } else { keccak256(&code) };
+                if !code.is_empty() {
+                    changes.codes.push((hash, code));
+                }
+                info.code_hash = hash;
+            }
+            info.code = None;
+            changes.accounts.push((e.address, Some(info)));
+            if !e.storage.is_empty() {
+                let slots = e.storage;
+                changes.storage.push((e.address, StorageChange { wiped: false, slots }));
+            }
         }
-        info.code = None;
-        changes.accounts.push((e.address, Some(info)));
-        if !e.storage.is_empty() {
-            changes.storage.push((e.address, StorageChange { wiped: false, slots: e.storage }));
-        }
+        drop(reader);
         self.apply_dev_changes(&changes).map_err(|e| format!("{e:#}"))
     }
 

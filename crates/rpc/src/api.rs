@@ -82,6 +82,8 @@ pub trait DevApi: Send + Sync + 'static {
     fn set_next_timestamp(&self, timestamp: u64) -> Result<(), String>;
     /// The base fee of the next block.
     fn set_next_base_fee(&self, base_fee: u64);
+    /// Applies many account edits at once (`anvil_loadState`).
+    fn edit_accounts(&self, edits: Vec<AccountEdit>) -> Result<(), String>;
 }
 
 /// What the RPC server needs from the node.

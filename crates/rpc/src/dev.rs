@@ -20,6 +20,67 @@ fn names(base: &str, prefixes: &[&str]) -> Vec<&'static str> {
     prefixes.iter().map(|p| &*Box::leak(format!("{p}_{base}").into_boxed_str())).collect()
 }
 
+/// The head state in anvil's dump format: `{"accounts": {address: {nonce, balance, code,
+/// storage}}, "best_block_number": n}`.
+pub fn dump_state<C: ChainApi>(api: &C) -> Result<Value, String> {
+    let r = api.reader().map_err(|e| e.to_string())?;
+    let mut accounts = serde_json::Map::new();
+    for (address, info, slots) in r.dump().map_err(|e| e.to_string())? {
+        let code = r.code(info.code_hash).map_err(|e| e.to_string())?.unwrap_or_default();
+        let storage: serde_json::Map<String, Value> = slots
+            .into_iter()
+            .map(|(k, v)| (format!("{k:#x}"), Value::String(format!("{v:#x}"))))
+            .collect();
+        accounts.insert(
+            address.to_checksum(None),
+            json!({"nonce": info.nonce, "balance": format!("{:#x}", info.balance), "code": code, "storage": storage}),
+        );
+    }
+    Ok(json!({"accounts": accounts, "best_block_number": api.head().number}))
+}
+
+#[derive(serde::Deserialize)]
+struct DumpedAccount {
+    #[serde(default)]
+    nonce: Option<U64>,
+    #[serde(default)]
+    balance: Option<U256>,
+    #[serde(default)]
+    code: Option<Bytes>,
+    #[serde(default)]
+    storage: std::collections::BTreeMap<U256, U256>,
+}
+
+#[derive(serde::Deserialize)]
+struct Dump {
+    accounts: std::collections::BTreeMap<Address, DumpedAccount>,
+}
+
+/// Account edits from a state dump (anvil's format; `nonce` may be a number or a quantity).
+pub fn edits_from_dump(v: &Value) -> Result<Vec<AccountEdit>, String> {
+    let mut v = v.clone();
+    // anvil writes nonces as plain numbers.
+    if let Some(accounts) = v.get_mut("accounts").and_then(Value::as_object_mut) {
+        for a in accounts.values_mut() {
+            if let Some(n) = a.get("nonce").and_then(Value::as_u64) {
+                a["nonce"] = Value::String(format!("{n:#x}"));
+            }
+        }
+    }
+    let dump: Dump = serde_json::from_value(v).map_err(|e| format!("malformed state dump: {e}"))?;
+    Ok(dump
+        .accounts
+        .into_iter()
+        .map(|(address, a)| AccountEdit {
+            address,
+            balance: Some(a.balance.unwrap_or_default()),
+            nonce: Some(a.nonce.map(|n| n.to()).unwrap_or_default()),
+            code: Some(a.code.unwrap_or_default()),
+            storage: a.storage.into_iter().collect(),
+        })
+        .collect())
+}
+
 /// Registers the devnet controls.
 pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
     for name in names("setBalance", &["anvil", "hardhat"]) {
@@ -135,6 +196,33 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
                 .map_err(|_| RpcError::InvalidParams("base fee too large".into()))?;
             c.api.set_next_base_fee(fee);
             Ok(Value::Null)
+        });
+    }
+    for name in names("dumpState", &["anvil", "hardhat"]) {
+        reg_blocking(m, name, |_, c| {
+            let json = dump_state(&*c.api).map_err(RpcError::Internal)?;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut gz, json.to_string().as_bytes())
+                .map_err(|e| RpcError::Internal(e.to_string()))?;
+            Ok(Bytes::from(gz.finish().map_err(|e| RpcError::Internal(e.to_string()))?))
+        });
+    }
+    for name in names("loadState", &["anvil", "hardhat"]) {
+        reg_blocking(m, name, |a, c| {
+            let data: Bytes = a.req(0, "state")?;
+            let mut text = String::new();
+            let mut gz = flate2::read::GzDecoder::new(&data[..]);
+            let json = if std::io::Read::read_to_string(&mut gz, &mut text).is_ok() {
+                text
+            } else {
+                String::from_utf8(data.to_vec())
+                    .map_err(|_| RpcError::InvalidParams("state is neither gzip nor JSON".into()))?
+            };
+            let v: Value = serde_json::from_str(&json)
+                .map_err(|e| RpcError::InvalidParams(format!("malformed state dump: {e}")))?;
+            let edits = edits_from_dump(&v).map_err(RpcError::InvalidParams)?;
+            c.api.edit_accounts(edits).map_err(RpcError::Internal)?;
+            Ok(true)
         });
     }
     reg_blocking(m, "anvil_dropTransaction", |a, c| {

@@ -18,5 +18,6 @@ mod server;
 mod sign;
 
 pub use api::{AccountEdit, ChainApi, DevApi, Head, MiningMode, NewBlock};
+pub use dev::{dump_state, edits_from_dump};
 pub use error::RpcError;
 pub use server::{RpcServerConfig, start_server};

@@ -141,6 +141,39 @@ impl StoreReader {
         Ok(self.tx.get::<Vec<u8>>(self.t.bytecodes.dbi(), hash.as_slice())?.map(Bytes::from))
     }
 
+    /// Every account of the head state with its storage (for `anvil_dumpState`).
+    pub fn dump(&self) -> StorageResult<Vec<(Address, AccountInfo, Vec<(U256, U256)>)>> {
+        let mut out: Vec<(Address, AccountInfo, Vec<(U256, U256)>)> = Vec::new();
+        let mut c = self.tx.cursor(self.t.accounts)?;
+        for item in c.iter_start::<Vec<u8>, Vec<u8>>()? {
+            let (k, v) = item?;
+            if k.len() != 20 {
+                return Err(corrupt(tables::PLAIN_ACCOUNTS, "key is not an address"));
+            }
+            out.push((
+                Address::from_slice(&k),
+                decode_account(tables::PLAIN_ACCOUNTS, &v)?,
+                vec![],
+            ));
+        }
+        let mut c = self.tx.cursor(self.t.storage)?;
+        let mut i = 0;
+        for item in c.iter_start::<Vec<u8>, Vec<u8>>()? {
+            let (k, v) = item?;
+            if k.len() != 52 {
+                return Err(corrupt(tables::PLAIN_STORAGE, "key is not address ‖ slot"));
+            }
+            let address = Address::from_slice(&k[..20]);
+            while i < out.len() && out[i].0 < address {
+                i += 1;
+            }
+            if i < out.len() && out[i].0 == address {
+                out[i].2.push((U256::from_be_slice(&k[20..]), U256::from_be_slice(&v)));
+            }
+        }
+        Ok(out)
+    }
+
     /// Account as it was after block `n` (from the changeset of the next block that changed
     /// it, or the head state if none did).
     pub fn account_at(&self, address: Address, n: u64) -> StorageResult<Option<AccountInfo>> {

@@ -123,6 +123,12 @@ impl Node {
         }
     }
 
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -247,4 +253,45 @@ pub fn receipts_batch(addr: SocketAddr, hashes: &[String]) -> Vec<Value> {
     let mut out: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
     out.sort_by_key(|v| v["id"].as_u64());
     out.into_iter().map(|v| v["result"].clone()).collect()
+}
+
+/// A real anvil on a free port (for differential checks); killed on drop.
+pub struct Anvil {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Anvil {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(tool("anvil"))
+            .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--silent"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn anvil");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while try_post_raw(addr, br#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#)
+            .is_none()
+        {
+            assert!(std::time::Instant::now() < deadline, "anvil did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, addr }
+    }
+
+    pub fn rpc(&self, method: &str, params: Value) -> Value {
+        let req = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let (_, body) = post_raw(self.addr, req.to_string().as_bytes());
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v.get("result").cloned().unwrap_or_else(|| panic!("anvil {method}: {v}"))
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
