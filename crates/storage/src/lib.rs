@@ -19,6 +19,6 @@ mod writer;
 
 pub use changes::{StateChanges, StorageChange};
 pub use error::{StorageError, StorageResult};
-pub use reader::{StateAt, StoreReader, TxLocation};
+pub use reader::{AccountDump, StateAt, StoreReader, TxLocation};
 pub use store::{Store, StoreStats};
 pub use writer::BlockWriter;

@@ -24,6 +24,9 @@ pub struct TxLocation {
     pub index: u32,
 }
 
+/// An account with all its non-zero storage slots.
+pub type AccountDump = (Address, AccountInfo, Vec<(U256, U256)>);
+
 /// A consistent read-only view of the database (one MDBX read transaction).
 #[derive(Debug)]
 pub struct StoreReader {
@@ -142,8 +145,8 @@ impl StoreReader {
     }
 
     /// Every account of the head state with its storage (for `anvil_dumpState`).
-    pub fn dump(&self) -> StorageResult<Vec<(Address, AccountInfo, Vec<(U256, U256)>)>> {
-        let mut out: Vec<(Address, AccountInfo, Vec<(U256, U256)>)> = Vec::new();
+    pub fn dump(&self) -> StorageResult<Vec<AccountDump>> {
+        let mut out: Vec<AccountDump> = Vec::new();
         let mut c = self.tx.cursor(self.t.accounts)?;
         for item in c.iter_start::<Vec<u8>, Vec<u8>>()? {
             let (k, v) = item?;
