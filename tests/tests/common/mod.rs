@@ -263,9 +263,14 @@ pub struct Anvil {
 
 impl Anvil {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(tool("anvil"))
             .args(["--port", &port.to_string(), "--host", "127.0.0.1", "--silent"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
