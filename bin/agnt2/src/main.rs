@@ -88,6 +88,9 @@ struct NodeArgs {
     /// start.
     #[arg(long = "load-state", value_name = "PATH")]
     load_state: Option<PathBuf>,
+    /// Serve Prometheus metrics on ADDR:PORT (e.g. 127.0.0.1:9001).
+    #[arg(long = "metrics", value_name = "ADDR:PORT")]
+    metrics: Option<SocketAddr>,
     /// Write the head state (anvil's JSON format) to PATH on shutdown.
     #[arg(long = "dump-state", value_name = "PATH")]
     dump_state: Option<PathBuf>,
@@ -133,6 +136,7 @@ async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         chain: chain.clone(),
         http: SocketAddr::new(args.http_addr, args.http_port),
         mining,
+        metrics: args.metrics,
     };
     let node = Node::launch(config).await?;
     if let Some(path) = &args.load_state {
@@ -155,6 +159,9 @@ async fn run_node(args: NodeArgs) -> eyre::Result<()> {
     println!();
     println!("Listening on {}", node.http);
     println!("RPC: http://{0}  ws://{0}", node.http);
+    if let Some(m) = node.metrics {
+        println!("Metrics on {m}");
+    }
 
     shutdown_signal().await;
     tracing::info!("shutting down");

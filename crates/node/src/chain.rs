@@ -59,6 +59,7 @@ pub struct Chain {
     /// Overrides for the next block only.
     next_timestamp: Mutex<Option<u64>>,
     next_base_fee_override: Mutex<Option<u64>>,
+    metrics: crate::metrics::ChainMetrics,
 }
 
 impl Chain {
@@ -117,6 +118,7 @@ impl Chain {
             time_offset: AtomicU64::new(0),
             next_timestamp: Mutex::new(None),
             next_base_fee_override: Mutex::new(None),
+            metrics: Default::default(),
         }))
     }
 
@@ -189,6 +191,11 @@ impl Chain {
             executed.txs.iter().skip(1).filter_map(|(s, _)| new_nonces.get(s).map(|n| (*s, *n))),
         );
         let included = executed.txs.len() - 1;
+        let m = &self.metrics;
+        m.blocks.fetch_add(1, Ordering::Relaxed);
+        m.transactions.fetch_add(included as u64, Ordering::Relaxed);
+        m.gas.fetch_add(executed.gas_used, Ordering::Relaxed);
+        m.build_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         info!(
             target: "node::miner",
             number, txs = included, gas = executed.gas_used, %hash,
@@ -197,6 +204,11 @@ impl Chain {
         );
         let _ = self.events.send(NewBlock { number, hash, tx_hashes: Arc::new(tx_hashes) });
         Ok((number, included))
+    }
+
+    /// The miner's counters.
+    pub(crate) const fn metrics(&self) -> &crate::metrics::ChainMetrics {
+        &self.metrics
     }
 
     /// The mining mode in force.

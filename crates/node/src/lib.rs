@@ -7,6 +7,7 @@
 
 mod chain;
 mod genesis;
+mod metrics;
 mod miner;
 
 pub use agnt2_rpc::MiningMode;
@@ -27,6 +28,8 @@ pub struct NodeConfig {
     pub http: SocketAddr,
     /// How blocks are produced.
     pub mining: MiningMode,
+    /// Where to serve Prometheus metrics (none: not served).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// A running node.
@@ -36,8 +39,11 @@ pub struct Node {
     pub chain: Arc<Chain>,
     /// The bound RPC address.
     pub http: SocketAddr,
+    /// The bound metrics address, if served.
+    pub metrics: Option<SocketAddr>,
     rpc: jsonrpsee::server::ServerHandle,
     miner: tokio::task::JoinHandle<()>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Node {
@@ -45,8 +51,18 @@ impl Node {
     pub async fn launch(config: NodeConfig) -> eyre::Result<Self> {
         let chain = Chain::open(config.chain.clone(), &config.datadir, config.mining)?;
         let miner = tokio::spawn(miner::run(chain.clone()));
-        let (http, rpc) = start_server(RpcServerConfig::new(config.http), chain.clone()).await?;
-        Ok(Self { chain, http, rpc, miner })
+        let rpc_metrics = Arc::new(agnt2_rpc::RpcMetrics::default());
+        let (http, rpc) =
+            start_server(RpcServerConfig::new(config.http), chain.clone(), rpc_metrics.clone())
+                .await?;
+        let (metrics, metrics_task) = match config.metrics {
+            Some(addr) => {
+                let (bound, task) = metrics::serve(addr, chain.clone(), rpc_metrics).await?;
+                (Some(bound), Some(task))
+            }
+            None => (None, None),
+        };
+        Ok(Self { chain, http, metrics, rpc, miner, metrics_task })
     }
 
     /// Stops serving and mining. Every block already committed is durable.
@@ -55,5 +71,9 @@ impl Node {
         self.rpc.stopped().await;
         self.miner.abort();
         let _ = self.miner.await;
+        if let Some(t) = self.metrics_task {
+            t.abort();
+            let _ = t.await;
+        }
     }
 }

@@ -1,6 +1,9 @@
-use crate::{ChainApi, eth};
+use crate::{
+    ChainApi, eth,
+    metrics::{MetricsLayer, RpcMetrics},
+};
 use jsonrpsee::{
-    core::traits::IdProvider,
+    core::{middleware::RpcServiceBuilder, traits::IdProvider},
     server::{Server, ServerConfig, ServerHandle},
     types::SubscriptionId,
 };
@@ -37,6 +40,7 @@ impl RpcServerConfig {
 pub async fn start_server<C: ChainApi>(
     config: RpcServerConfig,
     api: Arc<C>,
+    metrics: Arc<RpcMetrics>,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let cfg = ServerConfig::builder()
         .max_request_body_size(config.max_request_body)
@@ -44,7 +48,9 @@ pub async fn start_server<C: ChainApi>(
         .max_connections(config.max_connections)
         .set_id_provider(HexIdProvider::default())
         .build();
-    let server = Server::builder().set_config(cfg).build(config.addr).await?;
+    let middleware = RpcServiceBuilder::new().layer(MetricsLayer(metrics));
+    let server =
+        Server::builder().set_config(cfg).set_rpc_middleware(middleware).build(config.addr).await?;
     let addr = server.local_addr()?;
     let handle = server.start(eth::module(api));
     Ok((addr, handle))

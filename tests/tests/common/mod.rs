@@ -161,15 +161,12 @@ pub fn try_post_raw(addr: SocketAddr, body: &[u8]) -> Option<(u16, String)> {
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).to_string();
     let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    Some((status, dechunk(&body)))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    Some((status, if chunked { dechunk(body) } else { body.to_string() }))
 }
 
 fn dechunk(body: &str) -> String {
-    // jsonrpsee answers with Content-Length; keep a tolerant path for chunked bodies.
-    if body.trim_start().starts_with('{') || body.trim_start().starts_with('[') || body.is_empty() {
-        return body.to_string();
-    }
     let mut out = String::new();
     let mut rest = body;
     while let Some((len, after)) = rest.split_once("\r\n") {
