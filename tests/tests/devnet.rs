@@ -218,3 +218,24 @@ fn dump_and_load_state_including_anvil_dumps_and_the_flags() {
     let second = Node::start(&["--load-state", file_s]);
     assert_eq!(second.rpc("eth_getBalance", json!([ADDR, "latest"])), "0x99");
 }
+
+#[test]
+fn history_window_prunes_old_state_but_keeps_blocks() {
+    let node = Node::start(&["--history", "3", "--no-mining"]);
+    let snap = node.rpc("evm_snapshot", json!([]));
+    for i in 1..=6u64 {
+        node.rpc("anvil_setBalance", json!([ADDR, format!("{:#x}", i * 100)]));
+        node.rpc("evm_mine", json!([]));
+    }
+    assert_eq!(node.block_number(), 6);
+    // Within the window: the value after block 4 (set before mining block 4).
+    assert_eq!(node.rpc("eth_getBalance", json!([ADDR, "0x4"])), format!("{:#x}", 400));
+    assert_eq!(node.rpc("eth_getBalance", json!([ADDR, "0x3"])), format!("{:#x}", 300));
+    let old = node.rpc_raw("eth_getBalance", json!([ADDR, "0x1"]));
+    assert_eq!(old["error"]["code"], -32000, "{old}");
+    assert!(old["error"]["message"].as_str().unwrap().contains("pruned"), "{old}");
+    // Blocks themselves stay.
+    assert!(!node.rpc("eth_getBlockByNumber", json!(["0x1", false])).is_null());
+    let revert = node.rpc_raw("evm_revert", json!([snap]));
+    assert!(revert["error"]["message"].as_str().unwrap().contains("pruned"), "{revert}");
+}

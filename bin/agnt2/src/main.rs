@@ -88,6 +88,10 @@ struct NodeArgs {
     /// start.
     #[arg(long = "load-state", value_name = "PATH")]
     load_state: Option<PathBuf>,
+    /// Keep state history (queries at past blocks, snapshots) for the last N blocks only; blocks
+    /// and receipts are kept. Default: all history.
+    #[arg(long = "history", value_name = "BLOCKS")]
+    history: Option<u64>,
     /// Serve Prometheus metrics on ADDR:PORT (e.g. 127.0.0.1:9001).
     #[arg(long = "metrics", value_name = "ADDR:PORT")]
     metrics: Option<SocketAddr>,
@@ -137,6 +141,7 @@ async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         http: SocketAddr::new(args.http_addr, args.http_port),
         mining,
         metrics: args.metrics,
+        history: args.history,
     };
     let node = Node::launch(config).await?;
     if let Some(path) = &args.load_state {

@@ -60,6 +60,8 @@ pub struct Chain {
     next_timestamp: Mutex<Option<u64>>,
     next_base_fee_override: Mutex<Option<u64>>,
     metrics: crate::metrics::ChainMetrics,
+    /// State history window in blocks (`--history`).
+    history: Option<u64>,
 }
 
 impl Chain {
@@ -69,6 +71,7 @@ impl Chain {
         spec: Arc<ChainSpec>,
         datadir: &Path,
         mining: MiningMode,
+        history: Option<u64>,
     ) -> eyre::Result<Arc<Self>> {
         let store = Store::open(&datadir.join("db"))
             .wrap_err_with(|| format!("cannot open database in {}", datadir.display()))?;
@@ -119,6 +122,7 @@ impl Chain {
             next_timestamp: Mutex::new(None),
             next_base_fee_override: Mutex::new(None),
             metrics: Default::default(),
+            history,
         }))
     }
 
@@ -164,6 +168,11 @@ impl Chain {
         let mp_root = w.storage_root(&L2_TO_L1_MESSAGE_PASSER)?;
         let (header, hash) = seal(&executed, state_root, mp_root);
         w.insert_block(&header, hash, &executed.txs, &executed.receipts)?;
+        if let Some(window) = self.history
+            && number > window
+        {
+            w.prune_history(number - window)?;
+        }
         w.commit()?;
 
         // The block is durable: move the head, then tell the pool and the clients.

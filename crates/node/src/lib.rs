@@ -30,6 +30,8 @@ pub struct NodeConfig {
     pub mining: MiningMode,
     /// Where to serve Prometheus metrics (none: not served).
     pub metrics: Option<SocketAddr>,
+    /// Keep state history for this many blocks (none: all).
+    pub history: Option<u64>,
 }
 
 /// A running node.
@@ -49,7 +51,8 @@ pub struct Node {
 impl Node {
     /// Opens the datadir, starts the miner and the RPC server.
     pub async fn launch(config: NodeConfig) -> eyre::Result<Self> {
-        let chain = Chain::open(config.chain.clone(), &config.datadir, config.mining)?;
+        let chain =
+            Chain::open(config.chain.clone(), &config.datadir, config.mining, config.history)?;
         let miner = tokio::spawn(miner::run(chain.clone()));
         let rpc_metrics = Arc::new(agnt2_rpc::RpcMetrics::default());
         let (http, rpc) =

@@ -121,7 +121,7 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
         reg_blocking(m, name, |a, c| {
             let id: U256 = a.req(0, "id")?;
             let Ok(id) = u64::try_from(id) else { return Ok(false) };
-            c.api.revert(id).map_err(RpcError::Internal)
+            c.api.revert(id).map_err(RpcError::Execution)
         });
     }
     for name in names("reset", &["anvil", "hardhat"]) {

@@ -37,7 +37,10 @@ pub enum RpcError {
 
 impl From<StorageError> for RpcError {
     fn from(e: StorageError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            e @ StorageError::Pruned { .. } => Self::Execution(e.to_string()),
+            e => Self::Internal(e.to_string()),
+        }
     }
 }
 

@@ -21,9 +21,17 @@ pub enum StorageError {
     /// Bytecode referenced by an account is missing.
     #[error("bytecode {0} not found")]
     MissingCode(B256),
-    /// The requested block is not stored (or was pruned).
+    /// The requested block is not stored.
     #[error("block {0} not found")]
     MissingBlock(u64),
+    /// State at this block is outside the history window (`--history`).
+    #[error("state at block {block} is pruned: the node keeps state history from block {from}")]
+    Pruned {
+        /// The block asked for.
+        block: u64,
+        /// The oldest block whose state is kept.
+        from: u64,
+    },
     /// I/O outside MDBX (creating the datadir).
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

@@ -46,6 +46,19 @@ impl StoreReader {
         head(&self.tx, &self.t)
     }
 
+    /// The oldest block whose state can be read (0 unless a history window pruned older state).
+    pub fn state_history_from(&self) -> StorageResult<u64> {
+        state_from(&self.tx, &self.t)
+    }
+
+    fn check_history(&self, n: u64) -> StorageResult<()> {
+        let from = self.state_history_from()?;
+        if n < from {
+            return Err(StorageError::Pruned { block: n, from });
+        }
+        Ok(())
+    }
+
     /// Canonical hash of block `n`.
     pub fn block_hash(&self, n: u64) -> StorageResult<Option<B256>> {
         self.tx
@@ -180,6 +193,7 @@ impl StoreReader {
     /// Account as it was after block `n` (from the changeset of the next block that changed
     /// it, or the head state if none did).
     pub fn account_at(&self, address: Address, n: u64) -> StorageResult<Option<AccountInfo>> {
+        self.check_history(n)?;
         let key: [u8; 28] = codec::cat(&[address.as_slice(), &num(n + 1)]);
         let mut c = self.tx.cursor(self.t.account_history)?;
         match c.set_range::<Vec<u8>, ()>(&key)? {
@@ -202,6 +216,7 @@ impl StoreReader {
 
     /// Storage slot as it was after block `n`.
     pub fn storage_at(&self, address: Address, slot: U256, n: u64) -> StorageResult<U256> {
+        self.check_history(n)?;
         let sk = slot_key(&address, &slot);
         let key: [u8; 60] = codec::cat(&[&sk, &num(n + 1)]);
         let mut c = self.tx.cursor(self.t.storage_history)?;
@@ -327,6 +342,14 @@ pub(crate) fn head<K: TransactionKind>(tx: &Tx<K>, t: &Tables) -> StorageResult<
     tx.get::<Vec<u8>>(t.metadata.dbi(), b"head")?
         .map(|v| decode_num(tables::METADATA, &v))
         .transpose()
+}
+
+pub(crate) fn state_from<K: TransactionKind>(tx: &Tx<K>, t: &Tables) -> StorageResult<u64> {
+    Ok(tx
+        .get::<Vec<u8>>(t.metadata.dbi(), b"state_from")?
+        .map(|v| decode_num(tables::METADATA, &v))
+        .transpose()?
+        .unwrap_or_default())
 }
 
 pub(crate) fn header<K: TransactionKind>(

@@ -3,8 +3,8 @@
 use crate::{
     BlockWriter,
     codec::{self, encode_account, encode_hashed_account, num},
-    error::StorageResult,
-    tables,
+    error::{StorageError, StorageResult},
+    reader, tables,
 };
 use agnt2_primitives::TxEnvelope;
 use agnt2_trie::EMPTY_ROOT_HASH;
@@ -14,6 +14,38 @@ use signet_libmdbx::{WriteFlags, tx::Database};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl BlockWriter {
+    /// Drops the state history of block `block` (its changesets and history-index entries), so
+    /// that state is kept from `block` on. Called with the block that leaves the window.
+    pub fn prune_history(&mut self, block: u64) -> StorageResult<()> {
+        let prefix = num(block);
+        for k in self.keys_with_prefix(self.t.account_changesets, &prefix)? {
+            self.tx.del(self.t.account_changesets, &k, None)?;
+            let hk: [u8; 28] = codec::cat(&[&k[8..28], &k[..8]]);
+            self.tx.del(self.t.account_history, hk, None)?;
+        }
+        for k in self.keys_with_prefix(self.t.storage_changesets, &prefix)? {
+            self.tx.del(self.t.storage_changesets, &k, None)?;
+            let hk: [u8; 60] = codec::cat(&[&k[8..60], &k[..8]]);
+            self.tx.del(self.t.storage_history, hk, None)?;
+        }
+        self.tx.put(self.t.metadata, b"state_from", num(block), WriteFlags::empty())?;
+        Ok(())
+    }
+
+    /// The keys of `db` that start with `prefix`.
+    fn keys_with_prefix(&self, db: Database, prefix: &[u8]) -> StorageResult<Vec<Vec<u8>>> {
+        let mut c = self.tx.cursor(db)?;
+        let mut out = Vec::new();
+        for item in c.iter_from::<Vec<u8>, ()>(prefix)? {
+            let (k, ()) = item?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push(k);
+        }
+        Ok(out)
+    }
+
     /// All keys of `db` from `start` on.
     fn keys_from(&self, db: Database, start: &[u8]) -> StorageResult<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut c = self.tx.cursor(db)?;
@@ -29,6 +61,10 @@ impl BlockWriter {
     /// root is recomputed incrementally from the restored keys; the caller checks it against
     /// the target header.
     pub fn unwind_to(&mut self, target: u64) -> StorageResult<()> {
+        let kept_from = reader::state_from(&self.tx, &self.t)?;
+        if target < kept_from {
+            return Err(StorageError::Pruned { block: target, from: kept_from });
+        }
         let from = num(target + 1);
 
         // The oldest changeset entry after `target` holds the value to restore.
