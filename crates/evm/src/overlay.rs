@@ -57,6 +57,19 @@ impl<DB: DatabaseRef> PendingState<DB> {
         self.storage.entry(address).or_default().slots.insert(slot, value);
     }
 
+    /// A slot's value if the overlay decides it (written, wiped, or its account removed).
+    fn written_slot(&self, address: Address, index: U256) -> Option<U256> {
+        if let Some(s) = self.storage.get(&address) {
+            if let Some(v) = s.slots.get(&index) {
+                return Some(*v);
+            }
+            if s.wiped {
+                return Some(U256::ZERO);
+            }
+        }
+        matches!(self.accounts.get(&address), Some(None)).then_some(U256::ZERO)
+    }
+
     /// The writes so far, sorted by address and slot so that storage writes are deterministic.
     pub fn changes(&self) -> StateChanges {
         let accounts: BTreeMap<_, _> = self.accounts.iter().map(|(a, i)| (*a, i.clone())).collect();
@@ -106,16 +119,8 @@ impl<DB: DatabaseRef> Database for PendingState<DB> {
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
-        if let Some(s) = self.storage.get(&address) {
-            if let Some(v) = s.slots.get(&index) {
-                return Ok(*v);
-            }
-            if s.wiped {
-                return Ok(U256::ZERO);
-            }
-        }
-        if matches!(self.accounts.get(&address), Some(None)) {
-            return Ok(U256::ZERO);
+        if let Some(v) = self.written_slot(address, index) {
+            return Ok(v);
         }
         if let Some(v) = self.read_slots.get(&(address, index)) {
             return Ok(*v);
@@ -194,18 +199,10 @@ impl<DB: DatabaseRef> DatabaseRef for PendingState<DB> {
     }
 
     fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
-        if let Some(s) = self.storage.get(&address) {
-            if let Some(v) = s.slots.get(&index) {
-                return Ok(*v);
-            }
-            if s.wiped {
-                return Ok(U256::ZERO);
-            }
+        match self.written_slot(address, index) {
+            Some(v) => Ok(v),
+            None => self.base.storage_ref(address, index),
         }
-        if matches!(self.accounts.get(&address), Some(None)) {
-            return Ok(U256::ZERO);
-        }
-        self.base.storage_ref(address, index)
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {

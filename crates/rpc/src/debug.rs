@@ -163,18 +163,29 @@ fn block_traces<C: ChainApi>(c: &Ctx<C>, id: BlockId, a: &Args) -> RpcResult<Vec
         .collect())
 }
 
+/// The environment of a call at block `id` (nonce and base-fee checks off, as for `eth_call`)
+/// and the state block to read (`None`: the head).
+fn call_env<C: ChainApi>(
+    api: &C,
+    r: &StoreReader,
+    id: Option<BlockId>,
+) -> RpcResult<(EvmEnv<OpSpecId>, Option<u64>)> {
+    let n = find_block(r, id)?.ok_or(RpcError::UnknownBlock)?;
+    let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
+    let at = (n != snapshot_head(r)?).then_some(n);
+    let mut env = env_of(api.evm(), &header);
+    env.cfg_env.disable_nonce_check = true;
+    env.cfg_env.disable_base_fee = true;
+    Ok((env, at))
+}
+
 /// `eth_createAccessList`: runs the call with an access-list inspector until the list it
 /// yields is stable, then reports it with the gas the call uses with it.
 fn create_access_list<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<serde_json::Value> {
     let mut req: TransactionRequest = a.req(0, "transaction")?;
     let id: Option<BlockId> = a.opt(1, "block")?;
     let r = c.api.reader()?;
-    let n = find_block(&r, id)?.ok_or(RpcError::UnknownBlock)?;
-    let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
-    let at = (n != snapshot_head(&r)?).then_some(n);
-    let mut env = env_of(c.api.evm(), &header);
-    env.cfg_env.disable_nonce_check = true;
-    env.cfg_env.disable_base_fee = true;
+    let (env, at) = call_env(&*c.api, &r, id)?;
     let factory = c.api.evm().executor_factory().evm_factory();
     let mut list = req.access_list.clone().unwrap_or_default();
     for _ in 0..10 {
@@ -237,12 +248,7 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
         let id: Option<BlockId> = a.opt(1, "block")?;
         let tracer = tracer_of(opts(a, 2)?)?;
         let r = c.api.reader()?;
-        let n = find_block(&r, id)?.ok_or(RpcError::UnknownBlock)?;
-        let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
-        let at = (n != snapshot_head(&r)?).then_some(n);
-        let mut env = env_of(c.api.evm(), &header);
-        env.cfg_env.disable_nonce_check = true;
-        env.cfg_env.disable_base_fee = true;
+        let (env, at) = call_env(&*c.api, &r, id)?;
         let tx = req.try_into_tx_env(&env).map_err(|e| RpcError::InvalidParams(e.to_string()))?;
         let mut db = PendingState::new(r.state(at));
         trace_one(c.api.evm(), &mut db, env, EvmConfig::call_tx(tx), &tracer, false)

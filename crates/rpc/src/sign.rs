@@ -25,16 +25,23 @@ pub(crate) fn sign_request(signer: &PrivateKeySigner, req: TransactionRequest) -
     let sig = signer
         .sign_hash_sync(&typed.signature_hash())
         .map_err(|e| RpcError::Internal(e.to_string()))?;
-    let envelope: TxEnvelope = match typed {
-        alloy_consensus::TypedTransaction::Legacy(t) => TxEnvelope::Legacy(t.into_signed(sig)),
-        alloy_consensus::TypedTransaction::Eip2930(t) => TxEnvelope::Eip2930(t.into_signed(sig)),
-        alloy_consensus::TypedTransaction::Eip1559(t) => TxEnvelope::Eip1559(t.into_signed(sig)),
-        alloy_consensus::TypedTransaction::Eip7702(t) => TxEnvelope::Eip7702(t.into_signed(sig)),
-        alloy_consensus::TypedTransaction::Eip4844(_) => {
+    Ok(with_signature(typed, sig)?.encoded_2718().into())
+}
+
+fn with_signature(
+    typed: alloy_consensus::TypedTransaction,
+    sig: Signature,
+) -> RpcResult<TxEnvelope> {
+    use alloy_consensus::TypedTransaction as T;
+    Ok(match typed {
+        T::Legacy(t) => TxEnvelope::Legacy(t.into_signed(sig)),
+        T::Eip2930(t) => TxEnvelope::Eip2930(t.into_signed(sig)),
+        T::Eip1559(t) => TxEnvelope::Eip1559(t.into_signed(sig)),
+        T::Eip7702(t) => TxEnvelope::Eip7702(t.into_signed(sig)),
+        T::Eip4844(_) => {
             return Err(RpcError::InvalidParams("blob transactions are not supported".into()));
         }
-    };
-    Ok(envelope.encoded_2718().into())
+    })
 }
 
 /// An unsigned request sent as its `from` (impersonation): the envelope carries a placeholder
@@ -52,15 +59,7 @@ pub(crate) fn impersonated(
         alloy_primitives::U256::from(1),
         false,
     );
-    let envelope: TxEnvelope = match typed {
-        alloy_consensus::TypedTransaction::Legacy(t) => TxEnvelope::Legacy(t.into_signed(sig)),
-        alloy_consensus::TypedTransaction::Eip2930(t) => TxEnvelope::Eip2930(t.into_signed(sig)),
-        alloy_consensus::TypedTransaction::Eip1559(t) => TxEnvelope::Eip1559(t.into_signed(sig)),
-        alloy_consensus::TypedTransaction::Eip7702(t) => TxEnvelope::Eip7702(t.into_signed(sig)),
-        alloy_consensus::TypedTransaction::Eip4844(_) => {
-            return Err(RpcError::InvalidParams("blob transactions are not supported".into()));
-        }
-    };
+    let envelope = with_signature(typed, sig)?;
     let hash = envelope.tx_hash();
     Ok((alloy_consensus::transaction::Recovered::new_unchecked(envelope, from), hash))
 }
