@@ -104,16 +104,7 @@ impl BlockWriter {
         let mut touched: BTreeMap<Address, BTreeSet<B256>> = BTreeMap::new();
         for ((address, slot), value) in &slots {
             let key = codec::slot_key(address, slot);
-            let hashed_slot = keccak256(&key[20..]);
-            let hk: [u8; 64] = codec::cat(&[keccak256(address).as_slice(), hashed_slot.as_slice()]);
-            if value.is_zero() {
-                self.tx.del(self.t.storage, key, None)?;
-                self.tx.del(self.t.hashed_storage, hk, None)?;
-            } else {
-                let v = value.to_be_bytes::<32>();
-                self.tx.put(self.t.storage, key, v, WriteFlags::empty())?;
-                self.tx.put(self.t.hashed_storage, hk, v, WriteFlags::empty())?;
-            }
+            let hashed_slot = self.write_slot(&keccak256(address), &key, value)?;
             touched.entry(*address).or_default().insert(hashed_slot);
         }
         for (address, changed) in touched {

@@ -94,17 +94,7 @@ impl BlockWriter {
                 let key = slot_key(address, slot);
                 let old = reader::storage(&self.tx, &self.t, address, slot)?;
                 self.record_slot(number, &key, old)?;
-                let hashed_slot = keccak256(key[20..].as_ref());
-                touched.insert(hashed_slot);
-                let hk: [u8; 64] = codec::cat(&[hashed.as_slice(), hashed_slot.as_slice()]);
-                if value.is_zero() {
-                    self.tx.del(self.t.storage, key, None)?;
-                    self.tx.del(self.t.hashed_storage, hk, None)?;
-                } else {
-                    let v = value.to_be_bytes::<32>();
-                    self.tx.put(self.t.storage, key, v, WriteFlags::empty())?;
-                    self.tx.put(self.t.hashed_storage, hk, v, WriteFlags::empty())?;
-                }
+                touched.insert(self.write_slot(&hashed, &key, value)?);
             }
         }
         for (address, slots) in storage_touched {
@@ -113,6 +103,26 @@ impl BlockWriter {
             self.changed.insert(keccak256(address));
         }
         Ok(())
+    }
+
+    /// Writes a slot (zero deletes) to the plain and hashed storage; returns the hashed slot.
+    pub(crate) fn write_slot(
+        &self,
+        hashed_address: &B256,
+        key: &[u8; 52],
+        value: &U256,
+    ) -> StorageResult<B256> {
+        let hashed_slot = keccak256(&key[20..]);
+        let hk: [u8; 64] = codec::cat(&[hashed_address.as_slice(), hashed_slot.as_slice()]);
+        if value.is_zero() {
+            self.tx.del(self.t.storage, key, None)?;
+            self.tx.del(self.t.hashed_storage, hk, None)?;
+        } else {
+            let v = value.to_be_bytes::<32>();
+            self.tx.put(self.t.storage, key, v, WriteFlags::empty())?;
+            self.tx.put(self.t.hashed_storage, hk, v, WriteFlags::empty())?;
+        }
+        Ok(hashed_slot)
     }
 
     fn record_slot(&self, number: u64, key: &[u8; 52], old: U256) -> StorageResult<()> {
