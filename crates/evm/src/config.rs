@@ -1,6 +1,7 @@
+use crate::AgentEvmFactory;
 use agnt2_primitives::ChainSpec;
 use alloy_evm::{Evm, EvmEnv, EvmFactory};
-use alloy_op_evm::{OpBlockExecutorFactory, OpEvmFactory, OpTx, block::OpAlloyReceiptBuilder};
+use alloy_op_evm::{OpBlockExecutorFactory, OpTx, block::OpAlloyReceiptBuilder};
 use alloy_op_hardforks::OpChainHardforks;
 use alloy_primitives::{Address, B256, Bytes, U256};
 use op_revm::{L1BlockInfo, OpHaltReason, OpSpecId, OpTransaction};
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 /// The executor factory agnt2 uses: OP receipts, the chain's hardforks, op-revm.
 pub type ExecutorFactory =
-    OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, OpEvmFactory>;
+    OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, AgentEvmFactory>;
 
 /// What a block environment is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +77,7 @@ impl EvmConfig {
         let factory = OpBlockExecutorFactory::new(
             OpAlloyReceiptBuilder::default(),
             spec.hardforks.clone(),
-            OpEvmFactory::default(),
+            AgentEvmFactory::default(),
         );
         Self { spec, factory }
     }

@@ -4,9 +4,11 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod config;
+mod factory;
 mod overlay;
 
 pub use config::{BlockEnvInput, CallError, EvmConfig, ExecutorFactory, L1Fees};
+pub use factory::AgentEvmFactory;
 pub use overlay::PendingState;
 
 pub use alloy_evm::{
