@@ -158,6 +158,8 @@ struct CallSpec {
     block: Option<BlockId>,
     state: Option<StateOverride>,
     overrides: Option<BlockOverrides>,
+    /// Run in the next block's context (estimates).
+    next_block: bool,
 }
 
 fn run_call<C: ChainApi>(
@@ -169,6 +171,13 @@ fn run_call<C: ChainApi>(
     let (n, at) = state_block(r, spec.block)?;
     let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
     let mut env = env_of(api.evm(), &header);
+    if spec.next_block && at.is_none() {
+        // Estimates on the head run in the context of the block the transaction will land in
+        // (number, timestamp and base fee of the next block), as reth does for `pending`.
+        env.block_env.number = revm::primitives::U256::from(header.number + 1);
+        env.block_env.timestamp = revm::primitives::U256::from(header.timestamp + 1);
+        env.block_env.basefee = api.next_base_fee();
+    }
     let mut db = PendingState::new(r.state(at));
     if let Some(o) = &spec.overrides {
         apply_block_overrides(o.clone(), &mut db, &mut env.block_env);
@@ -256,6 +265,7 @@ fn call_spec(a: &Args) -> RpcResult<CallSpec> {
         block: a.opt(1, "block")?,
         state: a.opt(2, "stateOverrides")?,
         overrides: a.opt(3, "blockOverrides")?,
+        next_block: false,
     })
 }
 
@@ -277,7 +287,13 @@ fn fill<C: ChainApi>(api: &C, mut req: TransactionRequest) -> RpcResult<Transact
             Some(DEFAULT_PRIORITY_FEE.min(req.max_fee_per_gas.unwrap_or_default()));
     }
     if req.gas.is_none() {
-        let spec = CallSpec { req: req.clone(), block: None, state: None, overrides: None };
+        let spec = CallSpec {
+            req: req.clone(),
+            block: None,
+            state: None,
+            overrides: None,
+            next_block: true,
+        };
         req.gas = Some(estimate(api, &r, &spec)?);
     }
     if req.to.is_none() {
@@ -488,7 +504,8 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
         call_output(run_call(&*c.api, &r, &spec, None)?)
     });
     reg(&mut m, "eth_estimateGas", |a, c| {
-        let spec = call_spec(a)?;
+        let mut spec = call_spec(a)?;
+        spec.next_block = true;
         let r = c.api.reader()?;
         Ok(U64::from(estimate(&*c.api, &r, &spec)?))
     });
