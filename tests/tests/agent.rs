@@ -151,6 +151,21 @@ fn identity_registry_register_read_update_and_guards() {
     let _ = out;
     assert_eq!(call("totalAgents()(uint256)", &[]), "2");
 
+    // Typed reads over JSON-RPC, and the block's interactionRoot is the storage root of the
+    // agent state account (as eth_getProof reports it).
+    let agent = node.rpc("agent_getAgent", json!(["0x1"]));
+    assert_eq!(agent["owner"].as_str().unwrap().to_lowercase(), DEV_ADDR0.to_lowercase());
+    assert_eq!(agent["agentURI"], "https://agent.example/card.json");
+    assert!(node.rpc("agent_getAgent", json!(["0x99"])).is_null());
+    let at_first = node.rpc("agent_getAgent", json!(["0x1", "0x1"]));
+    assert_eq!(at_first["agentURI"], "ipfs://agent-one", "history: the URI before the update");
+    let latest = node.rpc("eth_getBlockByNumber", json!(["latest", false]));
+    let proof = node
+        .rpc("eth_getProof", json!(["0x0000000000000000000000000000000000008000", [], "latest"]));
+    assert_eq!(latest["interactionRoot"], proof["storageHash"]);
+    let genesis = node.rpc("eth_getBlockByNumber", json!(["0x0", false]));
+    assert_ne!(genesis["interactionRoot"], latest["interactionRoot"]);
+
     // A restart keeps the agents and the state root.
     let head = node.rpc("eth_getBlockByNumber", json!(["latest", false]));
     node.terminate();

@@ -166,6 +166,8 @@ impl Chain {
         w.apply_state(number, &executed.changes)?;
         let state_root = w.state_root()?;
         let mp_root = w.storage_root(&L2_TO_L1_MESSAGE_PASSER)?;
+        let interaction_root = w.storage_root(&agnt2_agent::AGENT_STATE)?;
+        w.put_interaction_root(number, interaction_root)?;
         let (header, hash) = seal(&executed, state_root, mp_root);
         w.insert_block(&header, hash, &executed.txs, &executed.receipts)?;
         if let Some(window) = self.history
@@ -286,6 +288,8 @@ fn write_genesis(store: &Store, spec: &ChainSpec) -> eyre::Result<Head> {
     let mp_root = w.storage_root(&L2_TO_L1_MESSAGE_PASSER)?;
     let header = spec.genesis_header(state_root, mp_root);
     let hash = header.hash_slow();
+    let interaction_root = w.storage_root(&agnt2_agent::AGENT_STATE)?;
+    w.put_interaction_root(0, interaction_root)?;
     w.insert_block(&header, hash, &[], &[])?;
     w.commit()?;
     info!(target: "node", %hash, %state_root, "wrote genesis");

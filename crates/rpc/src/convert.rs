@@ -25,8 +25,15 @@ pub(crate) struct RpcReceipt {
     pub(crate) l1: L1BlockInfo,
 }
 
-/// An RPC block.
-pub(crate) type RpcBlock = Block<RpcTx, alloy_rpc_types_eth::Header>;
+/// An RPC block, with agnt2's `interactionRoot` (the storage root of the agent state account
+/// after the block).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RpcBlock {
+    #[serde(flatten)]
+    pub(crate) block: Block<RpcTx, alloy_rpc_types_eth::Header>,
+    #[serde(rename = "interactionRoot", skip_serializing_if = "Option::is_none")]
+    pub(crate) interaction_root: Option<B256>,
+}
 
 /// A stored block with everything needed to render it.
 #[derive(Debug)]
@@ -151,7 +158,9 @@ pub(crate) fn rpc_block(
         Some(U256::ZERO),
         Some(U256::from(size)),
     );
-    Block { header, uncles: vec![], transactions, withdrawals: Some(Default::default()) }
+    let block =
+        Block { header, uncles: vec![], transactions, withdrawals: Some(Default::default()) };
+    RpcBlock { block, interaction_root: None }
 }
 
 /// All receipts of a block in their RPC shape.

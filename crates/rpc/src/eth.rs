@@ -133,7 +133,7 @@ pub(crate) fn find_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<Opti
     })
 }
 
-fn state_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<(u64, Option<u64>)> {
+pub(crate) fn state_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<(u64, Option<u64>)> {
     let n = find_block(r, id)?.ok_or(RpcError::UnknownBlock)?;
     // The head of the same MDBX snapshot: the in-memory head moves just after a commit, so it
     // can briefly lag the plain state this view reads.
@@ -678,6 +678,7 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     crate::pubsub::register(&mut m);
     crate::dev::register(&mut m);
     crate::debug::register(&mut m);
+    crate::agent::register(&mut m);
     for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
         m.register_async_method(name, move |p, ctx, _| async move {
             let args = Args::new(&p)?;
@@ -726,5 +727,7 @@ fn block_json<C: ChainApi>(
     let Some(n) = find_block(&r, id)? else { return Ok(None) };
     let Some(block) = StoredBlock::load(&r, n)? else { return Ok(None) };
     let receipts = if full { r.receipts(n)? } else { None };
-    Ok(Some(rpc_block(&block, receipts.as_deref(), full)))
+    let mut out = rpc_block(&block, receipts.as_deref(), full);
+    out.interaction_root = r.interaction_root(n)?;
+    Ok(Some(out))
 }

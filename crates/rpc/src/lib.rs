@@ -6,6 +6,7 @@
 //! tables or the CLI; nothing below knows about JSON.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod agent;
 mod api;
 mod convert;
 mod debug;

@@ -22,8 +22,12 @@ async fn send(sink: &SubscriptionSink, v: &impl Serialize) -> bool {
     }
 }
 
-async fn heads<C: ChainApi>(ctx: &Ctx<C>, sink: SubscriptionSink, filter: Option<Filter>) {
-    let mut rx = ctx.api.subscribe();
+async fn heads<C: ChainApi>(
+    ctx: &Ctx<C>,
+    sink: SubscriptionSink,
+    mut rx: tokio::sync::broadcast::Receiver<crate::NewBlock>,
+    filter: Option<Filter>,
+) {
     loop {
         let block = tokio::select! {
             _ = sink.closed() => return,
@@ -60,8 +64,7 @@ async fn heads<C: ChainApi>(ctx: &Ctx<C>, sink: SubscriptionSink, filter: Option
     }
 }
 
-async fn pending<C: ChainApi>(ctx: &Ctx<C>, sink: SubscriptionSink) {
-    let mut rx = ctx.api.subscribe_pending();
+async fn pending(sink: SubscriptionSink, mut rx: tokio::sync::broadcast::Receiver<B256>) {
     loop {
         let hash = tokio::select! {
             _ = sink.closed() => return,
@@ -97,9 +100,12 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
             };
             let kind = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
             match kind.as_str() {
+                // Each receiver is created before the subscription is accepted, so that nothing
+                // sent after the client learns its id can be missed.
                 "newHeads" => {
+                    let rx = ctx.api.subscribe();
                     let Ok(sink) = pending_sink.accept().await else { return };
-                    heads(&ctx, sink, None).await;
+                    heads(&ctx, sink, rx, None).await;
                 }
                 "logs" => {
                     let filter = match args.get(1) {
@@ -113,12 +119,14 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
                             }
                         },
                     };
+                    let rx = ctx.api.subscribe();
                     let Ok(sink) = pending_sink.accept().await else { return };
-                    heads(&ctx, sink, Some(filter)).await;
+                    heads(&ctx, sink, rx, Some(filter)).await;
                 }
                 "newPendingTransactions" => {
+                    let rx = ctx.api.subscribe_pending();
                     let Ok(sink) = pending_sink.accept().await else { return };
-                    pending(&ctx, sink).await;
+                    pending(sink, rx).await;
                 }
                 other => {
                     pending_sink

@@ -75,6 +75,14 @@ impl StoreReader {
             .transpose()
     }
 
+    /// The interaction root (agent state storage root) recorded for block `n`.
+    pub fn interaction_root(&self, n: u64) -> StorageResult<Option<B256>> {
+        self.tx
+            .get::<Vec<u8>>(self.t.interaction_roots.dbi(), &num(n))?
+            .map(|v| decode_b256(tables::INTERACTION_ROOTS, &v))
+            .transpose()
+    }
+
     /// Header of block `n`.
     pub fn header(&self, n: u64) -> StorageResult<Option<Header>> {
         header(&self.tx, &self.t, n)

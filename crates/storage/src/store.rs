@@ -26,6 +26,7 @@ pub(crate) struct Tables {
     pub(crate) hashed_storage: Database,
     pub(crate) accounts_trie: Database,
     pub(crate) storages_trie: Database,
+    pub(crate) interaction_roots: Database,
     pub(crate) metadata: Database,
 }
 
@@ -93,6 +94,7 @@ impl Store {
             hashed_storage: t(tables::HASHED_STORAGE),
             accounts_trie: t(tables::ACCOUNTS_TRIE),
             storages_trie: t(tables::STORAGES_TRIE),
+            interaction_roots: t(tables::INTERACTION_ROOTS),
             metadata: t(tables::METADATA),
         };
         Ok(Arc::new(Self { env, tables }))

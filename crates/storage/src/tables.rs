@@ -35,11 +35,13 @@ pub const HASHED_STORAGE: &str = "HashedStorages";
 pub const ACCOUNTS_TRIE: &str = "AccountsTrie";
 /// `keccak(address) ‖ nibble path → branch node` of each account's storage trie.
 pub const STORAGES_TRIE: &str = "StoragesTrie";
+/// `number → storage root of the agent state account` (the block's interactionRoot).
+pub const INTERACTION_ROOTS: &str = "InteractionRoots";
 /// Node metadata (`head` → number).
 pub const METADATA: &str = "Metadata";
 
 /// Every table, for creation at open and for `db stats`.
-pub const ALL: [&str; 18] = [
+pub const ALL: [&str; 19] = [
     HEADERS,
     CANONICAL_HASHES,
     HEADER_NUMBERS,
@@ -57,5 +59,6 @@ pub const ALL: [&str; 18] = [
     HASHED_STORAGE,
     ACCOUNTS_TRIE,
     STORAGES_TRIE,
+    INTERACTION_ROOTS,
     METADATA,
 ];

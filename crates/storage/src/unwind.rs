@@ -138,6 +138,9 @@ impl BlockWriter {
         for (k, _) in self.keys_from(self.t.receipts, &from)? {
             self.tx.del(self.t.receipts, k, None)?;
         }
+        for (k, _) in self.keys_from(self.t.interaction_roots, &from)? {
+            self.tx.del(self.t.interaction_roots, k, None)?;
+        }
         for (k, hash) in self.keys_from(self.t.canonical, &from)? {
             self.tx.del(self.t.header_numbers, hash, None)?;
             self.tx.del(self.t.canonical, &k, None)?;

@@ -299,6 +299,12 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// Records the interaction root (agent state storage root) of block `n`.
+    pub fn put_interaction_root(&mut self, n: u64, root: B256) -> StorageResult<()> {
+        self.tx.put(self.t.interaction_roots, num(n), root, WriteFlags::empty())?;
+        Ok(())
+    }
+
     /// Commits durably (fsync) and returns once the block is on disk.
     pub fn commit(self) -> StorageResult<()> {
         self.tx.commit()?;
