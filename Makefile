@@ -12,6 +12,7 @@ devnet: build
 
 ## Install the project's tools, build, run every test.
 test: tools build contracts
+	command -v cargo-nextest >/dev/null || $(CARGO) install cargo-nextest --locked
 	cd contracts && forge test
 	$(CARGO) nextest run --workspace --no-fail-fast
 
