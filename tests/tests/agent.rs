@@ -179,3 +179,100 @@ fn identity_registry_register_read_update_and_guards() {
     );
     let _ = Duration::from_secs(0);
 }
+
+const REPUTATION: &str = "0x0000000000000000000000000000000000008005";
+const KEY2: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const ADDR2: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+
+#[test]
+fn reputation_registry_feedback_rules_and_summaries() {
+    let node = Node::start(&[]);
+    let url = node.url();
+    let send = |key: &str, args: &[&str]| -> (bool, String) {
+        let mut a = vec!["send".to_string(), REPUTATION.to_string()];
+        a.extend(args.iter().map(|s| s.to_string()));
+        a.extend(["--rpc-url", &url, "--private-key", key].map(String::from));
+        let out = Command::new(tool("cast")).args(&a).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let call = |sig: &str, args: &[&str]| {
+        let mut a = vec!["call", REPUTATION, sig];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--rpc-url", &url]);
+        cast(&a)
+    };
+    cast(&[
+        "send",
+        IDENTITY,
+        "register(string)",
+        "ipfs://rated",
+        "--rpc-url",
+        &url,
+        "--private-key",
+        DEV_KEY0,
+    ]);
+    let give = "giveFeedback(uint256,int128,uint8,string,string,string,string,bytes32)";
+    let zero = format!("0x{:064x}", 0);
+
+    let (ok, err) = send(DEV_KEY0, &[give, "1", "5", "0", "starred", "", "", "", &zero]);
+    assert!(!ok && err.contains("owners cannot rate their own agent"), "{err}");
+    let (ok, err) = send(KEY1, &[give, "1", "5", "19", "starred", "", "", "", &zero]);
+    assert!(!ok && err.contains("valueDecimals"), "{err}");
+    let (ok, err) = send(KEY1, &[give, "9", "5", "0", "starred", "", "", "", &zero]);
+    assert!(!ok && err.contains("unknown agent"), "{err}");
+
+    assert!(send(KEY1, &[give, "1", "80", "0", "starred", "", "https://a", "ipfs://f1", &zero]).0);
+    assert!(send(KEY2, &[give, "1", "9500", "2", "starred", "fast", "", "", &zero]).0);
+    assert!(send(KEY1, &[give, "1", "3", "0", "uptime", "", "", "", &zero]).0);
+
+    assert_eq!(call("getLastIndex(uint256,address)(uint64)", &["1", DEV_ADDR1]), "2");
+    assert_eq!(call("getClients(uint256)(address[])", &["1"]), format!("[{DEV_ADDR1}, {ADDR2}]"));
+    let fb = call(
+        "readFeedback(uint256,address,uint64)(int128,uint8,string,string,bool)",
+        &["1", ADDR2, "1"],
+    );
+    assert!(
+        fb.contains("9500")
+            && fb.contains("\"starred\"")
+            && fb.contains("\"fast\"")
+            && fb.contains("false"),
+        "{fb}"
+    );
+
+    let clients = format!("[{DEV_ADDR1},{ADDR2}]");
+    let summary = |tag: &str| {
+        call(
+            "getSummary(uint256,address[],string,string)(uint64,int128,uint8)",
+            &["1", &clients, tag, ""],
+        )
+    };
+    // 80 and 95.00 average to 87.5; decimals 0 and 2 tie, the smaller wins: 87 at 0 decimals.
+    assert_eq!(summary("starred"), "2\n87\n0");
+    assert_eq!(summary(""), "3\n59\n0", "all tags: (80 + 95 + 3) / 3");
+    assert!(send(KEY1, &["revokeFeedback(uint256,uint64)", "1", "1"]).0);
+    assert_eq!(summary("starred"), "1\n9500\n2", "revoked feedback is excluded");
+    let (ok, err) = send(KEY1, &["revokeFeedback(uint256,uint64)", "1", "1"]);
+    assert!(!ok && err.contains("already revoked"), "{err}");
+    let resp = node.rpc_raw(
+        "eth_call",
+        json!([{"to": REPUTATION, "data": cast(&["calldata", "getSummary(uint256,address[],string,string)", "1", "[]", "", ""])}]),
+    );
+    assert!(
+        resp["error"]["message"].as_str().unwrap().contains("needs a list of clients"),
+        "{resp}"
+    );
+    assert!(
+        send(
+            DEV_KEY0,
+            &[
+                "appendResponse(uint256,address,uint64,string,bytes32)",
+                "1",
+                ADDR2,
+                "1",
+                "ipfs://thanks",
+                &zero
+            ]
+        )
+        .0
+    );
+}

@@ -50,65 +50,81 @@ use IIdentityRegistry::IIdentityRegistryCalls as Call;
 /// The reserved metadata key that `setMetadata` may not write.
 const WALLET_KEY: &str = "agentWallet";
 
-enum Outcome {
+pub(crate) enum Outcome {
     Return(Vec<u8>),
     Revert(String),
 }
 
-fn revert(msg: impl Into<String>) -> Result<Outcome, Stop> {
+pub(crate) fn revert(msg: impl Into<String>) -> Result<Outcome, Stop> {
     Ok(Outcome::Revert(msg.into()))
 }
 
 /// Entry point of the precompile.
-pub(crate) fn call(mut input: PrecompileInput<'_>) -> PrecompileResult {
+pub(crate) fn call(input: PrecompileInput<'_>) -> PrecompileResult {
+    run::<Call>(input, "IdentityRegistry", dispatch)
+}
+
+/// The shell every agent precompile shares: base gas, ABI decoding with a clear revert,
+/// write protection (a write needs a direct, non-static call: under DELEGATECALL the precompile
+/// would act for the caller's context, and STATICCALL forbids writes), and the mapping of the
+/// outcome to a precompile result.
+pub(crate) fn run<T: SolInterface>(
+    mut input: PrecompileInput<'_>,
+    name: &str,
+    dispatch: fn(&mut Store<'_, '_>, T, Address, bool) -> Result<Outcome, Stop>,
+) -> PrecompileResult {
     let reservoir = input.reservoir;
     let mut meter = Meter::new(input.gas);
     if meter.charge(gas::BASE).is_err() {
         return Ok(PrecompileOutput::halt(PrecompileHalt::OutOfGas, reservoir));
     }
-    let call = match Call::abi_decode(input.data) {
+    let call = match T::abi_decode(input.data) {
         Ok(c) => c,
         Err(e) => {
             let msg = if input.data.len() < 4 {
-                "IdentityRegistry: calldata shorter than a selector".to_string()
+                format!("{name}: calldata shorter than a selector")
             } else {
-                format!("IdentityRegistry: malformed call: {e}")
+                format!("{name}: malformed call: {e}")
             };
             return Ok(PrecompileOutput::revert(meter.used, error_string(&msg), reservoir));
         }
     };
     let caller = input.caller;
-    // A write needs a direct, non-static call: under DELEGATECALL the precompile would act on
-    // behalf of the caller's context, and STATICCALL forbids writes.
     let writable = !input.is_static && input.is_direct_call();
     let mut store = Store { internals: &mut input.internals, meter };
     let result = dispatch(&mut store, call, caller, writable);
     let used = store.meter.used;
     match result {
         Ok(Outcome::Return(bytes)) => Ok(PrecompileOutput::new(used, bytes.into(), reservoir)),
-        Ok(Outcome::Revert(msg)) => Ok(PrecompileOutput::revert(
-            used,
-            error_string(&format!("IdentityRegistry: {msg}")),
-            reservoir,
-        )),
+        Ok(Outcome::Revert(msg)) => {
+            Ok(PrecompileOutput::revert(used, error_string(&format!("{name}: {msg}")), reservoir))
+        }
         Err(Stop::OutOfGas) => Ok(PrecompileOutput::halt(PrecompileHalt::OutOfGas, reservoir)),
         Err(Stop::Fatal(e)) => Err(PrecompileError::Fatal(e)),
     }
 }
 
 /// ABI of `Error(string)`.
-fn error_string(msg: &str) -> Bytes {
+pub(crate) fn error_string(msg: &str) -> Bytes {
     let mut out = vec![0x08, 0xc3, 0x79, 0xa0];
     out.extend_from_slice(&msg.to_string().abi_encode());
     out.into()
 }
 
 fn emit(store: &mut Store<'_, '_>, event: &impl SolEvent) -> Result<(), Stop> {
-    let data = event.encode_log_data();
-    store.log(IDENTITY, data.topics().to_vec(), data.data.clone())
+    emit_from(store, IDENTITY, event)
 }
 
-fn owner_of(store: &mut Store<'_, '_>, id: U256) -> Result<Option<Address>, Stop> {
+pub(crate) fn emit_from(
+    store: &mut Store<'_, '_>,
+    emitter: Address,
+    event: &impl SolEvent,
+) -> Result<(), Stop> {
+    let data = event.encode_log_data();
+    store.log(emitter, data.topics().to_vec(), data.data.clone())
+}
+
+pub(crate) fn owner_of(store: &mut Store<'_, '_>, id: U256) -> Result<Option<Address>, Stop> {
     let owner = store.load_address(keys::slot(Kind::Owner, id, &[]))?;
     Ok((!owner.is_zero()).then_some(owner))
 }

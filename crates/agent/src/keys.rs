@@ -20,6 +20,26 @@ pub enum Kind {
     Balance = 5,
     /// Block an agent was registered at.
     Registered = 6,
+    /// Feedback value, decimals and revoked flag (`subkey = client ‖ index`).
+    Feedback = 7,
+    /// Feedback tag1 (`subkey = client ‖ index`).
+    FeedbackTag1 = 8,
+    /// Feedback tag2 (`subkey = client ‖ index`).
+    FeedbackTag2 = 9,
+    /// Last feedback index of a client (`subkey = client`).
+    LastIndex = 10,
+    /// The list of clients that gave feedback (length at no subkey, entries at `subkey = i`).
+    Clients = 11,
+    /// Responses appended to a feedback (`subkey = client ‖ index`).
+    Responses = 12,
+}
+
+/// `client ‖ index` subkey of a feedback.
+pub fn feedback_subkey(client: Address, index: u64) -> [u8; 28] {
+    let mut out = [0u8; 28];
+    out[..20].copy_from_slice(client.as_slice());
+    out[20..].copy_from_slice(&index.to_be_bytes());
+    out
 }
 
 /// The slot of the last agent id issued.

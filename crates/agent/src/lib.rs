@@ -9,6 +9,7 @@
 mod gas;
 mod identity;
 pub mod keys;
+mod reputation;
 mod store;
 
 use alloy_evm::precompiles::{DynPrecompile, PrecompilesMap};
@@ -20,10 +21,18 @@ use revm::precompile::PrecompileId;
 pub const AGENT_STATE: Address = address!("0x0000000000000000000000000000000000008000");
 /// ERC-8004 IdentityRegistry precompile.
 pub const IDENTITY: Address = address!("0x0000000000000000000000000000000000008004");
+/// ERC-8004 ReputationRegistry precompile.
+pub const REPUTATION: Address = address!("0x0000000000000000000000000000000000008005");
 
 /// Adds the agent precompiles to an EVM's precompile set.
 pub fn install(precompiles: &mut PrecompilesMap) {
     precompiles.apply_precompile(&IDENTITY, |_| {
         Some(DynPrecompile::new_stateful(PrecompileId::custom("agnt2-identity"), identity::call))
+    });
+    precompiles.apply_precompile(&REPUTATION, |_| {
+        Some(DynPrecompile::new_stateful(
+            PrecompileId::custom("agnt2-reputation"),
+            reputation::call,
+        ))
     });
 }
