@@ -90,19 +90,7 @@ impl StoreReader {
 
     /// Transactions of block `n` with their senders (`None` if the block is unknown).
     pub fn body(&self, n: u64) -> StorageResult<Option<Vec<(Address, TxEnvelope)>>> {
-        if self.block_hash(n)?.is_none() {
-            return Ok(None);
-        }
-        let mut out = Vec::new();
-        let mut c = self.tx.cursor(self.t.transactions)?;
-        for item in c.iter_from::<Vec<u8>, Vec<u8>>(&num(n))? {
-            let (k, v) = item?;
-            if k.len() != 12 || k[..8] != num(n) {
-                break;
-            }
-            out.push(decode_tx(&v)?);
-        }
-        Ok(Some(out))
+        self.block_entries(self.t.transactions, n, decode_tx)
     }
 
     /// Transaction `index` of block `n` with its sender.
@@ -113,17 +101,28 @@ impl StoreReader {
 
     /// Receipts of block `n`, each with the block-wide index of its first log.
     pub fn receipts(&self, n: u64) -> StorageResult<Option<Vec<(u32, ReceiptEnvelope)>>> {
+        self.block_entries(self.t.receipts, n, decode_receipt)
+    }
+
+    /// The `number ‖ index` entries of block `n` in `db`, decoded in index order (`None` if the
+    /// block is unknown).
+    fn block_entries<T>(
+        &self,
+        db: signet_libmdbx::tx::Database,
+        n: u64,
+        decode: fn(&[u8]) -> StorageResult<T>,
+    ) -> StorageResult<Option<Vec<T>>> {
         if self.block_hash(n)?.is_none() {
             return Ok(None);
         }
         let mut out = Vec::new();
-        let mut c = self.tx.cursor(self.t.receipts)?;
+        let mut c = self.tx.cursor(db)?;
         for item in c.iter_from::<Vec<u8>, Vec<u8>>(&num(n))? {
             let (k, v) = item?;
             if k.len() != 12 || k[..8] != num(n) {
                 break;
             }
-            out.push(decode_receipt(&v)?);
+            out.push(decode(&v)?);
         }
         Ok(Some(out))
     }
