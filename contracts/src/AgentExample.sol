@@ -2,11 +2,29 @@
 pragma solidity ^0.8.28;
 
 import {IIdentityRegistry} from "./interfaces/IIdentityRegistry.sol";
+import {ICapabilities} from "./interfaces/ICapabilities.sol";
+import {ISessions} from "./interfaces/ISessions.sol";
 
-/// @notice An agent contract that registers itself with the native IdentityRegistry.
+/// @notice An agent contract over the native agent precompiles: it registers itself, grants
+///         itself capabilities, opens session keys, and lets a session key pay out of its
+///         balance within the session's limits.
 contract AgentExample {
     IIdentityRegistry public constant IDENTITY = IIdentityRegistry(0x0000000000000000000000000000000000008004);
+    ICapabilities public constant CAPABILITIES = ICapabilities(0x0000000000000000000000000000000000008007);
+    ISessions public constant SESSIONS = ISessions(0x0000000000000000000000000000000000008008);
+    bytes32 public constant PAY = keccak256("pay");
+
+    address public immutable operator;
     uint256 public agentId;
+
+    constructor() payable {
+        operator = msg.sender;
+    }
+
+    modifier onlyOperator() {
+        require(msg.sender == operator, "not the operator");
+        _;
+    }
 
     /// @notice Registers this contract as an agent with `uri` and one metadata entry.
     function registerSelf(string calldata uri) external returns (uint256 id) {
@@ -31,4 +49,31 @@ contract AgentExample {
     function delegateRegister() external returns (bool ok) {
         (ok,) = address(IDENTITY).delegatecall(abi.encodeWithSignature("register()"));
     }
+
+    /// @notice Grants this agent `capability` (this contract owns the agent).
+    function grant(bytes32 capability, uint256 limit, uint64 expiry) external onlyOperator {
+        CAPABILITIES.grant(agentId, capability, bytes32(uint256(uint160(address(this)))), limit, expiry);
+    }
+
+    /// @notice Opens a session key for this agent.
+    function openSession(address key, uint64 expiry, uint256 spendLimit, address[] calldata counterparties)
+        external
+        onlyOperator
+    {
+        SESSIONS.open(agentId, key, expiry, spendLimit, counterparties);
+    }
+
+    /// @notice A session key pays `to` out of this contract's balance: the agent needs the
+    ///         "pay" capability, each payment at most its limit, and the session must be valid
+    ///         for `to` with room under its spend limit.
+    function pay(address payable to, uint256 amount) external {
+        require(CAPABILITIES.has(agentId, PAY), "no pay capability");
+        ICapabilities.Grant memory g = CAPABILITIES.get(agentId, PAY);
+        require(g.limit == 0 || amount <= g.limit, "over the per-payment limit");
+        SESSIONS.recordSpend(agentId, msg.sender, to, amount);
+        (bool ok,) = to.call{value: amount}("");
+        require(ok, "payment failed");
+    }
+
+    receive() external payable {}
 }

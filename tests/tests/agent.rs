@@ -68,17 +68,7 @@ fn identity_registry_register_read_update_and_guards() {
 
     // A contract registers itself; a register-then-revert leaves nothing; static and delegate
     // calls cannot write.
-    let out = run(Command::new(tool("forge")).current_dir(workspace().join("contracts")).args([
-        "create",
-        "src/AgentExample.sol:AgentExample",
-        "--rpc-url",
-        &url,
-        "--private-key",
-        DEV_KEY0,
-        "--broadcast",
-    ]));
-    let example =
-        out.lines().find_map(|l| l.strip_prefix("Deployed to: ")).unwrap().trim().to_string();
+    let example = forge_create(&url, DEV_KEY0, "src/AgentExample.sol:AgentExample", &[]);
     let r: serde_json::Value = serde_json::from_str(&cast(&[
         "send",
         &example,

@@ -16,23 +16,8 @@ fn forge_create_script_and_cast_agree() {
     let node = Node::start(&[]);
     let url = node.url();
 
-    let out = forge(&[
-        "create",
-        "src/Counter.sol:Counter",
-        "--rpc-url",
-        &url,
-        "--private-key",
-        DEV_KEY0,
-        "--broadcast",
-        "--constructor-args",
-        "7",
-    ]);
-    let counter = out
-        .lines()
-        .find_map(|l| l.strip_prefix("Deployed to: "))
-        .unwrap_or_else(|| panic!("no address in forge output:\n{out}"))
-        .trim()
-        .to_string();
+    let counter =
+        forge_create(&url, DEV_KEY0, "src/Counter.sol:Counter", &["--constructor-args", "7"]);
     let code = cast(&["code", &counter, "--rpc-url", &url]);
     assert!(code.len() > 100, "contract has code");
     assert_eq!(cast(&["call", &counter, "number()(uint256)", "--rpc-url", &url]), "7");
@@ -155,19 +140,7 @@ fn forge_fork_tests_and_slow_scripts() {
     let node = Node::start(&[]);
     let url = node.url();
     let key3 = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
-    let out = forge(&[
-        "create",
-        "src/Counter.sol:Counter",
-        "--rpc-url",
-        &url,
-        "--private-key",
-        key3,
-        "--broadcast",
-        "--constructor-args",
-        "5",
-    ]);
-    let counter =
-        out.lines().find_map(|l| l.strip_prefix("Deployed to: ")).unwrap().trim().to_string();
+    let counter = forge_create(&url, key3, "src/Counter.sol:Counter", &["--constructor-args", "5"]);
     let out = run(Command::new(tool("forge"))
         .current_dir(workspace().join("contracts"))
         .env("COUNTER", &counter)

@@ -3,9 +3,10 @@ pragma solidity ^0.8.28;
 
 /// @title IIdentityRegistry
 /// @notice ERC-8004 IdentityRegistry (Jan 2026) as agnt2 serves it natively at
-///         0x0000000000000000000000000000000000008004. Agent ids start at 1. Not (yet) served:
-///         approvals, setAgentWallet with its EIP-712 proof; safe transfers make no receiver
-///         callback.
+///         0x0000000000000000000000000000000000008004. Agent ids start at 1. Differences from
+///         the reference contract: no approvals (only the owner transfers), safe transfers make
+///         no receiver callback, setAgentWallet takes EOA signatures only (no ERC-1271), and
+///         tokenOfOwnerByIndex (ERC-721 Enumerable) is served.
 interface IIdentityRegistry {
     struct MetadataEntry {
         string metadataKey;
@@ -25,10 +26,16 @@ interface IIdentityRegistry {
     function setAgentURI(uint256 agentId, string calldata newURI) external;
     function getMetadata(uint256 agentId, string calldata metadataKey) external view returns (bytes memory);
     function setMetadata(uint256 agentId, string calldata metadataKey, bytes calldata metadataValue) external;
+    /// @notice Sets the agent wallet; `signature` is the new wallet's EIP-712 signature of
+    ///         AgentWalletSet(uint256 agentId,address newWallet,address owner,uint256 deadline)
+    ///         under domain ("ERC8004IdentityRegistry", "1", chainid, 0x…8004); the deadline may
+    ///         lie at most 5 minutes ahead.
+    function setAgentWallet(uint256 agentId, address newWallet, uint256 deadline, bytes calldata signature) external;
     function getAgentWallet(uint256 agentId) external view returns (address);
     function unsetAgentWallet(uint256 agentId) external;
     function ownerOf(uint256 tokenId) external view returns (address);
     function balanceOf(address owner) external view returns (uint256);
+    function tokenOfOwnerByIndex(address owner, uint256 index) external view returns (uint256);
     function tokenURI(uint256 tokenId) external view returns (string memory);
     function name() external view returns (string memory);
     function symbol() external view returns (string memory);

@@ -4,7 +4,8 @@ pragma solidity ^0.8.28;
 /// @title IReputationRegistry
 /// @notice ERC-8004 ReputationRegistry (Jan 2026) as agnt2 serves it natively at
 ///         0x0000000000000000000000000000000000008005, over the agents of the IdentityRegistry
-///         at 0x…8004. Not served yet: readAllFeedback, getResponseCount.
+///         at 0x…8004. getResponseCount needs a client and a feedback index (an empty
+///         responder list counts every responder); readAllFeedback with no clients reads all.
 interface IReputationRegistry {
     event NewFeedback(
         uint256 indexed agentId,
@@ -57,4 +58,27 @@ interface IReputationRegistry {
         returns (int128 value, uint8 valueDecimals, string memory tag1, string memory tag2, bool isRevoked);
     function getClients(uint256 agentId) external view returns (address[] memory);
     function getLastIndex(uint256 agentId, address clientAddress) external view returns (uint64);
+    function readAllFeedback(
+        uint256 agentId,
+        address[] calldata clientAddresses,
+        string calldata tag1,
+        string calldata tag2,
+        bool includeRevoked
+    )
+        external
+        view
+        returns (
+            address[] memory clients,
+            uint64[] memory feedbackIndexes,
+            int128[] memory values,
+            uint8[] memory valueDecimals,
+            string[] memory tag1s,
+            string[] memory tag2s,
+            bool[] memory revokedStatuses
+        );
+    function getResponseCount(uint256 agentId, address clientAddress, uint64 feedbackIndex, address[] calldata responders)
+        external
+        view
+        returns (uint64 count);
+    function getIdentityRegistry() external view returns (address);
 }

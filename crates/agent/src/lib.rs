@@ -1,20 +1,27 @@
 //! Agent-native state of agnt2.
 //!
-//! Agents' identity (and, next, reputation, capabilities and sessions) are protocol objects
-//! kept in the *interaction trie*: the storage trie of the reserved account [`AGENT_STATE`],
-//! written only by the agent precompiles through the EVM journal (so a revert undoes them) and
-//! committed by every block's state root. Keys follow a typed schema ([`keys`]).
+//! Agents' identity, reputation, capabilities and session keys are protocol objects kept in the
+//! *interaction trie*: the storage trie of the reserved account [`AGENT_STATE`], written only by
+//! the agent precompiles through the EVM journal (so a revert undoes them) and committed by
+//! every block's state root. Keys follow a typed schema ([`keys`]); [`view`] decodes the objects
+//! for the precompiles and for RPC alike.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod capabilities;
 mod gas;
 mod identity;
 pub mod keys;
 mod reputation;
+mod sessions;
+mod shell;
 mod store;
+pub mod view;
 
-use alloy_evm::precompiles::{DynPrecompile, PrecompilesMap};
+pub use store::Slots;
+
+use alloy_evm::precompiles::{DynPrecompile, PrecompileInput, PrecompilesMap};
 use alloy_primitives::{Address, address};
-use revm::precompile::PrecompileId;
+use revm::precompile::{PrecompileId, PrecompileResult};
 
 /// The reserved account whose storage trie is the interaction trie (nonce 1 at genesis, so it
 /// is never cleared as empty).
@@ -23,16 +30,27 @@ pub const AGENT_STATE: Address = address!("0x00000000000000000000000000000000000
 pub const IDENTITY: Address = address!("0x0000000000000000000000000000000000008004");
 /// ERC-8004 ReputationRegistry precompile.
 pub const REPUTATION: Address = address!("0x0000000000000000000000000000000000008005");
+/// Capabilities precompile.
+pub const CAPABILITIES: Address = address!("0x0000000000000000000000000000000000008007");
+/// Sessions precompile.
+pub const SESSIONS: Address = address!("0x0000000000000000000000000000000000008008");
+
+/// A precompile's entry point.
+type Entry = fn(PrecompileInput<'_>) -> PrecompileResult;
+
+/// The agent precompiles: address, id and entry point.
+const PRECOMPILES: [(Address, &str, Entry); 4] = [
+    (IDENTITY, "agnt2-identity", identity::call),
+    (REPUTATION, "agnt2-reputation", reputation::call),
+    (CAPABILITIES, "agnt2-capabilities", capabilities::call),
+    (SESSIONS, "agnt2-sessions", sessions::call),
+];
 
 /// Adds the agent precompiles to an EVM's precompile set.
 pub fn install(precompiles: &mut PrecompilesMap) {
-    precompiles.apply_precompile(&IDENTITY, |_| {
-        Some(DynPrecompile::new_stateful(PrecompileId::custom("agnt2-identity"), identity::call))
-    });
-    precompiles.apply_precompile(&REPUTATION, |_| {
-        Some(DynPrecompile::new_stateful(
-            PrecompileId::custom("agnt2-reputation"),
-            reputation::call,
-        ))
-    });
+    for (address, id, f) in PRECOMPILES {
+        precompiles.apply_precompile(&address, |_| {
+            Some(DynPrecompile::new_stateful(PrecompileId::custom(id), f))
+        });
+    }
 }

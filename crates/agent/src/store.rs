@@ -1,18 +1,72 @@
-//! Journaled access to the interaction trie with gas accounting.
+//! Access to the interaction trie: a read trait shared by the precompiles (journaled, metered)
+//! and by RPC views (any state, any block), and the journaled writer the precompiles use.
 
 use crate::{
     AGENT_STATE,
     gas::{self, Meter, OutOfGas},
-    keys,
+    keys::{self, Kind},
 };
 use alloy_evm::EvmInternals;
 use alloy_primitives::{Address, B256, Bytes, Log, LogData, U256};
+
+/// Byte strings longer than this in the trie are treated as corrupt (no precompile writes one:
+/// calldata is bounded far below it).
+const MAX_BYTES: usize = 1 << 24;
+
+/// Word reads from the interaction trie.
+pub trait Slots {
+    /// What a read can fail with.
+    type Error;
+
+    /// The word at `slot`.
+    fn word(&mut self, slot: U256) -> Result<U256, Self::Error>;
+
+    /// An error for a value no precompile writes.
+    fn corrupt(what: &str) -> Self::Error;
+
+    /// The address in the low 20 bytes of the word at `slot`.
+    fn address(&mut self, slot: U256) -> Result<Address, Self::Error> {
+        Ok(Address::from_word(B256::from(self.word(slot)?)))
+    }
+
+    /// A byte string stored with Solidity's layout under `base` (length in the slot, data from
+    /// `keccak256(base)`).
+    fn bytes(&mut self, base: U256) -> Result<Vec<u8>, Self::Error> {
+        let len = usize::try_from(self.word(base)?)
+            .ok()
+            .filter(|l| *l <= MAX_BYTES)
+            .ok_or_else(|| Self::corrupt("byte string length"))?;
+        let first = keys::data_slot(base);
+        let mut out = Vec::with_capacity(len);
+        for i in 0..len.div_ceil(32) {
+            out.extend_from_slice(
+                &self.word(first.wrapping_add(U256::from(i)))?.to_be_bytes::<32>(),
+            );
+        }
+        out.truncate(len);
+        Ok(out)
+    }
+
+    /// A UTF-8 string (lossy) stored like [`Slots::bytes`].
+    fn string(&mut self, base: U256) -> Result<String, Self::Error> {
+        Ok(String::from_utf8_lossy(&self.bytes(base)?).into_owned())
+    }
+
+    /// The entries of the list of `kind` under `id` (length at no subkey, entry `i` at subkey
+    /// `be32(i)`).
+    fn list(&mut self, kind: Kind, id: U256) -> Result<Vec<U256>, Self::Error> {
+        let n = self.word(keys::slot(kind, id, &[]))?;
+        let n = u32::try_from(n).map_err(|_| Self::corrupt("list length"))?;
+        (0..n).map(|i| self.word(keys::list_slot(kind, id, u64::from(i)))).collect()
+    }
+}
 
 /// Why a call stopped early.
 #[derive(Debug)]
 pub(crate) enum Stop {
     OutOfGas,
-    /// The journal failed (database error): fatal for the transaction.
+    /// The journal failed (database error) or the trie holds a value no precompile writes:
+    /// fatal for the transaction.
     Fatal(String),
 }
 
@@ -22,20 +76,27 @@ impl From<OutOfGas> for Stop {
     }
 }
 
-/// The interaction trie as seen by one precompile call.
+/// The interaction trie as seen by one precompile call: journaled, metered.
 pub(crate) struct Store<'a, 'b> {
     pub(crate) internals: &'a mut EvmInternals<'b>,
     pub(crate) meter: Meter,
 }
 
-impl Store<'_, '_> {
-    pub(crate) fn load(&mut self, slot: U256) -> Result<U256, Stop> {
-        // The state account is touched so that its storage is in the journal.
+impl Slots for Store<'_, '_> {
+    type Error = Stop;
+
+    fn word(&mut self, slot: U256) -> Result<U256, Stop> {
         let r = self.internals.sload(AGENT_STATE, slot).map_err(|e| Stop::Fatal(e.to_string()))?;
         self.meter.charge(if r.is_cold { gas::COLD_SLOAD } else { gas::WARM_SLOAD })?;
         Ok(r.data)
     }
 
+    fn corrupt(what: &str) -> Stop {
+        Stop::Fatal(format!("corrupt {what} in the interaction trie"))
+    }
+}
+
+impl Store<'_, '_> {
     pub(crate) fn store(&mut self, slot: U256, value: U256) -> Result<(), Stop> {
         let r = self
             .internals
@@ -56,31 +117,13 @@ impl Store<'_, '_> {
         Ok(())
     }
 
-    pub(crate) fn load_address(&mut self, slot: U256) -> Result<Address, Stop> {
-        Ok(Address::from_word(B256::from(self.load(slot)?)))
-    }
-
     pub(crate) fn store_address(&mut self, slot: U256, a: Address) -> Result<(), Stop> {
         self.store(slot, U256::from_be_slice(a.as_slice()))
     }
 
-    /// Reads a byte string stored with Solidity's layout under `base`.
-    pub(crate) fn load_bytes(&mut self, base: U256) -> Result<Bytes, Stop> {
-        let len = self.load(base)?;
-        let len = usize::try_from(len).map_err(|_| Stop::Fatal("corrupt length".into()))?;
-        let first = keys::data_slot(base);
-        let mut out = Vec::with_capacity(len);
-        for i in 0..len.div_ceil(32) {
-            let word = self.load(first.wrapping_add(U256::from(i)))?;
-            out.extend_from_slice(&word.to_be_bytes::<32>());
-        }
-        out.truncate(len);
-        Ok(out.into())
-    }
-
     /// Writes a byte string under `base`, clearing words a longer old value used.
     pub(crate) fn store_bytes(&mut self, base: U256, data: &[u8]) -> Result<(), Stop> {
-        let old_len = usize::try_from(self.load(base)?).unwrap_or(0);
+        let old_len = usize::try_from(self.word(base)?).unwrap_or(0).min(MAX_BYTES);
         self.store(base, U256::from(data.len()))?;
         let first = keys::data_slot(base);
         let words = data.len().div_ceil(32);
@@ -93,6 +136,41 @@ impl Store<'_, '_> {
             self.store(first.wrapping_add(U256::from(i)), U256::ZERO)?;
         }
         Ok(())
+    }
+
+    /// Appends `value` to the list of `kind` under `id`; returns its 1-based position.
+    pub(crate) fn list_push(&mut self, kind: Kind, id: U256, value: U256) -> Result<u64, Stop> {
+        let len_slot = keys::slot(kind, id, &[]);
+        let n: u64 = self.word(len_slot)?.saturating_to();
+        self.store(keys::list_slot(kind, id, n), value)?;
+        self.store(len_slot, U256::from(n + 1))?;
+        Ok(n + 1)
+    }
+
+    /// Removes the entry at 1-based `pos` from the list of `kind` under `id` by moving the last
+    /// entry into its place; returns the moved entry (now at `pos`), if one moved.
+    pub(crate) fn list_remove(
+        &mut self,
+        kind: Kind,
+        id: U256,
+        pos: u64,
+    ) -> Result<Option<U256>, Stop> {
+        let len_slot = keys::slot(kind, id, &[]);
+        let n: u64 = self.word(len_slot)?.saturating_to();
+        if pos == 0 || pos > n {
+            return Err(Self::corrupt("list position"));
+        }
+        let last_slot = keys::list_slot(kind, id, n - 1);
+        let moved = if pos < n {
+            let last = self.word(last_slot)?;
+            self.store(keys::list_slot(kind, id, pos - 1), last)?;
+            Some(last)
+        } else {
+            None
+        };
+        self.store(last_slot, U256::ZERO)?;
+        self.store(len_slot, U256::from(n - 1))?;
+        Ok(moved)
     }
 
     /// Emits a log from `emitter`.

@@ -1,60 +1,191 @@
-//! The `agent_` namespace: typed reads of the interaction trie (at any kept block).
+//! The `agent_` namespace: typed reads of the interaction trie at any kept block, and proofs of
+//! them against the block's state root.
 
 use crate::{
     ChainApi,
     error::{RpcError, RpcResult},
-    eth::{Args, Ctx, reg_blocking, state_block},
+    eth::{Args, Ctx, proof_response, reg_blocking, state_block},
 };
 use agnt2_agent::{
     AGENT_STATE,
-    keys::{self, Kind},
+    view::{self, StateSlots, ViewError},
 };
-use agnt2_storage::StateAt;
+use agnt2_storage::{StateAt, StoreReader};
 use alloy_eips::BlockId;
 use alloy_primitives::{Address, B256, U256};
+use alloy_serde::JsonStorageKey;
 use jsonrpsee::RpcModule;
-use revm::DatabaseRef;
 use serde_json::{Value, json};
 
-fn word(state: &StateAt<'_>, slot: U256) -> RpcResult<U256> {
-    Ok(state.storage_ref(AGENT_STATE, slot)?)
+impl From<ViewError> for RpcError {
+    fn from(e: ViewError) -> Self {
+        Self::Internal(e.0)
+    }
 }
 
-fn bytes(state: &StateAt<'_>, base: U256) -> RpcResult<Vec<u8>> {
-    let len = usize::try_from(word(state, base)?)
-        .map_err(|_| RpcError::Internal("corrupt length in the interaction trie".into()))?;
-    let first = keys::data_slot(base);
-    let mut out = Vec::with_capacity(len);
-    for i in 0..len.div_ceil(32) {
-        out.extend_from_slice(&word(state, first.wrapping_add(U256::from(i)))?.to_be_bytes::<32>());
-    }
-    out.truncate(len);
-    Ok(out)
+/// The objects `agent_getProof` can prove.
+const KINDS: [&str; 4] = ["identity", "reputation", "capabilities", "sessions"];
+
+/// A block's view of the interaction trie.
+struct At<'a> {
+    slots: StateSlots<StateAt<'a>>,
+    number: u64,
+    /// `None`: the head state.
+    state_at: Option<u64>,
+    timestamp: u64,
+}
+
+fn at(r: &StoreReader, block: Option<BlockId>) -> RpcResult<At<'_>> {
+    let (number, state_at) = state_block(r, block)?;
+    let timestamp = r.header(number)?.ok_or(RpcError::UnknownBlock)?.timestamp;
+    Ok(At { slots: StateSlots::new(r.state(state_at)), number, state_at, timestamp })
+}
+
+/// Feedback of `clients` (none: every client) matching `tags` (`[tag1, tag2]`, either may be
+/// missing or empty), revoked included and flagged, with the ERC-8004 summary of the rest.
+fn reputation(
+    s: &mut StateSlots<StateAt<'_>>,
+    id: U256,
+    clients: Option<Vec<Address>>,
+    tags: &[String],
+) -> RpcResult<Value> {
+    let tag = |i: usize| tags.get(i).cloned().unwrap_or_default();
+    let (tag1, tag2) = (tag(0), tag(1));
+    let clients = match clients {
+        Some(c) if !c.is_empty() => c,
+        _ => view::clients(s, id)?,
+    };
+    let feedback = view::all_feedback(s, id, &clients, &tag1, &tag2, true)?;
+    let live: Vec<_> = feedback.iter().filter(|f| !f.is_revoked).cloned().collect();
+    Ok(json!({
+        "agentId": id,
+        "clients": clients,
+        "summary": view::summarize(&live),
+        "feedback": feedback,
+    }))
+}
+
+fn capabilities(s: &mut StateSlots<StateAt<'_>>, id: U256, now: u64) -> RpcResult<Value> {
+    let caps = view::capabilities(s, id)?;
+    Ok(caps
+        .into_iter()
+        .map(|c| {
+            let active = c.active(now);
+            let mut v = json!(c);
+            v["active"] = json!(active);
+            v
+        })
+        .collect())
+}
+
+fn sessions(s: &mut StateSlots<StateAt<'_>>, id: U256, now: u64) -> RpcResult<Value> {
+    let all = view::sessions(s, id)?;
+    Ok(all
+        .into_iter()
+        .map(|x| {
+            let valid = x.valid(now, Address::ZERO);
+            let mut v = json!(x);
+            v["valid"] = json!(valid);
+            v
+        })
+        .collect())
 }
 
 fn get_agent<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
     let id: U256 = a.req(0, "agentId")?;
-    let block: Option<BlockId> = a.opt(1, "block")?;
     let r = c.api.reader()?;
-    let (_, at) = state_block(&r, block)?;
-    let state = r.state(at);
-    let owner = Address::from_word(B256::from(word(&state, keys::slot(Kind::Owner, id, &[]))?));
-    if owner.is_zero() {
-        return Ok(Value::Null);
+    let mut at = at(&r, a.opt(1, "block")?)?;
+    Ok(json!(view::agent(&mut at.slots, id)?))
+}
+
+fn get_agents_by_owner<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
+    let owner: Address = a.req(0, "owner")?;
+    let r = c.api.reader()?;
+    let mut at = at(&r, a.opt(1, "block")?)?;
+    let mut out = Vec::new();
+    for id in view::agents_of(&mut at.slots, owner)? {
+        out.push(view::agent(&mut at.slots, id)?.ok_or_else(|| {
+            RpcError::Internal(format!("agent {id} is listed for {owner} but does not exist"))
+        })?);
     }
-    let uri = String::from_utf8_lossy(&bytes(&state, keys::slot(Kind::Uri, id, &[]))?).into_owned();
-    let wallet = Address::from_word(B256::from(word(&state, keys::slot(Kind::Wallet, id, &[]))?));
-    let registered = word(&state, keys::slot(Kind::Registered, id, &[]))?;
+    Ok(json!(out))
+}
+
+fn get_reputation<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
+    let id: U256 = a.req(0, "agentId")?;
+    let r = c.api.reader()?;
+    let clients: Option<Vec<Address>> = a.opt(1, "clients")?;
+    let tags: Vec<String> = a.opt(2, "tags")?.unwrap_or_default();
+    if tags.len() > 2 {
+        return Err(RpcError::InvalidParams("argument 2 (tags): at most two, [tag1, tag2]".into()));
+    }
+    let mut at = at(&r, a.opt(3, "block")?)?;
+    reputation(&mut at.slots, id, clients, &tags)
+}
+
+fn get_capabilities<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
+    let id: U256 = a.req(0, "agentId")?;
+    let r = c.api.reader()?;
+    let mut at = at(&r, a.opt(1, "block")?)?;
+    capabilities(&mut at.slots, id, at.timestamp)
+}
+
+fn get_sessions<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
+    let id: U256 = a.req(0, "agentId")?;
+    let r = c.api.reader()?;
+    let mut at = at(&r, a.opt(1, "block")?)?;
+    sessions(&mut at.slots, id, at.timestamp)
+}
+
+/// The requested objects of an agent, decoded, with an EIP-1186 proof of every slot read to
+/// decode them: the proof of [`AGENT_STATE`] against the block's state root.
+fn get_proof<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
+    let id: U256 = a.req(0, "agentId")?;
+    let kinds: Option<Vec<String>> = a.opt(1, "kinds")?;
+    let block: Option<BlockId> = a.opt(2, "block")?;
+    let kinds = match kinds {
+        Some(k) if !k.is_empty() => k,
+        _ => KINDS.iter().map(|k| k.to_string()).collect(),
+    };
+    if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
+        return Err(RpcError::InvalidParams(format!(
+            "kinds: unknown kind {bad:?} (expected some of {KINDS:?})"
+        )));
+    }
+    let r = c.api.reader()?;
+    let mut at = at(&r, block)?;
+    let mut objects = serde_json::Map::new();
+    for kind in &kinds {
+        let v = match kind.as_str() {
+            "identity" => json!(view::agent(&mut at.slots, id)?),
+            "reputation" => reputation(&mut at.slots, id, None, &[])?,
+            "capabilities" => capabilities(&mut at.slots, id, at.timestamp)?,
+            _ => sessions(&mut at.slots, id, at.timestamp)?,
+        };
+        objects.insert(kind.clone(), v);
+    }
+    let header = r.header(at.number)?.ok_or(RpcError::UnknownBlock)?;
+    let state_at = at.state_at;
+    let keys: Vec<JsonStorageKey> =
+        at.slots.into_read().into_iter().map(|s| JsonStorageKey::from(B256::from(s))).collect();
+    let proof = proof_response(&r, AGENT_STATE, keys, state_at)?;
     Ok(json!({
         "agentId": id,
-        "owner": owner,
-        "agentURI": uri,
-        "agentWallet": if wallet.is_zero() { owner } else { wallet },
-        "registeredAt": registered,
+        "blockNumber": format!("{:#x}", header.number),
+        "blockHash": header.hash_slow(),
+        "stateRoot": header.state_root,
+        "interactionRoot": proof.storage_hash,
+        "objects": objects,
+        "proof": proof,
     }))
 }
 
 /// Registers the `agent_` methods.
 pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
     reg_blocking(m, "agent_getAgent", |a, c| get_agent(c, a));
+    reg_blocking(m, "agent_getAgentsByOwner", |a, c| get_agents_by_owner(c, a));
+    reg_blocking(m, "agent_getReputation", |a, c| get_reputation(c, a));
+    reg_blocking(m, "agent_getCapabilities", |a, c| get_capabilities(c, a));
+    reg_blocking(m, "agent_getSessions", |a, c| get_sessions(c, a));
+    reg_blocking(m, "agent_getProof", |a, c| get_proof(c, a));
 }

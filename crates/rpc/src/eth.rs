@@ -395,20 +395,24 @@ fn get_proof<C: ChainApi>(api: &C, a: &Args) -> RpcResult<EIP1186AccountProofRes
     let id: Option<BlockId> = a.opt(2, "block")?;
     let r = api.reader()?;
     let (_, at) = state_block(&r, id)?;
-    if at.is_some() {
-        return Err(RpcError::Execution("eth_getProof is served for the head block only".into()));
-    }
+    proof_response(&r, address, keys, at)
+}
+
+/// The EIP-1186 proof of `address` and `keys` after block `at` (`None`: the head).
+pub(crate) fn proof_response(
+    r: &StoreReader,
+    address: Address,
+    keys: Vec<JsonStorageKey>,
+    at: Option<u64>,
+) -> RpcResult<EIP1186AccountProofResponse> {
     let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
-    let (account_proof, account, storage) = r.proof(address, &slots)?;
-    let account = account.unwrap_or_default();
+    let p = r.proof_at(address, &slots, at)?;
+    let account = p.account.unwrap_or_default();
     let storage_proof = keys
-        .iter()
-        .zip(storage.proofs)
-        .map(|(k, proof)| {
-            let value = r.storage(address, U256::from_be_bytes(k.as_b256().0))?;
-            Ok(EIP1186StorageProof { key: *k, value, proof })
-        })
-        .collect::<RpcResult<Vec<_>>>()?;
+        .into_iter()
+        .zip(p.storage)
+        .map(|(key, (value, proof))| EIP1186StorageProof { key, value, proof })
+        .collect();
     Ok(EIP1186AccountProofResponse {
         address,
         balance: account.balance,
@@ -419,17 +423,13 @@ fn get_proof<C: ChainApi>(api: &C, a: &Args) -> RpcResult<EIP1186AccountProofRes
         },
         nonce: account.nonce,
         storage_hash: if account.storage_root.is_zero() {
-            agnt2_storage_empty_root()
+            alloy_consensus::constants::EMPTY_ROOT_HASH
         } else {
             account.storage_root
         },
-        account_proof: account_proof.proofs.into_iter().next().unwrap_or_default(),
+        account_proof: p.account_proof,
         storage_proof,
     })
-}
-
-fn agnt2_storage_empty_root() -> B256 {
-    alloy_consensus::constants::EMPTY_ROOT_HASH
 }
 
 /// Builds the module with every method.

@@ -11,6 +11,7 @@
 mod changes;
 mod codec;
 mod error;
+mod proof;
 mod reader;
 mod store;
 pub mod tables;
@@ -19,6 +20,7 @@ mod writer;
 
 pub use changes::{StateChanges, StorageChange};
 pub use error::{StorageError, StorageResult};
+pub use proof::StateProof;
 pub use reader::{AccountDump, StateAt, StoreReader, TxLocation};
 pub use store::{Store, StoreStats};
 pub use writer::BlockWriter;

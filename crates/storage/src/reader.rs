@@ -5,9 +5,8 @@ use crate::{
     tables,
 };
 use agnt2_primitives::{Header, ReceiptEnvelope, TxEnvelope};
-use agnt2_trie::{Account as TrieAccount, RootWithProofs};
 use alloy_eips::eip2718::Decodable2718;
-use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::Decodable;
 use revm::{
     DatabaseRef, bytecode::Bytecode, database_interface::DBErrorMarker, primitives::KECCAK_EMPTY,
@@ -30,8 +29,8 @@ pub type AccountDump = (Address, AccountInfo, Vec<(U256, U256)>);
 /// A consistent read-only view of the database (one MDBX read transaction).
 #[derive(Debug)]
 pub struct StoreReader {
-    tx: Tx<RoSync>,
-    t: Tables,
+    pub(crate) tx: Tx<RoSync>,
+    pub(crate) t: Tables,
 }
 
 impl DBErrorMarker for StorageError {}
@@ -51,7 +50,7 @@ impl StoreReader {
         state_from(&self.tx, &self.t)
     }
 
-    fn check_history(&self, n: u64) -> StorageResult<()> {
+    pub(crate) fn check_history(&self, n: u64) -> StorageResult<()> {
         let from = self.state_history_from()?;
         if n < from {
             return Err(StorageError::Pruned { block: n, from });
@@ -239,49 +238,6 @@ impl StoreReader {
             }
             _ => self.storage(address, slot),
         }
-    }
-
-    /// Account proof and storage proofs against the head state root.
-    pub fn proof(
-        &self,
-        address: Address,
-        slots: &[B256],
-    ) -> StorageResult<(RootWithProofs, Option<TrieAccount>, RootWithProofs)> {
-        let hashed = keccak256(address);
-        let mut leaves = Vec::new();
-        let mut target = None;
-        let mut c = self.tx.cursor(self.t.hashed_accounts)?;
-        for item in c.iter_start::<Vec<u8>, Vec<u8>>()? {
-            let (k, v) = item?;
-            let key = decode_b256(tables::HASHED_ACCOUNTS, &k)?;
-            let (info, storage_root) = codec::decode_hashed_account(&v)?;
-            let acc = TrieAccount {
-                nonce: info.nonce,
-                balance: info.balance,
-                storage_root,
-                code_hash: info.code_hash,
-            };
-            if key == hashed {
-                target = Some(acc);
-            }
-            leaves.push((key, agnt2_trie::encode_account(&acc)));
-        }
-        let account_proof = agnt2_trie::root_with_proofs(leaves, &[hashed]);
-        let slot_keys: Vec<B256> = slots.iter().map(keccak256).collect();
-        let mut leaves = Vec::new();
-        let mut c = self.tx.cursor(self.t.hashed_storage)?;
-        for item in c.iter_from::<Vec<u8>, Vec<u8>>(hashed.as_slice())? {
-            let (k, v) = item?;
-            if k.len() != 64 || k[..32] != hashed[..] {
-                break;
-            }
-            leaves.push((
-                B256::from_slice(&k[32..]),
-                agnt2_trie::encode_storage_value(U256::from_be_slice(&v)),
-            ));
-        }
-        let storage_proofs = agnt2_trie::root_with_proofs(leaves, &slot_keys);
-        Ok((account_proof, target, storage_proofs))
     }
 
     /// A revm database over this view: the head state, or the state after block `at`.

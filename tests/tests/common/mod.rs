@@ -297,3 +297,61 @@ impl Drop for Anvil {
         let _ = self.child.wait();
     }
 }
+
+/// Verifies an `eth_getProof`-shaped response against `state_root` with the standard
+/// EIP-1186 logic: the account leaf (or its absence) under the state root, each storage value
+/// (or its absence, for zero) under the account's storage root.
+pub fn verify_eip1186(state_root: &Value, proof: &Value) {
+    use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+    use std::str::FromStr;
+    let b256 = |v: &Value| B256::from_str(v.as_str().expect("hex")).expect("32 bytes");
+    let u256 = |v: &Value| U256::from_str(v.as_str().expect("hex")).expect("quantity");
+    let nodes = |v: &Value| -> Vec<Bytes> { serde_json::from_value(v.clone()).expect("nodes") };
+    let address = Address::from_str(proof["address"].as_str().unwrap()).unwrap();
+    let account = alloy_trie::TrieAccount {
+        nonce: hex_u64(&proof["nonce"]),
+        balance: u256(&proof["balance"]),
+        storage_root: b256(&proof["storageHash"]),
+        code_hash: b256(&proof["codeHash"]),
+    };
+    let mut leaf = Vec::new();
+    alloy_rlp::Encodable::encode(&account, &mut leaf);
+    alloy_trie::proof::verify_proof(
+        b256(state_root),
+        alloy_trie::Nibbles::unpack(keccak256(address)),
+        Some(leaf),
+        &nodes(&proof["accountProof"]),
+    )
+    .unwrap_or_else(|e| panic!("account proof of {address}: {e}"));
+    for sp in proof["storageProof"].as_array().unwrap() {
+        // Keys come back as given: a 32-byte word or a quantity.
+        let key = B256::from(u256(&sp["key"]));
+        let value = u256(&sp["value"]);
+        let expected = (!value.is_zero()).then(|| {
+            let mut v = Vec::new();
+            alloy_rlp::Encodable::encode(&value, &mut v);
+            v
+        });
+        alloy_trie::proof::verify_proof(
+            account.storage_root,
+            alloy_trie::Nibbles::unpack(keccak256(key)),
+            expected,
+            &nodes(&sp["proof"]),
+        )
+        .unwrap_or_else(|e| panic!("storage proof of {key}: {e}"));
+    }
+}
+
+/// `forge create --broadcast` of `contract` (`path:Name` under contracts/) signed with `key`,
+/// with `extra` arguments; returns the deployed address.
+pub fn forge_create(url: &str, key: &str, contract: &str, extra: &[&str]) -> String {
+    let mut args = vec!["create", contract, "--rpc-url", url, "--private-key", key, "--broadcast"];
+    args.extend_from_slice(extra);
+    let out =
+        run(Command::new(tool("forge")).current_dir(workspace().join("contracts")).args(&args));
+    out.lines()
+        .find_map(|l| l.strip_prefix("Deployed to: "))
+        .unwrap_or_else(|| panic!("no address in forge output:\n{out}"))
+        .trim()
+        .to_string()
+}
