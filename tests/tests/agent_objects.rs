@@ -190,6 +190,14 @@ fn agent_wallet_needs_the_new_wallets_eip712_proof() {
     let node = Node::start(&[]);
     let url = node.url();
     send(&url, DEV_KEY0, IDENTITY, &["register(string)", "ipfs://w"]);
+    // URIs of every length class (Solidity's short and long string layouts), each replacing a
+    // longer or shorter one: read back exactly through the precompile and over RPC.
+    let long = format!("https://agents.example/{}", "x".repeat(70));
+    for uri in [long.as_str(), "ipfs://short", &long[..40], &long[..32], "", &long[..31], &long] {
+        send(&url, DEV_KEY0, IDENTITY, &["setAgentURI(uint256,string)", "1", uri]);
+        assert_eq!(call(&url, IDENTITY, "tokenURI(uint256)(string)", &["1"]), format!("{uri:?}"));
+        assert_eq!(node.rpc("agent_getAgent", json!(["0x1"]))["agentURI"], uri);
+    }
     let deadline = head_timestamp(&node) + 120;
     let typed = |wallet: &str, deadline: u64| {
         json!({

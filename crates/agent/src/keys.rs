@@ -1,6 +1,7 @@
 //! The key schema of the interaction trie: `slot = keccak256(kind ‖ agentId ‖ subkey)`, with
-//! counters at small fixed slots. Byte strings use Solidity's layout under their slot (length
-//! in the slot, data from `keccak256(slot)`).
+//! counters at small fixed slots. Byte strings use Solidity's layout under their slot (up to 31
+//! bytes in the slot with `2 × length` in its last byte; longer: `2 × length + 1` in the slot
+//! and the data from `keccak256(slot)`).
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 

@@ -29,12 +29,22 @@ pub trait Slots {
         Ok(Address::from_word(B256::from(self.word(slot)?)))
     }
 
-    /// A byte string stored with Solidity's layout under `base` (length in the slot, data from
-    /// `keccak256(base)`).
+    /// A byte string stored with Solidity's layout under `base`: up to 31 bytes in the slot
+    /// itself (data left-aligned, `2 × length` in the last byte); longer ones as `2 × length +
+    /// 1` in the slot and the data from `keccak256(base)` on.
     fn bytes(&mut self, base: U256) -> Result<Vec<u8>, Self::Error> {
-        let len = usize::try_from(self.word(base)?)
+        let head = self.word(base)?;
+        let raw = head.to_be_bytes::<32>();
+        if !head.bit(0) {
+            let len = usize::from(raw[31] / 2);
+            if len > 31 {
+                return Err(Self::corrupt("short byte string"));
+            }
+            return Ok(raw[..len].to_vec());
+        }
+        let len = usize::try_from(head >> 1usize)
             .ok()
-            .filter(|l| *l <= MAX_BYTES)
+            .filter(|l| (32..=MAX_BYTES).contains(l))
             .ok_or_else(|| Self::corrupt("byte string length"))?;
         let first = keys::data_slot(base);
         let mut out = Vec::with_capacity(len);
@@ -121,18 +131,32 @@ impl Store<'_, '_> {
         self.store(slot, U256::from_be_slice(a.as_slice()))
     }
 
-    /// Writes a byte string under `base`, clearing words a longer old value used.
+    /// Writes a byte string under `base` in Solidity's layout (see [`Slots::bytes`]), clearing
+    /// the data words a longer old value used.
     pub(crate) fn store_bytes(&mut self, base: U256, data: &[u8]) -> Result<(), Stop> {
-        let old_len = usize::try_from(self.word(base)?).unwrap_or(0).min(MAX_BYTES);
-        self.store(base, U256::from(data.len()))?;
+        let head = self.word(base)?;
+        let old_words = if head.bit(0) {
+            usize::try_from(head >> 1usize).unwrap_or(0).min(MAX_BYTES).div_ceil(32)
+        } else {
+            0
+        };
         let first = keys::data_slot(base);
-        let words = data.len().div_ceil(32);
-        for (i, chunk) in data.chunks(32).enumerate() {
+        let words = if data.len() <= 31 {
             let mut w = [0u8; 32];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.store(first.wrapping_add(U256::from(i)), U256::from_be_bytes(w))?;
-        }
-        for i in words..old_len.div_ceil(32) {
+            w[..data.len()].copy_from_slice(data);
+            w[31] = (data.len() * 2) as u8;
+            self.store(base, U256::from_be_bytes(w))?;
+            0
+        } else {
+            self.store(base, U256::from(data.len() * 2 + 1))?;
+            for (i, chunk) in data.chunks(32).enumerate() {
+                let mut w = [0u8; 32];
+                w[..chunk.len()].copy_from_slice(chunk);
+                self.store(first.wrapping_add(U256::from(i)), U256::from_be_bytes(w))?;
+            }
+            data.len().div_ceil(32)
+        };
+        for i in words..old_words {
             self.store(first.wrapping_add(U256::from(i)), U256::ZERO)?;
         }
         Ok(())
