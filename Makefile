@@ -47,9 +47,10 @@ fmt:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-bench: tools
+bench: tools contracts
 	$(CARGO) build --release -p agnt2
 	scripts/bench-e2e.sh
+	target/release/agnt2 -q bench agent --calls 200 --rounds 7
 
 clean-tools:
 	rm -rf $(TOOLS)

@@ -48,6 +48,25 @@ enum Command {
 enum BenchCommand {
     /// End-to-end JSON-RPC load: pre-signed transfers in batches, timed until included.
     Rpc(bench::RpcBenchArgs),
+    /// Gas and execution time of the native agent precompiles against the same ERC-8004
+    /// functions in Solidity, on a throwaway chain.
+    Agent(AgentBenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AgentBenchArgs {
+    /// Calls per measured block.
+    #[arg(long, default_value_t = 200)]
+    calls: usize,
+    /// Rounds (times are medians).
+    #[arg(long, default_value_t = 7)]
+    rounds: usize,
+    /// Foundry's output with the Solidity reference registries (`make contracts`).
+    #[arg(long, default_value = "contracts/out", value_name = "DIR")]
+    artifacts: PathBuf,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,6 +236,49 @@ fn db_stats(datadir: PathBuf) -> eyre::Result<()> {
     Ok(())
 }
 
+fn bench_agent(args: AgentBenchArgs) -> eyre::Result<()> {
+    if args.calls == 0 || args.rounds == 0 {
+        eyre::bail!("--calls and --rounds must be at least 1");
+    }
+    let report = agnt2_bench::agent::run(args.calls, args.rounds, &args.artifacts)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!("per-transaction floor (plain transfer): {:.1} µs", report.transfer_us);
+    println!(
+        "{:<16} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7} {:>9} {:>9} {:>7} {:>7}",
+        "function",
+        "gas nat",
+        "gas sol",
+        "ratio",
+        "exec nat",
+        "exec sol",
+        "ratio",
+        "µs nat",
+        "µs sol",
+        "ratio",
+        "work"
+    );
+    for r in &report.results {
+        let name = r.function.split('(').next().unwrap_or(r.function);
+        println!(
+            "{name:<16} {:>10} {:>10} {:>6.2}× {:>10} {:>10} {:>6.2}× {:>9.1} {:>9.1} {:>6.2}× {:>6.2}×",
+            r.native.gas,
+            r.solidity.gas,
+            r.gas_ratio,
+            r.native.exec_gas,
+            r.solidity.exec_gas,
+            r.exec_gas_ratio,
+            r.native.us,
+            r.solidity.us,
+            r.time_ratio,
+            r.work_time_ratio
+        );
+    }
+    Ok(())
+}
+
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.verbose, cli.quiet);
@@ -227,5 +289,6 @@ fn main() -> eyre::Result<()> {
             .block_on(run_node(args)),
         Command::Db { command: DbCommand::Stats { datadir } } => db_stats(datadir),
         Command::Bench { command: BenchCommand::Rpc(args) } => bench::run(args),
+        Command::Bench { command: BenchCommand::Agent(args) } => bench_agent(args),
     }
 }

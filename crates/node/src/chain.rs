@@ -2,7 +2,7 @@ use crate::{
     MiningMode,
     genesis::{genesis_changes, genesis_state_root},
 };
-use agnt2_builder::{BlockBuilder, BuildContext, SequentialBuilder, Skipped, seal};
+use agnt2_builder::{BlockBuilder, BuildContext, ExecutedBlock, SequentialBuilder, Skipped, seal};
 use agnt2_evm::{BlockEnvInput, EvmConfig};
 use agnt2_primitives::{
     ChainSpec, L1BlockAttributes,
@@ -11,7 +11,7 @@ use agnt2_primitives::{
 };
 use agnt2_rpc::{AccountEdit, ChainApi, DevApi, Head, NewBlock};
 use agnt2_storage::{StateChanges, StorageChange, StorageResult, Store, StoreReader};
-use agnt2_txpool::{AccountState, Pool, PoolConfig, PoolError, decode_and_recover};
+use agnt2_txpool::{AccountState, Pool, PoolConfig, PoolError, PooledTx, decode_and_recover};
 use alloy_primitives::{Address, B256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use eyre::{WrapErr, bail};
@@ -30,6 +30,17 @@ use std::{
 };
 use tokio::sync::{Notify, broadcast};
 use tracing::{debug, info};
+
+/// A block built and not committed ([`Chain::dry_run`]).
+#[derive(Debug)]
+pub struct DryRun {
+    /// The executed block.
+    pub block: ExecutedBlock,
+    /// Time the builder took (execution only: no state root, no commit).
+    pub elapsed: std::time::Duration,
+    /// The state root the block would have.
+    pub state_root: B256,
+}
 
 /// The node's chain: storage, pool, builder and head, shared by the miner and the RPC server.
 #[derive(Debug)]
@@ -132,31 +143,10 @@ impl Chain {
         let _guard = self.build_lock.lock();
         let started = Instant::now();
         let head = self.head();
-        let number = head.number + 1;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let now = now.saturating_add(self.time_offset.load(Ordering::Relaxed));
-        let timestamp =
-            self.next_timestamp.lock().take().unwrap_or(now).max(head.header.timestamp + 1);
-        let base_fee = self
-            .next_base_fee_override
-            .lock()
-            .take()
-            .unwrap_or_else(|| self.spec.next_base_fee(&head.header));
-        let ctx = BuildContext {
-            parent: head.header.clone(),
-            parent_hash: head.hash,
-            env: BlockEnvInput {
-                number,
-                timestamp,
-                beneficiary: SEQUENCER_FEE_VAULT,
-                gas_limit: self.spec.gas_limit(),
-                base_fee,
-                prevrandao: keccak256(number.to_be_bytes()),
-            },
-            extra_data: self.spec.extra_data(),
-            l1: L1BlockAttributes::dev(number, timestamp),
-            sequence_number: 0,
-        };
+        let timestamp = self.next_timestamp.lock().take();
+        let base_fee = self.next_base_fee_override.lock().take();
+        let ctx = self.build_context(&head, timestamp, base_fee);
+        let (number, base_fee) = (ctx.env.number, ctx.env.base_fee);
         let candidates = self.pool.best(base_fee);
         let executed = {
             let reader = self.store.reader()?;
@@ -215,6 +205,60 @@ impl Chain {
         );
         let _ = self.events.send(NewBlock { number, hash, tx_hashes: Arc::new(tx_hashes) });
         Ok((number, included))
+    }
+
+    /// The context of the block after `head`: at `timestamp` (default: now, with the devnet's
+    /// time offset, after the parent) and with `base_fee` (default: the parent's successor).
+    fn build_context(
+        &self,
+        head: &Head,
+        timestamp: Option<u64>,
+        base_fee: Option<u64>,
+    ) -> BuildContext {
+        let number = head.number + 1;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = now.saturating_add(self.time_offset.load(Ordering::Relaxed));
+        let timestamp = timestamp.unwrap_or(now).max(head.header.timestamp + 1);
+        let base_fee = base_fee.unwrap_or_else(|| self.spec.next_base_fee(&head.header));
+        BuildContext {
+            parent: head.header.clone(),
+            parent_hash: head.hash,
+            env: BlockEnvInput {
+                number,
+                timestamp,
+                beneficiary: SEQUENCER_FEE_VAULT,
+                gas_limit: self.spec.gas_limit(),
+                base_fee,
+                prevrandao: keccak256(number.to_be_bytes()),
+            },
+            extra_data: self.spec.extra_data(),
+            l1: L1BlockAttributes::dev(number, timestamp),
+            sequence_number: 0,
+        }
+    }
+
+    /// Builds the next block from `candidates` with `builder` on top of the head without
+    /// committing anything (benchmarks and builder comparisons): the executed block, how long
+    /// the builder took, and the state root the block would have.
+    pub fn dry_run<B: BlockBuilder>(
+        &self,
+        builder: &B,
+        candidates: &[Arc<PooledTx>],
+    ) -> eyre::Result<DryRun> {
+        let _guard = self.build_lock.lock();
+        let head = self.head();
+        let ctx = self.build_context(&head, None, None);
+        let number = ctx.env.number;
+        let reader = self.store.reader()?;
+        let started = Instant::now();
+        let block = builder.build(reader.state(None), ctx, candidates)?;
+        let elapsed = started.elapsed();
+        drop(reader);
+        // Computed in a write transaction that is dropped, never committed.
+        let mut w = self.store.writer()?;
+        w.apply_state(number, &block.changes)?;
+        let state_root = w.state_root()?;
+        Ok(DryRun { block, elapsed, state_root })
     }
 
     /// The miner's counters.

@@ -11,7 +11,7 @@ mod metrics;
 mod miner;
 
 pub use agnt2_rpc::MiningMode;
-pub use chain::Chain;
+pub use chain::{Chain, DryRun};
 
 use agnt2_primitives::ChainSpec;
 use agnt2_rpc::{RpcServerConfig, start_server};
