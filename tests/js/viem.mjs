@@ -1,9 +1,10 @@
 // viem against an agnt2 devnet: deploy, call, wait for a receipt, watch events over WebSocket,
-// sign typed data with a dev account held by the node, estimate fees.
+// sign typed data with a dev account held by the node, estimate fees, register an agent.
 // Usage: node viem.mjs <http url> <ws url> <Counter artifact json>
 import fs from 'node:fs';
 import {
-  createPublicClient, createWalletClient, defineChain, http, parseAbi, verifyTypedData, webSocket,
+  createPublicClient, createWalletClient, defineChain, http, parseAbi, parseEventLogs, verifyTypedData,
+  webSocket,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
@@ -62,5 +63,23 @@ const fees = await pub.estimateFeesPerGas();
 if (!(fees.maxFeePerGas > 0n && fees.maxPriorityFeePerGas > 0n)) fail('fees');
 const gas = await pub.estimateContractGas({ address, abi, functionName: 'increment', account: account.address });
 if (!(gas > 21000n)) fail('gas estimate');
+// The native agent registry, as docs/agents.md shows it: a plain ABI at 0x…8004, the event
+// decoded by viem, the typed read over agent_getAgent.
+const IDENTITY = '0x0000000000000000000000000000000000008004';
+const identityAbi = parseAbi([
+  'function register(string agentURI) returns (uint256 agentId)',
+  'function tokenURI(uint256 tokenId) view returns (string)',
+  'event Registered(uint256 indexed agentId, string agentURI, address indexed owner)',
+]);
+const { result: newId, request } = await pub.simulateContract({
+  address: IDENTITY, abi: identityAbi, functionName: 'register', args: ['ipfs://viem-agent'], account,
+});
+const r3 = await pub.waitForTransactionReceipt({ hash: await wallet.writeContract(request) });
+if (r3.status !== 'success') fail('register failed');
+const [registered] = parseEventLogs({ abi: identityAbi, logs: r3.logs, eventName: 'Registered' });
+if (registered.args.agentId !== newId || registered.args.owner !== account.address) fail('Registered event');
+if (await pub.readContract({ address: IDENTITY, abi: identityAbi, functionName: 'tokenURI', args: [newId] }) !== 'ipfs://viem-agent') fail('tokenURI');
+const agent = await pub.request({ method: 'agent_getAgent', params: [`0x${newId.toString(16)}`] });
+if (agent.agentURI !== 'ipfs://viem-agent') fail(`agent_getAgent: ${JSON.stringify(agent)}`);
 console.log(JSON.stringify({ ok: true, address }));
 process.exit(0);
