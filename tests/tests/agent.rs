@@ -162,6 +162,11 @@ fn identity_registry_register_read_update_and_guards() {
     let again = Node::start_in(&node.datadir, &[]);
     let head2 = again.rpc("eth_getBlockByNumber", json!(["latest", false]));
     assert_eq!(head2["stateRoot"], head["stateRoot"]);
+    assert_eq!(head2["interactionRoot"], head["interactionRoot"]);
+    assert_eq!(
+        again.rpc("agent_getAgent", json!(["0x1"]))["agentURI"],
+        "https://agent.example/card.json"
+    );
     let url = again.url();
     assert_eq!(
         cast(&["call", IDENTITY, "tokenURI(uint256)(string)", "1", "--rpc-url", &url]),
