@@ -111,6 +111,11 @@ struct NodeArgs {
     /// and receipts are kept. Default: all history.
     #[arg(long = "history", value_name = "BLOCKS")]
     history: Option<u64>,
+    /// Threads of the block builder: independent transactions execute side by side, with
+    /// results identical to sequential execution. 1 builds sequentially. Default: available
+    /// cores.
+    #[arg(long = "builder.threads", value_name = "N")]
+    builder_threads: Option<usize>,
     /// Serve Prometheus metrics on ADDR:PORT (e.g. 127.0.0.1:9001).
     #[arg(long = "metrics", value_name = "ADDR:PORT")]
     metrics: Option<SocketAddr>,
@@ -161,6 +166,11 @@ async fn run_node(args: NodeArgs) -> eyre::Result<()> {
         mining,
         metrics: args.metrics,
         history: args.history,
+        builder_threads: match args.builder_threads {
+            Some(0) => eyre::bail!("--builder.threads must be at least 1"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        },
     };
     let node = Node::launch(config).await?;
     if let Some(path) = &args.load_state {

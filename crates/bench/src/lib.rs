@@ -97,7 +97,7 @@ impl Harness {
         let dir = tempfile::tempdir().wrap_err("temp datadir")?;
         let spec = Arc::new(ChainSpec::devnet());
         let chain_id = spec.chain_id();
-        let chain = Chain::open(spec, dir.path(), MiningMode::Manual, None)?;
+        let chain = Chain::open(spec, dir.path(), MiningMode::Manual, None, 1)?;
         Ok(Self { _dir: dir, chain, accounts: Accounts::dev(20, chain_id) })
     }
 

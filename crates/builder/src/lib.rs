@@ -8,9 +8,11 @@
 //! and its state root into a header.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod parallel;
 mod seal;
 mod sequential;
 
+pub use parallel::{ParallelBuilder, ParallelStats};
 pub use seal::seal;
 pub use sequential::SequentialBuilder;
 
@@ -85,7 +87,7 @@ pub enum BuilderError {
 pub trait BlockBuilder: Send + Sync + Debug {
     /// Executes the L1-info deposit and then as many `candidates` as fit, in their order,
     /// skipping the ones that are invalid against the state they meet.
-    fn build<DB: DatabaseRef + Debug>(
+    fn build<DB: DatabaseRef + Debug + Sync>(
         &self,
         db: DB,
         ctx: BuildContext,

@@ -24,12 +24,53 @@ impl SequentialBuilder {
     }
 }
 
-fn fatal(e: impl std::fmt::Display) -> BuilderError {
+/// The executor context of the block `ctx` describes.
+pub(crate) fn exec_ctx(ctx: &BuildContext) -> OpBlockExecutionCtx {
+    OpBlockExecutionCtx {
+        parent_hash: ctx.parent_hash,
+        parent_beacon_block_root: Some(B256::ZERO),
+        extra_data: ctx.extra_data.clone(),
+    }
+}
+
+/// The block's L1-info deposit, first in every block.
+pub(crate) fn l1_info_tx(ctx: &BuildContext) -> Recovered<TxEnvelope> {
+    let deposit = TxEnvelope::Deposit(Sealed::new(l1_info_deposit(&ctx.l1, ctx.sequence_number)));
+    Recovered::new_unchecked(deposit, L1_INFO_DEPOSITOR)
+}
+
+pub(crate) fn fatal(e: impl std::fmt::Display) -> BuilderError {
     BuilderError::Execution(e.to_string())
 }
 
+/// What a builder does with a candidate the executor refused: defer it (no room, a nonce gap,
+/// a fee cap below the base fee), drop it (invalid), or abort the block (not the
+/// transaction's fault). Every builder classifies the same way, so their blocks agree.
+pub(crate) fn refused(cand: &PooledTx, e: BlockExecutionError) -> Result<Skipped, BuilderError> {
+    match e {
+        BlockExecutionError::Validation(
+            BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas { .. },
+        ) => Ok(Skipped::Deferred(cand.hash)),
+        BlockExecutionError::Validation(BlockValidationError::InvalidTx { error, .. })
+            if matches!(
+                error.as_invalid_tx_err(),
+                Some(
+                    InvalidTransaction::NonceTooHigh { .. }
+                        | InvalidTransaction::GasPriceLessThanBasefee
+                )
+            ) =>
+        {
+            Ok(Skipped::Deferred(cand.hash))
+        }
+        BlockExecutionError::Validation(e) => {
+            Ok(Skipped::Invalid { hash: cand.hash, reason: e.to_string() })
+        }
+        e => Err(fatal(e)),
+    }
+}
+
 impl BlockBuilder for SequentialBuilder {
-    fn build<DB: DatabaseRef + Debug>(
+    fn build<DB: DatabaseRef + Debug + Sync>(
         &self,
         db: DB,
         ctx: BuildContext,
@@ -41,17 +82,9 @@ impl BlockBuilder for SequentialBuilder {
         let factory = self.config.executor_factory();
         let mut state = PendingState::new(db);
         let evm = factory.evm_factory().create_evm(&mut state, self.config.evm_env(&ctx.env));
-        let exec_ctx = OpBlockExecutionCtx {
-            parent_hash: ctx.parent_hash,
-            parent_beacon_block_root: Some(B256::ZERO),
-            extra_data: ctx.extra_data.clone(),
-        };
-        let mut ex = factory.create_executor(evm, exec_ctx);
+        let mut ex = factory.create_executor(evm, exec_ctx(&ctx));
         ex.apply_pre_execution_changes().map_err(fatal)?;
-
-        let deposit =
-            TxEnvelope::Deposit(Sealed::new(l1_info_deposit(&ctx.l1, ctx.sequence_number)));
-        let deposit = Recovered::new_unchecked(deposit, L1_INFO_DEPOSITOR);
+        let deposit = l1_info_tx(&ctx);
         ex.execute_transaction(&deposit).map_err(fatal)?;
         let mut txs = vec![(L1_INFO_DEPOSITOR, deposit.into_inner())];
 
@@ -75,26 +108,7 @@ impl BlockBuilder for SequentialBuilder {
                     gas_used += out.tx_gas_used();
                     txs.push((cand.sender(), cand.tx.inner().clone()));
                 }
-                Err(BlockExecutionError::Validation(
-                    BlockValidationError::TransactionGasLimitMoreThanAvailableBlockGas { .. },
-                )) => skipped.push(Skipped::Deferred(cand.hash)),
-                Err(BlockExecutionError::Validation(BlockValidationError::InvalidTx {
-                    error,
-                    ..
-                })) if matches!(
-                    error.as_invalid_tx_err(),
-                    Some(
-                        InvalidTransaction::NonceTooHigh { .. }
-                            | InvalidTransaction::GasPriceLessThanBasefee
-                    )
-                ) =>
-                {
-                    skipped.push(Skipped::Deferred(cand.hash))
-                }
-                Err(BlockExecutionError::Validation(e)) => {
-                    skipped.push(Skipped::Invalid { hash: cand.hash, reason: e.to_string() })
-                }
-                Err(e) => return Err(fatal(e)),
+                Err(e) => skipped.push(refused(cand, e)?),
             }
         }
         let (_evm, result) = ex.finish().map_err(fatal)?;

@@ -15,6 +15,17 @@ use std::sync::Arc;
 pub type ExecutorFactory =
     OpBlockExecutorFactory<OpAlloyReceiptBuilder, OpChainHardforks, AgentEvmFactory>;
 
+/// The OP block executor agnt2 runs over `DB` (named, so that builders can hold several and
+/// move results between them).
+pub type Executor<'a, DB> = alloy_op_evm::block::OpBlockExecutor<
+    <AgentEvmFactory as EvmFactory>::Evm<DB, revm::inspector::NoOpInspector>,
+    &'a OpAlloyReceiptBuilder,
+    &'a OpChainHardforks,
+>;
+
+/// A transaction's result as [`Executor`] produces it, before it is committed.
+pub type TxOut = alloy_op_evm::block::OpTxResult<OpHaltReason, op_alloy_consensus::OpTxType>;
+
 /// What a block environment is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockEnvInput {
@@ -85,6 +96,22 @@ impl EvmConfig {
     /// The chain spec.
     pub fn chain_spec(&self) -> &Arc<ChainSpec> {
         &self.spec
+    }
+
+    /// A block executor over `db` for the block of `env` (no pre-execution changes applied).
+    pub fn executor<DB: alloy_evm::block::StateDB>(
+        &self,
+        db: DB,
+        env: EvmEnv<OpSpecId>,
+        ctx: alloy_op_evm::OpBlockExecutionCtx,
+    ) -> Executor<'_, DB> {
+        let evm = self.factory.evm_factory().create_evm(db, env);
+        alloy_op_evm::block::OpBlockExecutor::new(
+            evm,
+            ctx,
+            self.factory.spec(),
+            self.factory.receipt_builder(),
+        )
     }
 
     /// The block executor factory.

@@ -7,8 +7,8 @@ mod config;
 mod factory;
 mod overlay;
 
-pub use config::{BlockEnvInput, CallError, EvmConfig, ExecutorFactory, L1Fees};
-pub use factory::AgentEvmFactory;
+pub use config::{BlockEnvInput, CallError, EvmConfig, Executor, ExecutorFactory, L1Fees, TxOut};
+pub use factory::{AgentEvmFactory, FEE_VAULTS, fee_vault_observed, reset_fee_vault_observed};
 pub use overlay::PendingState;
 
 pub use alloy_evm::{

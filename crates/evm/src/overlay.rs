@@ -17,7 +17,7 @@ struct StorageOverlay {
 /// Buffers the writes of executed transactions over a read-only base state, and hands them to
 /// storage as [`StateChanges`]. Reads of the base are cached so each account and slot is read
 /// from MDBX at most once per block.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PendingState<DB> {
     base: DB,
     accounts: HashMap<Address, Option<AccountInfo>>,

@@ -2,7 +2,9 @@ use crate::{
     MiningMode,
     genesis::{genesis_changes, genesis_state_root},
 };
-use agnt2_builder::{BlockBuilder, BuildContext, ExecutedBlock, SequentialBuilder, Skipped, seal};
+use agnt2_builder::{
+    BlockBuilder, BuildContext, ExecutedBlock, ParallelBuilder, ParallelStats, Skipped, seal,
+};
 use agnt2_evm::{BlockEnvInput, EvmConfig};
 use agnt2_primitives::{
     ChainSpec, L1BlockAttributes,
@@ -31,6 +33,10 @@ use std::{
 use tokio::sync::{Notify, broadcast};
 use tracing::{debug, info};
 
+/// Blocks with fewer candidates are built sequentially: below this, thread start-up and
+/// validation cost more than they save (see BENCHMARKS.md).
+pub const PARALLEL_MIN_TXS: usize = 64;
+
 /// A block built and not committed ([`Chain::dry_run`]).
 #[derive(Debug)]
 pub struct DryRun {
@@ -48,7 +54,7 @@ pub struct Chain {
     me: std::sync::Weak<Self>,
     spec: Arc<ChainSpec>,
     evm: EvmConfig,
-    builder: SequentialBuilder,
+    builder: ParallelBuilder,
     store: Arc<Store>,
     pool: Pool,
     head: RwLock<Head>,
@@ -83,6 +89,7 @@ impl Chain {
         datadir: &Path,
         mining: MiningMode,
         history: Option<u64>,
+        builder_threads: usize,
     ) -> eyre::Result<Arc<Self>> {
         let store = Store::open(&datadir.join("db"))
             .wrap_err_with(|| format!("cannot open database in {}", datadir.display()))?;
@@ -112,7 +119,7 @@ impl Chain {
         });
         Ok(Arc::new_cyclic(|me| Self {
             me: me.clone(),
-            builder: SequentialBuilder::new(evm.clone()),
+            builder: ParallelBuilder::new(evm.clone(), builder_threads, PARALLEL_MIN_TXS),
             evm,
             spec,
             store,
@@ -259,6 +266,11 @@ impl Chain {
         w.apply_state(number, &block.changes)?;
         let state_root = w.state_root()?;
         Ok(DryRun { block, elapsed, state_root })
+    }
+
+    /// The block builder's counters for the last block it built.
+    pub fn builder_stats(&self) -> ParallelStats {
+        self.builder.last_stats()
     }
 
     /// The miner's counters.

@@ -11,7 +11,7 @@ mod metrics;
 mod miner;
 
 pub use agnt2_rpc::MiningMode;
-pub use chain::{Chain, DryRun};
+pub use chain::{Chain, DryRun, PARALLEL_MIN_TXS};
 
 use agnt2_primitives::ChainSpec;
 use agnt2_rpc::{RpcServerConfig, start_server};
@@ -32,6 +32,8 @@ pub struct NodeConfig {
     pub metrics: Option<SocketAddr>,
     /// Keep state history for this many blocks (none: all).
     pub history: Option<u64>,
+    /// Threads of the block builder (1: sequential).
+    pub builder_threads: usize,
 }
 
 /// A running node.
@@ -51,8 +53,13 @@ pub struct Node {
 impl Node {
     /// Opens the datadir, starts the miner and the RPC server.
     pub async fn launch(config: NodeConfig) -> eyre::Result<Self> {
-        let chain =
-            Chain::open(config.chain.clone(), &config.datadir, config.mining, config.history)?;
+        let chain = Chain::open(
+            config.chain.clone(),
+            &config.datadir,
+            config.mining,
+            config.history,
+            config.builder_threads,
+        )?;
         let miner = tokio::spawn(miner::run(chain.clone()));
         let rpc_metrics = Arc::new(agnt2_rpc::RpcMetrics::default());
         let (http, rpc) =

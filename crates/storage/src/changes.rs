@@ -12,7 +12,7 @@ pub struct StorageChange {
 
 /// The state a block leaves behind, relative to its parent: what the executor produced and the
 /// storage writes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateChanges {
     /// New account info per changed account (`None`: the account no longer exists).
     pub accounts: Vec<(Address, Option<AccountInfo>)>,
