@@ -51,3 +51,38 @@ fn bench_agent_compares_native_and_solidity_registries() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("make contracts"), "{out:?}");
 }
+
+#[test]
+fn bench_builder_runs_every_workload_and_compares_roots() {
+    for workload in ["transfer", "erc20", "agent", "swap", "contended", "mixed"] {
+        let out = run(Command::new(agnt2_bin()).args([
+            "-q",
+            "bench",
+            "builder",
+            "--workload",
+            workload,
+            "--txs",
+            "60",
+            "--threads",
+            "2",
+            "--rounds",
+            "1",
+            "--json",
+            "--artifacts",
+            workspace().join("contracts/out").to_str().unwrap(),
+        ]));
+        let r: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(r["workload"], workload);
+        assert_eq!(r["included"], 60, "{r}");
+        assert_eq!(r["roots_equal"], true, "{r}");
+        for field in ["seq_ms", "par_ms", "speedup", "tps_par"] {
+            assert!(r[field].as_f64().unwrap() > 0.0, "{field}: {r}");
+        }
+    }
+    let out = Command::new(agnt2_bin())
+        .args(["bench", "builder", "--workload", "nft", "--txs", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown workload"), "{out:?}");
+}

@@ -2,6 +2,11 @@
 
 mod bench;
 
+/// mimalloc: the builder's threads allocate and free each other's memory (speculated states
+/// move to the committing thread), which the system allocator serialises on arena locks.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use agnt2_node::{MiningMode, Node, NodeConfig};
 use agnt2_primitives::{ChainSpec, dev_signers};
 use agnt2_storage::Store;
@@ -51,6 +56,30 @@ enum BenchCommand {
     /// Gas and execution time of the native agent precompiles against the same ERC-8004
     /// functions in Solidity, on a throwaway chain.
     Agent(AgentBenchArgs),
+    /// The parallel block builder against the sequential one on a generated workload.
+    Builder(BuilderBenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BuilderBenchArgs {
+    /// transfer, erc20, agent, swap, contended or mixed.
+    #[arg(long)]
+    workload: agnt2_bench::builder::Workload,
+    /// Transactions in the measured block.
+    #[arg(long, default_value_t = 2000)]
+    txs: usize,
+    /// Threads of the parallel builder. Default: available cores.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Rounds (times are medians).
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Foundry's output with the benchmark contracts (`make contracts`).
+    #[arg(long, default_value = "contracts/out", value_name = "DIR")]
+    artifacts: PathBuf,
+    /// Print one JSON object instead of a line.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -246,6 +275,42 @@ fn db_stats(datadir: PathBuf) -> eyre::Result<()> {
     Ok(())
 }
 
+fn bench_builder(args: BuilderBenchArgs) -> eyre::Result<()> {
+    let threads = match args.threads {
+        Some(0) => eyre::bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    if args.txs == 0 || args.rounds == 0 {
+        eyre::bail!("--txs and --rounds must be at least 1");
+    }
+    let r =
+        agnt2_bench::builder::run(args.workload, args.txs, threads, args.rounds, &args.artifacts)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "{:<10} txs {:>6} threads {} seq {:>8.2} ms par {:>8.2} ms speedup {:>5.2}× {:>7.0} tx/s ({:.1} µs/tx) roots equal: {} (speculated {}, re-executed {}, direct {})",
+            r.workload,
+            r.included,
+            r.threads,
+            r.seq_ms,
+            r.par_ms,
+            r.speedup,
+            r.tps_par,
+            r.us_per_tx,
+            r.roots_equal,
+            r.stats.committed_speculative,
+            r.stats.reexecuted,
+            r.stats.direct
+        );
+    }
+    if !r.roots_equal {
+        eyre::bail!("the parallel block differs from the sequential one");
+    }
+    Ok(())
+}
+
 fn bench_agent(args: AgentBenchArgs) -> eyre::Result<()> {
     if args.calls == 0 || args.rounds == 0 {
         eyre::bail!("--calls and --rounds must be at least 1");
@@ -300,5 +365,6 @@ fn main() -> eyre::Result<()> {
         Command::Db { command: DbCommand::Stats { datadir } } => db_stats(datadir),
         Command::Bench { command: BenchCommand::Rpc(args) } => bench::run(args),
         Command::Bench { command: BenchCommand::Agent(args) } => bench_agent(args),
+        Command::Bench { command: BenchCommand::Builder(args) } => bench_builder(args),
     }
 }

@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod agent;
+pub mod builder;
 
 use agnt2_node::{Chain, MiningMode};
 use agnt2_primitives::{ChainSpec, ReceiptEnvelope, TxEnvelope, dev_signers};
@@ -31,7 +32,11 @@ pub struct Accounts {
 impl Accounts {
     /// The first `n` dev accounts (at most 20), at nonce 0.
     pub fn dev(n: u32, chain_id: u64) -> Self {
-        let signers = dev_signers(n);
+        Self::from_signers(dev_signers(n), chain_id)
+    }
+
+    /// Accounts of `signers`, at nonce 0.
+    pub fn from_signers(signers: Vec<PrivateKeySigner>, chain_id: u64) -> Self {
         let nonces = vec![0; signers.len()];
         Self { signers, nonces, chain_id }
     }
@@ -94,8 +99,13 @@ pub struct Harness {
 impl Harness {
     /// A fresh devnet in a temp datadir.
     pub fn new() -> eyre::Result<Self> {
+        Self::with_spec(ChainSpec::devnet())
+    }
+
+    /// A fresh chain of `spec` (a devnet genesis, perhaps with another gas limit).
+    pub fn with_spec(spec: ChainSpec) -> eyre::Result<Self> {
         let dir = tempfile::tempdir().wrap_err("temp datadir")?;
-        let spec = Arc::new(ChainSpec::devnet());
+        let spec = Arc::new(spec);
         let chain_id = spec.chain_id();
         let chain = Chain::open(spec, dir.path(), MiningMode::Manual, None, 1)?;
         Ok(Self { _dir: dir, chain, accounts: Accounts::dev(20, chain_id) })
@@ -120,7 +130,14 @@ impl Harness {
                 .receipt(loc.block, loc.index)?
                 .ok_or_else(|| eyre!("no receipt for {}", t.hash))?;
             if !receipt.status() {
-                bail!("setup transaction {} reverted", t.hash);
+                use alloy_consensus::Transaction;
+                let input = t.tx.input();
+                bail!(
+                    "setup transaction {} to {:?} (selector {}) reverted",
+                    t.hash,
+                    t.tx.to(),
+                    alloy_primitives::hex::encode(&input[..input.len().min(4)])
+                );
             }
             out.push(receipt);
         }

@@ -28,14 +28,17 @@ use crate::{
     sequential::{SequentialBuilder, exec_ctx, fatal, l1_info_tx, refused},
 };
 use agnt2_evm::{
-    BlockExecutor, EvmConfig, EvmEnv, Executor, FEE_VAULTS, OpSpecId, PendingState, TxOut,
-    fee_vault_observed, reset_fee_vault_observed,
+    BlockExecutor, EvmConfig, EvmEnv, Executor, FEE_VAULTS, OpSpecId, PendingState, ReadCache,
+    TxOut, fee_vault_observed, reset_fee_vault_observed,
 };
 use agnt2_primitives::TxEnvelope;
 use agnt2_txpool::PooledTx;
 use alloy_consensus::Transaction;
 use alloy_evm::Evm as _;
-use alloy_primitives::{Address, B256, U256, map::HashMap};
+use alloy_primitives::{
+    Address, B256, U256,
+    map::{HashMap, HashSet},
+};
 use parking_lot::{Mutex, RwLock};
 use revm::{
     Database, DatabaseCommit, DatabaseRef,
@@ -44,7 +47,6 @@ use revm::{
     state::{Account, AccountInfo},
 };
 use std::{
-    collections::HashSet,
     fmt::Debug,
     sync::{
         Arc,
@@ -84,7 +86,8 @@ struct Spec {
     /// `None`: the executor refused the transaction; the committer decides on the committed
     /// state.
     out: Option<TxOut>,
-    reads: Vec<(Loc, Val)>,
+    /// What it read, and whether its group's overlay (an earlier speculation) supplied it.
+    reads: Vec<(Loc, Val, bool)>,
     /// It looked at a fee vault's balance (or ran a vault's code).
     observed: bool,
 }
@@ -97,6 +100,9 @@ const DIRECT: u8 = 3;
 
 /// How many blocks a hot key stays hot without new conflicts.
 const HOT_BLOCKS: u64 = 16;
+/// Conflicts of one key in a block before it can turn hot (then: at least half of its
+/// speculations failed).
+const HOT_MIN_CONFLICTS: u32 = 8;
 
 /// Counters of the last build.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -247,23 +253,40 @@ struct GroupState<O> {
 #[derive(Debug)]
 struct Recorder<O> {
     overlay: Option<O>,
-    reads: Vec<(Loc, Val)>,
+    reads: Vec<(Loc, Val, bool)>,
     vault_codes: Vec<B256>,
     code_observed: bool,
 }
 
-impl<O: Database> Recorder<O> {
+/// Speculation overlays: a group's writes over the block's base.
+trait Overlay: Database {
+    fn wrote_account(&self, address: &Address) -> bool;
+    fn wrote_slot(&self, address: Address, index: U256) -> bool;
+}
+
+impl<DB: DatabaseRef> Overlay for PendingState<DB> {
+    fn wrote_account(&self, address: &Address) -> bool {
+        Self::wrote_account(self, address)
+    }
+    fn wrote_slot(&self, address: Address, index: U256) -> bool {
+        Self::wrote_slot(self, address, index)
+    }
+}
+
+impl<O: Overlay> Recorder<O> {
     fn db(&mut self) -> &mut O {
         self.overlay.as_mut().expect("a group overlay is installed while executing")
     }
 }
 
-impl<O: Database> Database for Recorder<O> {
+impl<O: Overlay> Database for Recorder<O> {
     type Error = O::Error;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        let a = self.db().basic(address)?;
-        self.reads.push((Loc::Account(address), account_val(&a)));
+        let db = self.db();
+        let own = db.wrote_account(&address);
+        let a = db.basic(address)?;
+        self.reads.push((Loc::Account(address), account_val(&a), own));
         Ok(a)
     }
 
@@ -275,8 +298,10 @@ impl<O: Database> Database for Recorder<O> {
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
-        let v = self.db().storage(address, index)?;
-        self.reads.push((Loc::Slot(address, index), Val::Slot(v)));
+        let db = self.db();
+        let own = db.wrote_slot(address, index);
+        let v = db.storage(address, index)?;
+        self.reads.push((Loc::Slot(address, index), Val::Slot(v), own));
         Ok(v)
     }
 
@@ -285,7 +310,7 @@ impl<O: Database> Database for Recorder<O> {
     }
 }
 
-impl<O: DatabaseCommit> DatabaseCommit for Recorder<O> {
+impl<O: Overlay + DatabaseCommit> DatabaseCommit for Recorder<O> {
     fn commit(&mut self, changes: AddressMap<Account>) {
         if let Some(o) = self.overlay.as_mut() {
             o.commit(changes);
@@ -328,16 +353,32 @@ impl ParallelBuilder {
         let env = self.config.evm_env(&ctx.env);
         let number = ctx.env.number;
 
-        // The committed state: pre-execution changes and the L1-info deposit first.
-        let mut state = PendingState::new(db);
+        // The committed state: pre-execution changes and the L1-info deposit first. Reads of
+        // the parent state go through one cache that every worker shares.
+        let cache = ReadCache::new(db);
+        let mut state = PendingState::new(&cache);
         let mut ex = self.config.executor(&mut state, env.clone(), exec_ctx(&ctx));
         ex.apply_pre_execution_changes().map_err(fatal)?;
         let deposit = l1_info_tx(&ctx);
         ex.execute_transaction(&deposit).map_err(fatal)?;
-        let base: PendingState<&DB> = (**ex.evm.db_mut()).clone();
+        // Every speculation starts from the state after the deposit: seed it into the cache
+        // (the committer's own overlay holds these writes, so it never reads them from below).
+        let changes = ex.evm.db_mut().changes();
+        // A wipe there can only be an empty account touched by the deposit (EIP-161), which
+        // has no storage to hide; anything else the cache could not represent.
+        let code_less = |a: &Address| {
+            changes.accounts.iter().any(|(b, i)| {
+                b == a && i.as_ref().is_none_or(|i| i.code_hash == revm::primitives::KECCAK_EMPTY)
+            })
+        };
+        if changes.storage.iter().any(|(a, s)| s.wiped && !code_less(a)) {
+            return Err(BuilderError::Execution("pre-execution changes wiped storage".into()));
+        }
+        cache.seed(&changes);
+        let base = &cache;
         let vault_codes: Vec<B256> = FEE_VAULTS
             .iter()
-            .filter_map(|v| base.basic_ref(*v).ok().flatten().map(|a| a.code_hash))
+            .filter_map(|v| cache.basic_ref(*v).ok().flatten().map(|a| a.code_hash))
             .collect();
         let vaults_watched = FEE_VAULTS.contains(&ctx.env.beneficiary);
 
@@ -357,6 +398,7 @@ impl ParallelBuilder {
             cands,
             group_of: &group_of,
             pos: &pos,
+            members: &groups,
             groups: groups
                 .iter()
                 .map(|_| {
@@ -378,6 +420,9 @@ impl ParallelBuilder {
             skipped: Vec::new(),
             error: None,
             new_hot: Vec::new(),
+            tally: HashMap::default(),
+            written: HashSet::default(),
+            wiped: HashSet::default(),
             stats: ParallelStats {
                 candidates: cands.len(),
                 groups: groups.len(),
@@ -390,7 +435,13 @@ impl ParallelBuilder {
         std::thread::scope(|s| {
             for _ in 1..self.threads {
                 s.spawn(|| {
-                    self.work::<_, &mut PendingState<&DB>>(&shared, None, &env, &ctx, &vault_codes)
+                    self.work::<_, &mut PendingState<&ReadCache<&DB>>>(
+                        &shared,
+                        None,
+                        &env,
+                        &ctx,
+                        &vault_codes,
+                    )
                 });
             }
             self.work(&shared, Some(&mut committer), &env, &ctx, &vault_codes);
@@ -422,7 +473,7 @@ impl ParallelBuilder {
 
     /// One worker: commit what is ready (the committing thread), otherwise speculate the
     /// lowest claimable transaction.
-    fn work<O: StateDb, D: StateDb>(
+    fn work<O: StateDb + Overlay, D: StateDb>(
         &self,
         shared: &Shared<'_, O>,
         mut committer: Option<&mut Committer<'_, D>>,
@@ -455,7 +506,9 @@ impl ParallelBuilder {
                     let out = ex.execute_transaction_without_commit(&shared.cands[i].tx).ok();
                     let rec = ex.evm.db_mut();
                     let mut overlay = rec.overlay.take().expect("installed above");
-                    if let Some(out) = &out {
+                    if let Some(out) = &out
+                        && shared.next_in_group(i).is_some()
+                    {
                         overlay.commit(out.inner.result.state.clone());
                     }
                     let spec = Spec {
@@ -476,6 +529,7 @@ struct Shared<'a, O> {
     cands: &'a [Arc<PooledTx>],
     group_of: &'a [usize],
     pos: &'a [usize],
+    members: &'a [Vec<usize>],
     groups: Vec<Mutex<GroupState<O>>>,
     status: Vec<AtomicU8>,
     specs: Vec<Mutex<Option<Spec>>>,
@@ -489,6 +543,22 @@ struct Shared<'a, O> {
 }
 
 impl<O> Shared<'_, O> {
+    /// The transaction after `i` in its group, if any.
+    fn next_in_group(&self, i: usize) -> Option<usize> {
+        self.members[self.group_of[i]].get(self.pos[i] + 1).copied()
+    }
+
+    /// Whether a later transaction of `i`'s group may be speculated on `i`'s writes: it
+    /// exists and is not under the same hot key (which the committer executes directly).
+    fn overlay_needed(&self, i: usize) -> bool {
+        self.next_in_group(i).is_some_and(|j| {
+            let k = key(&self.cands[j]);
+            k.is_none()
+                || k != key(&self.cands[i])
+                || !k.is_some_and(|k| self.hot.read().contains(&k))
+        })
+    }
+
     /// Claims the lowest-indexed pending transaction whose group predecessor is done, taking
     /// its group's overlay; transactions under hot keys are left for the committer.
     fn claim(&self) -> Option<(usize, O)> {
@@ -546,6 +616,13 @@ struct Committer<'a, D: StateDb> {
     skipped: Vec<Skipped>,
     error: Option<BuilderError>,
     new_hot: Vec<Key>,
+    /// Per key: speculated results validated, and how many failed.
+    tally: HashMap<Key, (u32, u32)>,
+    /// Locations committed transactions of this block wrote: a speculated read elsewhere saw
+    /// the block's base state, which is still current, so only reads of these are compared.
+    written: HashSet<Loc>,
+    /// Accounts whose storage a committed transaction wiped or created.
+    wiped: HashSet<Address>,
     stats: ParallelStats,
 }
 
@@ -597,9 +674,22 @@ impl<D: StateDb> Committer<'_, D> {
                 Some(spec) => self.accept(spec, shared.vaults_watched),
                 None => None,
             };
+            if let (Some(result), Some(k)) = (&accepted, key(cand)) {
+                let t = self.tally.entry(k).or_default();
+                t.0 += 1;
+                if result.is_err() {
+                    t.1 += 1;
+                    // Hot once conflicts are frequent, not on the first one: a token's
+                    // transfers conflict now and then and still gain from speculation.
+                    if t.1 >= HOT_MIN_CONFLICTS && t.1 * 2 >= t.0 && shared.hot.write().insert(k) {
+                        self.new_hot.push(k);
+                    }
+                }
+            }
             match accepted {
                 Some(Ok(out)) => {
                     self.stats.committed_speculative += 1;
+                    self.note_writes(&out.inner.result.state);
                     if let Err(e) = self.ex.commit_transaction(out) {
                         self.error = Some(fatal(e));
                         return;
@@ -610,22 +700,20 @@ impl<D: StateDb> Committer<'_, D> {
                 other => {
                     if other.is_some() {
                         self.stats.reexecuted += 1;
-                        if let Some(k) = key(cand) {
-                            self.new_hot.push(k);
-                            shared.hot.write().insert(k);
-                        }
                     } else {
                         self.stats.direct += 1;
                     }
                     match self.ex.execute_transaction_without_commit(&cand.tx) {
                         Ok(out) => {
-                            let state = out.inner.result.state.clone();
+                            let state =
+                                shared.overlay_needed(i).then(|| out.inner.result.state.clone());
+                            self.note_writes(&out.inner.result.state);
                             if let Err(e) = self.ex.commit_transaction(out) {
                                 self.error = Some(fatal(e));
                                 return;
                             }
                             self.txs.push((cand.sender(), cand.tx.inner().clone()));
-                            self.release_group(shared, i, Some(state));
+                            self.release_group(shared, i, state);
                         }
                         Err(e) => match refused(cand, e) {
                             Ok(s) => {
@@ -638,6 +726,24 @@ impl<D: StateDb> Committer<'_, D> {
                             }
                         },
                     }
+                }
+            }
+        }
+    }
+
+    /// Records what a transaction about to be committed writes.
+    fn note_writes(&mut self, state: &AddressMap<Account>) {
+        for (address, account) in state {
+            if !account.is_touched() {
+                continue;
+            }
+            self.written.insert(Loc::Account(*address));
+            if account.is_created() || account.is_selfdestructed() || account.is_empty() {
+                self.wiped.insert(*address);
+            }
+            for (k, slot) in &account.storage {
+                if slot.is_changed() {
+                    self.written.insert(Loc::Slot(*address, *k));
                 }
             }
         }
@@ -675,11 +781,14 @@ impl<D: StateDb> Committer<'_, D> {
         let deltas = vaults_watched && !spec.observed;
         let mut vault_seen: Vec<(Address, U256)> = Vec::new();
         let db = alloy_evm::Evm::db_mut(&mut self.ex.evm);
-        for (loc, seen) in &spec.reads {
+        for (loc, seen, own) in &spec.reads {
             match (loc, seen) {
                 (Loc::Account(a), Val::Account(v)) if deltas && FEE_VAULTS.contains(a) => {
                     vault_seen.push((*a, v.map(|v| v.0).unwrap_or_default()));
                 }
+                // Read from the block's base and nothing committed wrote it since: current.
+                (Loc::Account(a) | Loc::Slot(a, _), _)
+                    if !own && !self.written.contains(loc) && !self.wiped.contains(a) => {}
                 (Loc::Account(a), _) => match db.basic(*a) {
                     Ok(now) if account_val(&now) == *seen => {}
                     _ => return Some(Err(())),

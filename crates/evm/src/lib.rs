@@ -3,10 +3,12 @@
 //! the stored state, and `eth_call`-style execution.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod cache;
 mod config;
 mod factory;
 mod overlay;
 
+pub use cache::ReadCache;
 pub use config::{BlockEnvInput, CallError, EvmConfig, Executor, ExecutorFactory, L1Fees, TxOut};
 pub use factory::{AgentEvmFactory, FEE_VAULTS, fee_vault_observed, reset_fee_vault_observed};
 pub use overlay::PendingState;

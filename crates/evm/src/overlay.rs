@@ -25,6 +25,7 @@ pub struct PendingState<DB> {
     codes: HashMap<B256, Bytecode>,
     read_accounts: HashMap<Address, Option<AccountInfo>>,
     read_slots: HashMap<(Address, U256), U256>,
+    read_codes: HashMap<B256, Bytecode>,
     block_hashes: HashMap<u64, B256>,
 }
 
@@ -38,6 +39,7 @@ impl<DB: DatabaseRef> PendingState<DB> {
             codes: HashMap::default(),
             read_accounts: HashMap::default(),
             read_slots: HashMap::default(),
+            read_codes: HashMap::default(),
             block_hashes: HashMap::default(),
         }
     }
@@ -68,6 +70,17 @@ impl<DB: DatabaseRef> PendingState<DB> {
             }
         }
         matches!(self.accounts.get(&address), Some(None)).then_some(U256::ZERO)
+    }
+
+    /// Whether `address` was written here (its reads do not come from the base).
+    pub fn wrote_account(&self, address: &Address) -> bool {
+        self.accounts.contains_key(address)
+    }
+
+    /// Whether slot `index` of `address` was decided here (written, wiped, or its account
+    /// removed), not read from the base.
+    pub fn wrote_slot(&self, address: Address, index: U256) -> bool {
+        self.written_slot(address, index).is_some()
     }
 
     /// The writes so far, sorted by address and slot so that storage writes are deterministic.
@@ -112,10 +125,13 @@ impl<DB: DatabaseRef> Database for PendingState<DB> {
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        if let Some(c) = self.codes.get(&code_hash) {
+        if let Some(c) = self.codes.get(&code_hash).or_else(|| self.read_codes.get(&code_hash)) {
             return Ok(c.clone());
         }
-        self.base.code_by_hash_ref(code_hash)
+        // Cached: loading code from the store decodes and analyses it (jump destinations).
+        let c = self.base.code_by_hash_ref(code_hash)?;
+        self.read_codes.insert(code_hash, c.clone());
+        Ok(c)
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
@@ -192,7 +208,7 @@ impl<DB: DatabaseRef> DatabaseRef for PendingState<DB> {
     }
 
     fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        match self.codes.get(&code_hash) {
+        match self.codes.get(&code_hash).or_else(|| self.read_codes.get(&code_hash)) {
             Some(c) => Ok(c.clone()),
             None => self.base.code_by_hash_ref(code_hash),
         }

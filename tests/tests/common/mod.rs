@@ -204,18 +204,32 @@ pub fn signed_transfer(
     signer: &alloy_signer_local::PrivateKeySigner,
     nonce: u64,
 ) -> (String, String) {
+    use alloy_primitives::{Address, U256};
+    signed_call(signer, nonce, Some(Address::with_last_byte(0xee)), U256::from(1), &[], 21_000)
+}
+
+/// A signed EIP-1559 call (`to: None` creates) with `value`, `input` and `gas`: (raw hex, hash).
+pub fn signed_call(
+    signer: &alloy_signer_local::PrivateKeySigner,
+    nonce: u64,
+    to: Option<alloy_primitives::Address>,
+    value: alloy_primitives::U256,
+    input: &[u8],
+    gas: u64,
+) -> (String, String) {
     use alloy_consensus::{SignableTransaction, TxEip1559};
     use alloy_eips::eip2718::Encodable2718;
-    use alloy_primitives::{Address, TxKind, U256};
+    use alloy_primitives::TxKind;
     use alloy_signer::SignerSync;
     let tx = TxEip1559 {
         chain_id: 80042,
         nonce,
-        gas_limit: 21_000,
+        gas_limit: gas,
         max_fee_per_gas: 20_000_000_000,
         max_priority_fee_per_gas: 1_000_000,
-        to: TxKind::Call(Address::with_last_byte(0xee)),
-        value: U256::from(1),
+        to: to.map_or(TxKind::Create, TxKind::Call),
+        value,
+        input: input.to_vec().into(),
         ..Default::default()
     };
     let sig = signer.sign_hash_sync(&tx.signature_hash()).expect("sign");
