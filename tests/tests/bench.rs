@@ -75,7 +75,7 @@ fn bench_builder_runs_every_workload_and_compares_roots() {
         assert_eq!(r["workload"], workload);
         assert_eq!(r["included"], 60, "{r}");
         assert_eq!(r["roots_equal"], true, "{r}");
-        for field in ["seq_ms", "par_ms", "speedup", "tps_par"] {
+        for field in ["seq_ms", "par_ms", "speedup", "tps_par", "pipeline_tps"] {
             assert!(r[field].as_f64().unwrap() > 0.0, "{field}: {r}");
         }
     }

@@ -290,7 +290,7 @@ fn bench_builder(args: BuilderBenchArgs) -> eyre::Result<()> {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "{:<10} txs {:>6} threads {} seq {:>8.2} ms par {:>8.2} ms speedup {:>5.2}× {:>7.0} tx/s ({:.1} µs/tx) roots equal: {} (speculated {}, re-executed {}, direct {})",
+            "{:<10} txs {:>6} threads {} seq {:>8.2} ms par {:>8.2} ms speedup {:>5.2}× {:>7.0} tx/s ({:.1} µs/tx) roots equal: {} (speculated {}, re-executed {}, direct {}); pipeline {:.1} ms, {:.0} tx/s",
             r.workload,
             r.included,
             r.threads,
@@ -302,7 +302,9 @@ fn bench_builder(args: BuilderBenchArgs) -> eyre::Result<()> {
             r.roots_equal,
             r.stats.committed_speculative,
             r.stats.reexecuted,
-            r.stats.direct
+            r.stats.direct,
+            r.pipeline_ms,
+            r.pipeline_tps
         );
     }
     if !r.roots_equal {

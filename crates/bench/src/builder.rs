@@ -110,6 +110,11 @@ pub struct Report {
     pub roots_equal: bool,
     /// The parallel builder's counters (last round).
     pub stats: ParallelStats,
+    /// The node's whole pipeline for the block (senders already recovered, in the pool):
+    /// build with its builder, state root, MDBX commit. Milliseconds.
+    pub pipeline_ms: f64,
+    /// Included transactions per second through that pipeline.
+    pub pipeline_tps: f64,
     /// Rounds.
     pub rounds: usize,
 }
@@ -139,7 +144,7 @@ pub fn run(
     let mut spec = ChainSpec::devnet();
     // Room for every workload's block (the devnet's 100M would cut it).
     spec.genesis.gas_limit = 4_000_000_000;
-    let mut h = Harness::with_spec(spec)?;
+    let mut h = Harness::with_spec(spec, threads)?;
     let chain_id = h.chain.chain_spec().chain_id();
     let n_senders = txs.clamp(1, 512);
     let mut senders = Accounts::from_signers(keys(n_senders), chain_id);
@@ -313,6 +318,14 @@ pub fn run(
         tp.push(p.elapsed.as_secs_f64() * 1e3);
     }
     let (seq_ms, par_ms) = (median(&mut ts), median(&mut tp));
+
+    // The pipeline: the same block through the node's pool, builder, state root and commit.
+    for tx in &block {
+        h.chain.submit_recovered(tx.tx.clone(), tx.hash).map_err(|e| eyre::eyre!("pool: {e}"))?;
+    }
+    let started = std::time::Instant::now();
+    let (_, mined) = h.chain.mine_block()?;
+    let pipeline_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(Report {
         workload: workload.name(),
         txs,
@@ -326,6 +339,8 @@ pub fn run(
         us_per_tx: seq_ms * 1e3 / included.max(1) as f64,
         roots_equal,
         stats: parallel.last_stats(),
+        pipeline_ms,
+        pipeline_tps: mined as f64 / (pipeline_ms / 1e3).max(f64::MIN_POSITIVE),
         rounds,
     })
 }

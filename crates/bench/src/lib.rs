@@ -99,15 +99,16 @@ pub struct Harness {
 impl Harness {
     /// A fresh devnet in a temp datadir.
     pub fn new() -> eyre::Result<Self> {
-        Self::with_spec(ChainSpec::devnet())
+        Self::with_spec(ChainSpec::devnet(), 1)
     }
 
-    /// A fresh chain of `spec` (a devnet genesis, perhaps with another gas limit).
-    pub fn with_spec(spec: ChainSpec) -> eyre::Result<Self> {
+    /// A fresh chain of `spec` (a devnet genesis, perhaps with another gas limit) whose node
+    /// builds blocks with `builder_threads` threads.
+    pub fn with_spec(spec: ChainSpec, builder_threads: usize) -> eyre::Result<Self> {
         let dir = tempfile::tempdir().wrap_err("temp datadir")?;
         let spec = Arc::new(spec);
         let chain_id = spec.chain_id();
-        let chain = Chain::open(spec, dir.path(), MiningMode::Manual, None, 1)?;
+        let chain = Chain::open(spec, dir.path(), MiningMode::Manual, None, builder_threads)?;
         Ok(Self { _dir: dir, chain, accounts: Accounts::dev(20, chain_id) })
     }
 

@@ -2,26 +2,32 @@
 //!
 //! Optimistic concurrency with in-order commit, in the spirit of Block-STM:
 //!
-//! 1. **Groups.** Candidates that are predicted to depend on each other — same sender, a
-//!    storage key two of them declare in their access lists, the same agent id named in a call
-//!    to an agent precompile — are joined into a group (union-find). A group's transactions are
-//!    speculated one after the other, each on top of the ones before it (a per-group overlay);
-//!    different groups are speculated side by side.
-//! 2. **Speculation.** Workers take the lowest-indexed transaction whose group predecessor is
-//!    done and execute it against the state after the L1-info deposit plus its group's overlay,
-//!    recording every account and slot it read with the value it saw.
-//! 3. **Commit in block order.** Whoever holds the commit lock walks the block in order: a
-//!    speculated transaction whose reads all still hold in the committed state is committed as
-//!    it is; otherwise it is executed again on the committed state. The block is therefore
-//!    exactly what sequential execution of the same order produces; a wrong prediction costs a
-//!    re-execution, never correctness.
+//! 1. **Groups.** Candidates predicted to depend on each other — same sender, a storage key
+//!    two of them declare in their access lists, the same agent named in a call that writes its
+//!    objects (Identity, Capabilities, Sessions) — are joined into a group (union-find). A
+//!    group's transactions are speculated one after the other, each on top of the ones before
+//!    it (a per-group overlay); different groups are speculated side by side.
+//! 2. **Speculation.** Worker threads (and the committing thread when it waits) take the
+//!    lowest-indexed transaction whose group predecessor is done and execute it against the
+//!    state after the L1-info deposit (one read cache that all threads share) plus its group's
+//!    overlay, recording every account and slot read with the value seen and whether the
+//!    group's overlay supplied it.
+//! 3. **Commit in block order** on the calling thread (revm's EVM is not `Send`). A speculated
+//!    transaction is committed as it is when its reads still hold: a read of the block's base
+//!    that no committed transaction has written since holds by construction (a set lookup);
+//!    anything else is compared with the committed state. Otherwise it runs again on the
+//!    committed state. A transaction not yet speculated when the commit reaches it runs there
+//!    directly. The block is therefore exactly what sequential execution of the same order
+//!    produces; a wrong prediction costs a re-execution, never correctness. Refused
+//!    transactions are classified by the same code as the sequential builder's.
 //!
 //! Fee credits to the fee vaults (the sequencer fee vault is the beneficiary) are commutative:
-//! a speculated transaction that did not look at a vault's balance (BALANCE, or the vault's
-//! code running) is committed with its vault credit re-applied to the committed balance, so
-//! fees are not a conflict. Keys (contract, selector) whose transactions fail validation are
-//! marked hot: the rest of the block's transactions with that key are executed directly at
-//! commit (no wasted speculation), and the mark lasts a few blocks.
+//! a speculated transaction that did not look at a vault's balance (BALANCE, watched by the
+//! EVM factory, or a vault's code running) is committed with its vault credits re-applied to
+//! the committed balances, so fees are not a conflict. A key (contract, selector) whose
+//! speculations fail often (at least 8 conflicts and half of its validations) turns hot: its
+//! remaining transactions run directly at commit, and it stays hot for 16 blocks. A block whose
+//! candidates are mostly under hot keys, or too small, is built sequentially.
 
 use crate::{
     BlockBuilder, BuildContext, BuilderError, ExecutedBlock, Skipped,
@@ -184,17 +190,21 @@ impl Groups {
     }
 }
 
-/// The agent id an agent-precompile call names (its first argument), if any.
+/// The agent an agent-precompile call writes for, if any: calls to the Identity (0x8004),
+/// Capabilities (0x8007) and Sessions (0x8008) precompiles name the agent first and write that
+/// agent's objects. Reputation (0x8005) is left out: feedback writes per-client slots, so two
+/// clients rating one agent do not conflict.
 fn agent_hint(tx: &PooledTx) -> Option<(Address, B256)> {
     let to = tx.tx.to()?;
-    let agent = to.as_slice()[..18].iter().all(|b| *b == 0)
-        && (0x8004..=0x8008).contains(&u16::from_be_bytes([to.as_slice()[18], to.as_slice()[19]]));
+    let b = to.as_slice();
+    let agent = b[..18].iter().all(|x| *x == 0)
+        && matches!(u16::from_be_bytes([b[18], b[19]]), 0x8004 | 0x8007 | 0x8008);
     let input = tx.tx.input();
     (agent && input.len() >= 36).then(|| (to, B256::from_slice(&input[4..36])))
 }
 
 /// Groups candidates by predicted dependencies: same sender, a shared access-list storage key,
-/// the same agent id named in an agent-precompile call of the same kind.
+/// the same agent named in a call that writes its objects.
 fn group(cands: &[Arc<PooledTx>]) -> (Vec<usize>, Vec<Vec<usize>>) {
     let mut uf = Groups((0..cands.len()).collect());
     let mut by_sender: HashMap<Address, usize> = HashMap::default();
@@ -328,7 +338,17 @@ impl BlockBuilder for ParallelBuilder {
     where
         DB::Error: Send + Sync + 'static,
     {
-        if self.threads < 2 || candidates.len() < self.min_txs.max(2) {
+        let hot = {
+            let hot = self.hot.lock();
+            let number = ctx.env.number;
+            candidates
+                .iter()
+                .filter(|c| key(c).is_some_and(|k| hot.get(&k).is_some_and(|u| *u >= number)))
+                .count()
+        };
+        // Mostly hot: speculation would be wasted; the sequential loop has no overhead.
+        let mostly_hot = hot * 10 >= candidates.len() * 9;
+        if self.threads < 2 || candidates.len() < self.min_txs.max(2) || mostly_hot {
             *self.stats.lock() = ParallelStats {
                 candidates: candidates.len(),
                 sequential: true,
