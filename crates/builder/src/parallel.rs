@@ -508,6 +508,7 @@ impl ParallelBuilder {
             code_observed: false,
         };
         let mut ex = self.config.executor(recorder, env.clone(), exec_ctx(ctx));
+        let mut idle = 0u64;
         while !shared.done.load(Ordering::Acquire) {
             if let Some(c) = committer.as_deref_mut() {
                 c.advance(shared);
@@ -538,8 +539,20 @@ impl ParallelBuilder {
                     };
                     shared.finish(i, overlay, spec);
                 }
-                None => std::thread::yield_now(),
+                None => {
+                    // Nothing to take: yield; a waiting worker (not the committing thread,
+                    // whose next transaction may be ready any moment) then backs off so as not
+                    // to take a core from the node's other threads (RPC) for a whole block.
+                    idle += 1;
+                    if idle < 64 || committer.is_some() {
+                        std::thread::yield_now();
+                    } else {
+                        std::thread::sleep(std::time::Duration::from_micros(idle.min(200)));
+                    }
+                    continue;
+                }
             }
+            idle = 0;
         }
     }
 }
