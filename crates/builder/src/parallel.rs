@@ -31,7 +31,7 @@
 
 use crate::{
     BlockBuilder, BuildContext, BuilderError, ExecutedBlock, Skipped,
-    sequential::{SequentialBuilder, exec_ctx, fatal, l1_info_tx, refused},
+    sequential::{SequentialBuilder, exec_ctx, fatal, finish_block, l1_info_tx, refused},
 };
 use agnt2_evm::{
     BlockExecutor, EvmConfig, EvmEnv, Executor, FEE_VAULTS, OpSpecId, PendingState, ReadCache,
@@ -478,17 +478,7 @@ impl ParallelBuilder {
             }
         }
         *self.stats.lock() = stats;
-        let (_evm, result) = ex.finish().map_err(fatal)?;
-        let changes = state.changes();
-        Ok(ExecutedBlock {
-            ctx,
-            txs,
-            receipts: result.receipts,
-            gas_used: result.gas_used,
-            da_footprint: result.blob_gas_used,
-            changes,
-            skipped,
-        })
+        finish_block(ex, ctx, txs, skipped)
     }
 
     /// One worker: commit what is ready (the committing thread), otherwise speculate the

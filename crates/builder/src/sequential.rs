@@ -1,13 +1,12 @@
 use crate::{BlockBuilder, BuildContext, BuilderError, ExecutedBlock, Skipped};
 use agnt2_evm::{
-    BlockExecutionError, BlockExecutor, BlockValidationError, EvmConfig, OpBlockExecutionCtx,
-    PendingState,
+    BlockExecutionError, BlockExecutor, BlockValidationError, EvmConfig, Executor,
+    OpBlockExecutionCtx, PendingState,
 };
-use agnt2_evm::{BlockExecutorFactory as _, EvmFactory as _};
 use agnt2_primitives::{TxEnvelope, constants::L1_INFO_DEPOSITOR, l1_info_deposit};
 use agnt2_txpool::PooledTx;
 use alloy_consensus::{Sealed, Transaction, transaction::Recovered};
-use alloy_primitives::B256;
+use alloy_primitives::{Address, B256};
 use revm::{DatabaseRef, context::result::InvalidTransaction};
 use std::{fmt::Debug, sync::Arc};
 
@@ -37,6 +36,30 @@ pub(crate) fn exec_ctx(ctx: &BuildContext) -> OpBlockExecutionCtx {
 pub(crate) fn l1_info_tx(ctx: &BuildContext) -> Recovered<TxEnvelope> {
     let deposit = TxEnvelope::Deposit(Sealed::new(l1_info_deposit(&ctx.l1, ctx.sequence_number)));
     Recovered::new_unchecked(deposit, L1_INFO_DEPOSITOR)
+}
+
+/// Ends a block: post-execution changes, then the block's transactions, receipts and state
+/// changes (the executor's overlay holds them).
+pub(crate) fn finish_block<DB: DatabaseRef + Debug>(
+    ex: Executor<'_, &mut PendingState<DB>>,
+    ctx: BuildContext,
+    txs: Vec<(Address, TxEnvelope)>,
+    skipped: Vec<Skipped>,
+) -> Result<ExecutedBlock, BuilderError>
+where
+    DB::Error: Send + Sync + 'static,
+{
+    let (evm, result) = ex.finish().map_err(fatal)?;
+    let (state, _env) = alloy_evm::Evm::finish(evm);
+    Ok(ExecutedBlock {
+        ctx,
+        txs,
+        receipts: result.receipts,
+        gas_used: result.gas_used,
+        da_footprint: result.blob_gas_used,
+        changes: state.changes(),
+        skipped,
+    })
 }
 
 pub(crate) fn fatal(e: impl std::fmt::Display) -> BuilderError {
@@ -79,10 +102,9 @@ impl BlockBuilder for SequentialBuilder {
     where
         DB::Error: Send + Sync + 'static,
     {
-        let factory = self.config.executor_factory();
         let mut state = PendingState::new(db);
-        let evm = factory.evm_factory().create_evm(&mut state, self.config.evm_env(&ctx.env));
-        let mut ex = factory.create_executor(evm, exec_ctx(&ctx));
+        let mut ex =
+            self.config.executor(&mut state, self.config.evm_env(&ctx.env), exec_ctx(&ctx));
         ex.apply_pre_execution_changes().map_err(fatal)?;
         let deposit = l1_info_tx(&ctx);
         ex.execute_transaction(&deposit).map_err(fatal)?;
@@ -111,16 +133,6 @@ impl BlockBuilder for SequentialBuilder {
                 Err(e) => skipped.push(refused(cand, e)?),
             }
         }
-        let (_evm, result) = ex.finish().map_err(fatal)?;
-        let changes = state.changes();
-        Ok(ExecutedBlock {
-            ctx,
-            txs,
-            receipts: result.receipts,
-            gas_used: result.gas_used,
-            da_footprint: result.blob_gas_used,
-            changes,
-            skipped,
-        })
+        finish_block(ex, ctx, txs, skipped)
     }
 }

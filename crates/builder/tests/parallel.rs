@@ -206,6 +206,26 @@ fn workload(
     out
 }
 
+/// The context of block 1 on the devnet genesis.
+fn block_one(spec: &ChainSpec, prevrandao: B256) -> BuildContext {
+    let parent = spec.genesis_header(B256::ZERO, B256::ZERO);
+    BuildContext {
+        parent: parent.clone(),
+        parent_hash: parent.hash_slow(),
+        env: BlockEnvInput {
+            number: 1,
+            timestamp: parent.timestamp + 2,
+            beneficiary: SEQUENCER_FEE_VAULT,
+            gas_limit: spec.gas_limit(),
+            base_fee: spec.next_base_fee(&parent),
+            prevrandao,
+        },
+        extra_data: spec.extra_data(),
+        l1: L1BlockAttributes::dev(1, parent.timestamp + 2),
+        sequence_number: 0,
+    }
+}
+
 fn assert_same(seq: &ExecutedBlock, par: &ExecutedBlock, case: u64) {
     let hashes = |b: &ExecutedBlock| b.txs.iter().map(|(_, t)| t.tx_hash()).collect::<Vec<_>>();
     assert_eq!(hashes(seq), hashes(par), "case {case}: included transactions");
@@ -249,21 +269,7 @@ fn parallel_blocks_equal_sequential_blocks() {
     for case in 0..cases {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (case + 1).wrapping_mul(0xff51_afd7_ed55_8ccd));
         let cands = workload(&mut rng, &signers, &poor, base_fee);
-        let ctx = BuildContext {
-            parent: parent.clone(),
-            parent_hash: parent.hash_slow(),
-            env: BlockEnvInput {
-                number: 1,
-                timestamp: parent.timestamp + 2,
-                beneficiary: SEQUENCER_FEE_VAULT,
-                gas_limit: spec.gas_limit(),
-                base_fee,
-                prevrandao: B256::repeat_byte(7),
-            },
-            extra_data: spec.extra_data(),
-            l1: L1BlockAttributes::dev(1, parent.timestamp + 2),
-            sequence_number: 0,
-        };
+        let ctx = block_one(&spec, B256::repeat_byte(7));
         let seq = sequential.build(&state, ctx.clone(), &cands).expect("sequential build");
         let fresh;
         let parallel = if case % 2 == 0 {
@@ -295,22 +301,7 @@ fn both(cands: &[Arc<PooledTx>]) -> agnt2_builder::ParallelStats {
     let spec = Arc::new(ChainSpec::devnet());
     let config = EvmConfig::new(spec.clone());
     let state = genesis(&spec);
-    let parent = spec.genesis_header(B256::ZERO, B256::ZERO);
-    let ctx = BuildContext {
-        parent: parent.clone(),
-        parent_hash: parent.hash_slow(),
-        env: BlockEnvInput {
-            number: 1,
-            timestamp: parent.timestamp + 2,
-            beneficiary: SEQUENCER_FEE_VAULT,
-            gas_limit: spec.gas_limit(),
-            base_fee: spec.next_base_fee(&parent),
-            prevrandao: B256::ZERO,
-        },
-        extra_data: spec.extra_data(),
-        l1: L1BlockAttributes::dev(1, parent.timestamp + 2),
-        sequence_number: 0,
-    };
+    let ctx = block_one(&spec, B256::ZERO);
     let seq = SequentialBuilder::new(config.clone()).build(&state, ctx.clone(), cands).unwrap();
     let parallel = ParallelBuilder::new(config, 2, 0);
     let par = parallel.build(&state, ctx, cands).unwrap();
