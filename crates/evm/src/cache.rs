@@ -92,3 +92,67 @@ impl<DB: DatabaseRef> DatabaseRef for ReadCache<DB> {
         self.base.block_hash_ref(number)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agnt2_storage::StorageChange;
+    use std::{
+        convert::Infallible,
+        sync::atomic::{AtomicUsize, Ordering},
+    };
+
+    /// A base that answers `slot + 1` and counts its reads.
+    #[derive(Debug, Default)]
+    struct Counting(AtomicUsize);
+
+    impl DatabaseRef for Counting {
+        type Error = Infallible;
+        fn basic_ref(&self, _: Address) -> Result<Option<AccountInfo>, Infallible> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Ok(Some(AccountInfo { nonce: 7, ..Default::default() }))
+        }
+        fn code_by_hash_ref(&self, _: B256) -> Result<Bytecode, Infallible> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Ok(Bytecode::default())
+        }
+        fn storage_ref(&self, _: Address, index: U256) -> Result<U256, Infallible> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Ok(index + U256::from(1))
+        }
+        fn block_hash_ref(&self, _: u64) -> Result<B256, Infallible> {
+            Ok(B256::ZERO)
+        }
+    }
+
+    #[test]
+    fn reads_once_per_location_across_threads_and_seeds_win() {
+        let cache = ReadCache::new(Counting::default());
+        let a = Address::with_last_byte(1);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for i in 0..100u64 {
+                        assert_eq!(cache.storage_ref(a, U256::from(i)).unwrap(), U256::from(i + 1));
+                        assert_eq!(cache.basic_ref(a).unwrap().unwrap().nonce, 7);
+                    }
+                });
+            }
+        });
+        // Racing threads may both miss once; never more than once per thread per location.
+        let reads = cache.base.0.load(Ordering::Relaxed);
+        assert!((101..=404).contains(&reads), "{reads}");
+        let changes = StateChanges {
+            accounts: vec![(a, Some(AccountInfo { nonce: 9, ..Default::default() }))],
+            storage: vec![(
+                a,
+                StorageChange { wiped: false, slots: vec![(U256::from(3), U256::from(42))] },
+            )],
+            codes: vec![],
+        };
+        cache.seed(&changes);
+        assert_eq!(cache.basic_ref(a).unwrap().unwrap().nonce, 9);
+        assert_eq!(cache.storage_ref(a, U256::from(3)).unwrap(), U256::from(42));
+        assert_eq!(cache.storage_ref(a, U256::from(4)).unwrap(), U256::from(5));
+    }
+}
