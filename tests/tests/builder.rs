@@ -17,7 +17,9 @@ fn selector(sig: &str) -> Vec<u8> {
 #[test]
 fn two_builder_threads_produce_the_same_chain_as_one() {
     let one = Node::start(&["--no-mining", "--builder.threads", "1"]);
-    let two = Node::start(&["--no-mining", "--builder.threads", "2"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics = format!("127.0.0.1:{port}");
+    let two = Node::start(&["--no-mining", "--builder.threads", "2", "--metrics", &metrics]);
     let signers = dev_signers(12);
     let mut nonces = [0u64; 12];
     let artifact: Value = serde_json::from_str(
@@ -89,6 +91,18 @@ fn two_builder_threads_produce_the_same_chain_as_one() {
             assert_eq!(a[field], b[field], "{field} at block {}", a["number"]);
         }
     }
+    // The three big blocks went through the parallel path (its counters), the deploy did not.
+    let (_, body) = post_raw(metrics.parse().unwrap(), b"");
+    let value = |name: &str| -> f64 {
+        body.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{name} missing in:\n{body}"))
+    };
+    assert_eq!(value("agnt2_builder_parallel_blocks_total"), 3.0);
+    let handled = value("agnt2_builder_speculated_total")
+        + value("agnt2_builder_reexecuted_total")
+        + value("agnt2_builder_direct_total");
+    assert_eq!(handled, 450.0, "{body}");
     assert_eq!(
         one.rpc("eth_getBalance", json!(["0x4200000000000000000000000000000000000011", "latest"])),
         two.rpc("eth_getBalance", json!(["0x4200000000000000000000000000000000000011", "latest"]))

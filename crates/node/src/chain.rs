@@ -204,6 +204,13 @@ impl Chain {
         m.transactions.fetch_add(included as u64, Ordering::Relaxed);
         m.gas.fetch_add(executed.gas_used, Ordering::Relaxed);
         m.build_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        let st = self.builder.last_stats();
+        if !st.sequential {
+            m.parallel_blocks.fetch_add(1, Ordering::Relaxed);
+            m.speculated.fetch_add(st.committed_speculative as u64, Ordering::Relaxed);
+            m.reexecuted.fetch_add(st.reexecuted as u64, Ordering::Relaxed);
+            m.direct.fetch_add(st.direct as u64, Ordering::Relaxed);
+        }
         info!(
             target: "node::miner",
             number, txs = included, gas = executed.gas_used, %hash,

@@ -25,6 +25,14 @@ pub(crate) struct ChainMetrics {
     pub(crate) gas: AtomicU64,
     /// Microseconds spent building and committing blocks.
     pub(crate) build_micros: AtomicU64,
+    /// Blocks the parallel builder built in parallel.
+    pub(crate) parallel_blocks: AtomicU64,
+    /// Speculated transactions committed as they were.
+    pub(crate) speculated: AtomicU64,
+    /// Speculated transactions executed again after a conflict.
+    pub(crate) reexecuted: AtomicU64,
+    /// Transactions executed directly at commit in parallel blocks.
+    pub(crate) direct: AtomicU64,
 }
 
 fn render(chain: &Chain, rpc: &RpcMetrics) -> String {
@@ -44,6 +52,27 @@ fn render(chain: &Chain, rpc: &RpcMetrics) -> String {
         "agnt2_block_build_seconds_total",
         "Time spent building and committing blocks",
         m.build_micros.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
+    counter(
+        "agnt2_builder_parallel_blocks_total",
+        "Blocks built by the parallel builder (not its sequential fallback)",
+        load(&m.parallel_blocks),
+    );
+    counter(
+        "agnt2_builder_speculated_total",
+        "Speculatively executed transactions committed as they were",
+        load(&m.speculated),
+    );
+    counter(
+        "agnt2_builder_reexecuted_total",
+        "Speculated transactions executed again after a conflict",
+        load(&m.reexecuted),
+    );
+    counter(
+        "agnt2_builder_direct_total",
+        "Transactions of parallel blocks executed directly at commit (hot keys, not yet speculated)",
+        load(&m.direct),
     );
     let status = chain.pool().status();
     let db_bytes: usize =
