@@ -64,7 +64,7 @@ use std::{
 trait StateDb: alloy_evm::Database + DatabaseCommit {}
 impl<T: alloy_evm::Database + DatabaseCommit> StateDb for T {}
 
-/// (contract, selector): the key conflicts are learned under.
+/// (target, selector): the key conflicts are learned under.
 type Key = (Address, [u8; 4]);
 
 /// A location a transaction read.
@@ -164,10 +164,14 @@ impl ParallelBuilder {
     }
 }
 
+/// The key a transaction's conflicts are learned under: its target and selector; plain value
+/// transfers (no selector) under the recipient, so that many payments to one account turn hot
+/// like calls to one contract.
 fn key(tx: &PooledTx) -> Option<Key> {
     let to = tx.tx.to()?;
     let input = tx.tx.input();
-    (input.len() >= 4).then(|| (to, [input[0], input[1], input[2], input[3]]))
+    let selector = if input.len() >= 4 { [input[0], input[1], input[2], input[3]] } else { [0; 4] };
+    Some((to, selector))
 }
 
 /// Union-find over candidate indexes.
