@@ -24,10 +24,11 @@
 //! Fee credits to the fee vaults (the sequencer fee vault is the beneficiary) are commutative:
 //! a speculated transaction that did not look at a vault's balance (BALANCE, watched by the
 //! EVM factory, or a vault's code running) is committed with its vault credits re-applied to
-//! the committed balances, so fees are not a conflict. A key (contract, selector) whose
-//! speculations fail often (at least 8 conflicts and half of its validations) turns hot: its
-//! remaining transactions run directly at commit, and it stays hot for 16 blocks. A block whose
-//! candidates are mostly under hot keys, or too small, is built sequentially.
+//! the committed balances, so fees are not a conflict. A key (target, selector; a plain payment
+//! is keyed by its recipient) whose speculations fail often (at least 8 conflicts and half of
+//! its validations) turns hot: its remaining transactions run directly at commit, and it stays
+//! hot for 16 blocks. A block whose candidates are mostly under hot keys, or too small, is built
+//! sequentially.
 
 use crate::{
     BlockBuilder, BuildContext, BuilderError, ExecutedBlock, Skipped,
