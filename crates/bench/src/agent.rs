@@ -6,22 +6,15 @@
 //! steady state (no first-time list or balance slot). Each round builds one block of `calls`
 //! transactions per side without committing it and subtracts the time of an empty block.
 
-use crate::{Harness, artifact, median};
+use crate::{Harness, artifact, calls, median};
+use agnt2_agent::{IDENTITY, REPUTATION};
 use agnt2_builder::SequentialBuilder;
 use agnt2_rpc::ChainApi;
 use agnt2_txpool::PooledTx;
-use alloy_primitives::{Address, B256, Bytes, U256, address};
-use alloy_sol_types::{SolCall, SolValue, sol};
+use alloy_primitives::{Address, Bytes, U256, address};
+use alloy_sol_types::SolValue;
 use serde::Serialize;
 use std::{path::Path, sync::Arc};
-
-sol! {
-    function register(string agentURI) external returns (uint256 agentId);
-    function giveFeedback(uint256 agentId, int128 value, uint8 valueDecimals, string tag1, string tag2, string endpoint, string feedbackURI, bytes32 feedbackHash) external;
-}
-
-const IDENTITY: Address = address!("0x0000000000000000000000000000000000008004");
-const REPUTATION: Address = address!("0x0000000000000000000000000000000000008005");
 
 /// One side's figures for one function.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -72,22 +65,11 @@ fn intrinsic(input: &[u8]) -> u64 {
 }
 
 fn feedback(agent: U256, i: usize) -> Bytes {
-    giveFeedbackCall {
-        agentId: agent,
-        value: 87 + (i % 10) as i128,
-        valueDecimals: 0,
-        tag1: "starred".into(),
-        tag2: String::new(),
-        endpoint: "https://agent.example/api".into(),
-        feedbackURI: String::new(),
-        feedbackHash: B256::ZERO,
-    }
-    .abi_encode()
-    .into()
+    calls::feedback(agent, 87 + (i % 10) as i128, "https://agent.example/api")
 }
 
 fn register_call(i: usize) -> Bytes {
-    registerCall { agentURI: format!("ipfs://agent/{i}") }.abi_encode().into()
+    calls::register(format!("ipfs://agent/{i}"))
 }
 
 /// A workload: per call, its sender (account index) and calldata, sent to `to`.

@@ -7,12 +7,13 @@
 //! `rounds` times by each builder without committing; times are medians; the state roots and
 //! receipts of both builds are compared.
 
-use crate::{Accounts, Harness, artifact, median};
+use crate::{Accounts, Harness, artifact, calls, median};
+use agnt2_agent::{CAPABILITIES, IDENTITY, REPUTATION};
 use agnt2_builder::{ParallelBuilder, ParallelStats, SequentialBuilder};
 use agnt2_primitives::ChainSpec;
 use agnt2_rpc::ChainApi;
 use agnt2_txpool::PooledTx;
-use alloy_primitives::{Address, B256, Bytes, U256, address, keccak256};
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolValue, sol};
 use serde::Serialize;
@@ -24,14 +25,8 @@ sol! {
     function swap(uint256 amountIn, bool zeroForOne) external returns (uint256 amountOut);
     function serve(bytes32 job) external returns (bytes32 result);
     function increment() external;
-    function register(string agentURI) external returns (uint256 agentId);
     function grant(uint256 agentId, bytes32 capability, bytes32 scope, uint256 limit, uint64 expiry) external;
-    function giveFeedback(uint256 agentId, int128 value, uint8 valueDecimals, string tag1, string tag2, string endpoint, string feedbackURI, bytes32 feedbackHash) external;
 }
-
-const IDENTITY: Address = address!("0x0000000000000000000000000000000000008004");
-const REPUTATION: Address = address!("0x0000000000000000000000000000000000008005");
-const CAPABILITIES: Address = address!("0x0000000000000000000000000000000000008007");
 
 /// The workloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,11 +115,11 @@ pub struct Report {
 }
 
 /// Fresh keys (deterministic).
-fn keys(n: usize) -> Vec<PrivateKeySigner> {
+fn keys(n: usize) -> eyre::Result<Vec<PrivateKeySigner>> {
     (0..n)
         .map(|i| {
             let k = keccak256(format!("agnt2 bench sender {i}"));
-            PrivateKeySigner::from_bytes(&k).expect("a hash is a valid key with overwhelming odds")
+            PrivateKeySigner::from_bytes(&k).map_err(|e| eyre::eyre!("sender key {i}: {e}"))
         })
         .collect()
 }
@@ -147,7 +142,7 @@ pub fn run(
     let mut h = Harness::with_spec(spec, threads)?;
     let chain_id = h.chain.chain_spec().chain_id();
     let n_senders = txs.clamp(1, 512);
-    let mut senders = Accounts::from_signers(keys(n_senders), chain_id);
+    let mut senders = Accounts::from_signers(keys(n_senders)?, chain_id);
 
     // Fund the senders (1 ETH each, from the 20 dev accounts).
     let mut setup = Vec::new();
@@ -203,8 +198,8 @@ pub fn run(
         let mut setup = Vec::new();
         // Agent k is registered by dev account (k % 20); its id comes from the Transfer event.
         for k in 0..n_agents {
-            let input = registerCall { agentURI: format!("ipfs://bench/agent/{k}") }.abi_encode();
-            setup.push(h.accounts.tx(k % 20, Some(IDENTITY), input.into(), U256::ZERO, 500_000)?);
+            let input = calls::register(format!("ipfs://bench/agent/{k}"));
+            setup.push(h.accounts.tx(k % 20, Some(IDENTITY), input, U256::ZERO, 500_000)?);
         }
         let ids: Vec<U256> = h
             .include(&setup)?
@@ -346,16 +341,5 @@ pub fn run(
 }
 
 fn feedback(agent: U256, i: usize) -> Bytes {
-    giveFeedbackCall {
-        agentId: agent,
-        value: 80 + (i % 20) as i128,
-        valueDecimals: 0,
-        tag1: "starred".into(),
-        tag2: String::new(),
-        endpoint: String::new(),
-        feedbackURI: String::new(),
-        feedbackHash: B256::ZERO,
-    }
-    .abi_encode()
-    .into()
+    calls::feedback(agent, 80 + (i % 20) as i128, "")
 }

@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod builder;
+mod calls;
 
 use agnt2_node::{Chain, MiningMode};
 use agnt2_primitives::{ChainSpec, ReceiptEnvelope, TxEnvelope, dev_signers};
