@@ -432,6 +432,7 @@ impl ParallelBuilder {
                 .collect(),
             status: (0..cands.len()).map(|_| AtomicU8::new(PENDING)).collect(),
             specs: (0..cands.len()).map(|_| Mutex::new(None)).collect(),
+            any_hot: AtomicBool::new(!hot_before.is_empty()),
             hot: RwLock::new(hot_before),
             scan_from: AtomicUsize::new(0),
             done: AtomicBool::new(false),
@@ -563,6 +564,9 @@ struct Shared<'a, O> {
     specs: Vec<Mutex<Option<Spec>>>,
     /// Keys whose transactions are executed at commit, not speculated.
     hot: RwLock<HashSet<Key>>,
+    /// Whether `hot` has any key: lets the claim path skip the lock (shared by every thread
+    /// on every scan) in the common case.
+    any_hot: AtomicBool,
     /// Every transaction below this index has left PENDING.
     scan_from: AtomicUsize,
     done: AtomicBool,
@@ -571,6 +575,10 @@ struct Shared<'a, O> {
 }
 
 impl<O> Shared<'_, O> {
+    fn is_hot(&self, k: &Key) -> bool {
+        self.any_hot.load(Ordering::Acquire) && self.hot.read().contains(k)
+    }
+
     /// The transaction after `i` in its group, if any.
     fn next_in_group(&self, i: usize) -> Option<usize> {
         self.members[self.group_of[i]].get(self.pos[i] + 1).copied()
@@ -581,9 +589,7 @@ impl<O> Shared<'_, O> {
     fn overlay_needed(&self, i: usize) -> bool {
         self.next_in_group(i).is_some_and(|j| {
             let k = key(&self.cands[j]);
-            k.is_none()
-                || k != key(&self.cands[i])
-                || !k.is_some_and(|k| self.hot.read().contains(&k))
+            k.is_none() || k != key(&self.cands[i]) || !k.is_some_and(|k| self.is_hot(&k))
         })
     }
 
@@ -595,7 +601,7 @@ impl<O> Shared<'_, O> {
         let mut all_below_taken = true;
         while i < n {
             if self.status[i].load(Ordering::Acquire) == PENDING {
-                let is_hot = key(&self.cands[i]).is_some_and(|k| self.hot.read().contains(&k));
+                let is_hot = key(&self.cands[i]).is_some_and(|k| self.is_hot(&k));
                 if is_hot {
                     let _ = self.status[i].compare_exchange(
                         PENDING,
@@ -710,6 +716,7 @@ impl<D: StateDb> Committer<'_, D> {
                     // Hot once conflicts are frequent, not on the first one: a token's
                     // transfers conflict now and then and still gain from speculation.
                     if t.1 >= HOT_MIN_CONFLICTS && t.1 * 2 >= t.0 && shared.hot.write().insert(k) {
+                        shared.any_hot.store(true, Ordering::Release);
                         self.new_hot.push(k);
                     }
                 }
