@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice The two ERC-20 calls the adjudicator makes.
+interface IERC20Min {
+    function transferFrom(address from, address to, uint256 amount) external returns (bool);
+    function transfer(address to, uint256 amount) external returns (bool);
+}
+
+/// @notice What the adjudicator asks the agent precompiles (agnt2 0x8004 and 0x8008).
+interface IAgentOwner {
+    function ownerOf(uint256 agentId) external view returns (address);
+}
+
+interface ISessionCheck {
+    function isValid(uint256 agentId, address key, address counterparty) external view returns (bool);
+}
+
+/// @title Adjudicator
+/// @notice Bilateral agent channels (ETH or one ERC-20 each) whose disputes the rollup decides.
+///
+/// A channel between `a` and `b` is identified by
+/// `keccak256(abi.encode(chainid, adjudicator, a, b, token, nonce))`. Off-chain both parties
+/// co-sign `State`s as EIP-712 typed data under the domain
+/// `("agnt2-adjudicator", "1", chainid, adjudicator)`. A state carries what each side has sent
+/// the other in total (`sentA`, `sentB`, never decreasing in an honest channel), so deposits
+/// made at any time count: side A ends with `depositA + sentB - sentA`.
+///
+/// Exits: `close` with a co-signed final state pays out at once; otherwise anyone holding a
+/// co-signed state `dispute`s with it, which starts the challenge window; during the window a
+/// state with a higher version `refute`s it (the hub does so as a watchtower); `settle` after the
+/// window fixes the outcome; each side `withdraw`s its share.
+///
+/// A signature counts for a participant when it is the participant's own, or that of a session
+/// key which the Sessions precompile holds valid (for the other participant as counterparty) for
+/// the participant's agent, the agent being owned by the participant.
+contract Adjudicator {
+    struct State {
+        bytes32 channelId;
+        uint64 version;
+        uint256 sentA;
+        uint256 sentB;
+        bytes32 appData;
+        bool isFinal;
+    }
+
+    enum Status {
+        None,
+        Open,
+        Disputed,
+        Settled
+    }
+
+    struct Channel {
+        address a;
+        address b;
+        address token;
+        uint48 challengeDuration;
+        Status status;
+        uint64 version;
+        uint64 disputeEnd;
+        uint256 agentA;
+        uint256 agentB;
+        uint256 depositA;
+        uint256 depositB;
+        uint256 sentA;
+        uint256 sentB;
+        uint256 owedA;
+        uint256 owedB;
+    }
+
+    bytes32 public constant STATE_TYPEHASH =
+        keccak256("State(bytes32 channelId,uint64 version,uint256 sentA,uint256 sentB,bytes32 appData,bool isFinal)");
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    address public constant IDENTITY = address(0x8004);
+    address public constant SESSIONS = address(0x8008);
+    uint48 public constant MAX_CHALLENGE_DURATION = 365 days;
+    /// @dev secp256k1n / 2: signatures with a higher s are malleable copies.
+    uint256 private constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+
+    mapping(bytes32 => Channel) internal channels;
+
+    event ChannelOpened(
+        bytes32 indexed channelId,
+        address indexed a,
+        address indexed b,
+        address token,
+        uint64 nonce,
+        uint48 challengeDuration,
+        uint256 agentA,
+        uint256 agentB
+    );
+    event Deposited(bytes32 indexed channelId, address indexed participant, uint256 amount, uint256 deposit);
+    event Disputed(bytes32 indexed channelId, uint64 version, uint64 disputeEnd, address indexed by);
+    event Refuted(bytes32 indexed channelId, uint64 version, address indexed by);
+    event Concluded(bytes32 indexed channelId, uint64 version, uint256 balanceA, uint256 balanceB, bool cooperative);
+    event Withdrawn(bytes32 indexed channelId, address indexed participant, address to, uint256 amount);
+
+    error ChannelExists(bytes32 channelId);
+    error UnknownChannel(bytes32 channelId);
+    error BadParticipants();
+    error BadChallengeDuration(uint48 duration);
+    error NotParticipant(address caller);
+    error WrongStatus(Status status);
+    error WrongValue(uint256 expected, uint256 got);
+    error WrongChannel(bytes32 expected, bytes32 got);
+    error NotFinal();
+    error StaleVersion(uint64 recorded, uint64 got);
+    error WindowOpen(uint64 disputeEnd);
+    error WindowClosed(uint64 disputeEnd);
+    error BadSignature(address participant);
+    error TransferFailed();
+    error NothingOwed();
+
+    /// @notice The id a channel with these parameters has on this chain and adjudicator.
+    function channelId(address a, address b, address token, uint64 nonce) public view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), a, b, token, nonce));
+    }
+
+    function domainSeparator() public view returns (bytes32) {
+        return keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("agnt2-adjudicator"), keccak256("1"), block.chainid, address(this))
+        );
+    }
+
+    /// @notice The EIP-712 digest both parties sign for `s`.
+    function stateDigest(State calldata s) public view returns (bytes32) {
+        bytes32 structHash =
+            keccak256(abi.encode(STATE_TYPEHASH, s.channelId, s.version, s.sentA, s.sentB, s.appData, s.isFinal));
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
+    }
+
+    function getChannel(bytes32 id) external view returns (Channel memory) {
+        return channels[id];
+    }
+
+    /// @notice Opens a channel from the caller (side A) to `b`, funding A's side with `amount`
+    ///         (ETH: `msg.value == amount`; ERC-20: approved beforehand). `agentA`/`agentB` name
+    ///         the participants' agents whose session keys may sign (0: none).
+    function open(
+        address b,
+        address token,
+        uint64 nonce,
+        uint48 challengeDuration,
+        uint256 agentA,
+        uint256 agentB,
+        uint256 amount
+    ) external payable returns (bytes32 id) {
+        if (b == address(0) || b == msg.sender) revert BadParticipants();
+        if (challengeDuration == 0 || challengeDuration > MAX_CHALLENGE_DURATION) {
+            revert BadChallengeDuration(challengeDuration);
+        }
+        id = channelId(msg.sender, b, token, nonce);
+        Channel storage c = channels[id];
+        if (c.status != Status.None) revert ChannelExists(id);
+        c.a = msg.sender;
+        c.b = b;
+        c.token = token;
+        c.challengeDuration = challengeDuration;
+        c.status = Status.Open;
+        c.agentA = agentA;
+        c.agentB = agentB;
+        emit ChannelOpened(id, msg.sender, b, token, nonce, challengeDuration, agentA, agentB);
+        _fund(c, id, msg.sender, amount);
+    }
+
+    /// @notice Adds `amount` to `participant`'s side of an open channel; anyone may fund.
+    function deposit(bytes32 id, address participant, uint256 amount) external payable {
+        Channel storage c = _channel(id);
+        if (c.status != Status.Open) revert WrongStatus(c.status);
+        if (participant != c.a && participant != c.b) revert NotParticipant(participant);
+        _fund(c, id, participant, amount);
+    }
+
+    /// @notice Cooperative close: a co-signed final state pays out at once (also during a dispute).
+    function close(State calldata s, bytes calldata sigA, bytes calldata sigB) external {
+        Channel storage c = _channel(s.channelId);
+        if (c.status != Status.Open && c.status != Status.Disputed) revert WrongStatus(c.status);
+        if (!s.isFinal) revert NotFinal();
+        if (s.version < c.version) revert StaleVersion(c.version, s.version);
+        _checkSignatures(c, s, sigA, sigB);
+        _record(c, s);
+        _conclude(c, s.channelId, true);
+    }
+
+    /// @notice Starts the challenge window with a co-signed state. A participant may dispute with
+    ///         the opening state (version 0, nothing sent, no app data) without signatures.
+    function dispute(State calldata s, bytes calldata sigA, bytes calldata sigB) external {
+        Channel storage c = _channel(s.channelId);
+        if (c.status != Status.Open) revert WrongStatus(c.status);
+        if (s.version < c.version) revert StaleVersion(c.version, s.version);
+        bool opening = s.version == 0 && s.sentA == 0 && s.sentB == 0 && s.appData == bytes32(0) && sigA.length == 0
+            && sigB.length == 0;
+        if (opening) {
+            if (msg.sender != c.a && msg.sender != c.b) revert NotParticipant(msg.sender);
+        } else {
+            _checkSignatures(c, s, sigA, sigB);
+        }
+        _record(c, s);
+        c.status = Status.Disputed;
+        c.disputeEnd = uint64(block.timestamp) + c.challengeDuration;
+        emit Disputed(s.channelId, s.version, c.disputeEnd, msg.sender);
+    }
+
+    /// @notice Replaces the disputed state with a co-signed one of a higher version, within the
+    ///         window. Anyone may refute (a watchtower holds the participants' states).
+    function refute(State calldata s, bytes calldata sigA, bytes calldata sigB) external {
+        Channel storage c = _channel(s.channelId);
+        if (c.status != Status.Disputed) revert WrongStatus(c.status);
+        if (block.timestamp >= c.disputeEnd) revert WindowClosed(c.disputeEnd);
+        if (s.version <= c.version) revert StaleVersion(c.version, s.version);
+        _checkSignatures(c, s, sigA, sigB);
+        _record(c, s);
+        emit Refuted(s.channelId, s.version, msg.sender);
+    }
+
+    /// @notice Fixes the outcome of a dispute once its window has passed.
+    function settle(bytes32 id) external {
+        Channel storage c = _channel(id);
+        if (c.status != Status.Disputed) revert WrongStatus(c.status);
+        if (block.timestamp < c.disputeEnd) revert WindowOpen(c.disputeEnd);
+        _conclude(c, id, false);
+    }
+
+    /// @notice Pays the caller's share of a concluded channel to `to`.
+    function withdraw(bytes32 id, address to) external {
+        Channel storage c = _channel(id);
+        if (c.status != Status.Settled) revert WrongStatus(c.status);
+        uint256 amount;
+        if (msg.sender == c.a) {
+            amount = c.owedA;
+            c.owedA = 0;
+        } else if (msg.sender == c.b) {
+            amount = c.owedB;
+            c.owedB = 0;
+        } else {
+            revert NotParticipant(msg.sender);
+        }
+        if (amount == 0) revert NothingOwed();
+        emit Withdrawn(id, msg.sender, to, amount);
+        _pay(c.token, to, amount);
+    }
+
+    function _channel(bytes32 id) private view returns (Channel storage c) {
+        c = channels[id];
+        if (c.status == Status.None) revert UnknownChannel(id);
+    }
+
+    function _fund(Channel storage c, bytes32 id, address participant, uint256 amount) private {
+        if (c.token == address(0)) {
+            if (msg.value != amount) revert WrongValue(amount, msg.value);
+        } else {
+            if (msg.value != 0) revert WrongValue(0, msg.value);
+            if (amount != 0 && !IERC20Min(c.token).transferFrom(msg.sender, address(this), amount)) {
+                revert TransferFailed();
+            }
+        }
+        uint256 total;
+        if (participant == c.a) {
+            total = c.depositA += amount;
+        } else {
+            total = c.depositB += amount;
+        }
+        emit Deposited(id, participant, amount, total);
+    }
+
+    function _record(Channel storage c, State calldata s) private {
+        c.version = s.version;
+        c.sentA = s.sentA;
+        c.sentB = s.sentB;
+    }
+
+    function _conclude(Channel storage c, bytes32 id, bool cooperative) private {
+        uint256 total = c.depositA + c.depositB;
+        // A ends with depositA + sentB - sentA, kept within [0, total]; B gets the rest.
+        uint256 credit = c.depositA + c.sentB;
+        uint256 balanceA = credit > c.sentA ? credit - c.sentA : 0;
+        if (balanceA > total) balanceA = total;
+        uint256 balanceB = total - balanceA;
+        c.owedA = balanceA;
+        c.owedB = balanceB;
+        c.status = Status.Settled;
+        emit Concluded(id, c.version, balanceA, balanceB, cooperative);
+    }
+
+    function _checkSignatures(Channel storage c, State calldata s, bytes calldata sigA, bytes calldata sigB)
+        private
+        view
+    {
+        bytes32 digest = stateDigest(s);
+        if (!_signedBy(digest, sigA, c.a, c.agentA, c.b)) revert BadSignature(c.a);
+        if (!_signedBy(digest, sigB, c.b, c.agentB, c.a)) revert BadSignature(c.b);
+    }
+
+    function _signedBy(bytes32 digest, bytes calldata sig, address participant, uint256 agentId, address other)
+        private
+        view
+        returns (bool)
+    {
+        address signer = _recover(digest, sig);
+        if (signer == address(0)) return false;
+        if (signer == participant) return true;
+        if (agentId == 0) return false;
+        (bool ok, bytes memory ret) = IDENTITY.staticcall(abi.encodeCall(IAgentOwner.ownerOf, (agentId)));
+        if (!ok || ret.length != 32 || abi.decode(ret, (address)) != participant) return false;
+        (ok, ret) = SESSIONS.staticcall(abi.encodeCall(ISessionCheck.isValid, (agentId, signer, other)));
+        return ok && ret.length == 32 && abi.decode(ret, (bool));
+    }
+
+    /// @dev 65-byte r ‖ s ‖ v, v in {27, 28} (or {0, 1}), low s; zero address when invalid.
+    function _recover(bytes32 digest, bytes calldata sig) private pure returns (address) {
+        if (sig.length != 65) return address(0);
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (v < 27) v += 27;
+        if ((v != 27 && v != 28) || uint256(s) > HALF_N) return address(0);
+        return ecrecover(digest, v, r, s);
+    }
+
+    function _pay(address token, address to, uint256 amount) private {
+        if (token == address(0)) {
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert TransferFailed();
+        } else if (!IERC20Min(token).transfer(to, amount)) {
+            revert TransferFailed();
+        }
+    }
+}

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Adjudicator} from "../src/channels/Adjudicator.sol";
+
+interface VmChan {
+    function prank(address) external;
+    function deal(address, uint256) external;
+    function warp(uint256) external;
+    function chainId(uint256) external;
+    function etch(address, bytes calldata) external;
+    function expectRevert(bytes calldata) external;
+    function expectRevert(bytes4) external;
+    function addr(uint256) external pure returns (address);
+    function sign(uint256, bytes32) external pure returns (uint8, bytes32, bytes32);
+}
+
+/// @notice A minimal ERC-20 for funding channels in tokens.
+contract TestToken {
+    mapping(address => uint256) public balanceOf;
+    mapping(address => mapping(address => uint256)) public allowance;
+
+    function mint(address to, uint256 v) external {
+        balanceOf[to] += v;
+    }
+
+    function approve(address s, uint256 v) external returns (bool) {
+        allowance[msg.sender][s] = v;
+        return true;
+    }
+
+    function transfer(address to, uint256 v) external returns (bool) {
+        balanceOf[msg.sender] -= v;
+        balanceOf[to] += v;
+        return true;
+    }
+
+    function transferFrom(address f, address to, uint256 v) external returns (bool) {
+        allowance[f][msg.sender] -= v;
+        balanceOf[f] -= v;
+        balanceOf[to] += v;
+        return true;
+    }
+}
+
+/// @notice Stands in for the agent precompiles, which Foundry's local EVM does not run (the
+///         devnet e2e test covers the real ones): agent 7 is owned by `owner`, and `key` is its
+///         valid session key.
+contract FakeAgents {
+    address public owner;
+    address public key;
+
+    function set(address o, address k) external {
+        owner = o;
+        key = k;
+    }
+
+    function ownerOf(uint256 id) external view returns (address) {
+        require(id == 7, "unknown agent");
+        return owner;
+    }
+
+    function isValid(uint256 id, address k, address) external view returns (bool) {
+        return id == 7 && k == key;
+    }
+}
+
+contract AdjudicatorTest {
+    VmChan constant vm = VmChan(address(uint160(uint256(keccak256("hevm cheat code")))));
+    uint256 constant KA = 0xA11CE;
+    uint256 constant KB = 0xB0B;
+    uint256 constant KS = 0x5E55;
+    Adjudicator adj = new Adjudicator();
+    address a = vm.addr(KA);
+    address b = vm.addr(KB);
+
+    receive() external payable {}
+
+    function _open(uint256 amountA, uint256 amountB) internal returns (bytes32 id) {
+        vm.deal(a, 100 ether);
+        vm.deal(b, 100 ether);
+        vm.prank(a);
+        id = adj.open{value: amountA}(b, address(0), 1, 100, 0, 0, amountA);
+        vm.prank(b);
+        adj.deposit{value: amountB}(id, b, amountB);
+    }
+
+    function _state(bytes32 id, uint64 v, uint256 sentA, uint256 sentB, bool fin)
+        internal
+        pure
+        returns (Adjudicator.State memory)
+    {
+        return Adjudicator.State(id, v, sentA, sentB, bytes32(uint256(v)), fin);
+    }
+
+    function _sig(Adjudicator ad, uint256 k, Adjudicator.State memory s) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 ss) = vm.sign(k, ad.stateDigest(s));
+        return abi.encodePacked(r, ss, v);
+    }
+
+    function test_channel_id_binds_chain_adjudicator_participants_nonce() public {
+        bytes32 id = adj.channelId(a, b, address(0), 1);
+        require(id != adj.channelId(b, a, address(0), 1), "participants");
+        require(id != adj.channelId(a, b, address(0), 2), "nonce");
+        require(id != new Adjudicator().channelId(a, b, address(0), 1), "adjudicator");
+        vm.chainId(999);
+        require(id != adj.channelId(a, b, address(0), 1), "chain id");
+    }
+
+    function test_cooperative_close_pays_the_final_state() public {
+        bytes32 id = _open(3 ether, 1 ether);
+        Adjudicator.State memory s = _state(id, 9, 2 ether, 0.5 ether, true);
+        adj.close(s, _sig(adj, KA, s), _sig(adj, KB, s));
+        Adjudicator.Channel memory c = adj.getChannel(id);
+        require(c.owedA == 1.5 ether && c.owedB == 2.5 ether, "balances");
+        uint256 before = b.balance;
+        vm.prank(b);
+        adj.withdraw(id, b);
+        require(b.balance == before + 2.5 ether, "withdrawn");
+        vm.prank(b);
+        vm.expectRevert(Adjudicator.NothingOwed.selector);
+        adj.withdraw(id, b);
+    }
+
+    function test_close_needs_final_state_and_both_signatures() public {
+        bytes32 id = _open(1 ether, 0);
+        Adjudicator.State memory s = _state(id, 1, 1, 0, false);
+        bytes memory sa = _sig(adj, KA, s);
+        bytes memory sb = _sig(adj, KB, s);
+        vm.expectRevert(Adjudicator.NotFinal.selector);
+        adj.close(s, sa, sb);
+        s.isFinal = true;
+        sa = _sig(adj, KA, s);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, b));
+        adj.close(s, sa, sa);
+        bytes memory high = _sig(adj, KB, s);
+        // The malleable twin (n - s, flipped v) is refused.
+        bytes32 sv;
+        assembly {
+            sv := mload(add(high, 64))
+        }
+        uint256 n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141;
+        bytes memory twin = abi.encodePacked(bytes32(0), bytes32(n - uint256(sv)), uint8(0));
+        for (uint256 i; i < 32; i++) {
+            twin[i] = high[i];
+        }
+        twin[64] = high[64] == bytes1(uint8(27)) ? bytes1(uint8(28)) : bytes1(uint8(27));
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, b));
+        adj.close(s, sa, twin);
+    }
+
+    function test_dispute_refute_settle_takes_the_latest_state() public {
+        bytes32 id = _open(5 ether, 5 ether);
+        Adjudicator.State memory stale = _state(id, 3, 1 ether, 0, false);
+        Adjudicator.State memory latest = _state(id, 8, 4 ether, 1 ether, false);
+        vm.warp(1000);
+        vm.prank(a);
+        adj.dispute(stale, _sig(adj, KA, stale), _sig(adj, KB, stale));
+        require(adj.getChannel(id).disputeEnd == 1100, "window");
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.WindowOpen.selector, uint64(1100)));
+        adj.settle(id);
+        bytes memory s1 = _sig(adj, KA, stale);
+        bytes memory s2 = _sig(adj, KB, stale);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.StaleVersion.selector, uint64(3), uint64(3)));
+        adj.refute(stale, s1, s2);
+        // A third party (the hub as a watchtower) refutes with the latest co-signed state.
+        adj.refute(latest, _sig(adj, KA, latest), _sig(adj, KB, latest));
+        vm.warp(1100);
+        Adjudicator.State memory later = _state(id, 9, 4 ether, 2 ether, false);
+        s1 = _sig(adj, KA, later);
+        s2 = _sig(adj, KB, later);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.WindowClosed.selector, uint64(1100)));
+        adj.refute(later, s1, s2);
+        adj.settle(id);
+        Adjudicator.Channel memory c = adj.getChannel(id);
+        require(c.owedA == 2 ether && c.owedB == 8 ether, "latest state's balances");
+        s1 = _sig(adj, KA, latest);
+        s2 = _sig(adj, KB, latest);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.WrongStatus.selector, Adjudicator.Status.Settled));
+        adj.dispute(latest, s1, s2);
+    }
+
+    function test_opening_state_dispute_needs_a_participant() public {
+        bytes32 id = _open(2 ether, 0);
+        Adjudicator.State memory zero = Adjudicator.State(id, 0, 0, 0, bytes32(0), false);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.NotParticipant.selector, address(this)));
+        adj.dispute(zero, "", "");
+        vm.prank(a);
+        adj.dispute(zero, "", "");
+        vm.warp(block.timestamp + 100);
+        adj.settle(id);
+        require(adj.getChannel(id).owedA == 2 ether, "the depositor gets it back");
+    }
+
+    function test_replays_across_channels_adjudicators_chains_fail() public {
+        bytes32 id = _open(1 ether, 1 ether);
+        vm.prank(a);
+        bytes32 other = adj.open{value: 1 ether}(b, address(0), 2, 100, 0, 0, 1 ether);
+        Adjudicator.State memory s = _state(id, 1, 1, 0, true);
+        bytes memory sa = _sig(adj, KA, s);
+        bytes memory sb = _sig(adj, KB, s);
+        // Same state, other channel id.
+        Adjudicator.State memory moved = _state(other, 1, 1, 0, true);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
+        adj.close(moved, sa, sb);
+        // Signed for another adjudicator.
+        Adjudicator twin = new Adjudicator();
+        bytes memory ta = _sig(twin, KA, s);
+        bytes memory tb = _sig(twin, KB, s);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
+        adj.close(s, ta, tb);
+        // Signed on another chain.
+        uint256 chain = block.chainid;
+        vm.chainId(chain + 1);
+        bytes memory fa = _sig(adj, KA, s);
+        bytes memory fb = _sig(adj, KB, s);
+        vm.chainId(chain);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
+        adj.close(s, fa, fb);
+        adj.close(s, sa, sb);
+    }
+
+    function test_lower_version_never_replaces_higher() public {
+        bytes32 id = _open(1 ether, 1 ether);
+        Adjudicator.State memory hi = _state(id, 5, 1, 0, false);
+        Adjudicator.State memory lo = _state(id, 4, 0, 0, true);
+        adj.dispute(hi, _sig(adj, KA, hi), _sig(adj, KB, hi));
+        bytes memory s1 = _sig(adj, KA, lo);
+        bytes memory s2 = _sig(adj, KB, lo);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.StaleVersion.selector, uint64(5), uint64(4)));
+        adj.close(lo, s1, s2);
+    }
+
+    function test_session_key_of_the_participants_agent_signs() public {
+        FakeAgents fake = new FakeAgents();
+        vm.etch(address(0x8004), address(fake).code);
+        vm.etch(address(0x8008), address(fake).code);
+        address key = vm.addr(KS);
+        FakeAgents(address(0x8004)).set(b, key);
+        FakeAgents(address(0x8008)).set(b, key);
+        vm.deal(a, 10 ether);
+        vm.prank(a);
+        bytes32 id = adj.open{value: 1 ether}(b, address(0), 1, 100, 0, 7, 1 ether);
+        Adjudicator.State memory s = _state(id, 2, 0.25 ether, 0, true);
+        // The key is valid for B's agent 7; it does not count for A (no agent).
+        bytes memory bySession = _sig(adj, KS, s);
+        bytes memory byA = _sig(adj, KA, s);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
+        adj.close(s, bySession, bySession);
+        // Once the agent changes hands, its keys no longer sign for B.
+        FakeAgents(address(0x8004)).set(address(0xdead), key);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, b));
+        adj.close(s, byA, bySession);
+        FakeAgents(address(0x8004)).set(b, key);
+        adj.close(s, byA, bySession);
+        require(adj.getChannel(id).owedB == 0.25 ether, "paid to B");
+    }
+
+    function test_erc20_channel_and_bad_funding() public {
+        TestToken t = new TestToken();
+        t.mint(a, 10 ether);
+        vm.deal(a, 1 ether);
+        vm.prank(a);
+        t.approve(address(adj), 4 ether);
+        vm.prank(a);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.WrongValue.selector, 0, 1));
+        adj.open{value: 1}(b, address(t), 1, 100, 0, 0, 4 ether);
+        vm.prank(a);
+        bytes32 id = adj.open(b, address(t), 1, 100, 0, 0, 4 ether);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.ChannelExists.selector, id));
+        vm.prank(a);
+        adj.open(b, address(t), 1, 100, 0, 0, 0);
+        Adjudicator.State memory s = _state(id, 1, 3 ether, 0, true);
+        adj.close(s, _sig(adj, KA, s), _sig(adj, KB, s));
+        vm.prank(b);
+        adj.withdraw(id, b);
+        require(t.balanceOf(b) == 3 ether, "token paid");
+        // Overspending states are clamped to what the channel holds.
+        vm.prank(a);
+        t.approve(address(adj), 1 ether);
+        vm.prank(a);
+        bytes32 id2 = adj.open(b, address(t), 2, 100, 0, 0, 1 ether);
+        Adjudicator.State memory over = _state(id2, 1, 5 ether, 0, true);
+        adj.close(over, _sig(adj, KA, over), _sig(adj, KB, over));
+        Adjudicator.Channel memory c = adj.getChannel(id2);
+        require(c.owedA == 0 && c.owedB == 1 ether, "clamped");
+    }
+
+    function test_bad_open_parameters() public {
+        vm.expectRevert(Adjudicator.BadParticipants.selector);
+        adj.open(address(this), address(0), 1, 100, 0, 0, 0);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadChallengeDuration.selector, uint48(0)));
+        adj.open(b, address(0), 1, 0, 0, 0, 0);
+        bytes32 id = adj.channelId(a, b, address(0), 9);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.UnknownChannel.selector, id));
+        adj.settle(id);
+    }
+}
