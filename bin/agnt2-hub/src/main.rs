@@ -1,0 +1,136 @@
+//! `agnt2-hub`: the channel hub. Agents connect over the binary protocol (docs/channels.md), the
+//! hub relays and stores their co-signed states, countersigns its own channels, and refutes stale
+//! disputes on the rollup.
+
+use agnt2_channels::{
+    Key,
+    hub::{Hub, HubConfig},
+    l2::L2,
+};
+use alloy_primitives::Address;
+use clap::Parser;
+use eyre::WrapErr;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The agnt2 channel hub.
+#[derive(Debug, Parser)]
+#[command(name = "agnt2-hub", version)]
+struct Args {
+    /// Address of the binary protocol.
+    #[arg(long, default_value = "127.0.0.1:9545")]
+    listen: SocketAddr,
+    /// Prometheus metrics at http://ADDR/metrics (off if not given).
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
+    /// Directory of the hub's MDBX store and key.
+    #[arg(long, default_value = ".hub")]
+    datadir: PathBuf,
+    /// The rollup's JSON-RPC (channels are checked against the adjudicator; the watchtower runs).
+    #[arg(long = "l2.rpc-url")]
+    l2_rpc_url: Option<String>,
+    /// The adjudicator contract.
+    #[arg(long)]
+    adjudicator: Address,
+    /// Chain id (read from --l2.rpc-url when given).
+    #[arg(long = "chain-id")]
+    chain_id: Option<u64>,
+    /// The hub's private key (hex); otherwise the one in the datadir, created on first start.
+    #[arg(long, env = "AGNT2_HUB_KEY", hide_env_values = true)]
+    key: Option<String>,
+    /// Watchtower poll interval in milliseconds.
+    #[arg(long = "watch.interval-ms", default_value_t = 500)]
+    watch_interval_ms: u64,
+}
+
+fn load_key(args: &Args) -> eyre::Result<Key> {
+    if let Some(k) = &args.key {
+        return Key::from_hex(k).wrap_err("--key");
+    }
+    let path = args.datadir.join("hub.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Key::from_hex(&text).wrap_err_with(|| format!("reading {}", path.display()));
+    }
+    std::fs::create_dir_all(&args.datadir)?;
+    let key = Key::random();
+    std::fs::write(&path, format!("{}\n", key.secret_bytes()))
+        .wrap_err_with(|| format!("writing {}", path.display()))?;
+    Ok(key)
+}
+
+async fn serve_metrics(
+    addr: SocketAddr,
+    metrics: std::sync::Arc<agnt2_channels::hub::Metrics>,
+) -> eyre::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.wrap_err("binding --metrics")?;
+    tracing::info!(%addr, "metrics");
+    loop {
+        let (mut s, _) = listener.accept().await?;
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let body = metrics.render();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(body.as_bytes()).await;
+        });
+    }
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let key = load_key(&args)?;
+    let l2 = args.l2_rpc_url.as_deref().map(L2::new).transpose()?;
+    let chain_id = match (&l2, args.chain_id) {
+        (Some(l2), given) => {
+            let c = l2.chain_id().wrap_err("reading the chain id from --l2.rpc-url")?;
+            if let Some(g) = given.filter(|g| *g != c) {
+                eyre::bail!("--chain-id {g} but the L2 reports {c}");
+            }
+            c
+        }
+        (None, Some(c)) => c,
+        (None, None) => eyre::bail!("give --l2.rpc-url or --chain-id"),
+    };
+    let hub = Hub::start(HubConfig {
+        listen: args.listen,
+        datadir: args.datadir.clone(),
+        key,
+        chain_id,
+        adjudicator: args.adjudicator,
+        l2,
+        watch_interval: Duration::from_millis(args.watch_interval_ms),
+    })
+    .await?;
+    // The line tests and scripts wait for.
+    println!("agnt2-hub listening on {} as {}", hub.local_addr(), hub.address());
+    if let Some(addr) = args.metrics {
+        let m = hub.metrics();
+        tokio::spawn(async move {
+            if let Err(err) = serve_metrics(addr, m).await {
+                tracing::error!(err = %format!("{err:#}"), "metrics server failed");
+            }
+        });
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    hub.shutdown();
+    Ok(())
+}

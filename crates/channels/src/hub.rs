@@ -1,0 +1,404 @@
+//! The hub server: authenticated connections over the binary protocol, relay of proposals between
+//! the two parties of a channel, the hub as counterparty of its own channels, group-committed
+//! persistence before any acknowledgement, and a watchtower that refutes stale disputes.
+//!
+//! Threads: tokio tasks per connection (a reader that validates and signs, a writer that batches
+//! frames), one persister thread that commits every queued state in one MDBX transaction and only
+//! then sends the acknowledgements, and one watchtower task polling the adjudicator's logs.
+
+mod conn;
+mod persist;
+mod watch;
+
+use crate::{
+    keys::{Key, Sig, recover},
+    l2::L2,
+    state::{self, ChannelParams, Side, SignedState, State, check_transition},
+    store::{ChannelRecord, Store},
+    wire::Msg,
+};
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::Eip712Domain;
+use parking_lot::Mutex;
+use std::{
+    collections::{BTreeMap, HashMap},
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+use tokio::{net::TcpListener, sync::mpsc::UnboundedSender};
+
+/// Where a connection's outgoing frames go.
+pub(crate) type Outbox = UnboundedSender<Msg>;
+
+/// What the hub is configured with.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Address of the binary protocol listener (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Directory of the MDBX store.
+    pub datadir: PathBuf,
+    /// The hub's key: its identity, its countersignatures, and the account refutes are sent from.
+    pub key: Key,
+    /// Chain id of the rollup.
+    pub chain_id: u64,
+    /// The adjudicator whose channels the hub serves.
+    pub adjudicator: Address,
+    /// The rollup's RPC: channels are checked against the adjudicator and the watchtower runs.
+    /// Without it the hub trusts registrations (for offline tests).
+    pub l2: Option<L2>,
+    /// How often the watchtower polls the adjudicator.
+    pub watch_interval: Duration,
+}
+
+/// Counters of the hub, exported as Prometheus text by the binary.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Connections accepted.
+    pub connections: AtomicU64,
+    /// Connections that authenticated.
+    pub authenticated: AtomicU64,
+    /// Co-signed states stored.
+    pub states_stored: AtomicU64,
+    /// MDBX commits (each stores a batch).
+    pub commits: AtomicU64,
+    /// Proposals refused.
+    pub rejected: AtomicU64,
+    /// Proposals relayed to a counterparty.
+    pub relayed: AtomicU64,
+    /// Malformed frames and protocol violations.
+    pub protocol_errors: AtomicU64,
+    /// Disputes the watchtower saw.
+    pub disputes_seen: AtomicU64,
+    /// Refutes the watchtower sent.
+    pub refutes_sent: AtomicU64,
+}
+
+impl Metrics {
+    /// Prometheus exposition text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (name, v, help) in [
+            ("connections_total", &self.connections, "connections accepted"),
+            ("authenticated_total", &self.authenticated, "connections that authenticated"),
+            ("states_stored_total", &self.states_stored, "co-signed states stored"),
+            ("commits_total", &self.commits, "MDBX commits"),
+            ("rejected_total", &self.rejected, "proposals refused"),
+            ("relayed_total", &self.relayed, "proposals relayed to a counterparty"),
+            ("protocol_errors_total", &self.protocol_errors, "malformed frames and violations"),
+            ("disputes_seen_total", &self.disputes_seen, "disputes seen on the adjudicator"),
+            ("refutes_sent_total", &self.refutes_sent, "refutes sent by the watchtower"),
+        ] {
+            out.push_str(&format!(
+                "# HELP agnt2_hub_{name} {help}\n# TYPE agnt2_hub_{name} counter\nagnt2_hub_{name} {}\n",
+                v.load(Ordering::Relaxed)
+            ));
+        }
+        out
+    }
+}
+
+/// A proposal relayed to the counterparty, awaiting its countersignature.
+#[derive(Debug)]
+struct Relayed {
+    state: State,
+    sig: Sig,
+    proposer: Side,
+    reply: Outbox,
+}
+
+/// A followed channel.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    rec: ChannelRecord,
+    /// The highest version admitted (relayed or co-signed, maybe not yet stored).
+    head: State,
+    /// The highest co-signed version handed to the persister.
+    cosigned: State,
+    /// The highest stored co-signed state.
+    latest: SignedState,
+    relayed: BTreeMap<u64, Relayed>,
+}
+
+impl Entry {
+    fn new(rec: ChannelRecord, latest: SignedState) -> Self {
+        Self {
+            rec,
+            head: latest.state.clone(),
+            cosigned: latest.state.clone(),
+            latest,
+            relayed: BTreeMap::new(),
+        }
+    }
+}
+
+/// State shared by the hub's tasks.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    key: Key,
+    chain_id: u64,
+    adjudicator: Address,
+    domain: Eip712Domain,
+    l2: Option<L2>,
+    channels: Mutex<HashMap<B256, Arc<Mutex<Entry>>>>,
+    conns: Mutex<HashMap<Address, Vec<(u64, Outbox)>>>,
+    persist: persist::Persister,
+    metrics: Arc<Metrics>,
+}
+
+/// A running hub.
+#[derive(Debug)]
+pub struct Hub {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Hub {
+    /// Opens the store, binds the listener and starts serving.
+    pub async fn start(cfg: HubConfig) -> eyre::Result<Self> {
+        let store = Store::open(&cfg.datadir)?;
+        let mut channels = HashMap::new();
+        for (rec, latest) in store.load()? {
+            channels.insert(rec.params.id(), Arc::new(Mutex::new(Entry::new(rec, latest))));
+        }
+        let metrics = Arc::new(Metrics::default());
+        let persist = persist::Persister::start(store, metrics.clone())?;
+        let listener = TcpListener::bind(cfg.listen).await?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            domain: state::domain(cfg.chain_id, cfg.adjudicator),
+            key: cfg.key,
+            chain_id: cfg.chain_id,
+            adjudicator: cfg.adjudicator,
+            l2: cfg.l2,
+            channels: Mutex::new(channels),
+            conns: Mutex::new(HashMap::new()),
+            persist,
+            metrics,
+        });
+        let mut tasks = vec![tokio::spawn(conn::accept_loop(shared.clone(), listener))];
+        if shared.l2.is_some() {
+            tasks.push(tokio::spawn(watch::watchtower(shared.clone(), cfg.watch_interval)));
+        }
+        Ok(Self { shared, local_addr, tasks })
+    }
+
+    /// The bound address of the binary protocol.
+    pub const fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The hub's address (its key).
+    pub fn address(&self) -> Address {
+        self.shared.key.address()
+    }
+
+    /// The hub's counters.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
+    }
+
+    /// The latest stored co-signed state of a channel.
+    pub fn latest(&self, id: &B256) -> Option<SignedState> {
+        let e = self.shared.channels.lock().get(id).cloned()?;
+        Some(e.lock().latest.clone())
+    }
+
+    /// Stops accepting and serving; queued states are still stored.
+    pub fn shutdown(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.shared.persist.flush();
+    }
+}
+
+impl Shared {
+    fn entry(&self, id: &B256) -> Option<Arc<Mutex<Entry>>> {
+        self.channels.lock().get(id).cloned()
+    }
+
+    fn outbox_of(&self, who: Address) -> Option<Outbox> {
+        self.conns
+            .lock()
+            .get(&who)
+            .and_then(|v| v.iter().rev().find(|(_, o)| !o.is_closed()).map(|(_, o)| o.clone()))
+    }
+
+    /// Follows a channel registered by `me`; replies once it is stored.
+    async fn register(
+        self: &Arc<Self>,
+        me: Address,
+        params: ChannelParams,
+        mut deposits: [U256; 2],
+        out: &Outbox,
+    ) -> Result<(), String> {
+        if params.chain_id != self.chain_id || params.adjudicator != self.adjudicator {
+            return Err(format!(
+                "this hub serves chain {} adjudicator {}",
+                self.chain_id, self.adjudicator
+            ));
+        }
+        if params.side_of(me).is_none() {
+            return Err("only a participant registers a channel".into());
+        }
+        let id = params.id();
+        if let Some(l2) = self.l2.clone() {
+            let adjudicator = self.adjudicator;
+            let onchain = tokio::task::spawn_blocking(move || l2.channel(adjudicator, id))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("reading the channel from L2: {e:#}"))?;
+            if onchain.status != state::status::OPEN {
+                return Err(format!("channel {id} is not open on L2 (status {})", onchain.status));
+            }
+            if onchain.a != params.a || onchain.b != params.b || onchain.token != params.token {
+                return Err("channel parameters differ from the adjudicator's".into());
+            }
+            deposits = [onchain.depositA, onchain.depositB];
+        }
+        let rec = ChannelRecord { params, deposits };
+        let entry = {
+            let mut map = self.channels.lock();
+            map.entry(id)
+                .or_insert_with(|| {
+                    Arc::new(Mutex::new(Entry::new(rec.clone(), SignedState::opening(&params))))
+                })
+                .clone()
+        };
+        let latest = {
+            let mut e = entry.lock();
+            // Deposits only grow; without an L2 check the first registration's stand.
+            if self.l2.is_some() {
+                e.rec.deposits = deposits;
+            }
+            e.latest.clone()
+        };
+        let rec = entry.lock().rec.clone();
+        self.persist.submit(persist::Job {
+            write: crate::store::Write::Channel(rec),
+            entry: None,
+            then: vec![
+                (out.clone(), Msg::Registered { channel_id: id }),
+                (
+                    out.clone(),
+                    Msg::Latest { state: latest.state, sig_a: latest.sig_a, sig_b: latest.sig_b },
+                ),
+            ],
+        });
+        Ok(())
+    }
+
+    /// A proposal from `me`: checked, then countersigned (the hub's own channels) or relayed.
+    fn propose(&self, me: Address, state: State, sig: Sig, out: &Outbox) -> Result<(), String> {
+        let id = state.channelId;
+        let entry = self.entry(&id).ok_or("unknown channel: register it first")?;
+        let digest = state::digest(&state, &self.domain);
+        if recover(&digest, &sig) != Some(me) {
+            return Err("signature is not the proposer's".into());
+        }
+        let mut e = entry.lock();
+        let side = e.rec.params.side_of(me).ok_or("not a participant of this channel")?;
+        check_transition(&e.head, &state, side, e.rec.deposits).map_err(|err| err.to_string())?;
+        let other = e.rec.params.participant(side.other());
+        if other == self.key.address() {
+            let mine = self.key.sign(&digest);
+            let signed = cosigned(state.clone(), side, sig, mine);
+            e.head = state.clone();
+            e.cosigned = state.clone();
+            // Submitted under the channel's lock: the persister sees versions in order.
+            self.persist.submit(persist::Job {
+                write: crate::store::Write::State(signed),
+                entry: Some(entry.clone()),
+                then: vec![(
+                    out.clone(),
+                    Msg::Accepted { channel_id: id, version: state.version, sig: mine },
+                )],
+            });
+            return Ok(());
+        }
+        let to = self.outbox_of(other).ok_or("counterparty is not connected to this hub")?;
+        e.head = state.clone();
+        e.relayed.insert(
+            state.version,
+            Relayed { state: state.clone(), sig, proposer: side, reply: out.clone() },
+        );
+        drop(e);
+        self.metrics.relayed.fetch_add(1, Ordering::Relaxed);
+        let _ = to.send(Msg::Propose { state, sig });
+        Ok(())
+    }
+
+    /// The counterparty's countersignature of a relayed proposal.
+    fn accept(&self, me: Address, id: B256, version: u64, sig: Sig) -> Result<(), String> {
+        let entry = self.entry(&id).ok_or("unknown channel")?;
+        let mut e = entry.lock();
+        let side = e.rec.params.side_of(me).ok_or("not a participant of this channel")?;
+        let Some(r) = e.relayed.get(&version) else {
+            return Err(format!("no relayed proposal at version {version}"));
+        };
+        if r.proposer != side.other() {
+            return Err("you proposed this version".into());
+        }
+        let digest = state::digest(&r.state, &self.domain);
+        if recover(&digest, &sig) != Some(me) {
+            return Err("countersignature is not yours".into());
+        }
+        let r = e.relayed.remove(&version).expect("checked above");
+        let signed = cosigned(r.state.clone(), r.proposer, r.sig, sig);
+        if r.state.version > e.cosigned.version {
+            e.cosigned = r.state;
+        }
+        self.persist.submit(persist::Job {
+            write: crate::store::Write::State(signed),
+            entry: Some(entry.clone()),
+            then: vec![(r.reply, Msg::Accepted { channel_id: id, version, sig })],
+        });
+        Ok(())
+    }
+
+    /// The counterparty refuses a relayed proposal: it and every later one are dropped.
+    fn refuse(&self, me: Address, id: B256, version: u64, reason: String) -> Result<(), String> {
+        let entry = self.entry(&id).ok_or("unknown channel")?;
+        let mut e = entry.lock();
+        let side = e.rec.params.side_of(me).ok_or("not a participant of this channel")?;
+        match e.relayed.get(&version) {
+            Some(r) if r.proposer == side.other() => {}
+            _ => return Err(format!("no relayed proposal of the other side at version {version}")),
+        }
+        let dropped = e.relayed.split_off(&version);
+        e.head =
+            e.relayed.values().next_back().map_or_else(|| e.cosigned.clone(), |r| r.state.clone());
+        drop(e);
+        for (v, r) in dropped {
+            let reason = if v == version {
+                reason.clone()
+            } else {
+                format!("version {version} was refused")
+            };
+            let _ = r.reply.send(Msg::Reject { channel_id: id, version: v, reason });
+        }
+        Ok(())
+    }
+
+    fn latest_for(&self, me: Address, id: &B256) -> Result<Msg, String> {
+        let entry = self.entry(id).ok_or("unknown channel")?;
+        let e = entry.lock();
+        e.rec.params.side_of(me).ok_or("not a participant of this channel")?;
+        let l = e.latest.clone();
+        Ok(Msg::Latest { state: l.state, sig_a: l.sig_a, sig_b: l.sig_b })
+    }
+}
+
+fn cosigned(state: State, proposer: Side, proposer_sig: Sig, other_sig: Sig) -> SignedState {
+    let (sig_a, sig_b) = match proposer {
+        Side::A => (proposer_sig, other_sig),
+        Side::B => (other_sig, proposer_sig),
+    };
+    SignedState { state, sig_a: Some(sig_a), sig_b: Some(sig_b) }
+}

@@ -1,0 +1,206 @@
+//! Connections: the authentication handshake, the reader that handles requests in order, and the
+//! writer that batches outgoing frames.
+
+use super::{Outbox, Shared};
+use crate::{
+    keys::recover,
+    wire::{self, Msg, ReadError},
+};
+use alloy_primitives::{Address, B256};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+use tokio::{
+    io::{AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpStream, tcp::OwnedWriteHalf},
+    sync::mpsc,
+};
+
+/// Time a client has to answer the challenge.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Refused requests in a row after which the hub closes the connection (a flooding client).
+const MAX_REFUSED_IN_A_ROW: u32 = 256;
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = serve(shared, stream).await {
+                        tracing::debug!(%peer, %err, "connection ended");
+                    }
+                });
+            }
+            Err(err) => {
+                tracing::warn!(%err, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn writer(mut w: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    while let Some(msg) = rx.recv().await {
+        buf.clear();
+        wire::frame_into(&msg, &mut buf);
+        while buf.len() < 60 * 1024 {
+            match rx.try_recv() {
+                Ok(m) => wire::frame_into(&m, &mut buf),
+                Err(_) => break,
+            }
+        }
+        if w.write_all(&buf).await.is_err() {
+            return;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+async fn serve(shared: Arc<Shared>, stream: TcpStream) -> eyre::Result<()> {
+    stream.set_nodelay(true)?;
+    let (r, w) = stream.into_split();
+    let mut r = BufReader::with_capacity(64 * 1024, r);
+    let (out, rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(writer(w, rx));
+    let mut buf = Vec::new();
+
+    let nonce = B256::from(rand::random::<[u8; 32]>());
+    let hub = shared.key.address();
+    let _ = out.send(Msg::Challenge { nonce, hub });
+    let me: Address = match tokio::time::timeout(AUTH_TIMEOUT, wire::read_msg(&mut r, &mut buf))
+        .await
+    {
+        Ok(Ok(Some(Msg::Auth { sig }))) => match recover(&wire::auth_digest(&nonce, &hub), &sig) {
+            Some(a) => a,
+            None => return fail(&shared, out, writer, "authentication: invalid signature").await,
+        },
+        Ok(Ok(Some(_))) => {
+            return fail(&shared, out, writer, "authentication: expected Auth").await;
+        }
+        Ok(Ok(None)) => return Ok(()),
+        Ok(Err(e)) => return fail(&shared, out, writer, &format!("authentication: {e}")).await,
+        Err(_) => return fail(&shared, out, writer, "authentication timed out").await,
+    };
+    shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
+    let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    shared.conns.lock().entry(me).or_default().push((conn_id, out.clone()));
+    let _ = out.send(Msg::Welcome { address: me });
+
+    let result = serve_authenticated(&shared, me, &mut r, &mut buf, &out).await;
+
+    {
+        let mut conns = shared.conns.lock();
+        if let Some(v) = conns.get_mut(&me) {
+            v.retain(|(id, _)| *id != conn_id);
+            if v.is_empty() {
+                conns.remove(&me);
+            }
+        }
+    }
+    drop(out);
+    close_writer(writer).await;
+    result
+}
+
+/// Lets the writer flush what is queued, then stops it (relayed proposals may still hold a clone
+/// of its outbox).
+async fn close_writer(writer: tokio::task::JoinHandle<()>) {
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(2), writer).await.is_err() {
+        abort.abort();
+    }
+}
+
+async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
+    shared: &Arc<Shared>,
+    me: Address,
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    out: &Outbox,
+) -> eyre::Result<()> {
+    let mut refused_in_a_row = 0u32;
+    loop {
+        let msg = match wire::read_msg(r, buf).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return Ok(()),
+            Err(ReadError::Io(e)) => return Err(e.into()),
+            Err(ReadError::Wire(e)) => {
+                shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+                let _ = out.send(Msg::Error { message: format!("malformed frame: {e}") });
+                eyre::bail!("malformed frame: {e}");
+            }
+        };
+        let refused = match msg {
+            Msg::Register { params, deposits } => shared
+                .register(me, params, deposits, out)
+                .await
+                .err()
+                .map(|reason| Msg::Error { message: format!("register: {reason}") }),
+            Msg::Propose { state, sig } => {
+                let (id, v) = (state.channelId, state.version);
+                shared.propose(me, state, sig, out).err().map(|reason| Msg::Reject {
+                    channel_id: id,
+                    version: v,
+                    reason,
+                })
+            }
+            Msg::Accept { channel_id, version, sig } => shared
+                .accept(me, channel_id, version, sig)
+                .err()
+                .map(|reason| Msg::Reject { channel_id, version, reason }),
+            Msg::Reject { channel_id, version, reason } => shared
+                .refuse(me, channel_id, version, reason)
+                .err()
+                .map(|reason| Msg::Reject { channel_id, version, reason }),
+            Msg::GetLatest { channel_id } => match shared.latest_for(me, &channel_id) {
+                Ok(m) => {
+                    let _ = out.send(m);
+                    None
+                }
+                Err(reason) => Some(Msg::Error { message: format!("get latest: {reason}") }),
+            },
+            other => {
+                shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+                Some(Msg::Error { message: format!("unexpected message from a client: {other:?}") })
+            }
+        };
+        match refused {
+            None => refused_in_a_row = 0,
+            Some(reply) => {
+                shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+                let _ = out.send(reply);
+                refused_in_a_row += 1;
+                if refused_in_a_row >= MAX_REFUSED_IN_A_ROW {
+                    let _ = out.send(Msg::Error {
+                        message: format!(
+                            "{MAX_REFUSED_IN_A_ROW} refused requests in a row; closing"
+                        ),
+                    });
+                    eyre::bail!("client refused {refused_in_a_row} times in a row");
+                }
+            }
+        }
+    }
+}
+
+async fn fail(
+    shared: &Shared,
+    out: Outbox,
+    writer: tokio::task::JoinHandle<()>,
+    message: &str,
+) -> eyre::Result<()> {
+    shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+    let _ = out.send(Msg::Error { message: message.to_string() });
+    drop(out);
+    close_writer(writer).await;
+    eyre::bail!("{message}")
+}
