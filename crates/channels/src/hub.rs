@@ -146,6 +146,8 @@ pub(crate) struct Shared {
     l2: Option<L2>,
     channels: Mutex<HashMap<B256, Arc<Mutex<Entry>>>>,
     conns: Mutex<HashMap<Address, Vec<(u64, Outbox)>>>,
+    /// Tasks of open connections, stopped at shutdown.
+    conn_tasks: Mutex<HashMap<u64, tokio::task::AbortHandle>>,
     persist: persist::Persister,
     metrics: Arc<Metrics>,
 }
@@ -178,6 +180,7 @@ impl Hub {
             l2: cfg.l2,
             channels: Mutex::new(channels),
             conns: Mutex::new(HashMap::new()),
+            conn_tasks: Mutex::new(HashMap::new()),
             persist,
             metrics,
         });
@@ -209,12 +212,15 @@ impl Hub {
         Some(e.lock().latest.clone())
     }
 
-    /// Stops accepting and serving; queued states are still stored.
+    /// Stops accepting and serving, stores what is queued and closes the store.
     pub fn shutdown(self) {
         for t in &self.tasks {
             t.abort();
         }
-        self.shared.persist.flush();
+        for (_, t) in self.shared.conn_tasks.lock().drain() {
+            t.abort();
+        }
+        self.shared.persist.stop();
     }
 }
 

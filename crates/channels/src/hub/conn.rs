@@ -32,12 +32,15 @@ pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    if let Err(err) = serve(shared, stream).await {
+                let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+                let s = shared.clone();
+                let task = tokio::spawn(async move {
+                    if let Err(err) = serve(s.clone(), stream, id).await {
                         tracing::debug!(%peer, %err, "connection ended");
                     }
+                    s.conn_tasks.lock().remove(&id);
                 });
+                shared.conn_tasks.lock().insert(id, task.abort_handle());
             }
             Err(err) => {
                 tracing::warn!(%err, "accept failed");
@@ -65,7 +68,7 @@ async fn writer(mut w: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Msg>) {
     let _ = w.shutdown().await;
 }
 
-async fn serve(shared: Arc<Shared>, stream: TcpStream) -> eyre::Result<()> {
+async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Result<()> {
     stream.set_nodelay(true)?;
     let (r, w) = stream.into_split();
     let mut r = BufReader::with_capacity(64 * 1024, r);
@@ -91,7 +94,6 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream) -> eyre::Result<()> {
         Err(_) => return fail(&shared, out, writer, "authentication timed out").await,
     };
     shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
-    let conn_id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     shared.conns.lock().entry(me).or_default().push((conn_id, out.clone()));
     let _ = out.send(Msg::Welcome { address: me });
 

@@ -24,48 +24,52 @@ pub(crate) struct Job {
 #[derive(Debug)]
 enum Cmd {
     Job(Job),
-    Flush(mpsc::SyncSender<()>),
+    Stop,
 }
 
 /// Handle of the persister thread.
 #[derive(Debug)]
 pub(crate) struct Persister {
     tx: mpsc::Sender<Cmd>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Persister {
     pub(crate) fn start(store: Store, metrics: Arc<Metrics>) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("hub-persist".into())
             .spawn(move || run(&store, &rx, &metrics))?;
-        Ok(Self { tx })
+        Ok(Self { tx, thread: Mutex::new(Some(thread)) })
     }
 
+    /// Queues a write; after [`Self::stop`] it is dropped with its replies.
     pub(crate) fn submit(&self, job: Job) {
-        // The thread only ends when every sender is gone.
         let _ = self.tx.send(Cmd::Job(job));
     }
 
-    /// Waits until everything submitted so far is stored.
-    pub(crate) fn flush(&self) {
-        let (tx, rx) = mpsc::sync_channel(1);
-        if self.tx.send(Cmd::Flush(tx)).is_ok() {
-            let _ = rx.recv();
+    /// Stores what is queued, then ends the thread and closes the store.
+    pub(crate) fn stop(&self) {
+        let _ = self.tx.send(Cmd::Stop);
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
         }
     }
 }
 
 fn run(store: &Store, rx: &mpsc::Receiver<Cmd>, metrics: &Metrics) {
     let mut jobs = Vec::new();
-    let mut flushes = Vec::new();
     let mut writes = Vec::new();
+    let mut stop = false;
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(cmd) = next.take() {
             match cmd {
                 Cmd::Job(j) => jobs.push(j),
-                Cmd::Flush(f) => flushes.push(f),
+                Cmd::Stop => {
+                    stop = true;
+                    break;
+                }
             }
             if jobs.len() < MAX_BATCH {
                 next = rx.try_recv().ok();
@@ -106,8 +110,8 @@ fn run(store: &Store, rx: &mpsc::Receiver<Cmd>, metrics: &Metrics) {
                 }
             }
         }
-        for f in flushes.drain(..) {
-            let _ = f.send(());
+        if stop {
+            return;
         }
     }
 }
