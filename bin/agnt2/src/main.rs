@@ -58,6 +58,39 @@ enum BenchCommand {
     Agent(AgentBenchArgs),
     /// The parallel block builder against the sequential one on a generated workload.
     Builder(BuilderBenchArgs),
+    /// Co-signed, persisted channel updates through an agnt2-hub.
+    Channels(ChannelBenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ChannelBenchArgs {
+    /// Channels (agent ↔ hub), all running at once.
+    #[arg(long, default_value_t = 1)]
+    pairs: usize,
+    /// Updates per channel.
+    #[arg(long, default_value_t = 10_000)]
+    updates: u64,
+    /// Proposals in flight per channel.
+    #[arg(long, default_value_t = 32)]
+    window: usize,
+    /// The rollup's JSON-RPC (channels are opened there).
+    #[arg(long = "l2.rpc-url", default_value = "http://127.0.0.1:8545")]
+    l2_rpc_url: String,
+    /// A running hub (host:port); without it the benchmark starts its own agnt2-hub.
+    #[arg(long)]
+    hub: Option<SocketAddr>,
+    /// The hub's adjudicator (needed with --hub); otherwise one is deployed.
+    #[arg(long)]
+    adjudicator: Option<alloy_primitives::Address>,
+    /// Foundry's output with Adjudicator.sol (`make contracts`).
+    #[arg(long, default_value = "contracts/out", value_name = "DIR")]
+    artifacts: PathBuf,
+    /// Private key paying for setup (default: dev account 0).
+    #[arg(long = "private-key", env = "AGNT2_BENCH_KEY", hide_env_values = true)]
+    private_key: Option<String>,
+    /// Print one JSON object instead of a line.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -313,6 +346,48 @@ fn bench_builder(args: BuilderBenchArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+fn bench_channels(args: ChannelBenchArgs) -> eyre::Result<()> {
+    if args.hub.is_some() && args.adjudicator.is_none() {
+        eyre::bail!("--hub needs --adjudicator (the one that hub serves)");
+    }
+    let funder = match &args.private_key {
+        Some(k) => k.parse().map_err(|e| eyre::eyre!("--private-key: {e}"))?,
+        None => dev_signers(1).remove(0),
+    };
+    let exe = std::env::current_exe()?;
+    let hub_bin = exe.with_file_name("agnt2-hub");
+    let r = agnt2_bench::channels::run(agnt2_bench::channels::Options {
+        pairs: args.pairs,
+        updates: args.updates,
+        window: args.window,
+        l2_url: args.l2_rpc_url,
+        hub: args.hub,
+        adjudicator: args.adjudicator,
+        artifacts: args.artifacts,
+        hub_bin,
+        funder,
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "channels: {} pairs x {} updates (window {}): {:.0} updates/s ({:.0} per pair), p50 {:.0} µs, p99 {:.0} µs, verified {}",
+            r.pairs,
+            r.updates,
+            r.window,
+            r.updates_per_s,
+            r.per_pair_updates_per_s,
+            r.p50_us,
+            r.p99_us,
+            r.verified
+        );
+    }
+    if !r.verified {
+        eyre::bail!("a channel's final state did not verify");
+    }
+    Ok(())
+}
+
 fn bench_agent(args: AgentBenchArgs) -> eyre::Result<()> {
     if args.calls == 0 || args.rounds == 0 {
         eyre::bail!("--calls and --rounds must be at least 1");
@@ -368,5 +443,6 @@ fn main() -> eyre::Result<()> {
         Command::Bench { command: BenchCommand::Rpc(args) } => bench::run(args),
         Command::Bench { command: BenchCommand::Agent(args) } => bench_agent(args),
         Command::Bench { command: BenchCommand::Builder(args) } => bench_builder(args),
+        Command::Bench { command: BenchCommand::Channels(args) } => bench_channels(args),
     }
 }

@@ -47,6 +47,14 @@ impl L2 {
     pub fn call(&self, method: &str, params: Value) -> eyre::Result<Value> {
         let body =
             json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let v = self.post(&body).wrap_err_with(|| method.to_string())?;
+        if let Some(e) = v.get("error") {
+            bail!("{method}: {}", e.get("message").and_then(Value::as_str).unwrap_or("error"));
+        }
+        v.get("result").cloned().ok_or_else(|| eyre!("{method}: no result in {v}"))
+    }
+
+    fn post(&self, body: &str) -> eyre::Result<Value> {
         let mut s = TcpStream::connect(self.addr)
             .wrap_err_with(|| format!("connecting to L2 RPC {}", self.url))?;
         s.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -60,14 +68,8 @@ impl L2 {
         let mut out = Vec::new();
         s.read_to_end(&mut out)?;
         let text = String::from_utf8_lossy(&out);
-        let (_, body) =
-            text.split_once("\r\n\r\n").ok_or_else(|| eyre!("{method}: bad HTTP response"))?;
-        let v: Value = serde_json::from_str(body)
-            .wrap_err_with(|| format!("{method}: bad JSON {body:.200}"))?;
-        if let Some(e) = v.get("error") {
-            bail!("{method}: {}", e.get("message").and_then(Value::as_str).unwrap_or("error"));
-        }
-        v.get("result").cloned().ok_or_else(|| eyre!("{method}: no result in {v}"))
+        let (_, body) = text.split_once("\r\n\r\n").ok_or_else(|| eyre!("bad HTTP response"))?;
+        serde_json::from_str(body).wrap_err_with(|| format!("bad JSON {body:.200}"))
     }
 
     /// `eth_chainId`.
@@ -113,6 +115,69 @@ impl L2 {
             .wrap_err("decoding getChannel (is this the adjudicator?)")
     }
 
+    /// Signs a transaction without sending it: the raw bytes and the hash.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sign_tx(
+        from: &PrivateKeySigner,
+        chain_id: u64,
+        nonce: u64,
+        gas_price: u128,
+        gas: u64,
+        to: Option<Address>,
+        value: U256,
+        data: Vec<u8>,
+    ) -> eyre::Result<(Bytes, B256)> {
+        let tx = TxEip1559 {
+            chain_id,
+            nonce,
+            gas_limit: gas,
+            max_fee_per_gas: gas_price * 2 + 1_000_000,
+            max_priority_fee_per_gas: 1_000_000,
+            to: to.map_or(TxKind::Create, TxKind::Call),
+            value,
+            input: data.into(),
+            ..Default::default()
+        };
+        let sig = from.sign_hash_sync(&tx.signature_hash())?;
+        let env = TxEnvelope::Eip1559(tx.into_signed(sig));
+        Ok((Bytes::from(env.encoded_2718()), *env.tx_hash()))
+    }
+
+    /// `eth_gasPrice`.
+    pub fn gas_price(&self) -> eyre::Result<u128> {
+        Ok(hex_u64(&self.call("eth_gasPrice", json!([]))?)? as u128)
+    }
+
+    /// The pending nonce of `who`.
+    pub fn nonce(&self, who: Address) -> eyre::Result<u64> {
+        hex_u64(&self.call("eth_getTransactionCount", json!([who, "pending"]))?)
+    }
+
+    /// Sends signed transactions in batches without waiting, then waits for every receipt and
+    /// fails if any reverted.
+    pub fn send_all(&self, raws: &[(Bytes, B256)]) -> eyre::Result<()> {
+        for chunk in raws.chunks(200) {
+            let reqs: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (raw, _))| json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]}))
+                .collect();
+            let v = self.post(&Value::Array(reqs).to_string())?;
+            for r in v.as_array().ok_or_else(|| eyre!("batch answer is not an array"))? {
+                if let Some(e) = r.get("error") {
+                    bail!("eth_sendRawTransaction: {e}");
+                }
+            }
+        }
+        for (_, hash) in raws {
+            let r = self.wait_receipt(*hash, Duration::from_secs(120))?;
+            if r["status"] != json!("0x1") {
+                bail!("transaction {hash} reverted");
+            }
+        }
+        Ok(())
+    }
+
     /// Signs and sends a call from `from`, waits for its receipt and fails if it reverted.
     pub fn transact(
         &self,
@@ -131,21 +196,8 @@ impl L2 {
             req["to"] = json!(to);
         }
         let gas = hex_u64(&self.call("eth_estimateGas", json!([req]))?)?;
-        let tx = TxEip1559 {
-            chain_id,
-            nonce,
-            gas_limit: gas + gas / 4,
-            max_fee_per_gas: gas_price * 2 + 1_000_000,
-            max_priority_fee_per_gas: 1_000_000,
-            to: to.map_or(TxKind::Create, TxKind::Call),
-            value,
-            input: data.into(),
-            ..Default::default()
-        };
-        let sig = from.sign_hash_sync(&tx.signature_hash())?;
-        let env = TxEnvelope::Eip1559(tx.into_signed(sig));
-        let raw = Bytes::from(env.encoded_2718());
-        let hash = *env.tx_hash();
+        let (raw, hash) =
+            Self::sign_tx(from, chain_id, nonce, gas_price, gas + gas / 4, to, value, data)?;
         self.call("eth_sendRawTransaction", json!([raw]))?;
         let receipt = self.wait_receipt(hash, Duration::from_secs(60))?;
         if receipt["status"] != json!("0x1") {
@@ -176,6 +228,87 @@ impl L2 {
             json!([{"address": address, "fromBlock": format!("0x{from:x}"), "toBlock": format!("0x{to:x}")}]),
         )?;
         v.as_array().cloned().ok_or_else(|| eyre!("bad eth_getLogs result"))
+    }
+}
+
+impl L2 {
+    /// Deploys `code` from `from`; the contract's address.
+    pub fn deploy(&self, from: &PrivateKeySigner, code: Bytes) -> eyre::Result<Address> {
+        let hash = self.transact(from, None, U256::ZERO, code.to_vec())?;
+        let r = self.wait_receipt(hash, Duration::from_secs(60))?;
+        r["contractAddress"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| eyre!("deployment {hash} has no contract address"))
+    }
+
+    /// Funds each agent with `fund` wei from `funder`, then has each open an ETH channel with
+    /// `counterparty` on `adjudicator` (nonce `nonce`, challenge window `window` seconds)
+    /// depositing `deposit`. Transactions go out in batches; returns the channels.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_channels(
+        &self,
+        funder: &PrivateKeySigner,
+        adjudicator: Address,
+        counterparty: Address,
+        agents: &[crate::Key],
+        fund: U256,
+        deposit: U256,
+        nonce: u64,
+        window: u64,
+    ) -> eyre::Result<Vec<crate::ChannelParams>> {
+        let chain_id = self.chain_id()?;
+        let gas_price = self.gas_price()?;
+        let start = self.nonce(funder.address())?;
+        let mut raws = Vec::with_capacity(agents.len());
+        for (i, a) in agents.iter().enumerate() {
+            raws.push(Self::sign_tx(
+                funder,
+                chain_id,
+                start + i as u64,
+                gas_price,
+                21_000,
+                Some(a.address()),
+                fund,
+                vec![],
+            )?);
+        }
+        self.send_all(&raws)?;
+        let mut raws = Vec::with_capacity(agents.len());
+        let mut out = Vec::with_capacity(agents.len());
+        for a in agents {
+            let signer = PrivateKeySigner::from_bytes(&a.secret_bytes())?;
+            let call = Adjudicator::openCall {
+                b: counterparty,
+                token: Address::ZERO,
+                nonce,
+                challengeDuration: alloy_primitives::aliases::U48::from(window),
+                agentA: U256::ZERO,
+                agentB: U256::ZERO,
+                amount: deposit,
+            };
+            let n = self.nonce(a.address())?;
+            raws.push(Self::sign_tx(
+                &signer,
+                chain_id,
+                n,
+                gas_price,
+                300_000,
+                Some(adjudicator),
+                deposit,
+                call.abi_encode(),
+            )?);
+            out.push(crate::ChannelParams {
+                chain_id,
+                adjudicator,
+                a: a.address(),
+                b: counterparty,
+                token: Address::ZERO,
+                nonce,
+            });
+        }
+        self.send_all(&raws)?;
+        Ok(out)
     }
 }
 

@@ -1,0 +1,350 @@
+//! Channels end to end: the real agnt2 node, the Adjudicator deployed with forge, the real
+//! agnt2-hub binary, agents using the client library over real sockets.
+
+mod common;
+
+use agnt2_channels::{
+    ChannelParams, Key, SignedState,
+    client::{ChannelSide, HubClient},
+    l2::L2,
+    state::Adjudicator,
+    wire::Msg,
+};
+use alloy_primitives::{Address, B256, U256};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::SolCall;
+use common::{DEV_KEY0, Node, forge_create};
+use serde_json::json;
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// `agnt2-hub` next to the test executable.
+fn hub_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let bin = exe.parent().and_then(Path::parent).expect("target dir").join("agnt2-hub");
+    assert!(bin.exists(), "{} missing: run `cargo build --workspace`", bin.display());
+    bin
+}
+
+/// A hub process, killed on drop.
+struct HubProc {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl HubProc {
+    fn start(dir: &Path, l2: &str, adjudicator: Address, key: &Key, port: u16) -> Self {
+        let mut child = Command::new(hub_bin())
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--l2.rpc-url", l2])
+            .args(["--adjudicator", &adjudicator.to_string(), "--watch.interval-ms", "100"])
+            .arg("--datadir")
+            .arg(dir)
+            .env("AGNT2_HUB_KEY", key.secret_bytes().to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn agnt2-hub");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line
+            .split_whitespace()
+            .nth(3)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("agnt2-hub did not start: {line:?}"));
+        Self { child, addr }
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for HubProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+struct Setup {
+    node: Node,
+    l2: L2,
+    adjudicator: Address,
+    hub_key: Key,
+    funder: PrivateKeySigner,
+}
+
+fn setup() -> Setup {
+    let node = Node::start(&[]);
+    let l2 = L2::new(&node.url()).unwrap();
+    let adjudicator: Address =
+        forge_create(&node.url(), DEV_KEY0, "src/channels/Adjudicator.sol:Adjudicator", &[])
+            .parse()
+            .unwrap();
+    let funder: PrivateKeySigner = DEV_KEY0.parse().unwrap();
+    let hub_key = Key::random();
+    // The hub pays gas for the refutes it sends as a watchtower.
+    l2.transact(&funder, Some(hub_key.address()), U256::from(10u64).pow(U256::from(18u64)), vec![])
+        .unwrap();
+    Setup { node, l2, adjudicator, hub_key, funder }
+}
+
+fn gwei(n: u64) -> U256 {
+    U256::from(n) * U256::from(1_000_000_000u64)
+}
+
+/// Opens a channel agent ↔ hub on the rollup with `deposit` from the agent.
+fn open(s: &Setup, agent: &Key, nonce: u64, window: u64, deposit: U256) -> ChannelParams {
+    s.l2.open_channels(
+        &s.funder,
+        s.adjudicator,
+        s.hub_key.address(),
+        std::slice::from_ref(agent),
+        deposit + gwei(100_000_000),
+        deposit,
+        nonce,
+        window,
+    )
+    .unwrap()
+    .remove(0)
+}
+
+/// Pays `n` updates of `amount` with a window of 32; returns the last acknowledged version.
+async fn pay(c: &mut HubClient, side: &mut ChannelSide, key: &Key, n: u64, amount: U256) {
+    let (mut sent, mut acked) = (0, 0);
+    while acked < n {
+        while sent < n && side.in_flight() < 32 {
+            c.send(side.propose(key, amount, None, false).unwrap()).unwrap();
+            sent += 1;
+        }
+        match c.recv().await.unwrap() {
+            Msg::Accepted { version, sig, .. } => {
+                side.accepted(version, sig).unwrap();
+                acked += 1;
+            }
+            other => panic!("hub answered {other:?}"),
+        }
+    }
+    side.verify().unwrap();
+}
+
+fn call(s: &Setup, from: &Key, data: Vec<u8>) -> eyre::Result<B256> {
+    let signer = PrivateKeySigner::from_bytes(&from.secret_bytes()).unwrap();
+    s.l2.transact(&signer, Some(s.adjudicator), U256::ZERO, data)
+}
+
+fn args(
+    st: &SignedState,
+) -> (Adjudicator::State, alloy_primitives::Bytes, alloy_primitives::Bytes) {
+    (st.state.clone(), st.sig_a.unwrap().to_bytes(), st.sig_b.unwrap().to_bytes())
+}
+
+fn channel(s: &Setup, id: B256) -> Adjudicator::Channel {
+    s.l2.channel(s.adjudicator, id).unwrap()
+}
+
+/// Mines a block at `ts` (if the chain is not already past it), so calls see that time.
+fn advance_to(s: &Setup, ts: u64) {
+    if s.l2.latest_timestamp().unwrap() < ts {
+        s.node.rpc("evm_setNextBlockTimestamp", json!([ts]));
+        s.node.rpc("evm_mine", json!([]));
+    }
+}
+
+/// What a mined transaction paid for gas.
+fn gas_paid(s: &Setup, hash: B256) -> U256 {
+    let r = s.node.rpc("eth_getTransactionReceipt", json!([hash]));
+    let q = |k: &str| {
+        U256::from_str_radix(r[k].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    // OP receipts carry the L1 data fee separately.
+    let l1 = r
+        .get("l1Fee")
+        .and_then(|v| v.as_str())
+        .map_or(U256::ZERO, |v| U256::from_str_radix(v.trim_start_matches("0x"), 16).unwrap());
+    q("gasUsed") * q("effectiveGasPrice") + l1
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_ten_thousand_updates_cooperative_close() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let _hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, 0);
+    let hub_addr = _hub.addr;
+    let agent = Key::random();
+    let deposit = gwei(1_000_000);
+    let p = open(&s, &agent, 1, 3600, deposit);
+
+    let mut c = HubClient::connect(hub_addr, &agent).await.unwrap();
+    assert_eq!(c.hub(), s.hub_key.address());
+    let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
+    // The hub took the deposits from the adjudicator, not from the registration.
+    let mut side = ChannelSide::new(p, [deposit, U256::ZERO], agent.address(), latest).unwrap();
+    pay(&mut c, &mut side, &agent, 10_000, gwei(7)).await;
+    assert_eq!(side.latest().state.version, 10_000);
+    c.send(side.propose(&agent, U256::ZERO, None, true).unwrap()).unwrap();
+    let Msg::Accepted { version, sig, .. } = c.recv().await.unwrap() else { panic!() };
+    side.accepted(version, sig).unwrap();
+    side.verify().unwrap();
+    let fin = side.latest().clone();
+    assert!(fin.state.isFinal);
+
+    let (st, sa, sb) = args(&fin);
+    call(&s, &agent, Adjudicator::closeCall { s: st, sigA: sa, sigB: sb }.abi_encode()).unwrap();
+    let ch = channel(&s, p.id());
+    assert_eq!(ch.status, 3, "settled");
+    assert_eq!(ch.owedB, gwei(70_000), "the hub is owed exactly what was paid");
+    assert_eq!(ch.owedA, deposit - gwei(70_000));
+    let before = s.l2.balance(s.hub_key.address()).unwrap();
+    let hub_signer = PrivateKeySigner::from_bytes(&s.hub_key.secret_bytes()).unwrap();
+    let tx =
+        s.l2.transact(
+            &hub_signer,
+            Some(s.adjudicator),
+            U256::ZERO,
+            Adjudicator::withdrawCall { id: p.id(), to: s.hub_key.address() }.abi_encode(),
+        )
+        .unwrap();
+    let after = s.l2.balance(s.hub_key.address()).unwrap();
+    assert_eq!(
+        after + gas_paid(&s, tx),
+        before + gwei(70_000),
+        "the hub withdrew what it was paid"
+    );
+    // Closed: the hub still serves the final state, and refuses anything after it.
+    c.send(Msg::Propose { state: fin.state.clone(), sig: fin.sig_a.unwrap() }).unwrap();
+    assert!(matches!(c.recv().await.unwrap(), Msg::Reject { .. }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_dispute_is_refuted_by_the_hub_and_a_lone_party_settles() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, 0);
+    let alice = Key::random();
+    let deposit = gwei(1_000_000);
+    let p = open(&s, &alice, 1, 60, deposit);
+    let mut c = HubClient::connect(hub.addr, &alice).await.unwrap();
+    let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
+    let mut side = ChannelSide::new(p, [deposit, U256::ZERO], alice.address(), latest).unwrap();
+    pay(&mut c, &mut side, &alice, 3, gwei(10)).await;
+    let stale = side.latest().clone();
+    pay(&mut c, &mut side, &alice, 7, gwei(10)).await;
+    assert_eq!(side.latest().state.version, 10);
+
+    // Alice cheats: disputes with version 3 (she paid less there).
+    let t0 = Instant::now();
+    let (st, sa, sb) = args(&stale);
+    call(&s, &alice, Adjudicator::disputeCall { s: st, sigA: sa, sigB: sb }.abi_encode()).unwrap();
+    let disputed = channel(&s, p.id());
+    assert_eq!((disputed.status, disputed.version), (2, 3));
+    let mut timeline = vec![format!("dispute at v3 mined, window ends at {}", disputed.disputeEnd)];
+    // The hub's watchtower refutes with version 10 inside the window.
+    let refuted = loop {
+        let ch = channel(&s, p.id());
+        if ch.version == 10 {
+            break ch;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "the hub did not refute");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    timeline.push(format!(
+        "refuted with v10 after {} ms (block time {})",
+        t0.elapsed().as_millis(),
+        s.l2.latest_timestamp().unwrap()
+    ));
+    assert_eq!(refuted.status, 2, "still in the window");
+    let settle = Adjudicator::settleCall { id: p.id() }.abi_encode();
+    assert!(call(&s, &alice, settle.clone()).is_err(), "settle before the window ends fails");
+    advance_to(&s, refuted.disputeEnd);
+    call(&s, &alice, settle.clone()).unwrap();
+    let ch = channel(&s, p.id());
+    assert_eq!(ch.status, 3);
+    assert_eq!(ch.owedB, gwei(100), "the outcome is the latest state");
+    timeline.push(format!("settled after the window: hub owed {} wei", ch.owedB));
+    eprintln!("dispute timeline: {timeline:#?}");
+
+    // The hub vanishes: Alice disputes alone on a second channel and settles after the window.
+    let p2 = open(&s, &alice, 2, 60, deposit);
+    let latest = c.register(p2, [U256::ZERO; 2]).await.unwrap();
+    let mut side2 = ChannelSide::new(p2, [deposit, U256::ZERO], alice.address(), latest).unwrap();
+    pay(&mut c, &mut side2, &alice, 5, gwei(1)).await;
+    hub.kill9();
+    let (st, sa, sb) = args(side2.latest());
+    call(&s, &alice, Adjudicator::disputeCall { s: st, sigA: sa, sigB: sb }.abi_encode()).unwrap();
+    advance_to(&s, channel(&s, p2.id()).disputeEnd);
+    call(&s, &alice, Adjudicator::settleCall { id: p2.id() }.abi_encode()).unwrap();
+    assert_eq!(channel(&s, p2.id()).owedB, gwei(5), "the hub keeps what it was paid");
+    let before = s.l2.balance(alice.address()).unwrap();
+    let tx = call(
+        &s,
+        &alice,
+        Adjudicator::withdrawCall { id: p2.id(), to: alice.address() }.abi_encode(),
+    )
+    .unwrap();
+    let after = s.l2.balance(alice.address()).unwrap();
+    assert_eq!(after + gas_paid(&s, tx), before + deposit - gwei(5), "alice withdrew her side");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill9_during_a_stream_loses_no_cosigned_state() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, port);
+    let alice = Key::random();
+    let deposit = gwei(1_000_000);
+    let p = open(&s, &alice, 1, 3600, deposit);
+    let mut c = HubClient::connect(hub.addr, &alice).await.unwrap();
+    let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
+    let mut side = ChannelSide::new(p, [deposit, U256::ZERO], alice.address(), latest).unwrap();
+
+    // Stream without end; kill the hub once 2,000 are acknowledged.
+    let mut acked = 0u64;
+    let killed = loop {
+        while side.in_flight() < 32 {
+            if c.send(side.propose(&alice, U256::from(1), None, false).unwrap()).is_err() {
+                break;
+            }
+        }
+        match c.recv().await {
+            Ok(Msg::Accepted { version, sig, .. }) => {
+                side.accepted(version, sig).unwrap();
+                acked = version;
+                if acked == 2_000 {
+                    hub.kill9();
+                }
+            }
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => break acked,
+        }
+    };
+    side.verify().unwrap();
+    assert!(killed >= 2_000);
+    assert_eq!(side.latest().state.version, killed);
+
+    let hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, port);
+    let mut c = HubClient::connect(hub.addr, &alice).await.unwrap();
+    let stored = c.register(p, [U256::ZERO; 2]).await.unwrap();
+    assert!(
+        stored.state.version >= killed,
+        "acknowledged v{killed} but the hub kept v{}",
+        stored.state.version
+    );
+    assert!(stored.is_cosigned());
+    // The channel continues from the stored version.
+    let mut side =
+        ChannelSide::new(p, [deposit, U256::ZERO], alice.address(), stored.clone()).unwrap();
+    pay(&mut c, &mut side, &alice, 100, U256::from(1)).await;
+    assert_eq!(side.latest().state.version, stored.state.version + 100);
+}
