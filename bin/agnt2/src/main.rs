@@ -71,7 +71,7 @@ struct ChannelBenchArgs {
     #[arg(long, default_value_t = 10_000)]
     updates: u64,
     /// Proposals in flight per channel.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 8)]
     window: usize,
     /// The rollup's JSON-RPC (channels are opened there).
     #[arg(long = "l2.rpc-url", default_value = "http://127.0.0.1:8545")]

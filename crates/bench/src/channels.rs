@@ -21,7 +21,6 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::Arc,
     time::Instant,
 };
 
@@ -175,17 +174,23 @@ pub fn run(opts: Options) -> eyre::Result<Report> {
         .wrap_err("opening the channels on the rollup")?;
 
     rt.block_on(async move {
-        let start_gate = Arc::new(tokio::sync::Barrier::new(opts.pairs + 1));
+        // Every pair connects and registers, then all start together; a pair that fails to
+        // get ready fails the run instead of leaving the others waiting.
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let (go_tx, go_rx) = tokio::sync::watch::channel(false);
         let mut tasks = Vec::new();
         for (key, params) in agents.into_iter().zip(channels) {
-            let gate = start_gate.clone();
+            let ready = ready_tx.clone();
+            let mut go = go_rx.clone();
             let (updates, window) = (opts.updates, opts.window);
             tasks.push(tokio::spawn(async move {
                 let mut c = HubClient::connect(hub_addr, &key).await?;
                 let deposits = [deposit, U256::ZERO];
                 let latest = c.register(params, deposits).await?;
                 let mut side = ChannelSide::new(params, deposits, key.address(), latest)?;
-                gate.wait().await;
+                let _ = ready.send(());
+                drop(ready);
+                go.wait_for(|g| *g).await?;
                 let mut lat = Vec::with_capacity(updates as usize);
                 let mut started = std::collections::VecDeque::with_capacity(window);
                 let (mut sent, mut acked) = (0u64, 0u64);
@@ -216,7 +221,17 @@ pub fn run(opts: Options) -> eyre::Result<Report> {
                 ))
             }));
         }
-        start_gate.wait().await;
+        drop(ready_tx);
+        for _ in 0..opts.pairs {
+            if ready_rx.recv().await.is_none() {
+                // A pair ended before it was ready: report its error.
+                for t in tasks {
+                    t.await??;
+                }
+                bail!("a pair ended before it was ready");
+            }
+        }
+        let _ = go_tx.send(true);
         let t0 = Instant::now();
         let mut all = Vec::new();
         let mut verified = true;

@@ -146,6 +146,9 @@ pub(crate) struct Shared {
     l2: Option<L2>,
     channels: Mutex<HashMap<B256, Arc<Mutex<Entry>>>>,
     conns: Mutex<HashMap<Address, Vec<(u64, Outbox)>>>,
+    /// Bounds concurrent L2 reads (a burst of registrations must not exhaust the node's
+    /// connection limit).
+    l2_permits: tokio::sync::Semaphore,
     /// Tasks of open connections, stopped at shutdown.
     conn_tasks: Mutex<HashMap<u64, tokio::task::AbortHandle>>,
     persist: persist::Persister,
@@ -180,6 +183,7 @@ impl Hub {
             l2: cfg.l2,
             channels: Mutex::new(channels),
             conns: Mutex::new(HashMap::new()),
+            l2_permits: tokio::sync::Semaphore::new(8),
             conn_tasks: Mutex::new(HashMap::new()),
             persist,
             metrics,
@@ -255,6 +259,7 @@ impl Shared {
         }
         let id = params.id();
         if let Some(l2) = self.l2.clone() {
+            let _permit = self.l2_permits.acquire().await.map_err(|e| e.to_string())?;
             let adjudicator = self.adjudicator;
             let onchain = tokio::task::spawn_blocking(move || l2.channel(adjudicator, id))
                 .await
