@@ -348,3 +348,104 @@ async fn kill9_during_a_stream_loses_no_cosigned_state() {
     pay(&mut c, &mut side, &alice, 100, U256::from(1)).await;
     assert_eq!(side.latest().state.version, stored.state.version + 100);
 }
+
+/// Runs `agnt2 channel …` with the common flags; returns stdout, panicking on failure.
+fn cli(s: &Setup, hub: SocketAddr, key: &Key, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(common::agnt2_bin())
+        .arg("channel")
+        .args(args)
+        .args(["--hub", &hub.to_string(), "--l2.rpc-url", &s.node.url()])
+        .arg("--state-dir")
+        .arg(dir)
+        .env("AGNT2_PRIVATE_KEY", key.secret_bytes().to_string())
+        .output()
+        .expect("run agnt2 channel");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "agnt2 channel {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn channel_id(out: &str) -> String {
+    out.split_whitespace().nth(2).expect("channel id").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_opens_pays_updates_closes_disputes_and_settles() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, 0);
+    let agent = Key::random();
+    s.l2.transact(
+        &s.funder,
+        Some(agent.address()),
+        U256::from(10u64).pow(U256::from(18u64)),
+        vec![],
+    )
+    .unwrap();
+    let states = tempfile::tempdir().unwrap();
+    let adj = s.adjudicator.to_string();
+    let run = |args: &[&str]| cli(&s, hub.addr, &agent, states.path(), args);
+
+    let out = run(&["open", "--adjudicator", &adj, "--deposit", "0.01ether", "--window", "60"]);
+    let id = channel_id(&out);
+    let out = run(&["pay", "--channel", &id, "--amount", "1gwei", "--count", "50"]);
+    assert!(out.contains("version 50"), "{out}");
+    let data = format!("0x{}", "ab".repeat(32));
+    assert!(run(&["update", "--channel", &id, "--data", &data]).contains("version 51"));
+    let status: serde_json::Value =
+        serde_json::from_str(&run(&["status", "--channel", &id])).unwrap();
+    assert_eq!(status["onchain"]["status"], "open");
+    assert_eq!(status["hub"], status["local"], "the hub and the CLI hold the same state");
+    assert_eq!(status["local"]["state"]["version"], 51);
+    assert_eq!(status["local"]["state"]["appData"], data);
+    // Bad input and overspending: a clear error, nothing changes.
+    let fails = |args: &[&str]| {
+        let out = Command::new(common::agnt2_bin())
+            .arg("channel")
+            .args(args)
+            .args(["--hub", &hub.addr.to_string(), "--l2.rpc-url", &s.node.url()])
+            .arg("--state-dir")
+            .arg(states.path())
+            .env("AGNT2_PRIVATE_KEY", agent.secret_bytes().to_string())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(fails(&["pay", "--channel", &id, "--amount", "1.5"]).contains("bad amount"));
+    assert!(fails(&["pay", "--channel", &id, "--amount", "1ether"]).contains("more than it holds"));
+    let unknown = format!("0x{}", "11".repeat(32));
+    assert!(fails(&["pay", "--channel", &unknown, "--amount", "1"]).contains("no local state"));
+    let status: serde_json::Value =
+        serde_json::from_str(&run(&["status", "--channel", &id])).unwrap();
+    assert_eq!(status["hub"]["state"]["version"], 51, "refused payments changed nothing");
+
+    let out = run(&["close", "--channel", &id]);
+    assert!(out.contains("closed") && out.contains("withdrew"), "{out}");
+    let ch = channel(&s, id.parse().unwrap());
+    assert_eq!((ch.status, ch.owedA, ch.owedB), (3, U256::ZERO, gwei(50)));
+
+    // A second channel: dispute alone, settle after the window.
+    let id2 = channel_id(&run(&[
+        "open",
+        "--adjudicator",
+        &adj,
+        "--deposit",
+        "0.01ether",
+        "--window",
+        "60",
+    ]));
+    run(&["pay", "--channel", &id2, "--amount", "3gwei", "--count", "4"]);
+    let out = run(&["dispute", "--channel", &id2]);
+    assert!(out.contains("with version 4"), "{out}");
+    let ch = channel(&s, id2.parse().unwrap());
+    assert_eq!((ch.status, ch.version), (2, 4));
+    advance_to(&s, ch.disputeEnd);
+    let out = run(&["settle", "--channel", &id2]);
+    assert!(out.contains("withdrew"), "{out}");
+    assert_eq!(channel(&s, id2.parse().unwrap()).owedB, gwei(12));
+}

@@ -1,6 +1,7 @@
 //! `agnt2`: the node and its operator commands.
 
 mod bench;
+mod channel;
 
 /// mimalloc: the builder's threads allocate and free each other's memory (speculated states
 /// move to the committing thread), which the system allocator serialises on arena locks.
@@ -37,6 +38,8 @@ struct Cli {
 enum Command {
     /// Run the node (execution client and sequencer).
     Node(NodeArgs),
+    /// Channels through an agnt2-hub: open, pay, update, close, dispute, settle, status.
+    Channel(channel::ChannelArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -444,5 +447,6 @@ fn main() -> eyre::Result<()> {
         Command::Bench { command: BenchCommand::Agent(args) } => bench_agent(args),
         Command::Bench { command: BenchCommand::Builder(args) } => bench_builder(args),
         Command::Bench { command: BenchCommand::Channels(args) } => bench_channels(args),
+        Command::Channel(args) => channel::run(args),
     }
 }

@@ -1,0 +1,484 @@
+//! `agnt2 channel`: open, pay, update, close, dispute, settle and inspect channels against a hub
+//! and the rollup, for people and for tests.
+//!
+//! The CLI keeps each channel's parameters and latest co-signed state in `--state-dir`
+//! (`<channel id>.json`), written after every acknowledged update, so a dispute works even when
+//! the hub is gone.
+
+use agnt2_channels::{
+    ChannelParams, Key, Sig, SignedState, State,
+    client::{ChannelSide, HubClient},
+    l2::L2,
+    state::{Adjudicator, status},
+    wire::Msg,
+};
+use alloy_primitives::{Address, B256, U256};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::SolCall;
+use clap::{Args, Subcommand};
+use eyre::{WrapErr, bail, eyre};
+use serde_json::{Value, json};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+/// Flags every channel command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Common {
+    /// The hub's binary protocol address.
+    #[arg(long, default_value = "127.0.0.1:9545", global = true)]
+    hub: SocketAddr,
+    /// The rollup's JSON-RPC.
+    #[arg(long = "l2.rpc-url", default_value = "http://127.0.0.1:8545", global = true)]
+    l2_rpc_url: String,
+    /// The agent's private key (hex).
+    #[arg(long = "private-key", env = "AGNT2_PRIVATE_KEY", hide_env_values = true, global = true)]
+    private_key: Option<String>,
+    /// Where channel states are kept.
+    #[arg(long = "state-dir", default_value = ".agnt2/channels", global = true)]
+    state_dir: PathBuf,
+}
+
+/// `agnt2 channel …`
+#[derive(Debug, Args)]
+pub(crate) struct ChannelArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: ChannelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ChannelCommand {
+    /// Open a channel on the rollup (you are side A) and register it with the hub.
+    Open {
+        /// The Adjudicator contract.
+        #[arg(long)]
+        adjudicator: Address,
+        /// The counterparty (default: the hub itself, for hub-and-spoke payments).
+        #[arg(long)]
+        to: Option<Address>,
+        /// Your deposit: wei, or with a unit (`1ether`, `5gwei`).
+        #[arg(long)]
+        deposit: String,
+        /// Channel nonce (default: random).
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// Challenge window in seconds.
+        #[arg(long, default_value_t = 3600)]
+        window: u64,
+    },
+    /// Pay the other side through the hub (one co-signed update per payment).
+    Pay {
+        /// Channel id.
+        #[arg(long)]
+        channel: B256,
+        /// Amount per payment: wei or with a unit.
+        #[arg(long)]
+        amount: String,
+        /// Number of payments (pipelined).
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+    },
+    /// Set the channel's 32-byte app data (a co-signed update without payment).
+    Update {
+        /// Channel id.
+        #[arg(long)]
+        channel: B256,
+        /// The new app data (32 bytes hex).
+        #[arg(long)]
+        data: B256,
+    },
+    /// Co-sign a final state with the hub, close on the rollup and withdraw your share.
+    Close {
+        /// Channel id.
+        #[arg(long)]
+        channel: B256,
+    },
+    /// Dispute on the rollup with your latest co-signed state (starts the challenge window).
+    Dispute {
+        /// Channel id.
+        #[arg(long)]
+        channel: B256,
+    },
+    /// After the window: settle a disputed channel and withdraw your share.
+    Settle {
+        /// Channel id.
+        #[arg(long)]
+        channel: B256,
+    },
+    /// The channel on the rollup, at the hub and in the local state file.
+    Status {
+        /// Channel id.
+        #[arg(long)]
+        channel: B256,
+    },
+}
+
+/// What the CLI keeps per channel.
+struct Saved {
+    params: ChannelParams,
+    deposits: [U256; 2],
+    latest: SignedState,
+}
+
+fn sig_json(s: &Option<Sig>) -> Value {
+    s.map_or(Value::Null, |s| json!(s.to_bytes()))
+}
+
+fn state_json(s: &State) -> Value {
+    json!({
+        "channelId": s.channelId, "version": s.version, "sentA": s.sentA, "sentB": s.sentB,
+        "appData": s.appData, "isFinal": s.isFinal,
+    })
+}
+
+fn signed_json(s: &SignedState) -> Value {
+    json!({"state": state_json(&s.state), "sigA": sig_json(&s.sig_a), "sigB": sig_json(&s.sig_b)})
+}
+
+impl Saved {
+    fn path(dir: &Path, id: &B256) -> PathBuf {
+        dir.join(format!("{id}.json"))
+    }
+
+    fn save(&self, dir: &Path) -> eyre::Result<()> {
+        std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+        let p = &self.params;
+        let v = json!({
+            "params": {"chainId": p.chain_id, "adjudicator": p.adjudicator, "a": p.a, "b": p.b,
+                       "token": p.token, "nonce": p.nonce},
+            "deposits": self.deposits,
+            "latest": signed_json(&self.latest),
+        });
+        let path = Self::path(dir, &p.id());
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&v)?)?;
+        std::fs::rename(&tmp, &path).wrap_err_with(|| format!("writing {}", path.display()))
+    }
+
+    fn load(dir: &Path, id: &B256) -> eyre::Result<Self> {
+        let path = Self::path(dir, id);
+        let text = std::fs::read_to_string(&path).wrap_err_with(|| {
+            format!(
+                "no local state for channel {id} in {} (open it with this --state-dir)",
+                dir.display()
+            )
+        })?;
+        let v: Value = serde_json::from_str(&text)
+            .wrap_err_with(|| format!("{} is not JSON", path.display()))?;
+        let bad = || eyre!("{} is malformed", path.display());
+        let p = &v["params"];
+        let params = ChannelParams {
+            chain_id: p["chainId"].as_u64().ok_or_else(bad)?,
+            adjudicator: serde_json::from_value(p["adjudicator"].clone())?,
+            a: serde_json::from_value(p["a"].clone())?,
+            b: serde_json::from_value(p["b"].clone())?,
+            token: serde_json::from_value(p["token"].clone())?,
+            nonce: p["nonce"].as_u64().ok_or_else(bad)?,
+        };
+        if params.id() != *id {
+            bail!("{} holds another channel", path.display());
+        }
+        let deposits: [U256; 2] = serde_json::from_value(v["deposits"].clone())?;
+        let l = &v["latest"];
+        let s = &l["state"];
+        let state = State {
+            channelId: serde_json::from_value(s["channelId"].clone())?,
+            version: s["version"].as_u64().ok_or_else(bad)?,
+            sentA: serde_json::from_value(s["sentA"].clone())?,
+            sentB: serde_json::from_value(s["sentB"].clone())?,
+            appData: serde_json::from_value(s["appData"].clone())?,
+            isFinal: s["isFinal"].as_bool().ok_or_else(bad)?,
+        };
+        let sig = |k: &str| -> eyre::Result<Option<Sig>> {
+            match &l[k] {
+                Value::Null => Ok(None),
+                v => {
+                    let b: alloy_primitives::Bytes = serde_json::from_value(v.clone())?;
+                    Ok(Some(Sig::from_slice(&b).ok_or_else(bad)?))
+                }
+            }
+        };
+        Ok(Self {
+            params,
+            deposits,
+            latest: SignedState { state, sig_a: sig("sigA")?, sig_b: sig("sigB")? },
+        })
+    }
+}
+
+/// Wei from `123`, `1.5ether`, `5gwei`, `10wei`.
+pub(crate) fn parse_amount(s: &str) -> eyre::Result<U256> {
+    let s = s.trim();
+    let (num, decimals) = if let Some(n) = s.strip_suffix("ether") {
+        (n, 18)
+    } else if let Some(n) = s.strip_suffix("gwei") {
+        (n, 9)
+    } else if let Some(n) = s.strip_suffix("wei") {
+        (n, 0)
+    } else {
+        (s, 0)
+    };
+    let num = num.trim();
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if int.is_empty() && frac.is_empty() || frac.len() > decimals {
+        bail!("bad amount {s:?}: wei, or a number with ether/gwei/wei");
+    }
+    let digits = format!("{int}{frac:0<decimals$}");
+    U256::from_str_radix(&digits, 10)
+        .map_err(|_| eyre!("bad amount {s:?}: wei, or a number with ether/gwei/wei"))
+}
+
+fn key(common: &Common) -> eyre::Result<(Key, PrivateKeySigner)> {
+    let hex = common
+        .private_key
+        .as_deref()
+        .ok_or_else(|| eyre!("--private-key (or AGNT2_PRIVATE_KEY) is required"))?;
+    let key = Key::from_hex(hex).wrap_err("--private-key")?;
+    let signer = PrivateKeySigner::from_bytes(&key.secret_bytes())?;
+    Ok((key, signer))
+}
+
+/// Runs a channel command.
+pub(crate) fn run(args: ChannelArgs) -> eyre::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(run_async(args))
+}
+
+async fn connect(common: &Common, key: &Key) -> eyre::Result<HubClient> {
+    HubClient::connect(common.hub, key).await
+}
+
+async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
+    let c = &args.common;
+    let l2 = L2::new(&c.l2_rpc_url)?;
+    match args.command {
+        ChannelCommand::Open { adjudicator, to, deposit, nonce, window } => {
+            let (key, signer) = key(c)?;
+            let deposit = parse_amount(&deposit)?;
+            let mut hub = connect(c, &key).await?;
+            let to = to.unwrap_or_else(|| hub.hub());
+            let nonce = nonce.unwrap_or_else(rand::random);
+            let chain_id = l2.chain_id()?;
+            let params = ChannelParams {
+                chain_id,
+                adjudicator,
+                a: key.address(),
+                b: to,
+                token: Address::ZERO,
+                nonce,
+            };
+            let call = Adjudicator::openCall {
+                b: to,
+                token: Address::ZERO,
+                nonce,
+                challengeDuration: alloy_primitives::aliases::U48::from(window),
+                agentA: U256::ZERO,
+                agentB: U256::ZERO,
+                amount: deposit,
+            };
+            let tx = l2.transact(&signer, Some(adjudicator), deposit, call.abi_encode())?;
+            let latest = hub.register(params, [deposit, U256::ZERO]).await?;
+            let onchain = l2.channel(adjudicator, params.id())?;
+            Saved { params, deposits: [onchain.depositA, onchain.depositB], latest }
+                .save(&c.state_dir)?;
+            println!("opened channel {} with {to} (tx {tx}), deposit {deposit} wei", params.id());
+        }
+        ChannelCommand::Pay { channel, amount, count } => {
+            let amount = parse_amount(&amount)?;
+            let v =
+                update(c, &l2, channel, count, |side, key| side.propose(key, amount, None, false))
+                    .await?;
+            println!("paid {count} × {amount} wei on {channel}: version {v}");
+        }
+        ChannelCommand::Update { channel, data } => {
+            let v = update(c, &l2, channel, 1, |side, key| {
+                side.propose(key, U256::ZERO, Some(data), false)
+            })
+            .await?;
+            println!("app data of {channel} set to {data}: version {v}");
+        }
+        ChannelCommand::Close { channel } => {
+            let (_, signer) = key(c)?;
+            update(c, &l2, channel, 1, |side, key| side.propose(key, U256::ZERO, None, true))
+                .await?;
+            let saved = Saved::load(&c.state_dir, &channel)?;
+            let (s, a, b) = onchain_args(&saved.latest)?;
+            let tx = l2.transact(
+                &signer,
+                Some(saved.params.adjudicator),
+                U256::ZERO,
+                Adjudicator::closeCall { s, sigA: a, sigB: b }.abi_encode(),
+            )?;
+            println!("closed {channel} at version {} (tx {tx})", saved.latest.state.version);
+            withdraw(&l2, &signer, &saved.params, channel)?;
+        }
+        ChannelCommand::Dispute { channel } => {
+            let (key, signer) = key(c)?;
+            let mut saved = Saved::load(&c.state_dir, &channel)?;
+            // The hub may hold a newer co-signed state than this directory (another client).
+            if let Ok(mut hub) = connect(c, &key).await
+                && let Ok(h) = hub.latest(channel).await
+                && h.is_cosigned()
+                && h.state.version > saved.latest.state.version
+            {
+                saved.latest = h;
+            }
+            let call = if saved.latest.is_cosigned() {
+                let (s, a, b) = onchain_args(&saved.latest)?;
+                Adjudicator::disputeCall { s, sigA: a, sigB: b }
+            } else {
+                Adjudicator::disputeCall {
+                    s: saved.latest.state.clone(),
+                    sigA: Default::default(),
+                    sigB: Default::default(),
+                }
+            };
+            let tx = l2.transact(
+                &signer,
+                Some(saved.params.adjudicator),
+                U256::ZERO,
+                call.abi_encode(),
+            )?;
+            let ch = l2.channel(saved.params.adjudicator, channel)?;
+            println!(
+                "disputed {channel} with version {} (tx {tx}); window ends at {} (unix)",
+                saved.latest.state.version, ch.disputeEnd
+            );
+        }
+        ChannelCommand::Settle { channel } => {
+            let (_, signer) = key(c)?;
+            let saved = Saved::load(&c.state_dir, &channel)?;
+            let tx = l2.transact(
+                &signer,
+                Some(saved.params.adjudicator),
+                U256::ZERO,
+                Adjudicator::settleCall { id: channel }.abi_encode(),
+            )?;
+            println!("settled {channel} (tx {tx})");
+            withdraw(&l2, &signer, &saved.params, channel)?;
+        }
+        ChannelCommand::Status { channel } => {
+            let mut out = json!({"channel": channel});
+            let saved = Saved::load(&c.state_dir, &channel).ok();
+            if let Some(s) = &saved {
+                out["local"] = signed_json(&s.latest);
+                let ch = l2.channel(s.params.adjudicator, channel)?;
+                out["onchain"] = json!({
+                    "status": match ch.status { status::OPEN => "open", status::DISPUTED => "disputed", status::SETTLED => "settled", _ => "none" },
+                    "a": ch.a, "b": ch.b, "depositA": ch.depositA, "depositB": ch.depositB,
+                    "version": ch.version, "disputeEnd": ch.disputeEnd, "owedA": ch.owedA, "owedB": ch.owedB,
+                });
+            }
+            if let Ok((key, _)) = key(c)
+                && let Ok(mut hub) = connect(c, &key).await
+            {
+                match hub.latest(channel).await {
+                    Ok(h) => out["hub"] = signed_json(&h),
+                    Err(e) => out["hub"] = json!(format!("{e:#}")),
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+    }
+    Ok(())
+}
+
+fn onchain_args(
+    s: &SignedState,
+) -> eyre::Result<(State, alloy_primitives::Bytes, alloy_primitives::Bytes)> {
+    match (s.sig_a, s.sig_b) {
+        (Some(a), Some(b)) => Ok((s.state.clone(), a.to_bytes(), b.to_bytes())),
+        _ => bail!("version {} is not co-signed", s.state.version),
+    }
+}
+
+fn withdraw(
+    l2: &L2,
+    signer: &PrivateKeySigner,
+    params: &ChannelParams,
+    id: B256,
+) -> eyre::Result<()> {
+    let ch = l2.channel(params.adjudicator, id)?;
+    let owed = if signer.address() == ch.a { ch.owedA } else { ch.owedB };
+    if owed.is_zero() {
+        println!("nothing to withdraw");
+        return Ok(());
+    }
+    let tx = l2.transact(
+        signer,
+        Some(params.adjudicator),
+        U256::ZERO,
+        Adjudicator::withdrawCall { id, to: signer.address() }.abi_encode(),
+    )?;
+    println!("withdrew {owed} wei to {} (tx {tx})", signer.address());
+    Ok(())
+}
+
+/// Sends `count` proposals made by `make` (pipelined, at most 32 in flight), saving the latest
+/// co-signed state; returns its version.
+async fn update(
+    c: &Common,
+    l2: &L2,
+    channel: B256,
+    count: u64,
+    mut make: impl FnMut(&mut ChannelSide, &Key) -> Result<Msg, agnt2_channels::state::TransitionError>,
+) -> eyre::Result<u64> {
+    let (key, _) = key(c)?;
+    let mut saved = Saved::load(&c.state_dir, &channel)?;
+    let onchain = l2.channel(saved.params.adjudicator, channel)?;
+    if onchain.status != status::OPEN {
+        bail!("channel {channel} is not open on the rollup (status {})", onchain.status);
+    }
+    saved.deposits = [onchain.depositA, onchain.depositB];
+    let mut hub = connect(c, &key).await?;
+    // The hub's stored state is the one to build on (another client of this key may have moved on).
+    let latest = hub.register(saved.params, saved.deposits).await?;
+    if latest.state.version >= saved.latest.state.version {
+        saved.latest = latest;
+    }
+    let mut side =
+        ChannelSide::new(saved.params, saved.deposits, key.address(), saved.latest.clone())?;
+    let (mut sent, mut acked) = (0, 0);
+    while acked < count {
+        while sent < count && side.in_flight() < 32 {
+            hub.send(make(&mut side, &key).map_err(|e| eyre!("cannot propose: {e}"))?)?;
+            sent += 1;
+        }
+        match hub.recv().await? {
+            Msg::Accepted { version, sig, .. } => {
+                side.accepted(version, sig)?;
+                acked += 1;
+            }
+            Msg::Reject { version, reason, .. } => {
+                bail!("the hub refused version {version}: {reason}")
+            }
+            Msg::Propose { .. } => {
+                bail!("the counterparty proposed an update; this CLI only proposes")
+            }
+            other => bail!("unexpected answer from the hub: {other:?}"),
+        }
+    }
+    side.verify()?;
+    saved.latest = side.latest().clone();
+    saved.save(&c.state_dir)?;
+    Ok(saved.latest.state.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts() {
+        assert_eq!(parse_amount("123").unwrap(), U256::from(123));
+        assert_eq!(parse_amount("1ether").unwrap(), U256::from(10u64.pow(18)));
+        assert_eq!(parse_amount("1.5gwei").unwrap(), U256::from(1_500_000_000u64));
+        assert_eq!(parse_amount("7wei").unwrap(), U256::from(7));
+        for bad in ["", "ether", "1.5", "abc", "1.0000000001gwei", "-1"] {
+            assert!(parse_amount(bad).is_err(), "{bad}");
+        }
+    }
+}
