@@ -40,7 +40,14 @@ struct HubProc {
 impl HubProc {
     fn start(dir: &Path, l2: &str, adjudicator: Address, key: &Key, port: u16) -> Self {
         let mut child = Command::new(hub_bin())
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--l2.rpc-url", l2])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--ws",
+                "127.0.0.1:0",
+                "--l2.rpc-url",
+                l2,
+            ])
             .args(["--adjudicator", &adjudicator.to_string(), "--watch.interval-ms", "100"])
             .arg("--datadir")
             .arg(dir)

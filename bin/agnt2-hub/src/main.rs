@@ -23,6 +23,12 @@ struct Args {
     /// Address of the binary protocol.
     #[arg(long, default_value = "127.0.0.1:9545")]
     listen: SocketAddr,
+    /// Address of the WebSocket JSON-RPC server (`hub_subscribe`, `hub_auth`, `hub_send`).
+    #[arg(long, default_value = "127.0.0.1:9546")]
+    ws: SocketAddr,
+    /// Do not serve WebSocket JSON-RPC.
+    #[arg(long = "no-ws")]
+    no_ws: bool,
     /// Prometheus metrics at http://ADDR/metrics (off if not given).
     #[arg(long)]
     metrics: Option<SocketAddr>,
@@ -107,6 +113,7 @@ async fn main() -> eyre::Result<()> {
     };
     let hub = Hub::start(HubConfig {
         listen: args.listen,
+        ws: (!args.no_ws).then_some(args.ws),
         datadir: args.datadir.clone(),
         key,
         chain_id,
@@ -116,7 +123,12 @@ async fn main() -> eyre::Result<()> {
     })
     .await?;
     // The line tests and scripts wait for.
-    println!("agnt2-hub listening on {} as {}", hub.local_addr(), hub.address());
+    match hub.ws_addr() {
+        Some(ws) => {
+            println!("agnt2-hub listening on {} as {} ws {ws}", hub.local_addr(), hub.address())
+        }
+        None => println!("agnt2-hub listening on {} as {}", hub.local_addr(), hub.address()),
+    }
     if let Some(addr) = args.metrics {
         let m = hub.metrics();
         tokio::spawn(async move {

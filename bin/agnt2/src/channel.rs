@@ -6,8 +6,9 @@
 //! the hub is gone.
 
 use agnt2_channels::{
-    ChannelParams, Key, Sig, SignedState, State,
+    ChannelParams, Key, SignedState, State,
     client::{ChannelSide, HubClient},
+    json::{params_from_json, params_to_json, signed_from_json, signed_to_json},
     l2::L2,
     state::{Adjudicator, status},
     wire::Msg,
@@ -123,21 +124,6 @@ struct Saved {
     latest: SignedState,
 }
 
-fn sig_json(s: &Option<Sig>) -> Value {
-    s.map_or(Value::Null, |s| json!(s.to_bytes()))
-}
-
-fn state_json(s: &State) -> Value {
-    json!({
-        "channelId": s.channelId, "version": s.version, "sentA": s.sentA, "sentB": s.sentB,
-        "appData": s.appData, "isFinal": s.isFinal,
-    })
-}
-
-fn signed_json(s: &SignedState) -> Value {
-    json!({"state": state_json(&s.state), "sigA": sig_json(&s.sig_a), "sigB": sig_json(&s.sig_b)})
-}
-
 impl Saved {
     fn path(dir: &Path, id: &B256) -> PathBuf {
         dir.join(format!("{id}.json"))
@@ -145,14 +131,12 @@ impl Saved {
 
     fn save(&self, dir: &Path) -> eyre::Result<()> {
         std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
-        let p = &self.params;
         let v = json!({
-            "params": {"chainId": p.chain_id, "adjudicator": p.adjudicator, "a": p.a, "b": p.b,
-                       "token": p.token, "nonce": p.nonce},
+            "params": params_to_json(&self.params),
             "deposits": self.deposits,
-            "latest": signed_json(&self.latest),
+            "latest": signed_to_json(&self.latest),
         });
-        let path = Self::path(dir, &p.id());
+        let path = Self::path(dir, &self.params.id());
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, serde_json::to_string_pretty(&v)?)?;
         std::fs::rename(&tmp, &path).wrap_err_with(|| format!("writing {}", path.display()))
@@ -168,44 +152,15 @@ impl Saved {
         })?;
         let v: Value = serde_json::from_str(&text)
             .wrap_err_with(|| format!("{} is not JSON", path.display()))?;
-        let bad = || eyre!("{} is malformed", path.display());
-        let p = &v["params"];
-        let params = ChannelParams {
-            chain_id: p["chainId"].as_u64().ok_or_else(bad)?,
-            adjudicator: serde_json::from_value(p["adjudicator"].clone())?,
-            a: serde_json::from_value(p["a"].clone())?,
-            b: serde_json::from_value(p["b"].clone())?,
-            token: serde_json::from_value(p["token"].clone())?,
-            nonce: p["nonce"].as_u64().ok_or_else(bad)?,
-        };
+        let bad = |e: String| eyre!("{} is malformed: {e}", path.display());
+        let params = params_from_json(&v["params"]).map_err(bad)?;
         if params.id() != *id {
             bail!("{} holds another channel", path.display());
         }
-        let deposits: [U256; 2] = serde_json::from_value(v["deposits"].clone())?;
-        let l = &v["latest"];
-        let s = &l["state"];
-        let state = State {
-            channelId: serde_json::from_value(s["channelId"].clone())?,
-            version: s["version"].as_u64().ok_or_else(bad)?,
-            sentA: serde_json::from_value(s["sentA"].clone())?,
-            sentB: serde_json::from_value(s["sentB"].clone())?,
-            appData: serde_json::from_value(s["appData"].clone())?,
-            isFinal: s["isFinal"].as_bool().ok_or_else(bad)?,
-        };
-        let sig = |k: &str| -> eyre::Result<Option<Sig>> {
-            match &l[k] {
-                Value::Null => Ok(None),
-                v => {
-                    let b: alloy_primitives::Bytes = serde_json::from_value(v.clone())?;
-                    Ok(Some(Sig::from_slice(&b).ok_or_else(bad)?))
-                }
-            }
-        };
-        Ok(Self {
-            params,
-            deposits,
-            latest: SignedState { state, sig_a: sig("sigA")?, sig_b: sig("sigB")? },
-        })
+        let deposits: [U256; 2] =
+            serde_json::from_value(v["deposits"].clone()).map_err(|e| bad(e.to_string()))?;
+        let latest = signed_from_json(&v["latest"]).map_err(bad)?;
+        Ok(Self { params, deposits, latest })
     }
 }
 
@@ -364,7 +319,7 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
             let mut out = json!({"channel": channel});
             let saved = Saved::load(&c.state_dir, &channel).ok();
             if let Some(s) = &saved {
-                out["local"] = signed_json(&s.latest);
+                out["local"] = signed_to_json(&s.latest);
                 let ch = l2.channel(s.params.adjudicator, channel)?;
                 out["onchain"] = json!({
                     "status": match ch.status { status::OPEN => "open", status::DISPUTED => "disputed", status::SETTLED => "settled", _ => "none" },
@@ -376,7 +331,7 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
                 && let Ok(mut hub) = connect(c, &key).await
             {
                 match hub.latest(channel).await {
-                    Ok(h) => out["hub"] = signed_json(&h),
+                    Ok(h) => out["hub"] = signed_to_json(&h),
                     Err(e) => out["hub"] = json!(format!("{e:#}")),
                 }
             }

@@ -94,7 +94,7 @@ pub fn spawn_hub(
     dir: &Path,
 ) -> eyre::Result<(Child, SocketAddr)> {
     let mut child = Command::new(bin)
-        .args(["--listen", "127.0.0.1:0", "--l2.rpc-url", l2, "--adjudicator"])
+        .args(["--listen", "127.0.0.1:0", "--no-ws", "--l2.rpc-url", l2, "--adjudicator"])
         .arg(adjudicator.to_string())
         .arg("--datadir")
         .arg(dir)

@@ -9,6 +9,7 @@
 mod conn;
 mod persist;
 mod watch;
+mod ws;
 
 use crate::{
     keys::{Key, Sig, recover},
@@ -40,6 +41,8 @@ pub(crate) type Outbox = UnboundedSender<Msg>;
 pub struct HubConfig {
     /// Address of the binary protocol listener (port 0: any free port).
     pub listen: SocketAddr,
+    /// Address of the WebSocket JSON-RPC listener, if any.
+    pub ws: Option<SocketAddr>,
     /// Directory of the MDBX store.
     pub datadir: PathBuf,
     /// The hub's key: its identity, its countersignatures, and the account refutes are sent from.
@@ -149,6 +152,8 @@ pub(crate) struct Shared {
     /// Bounds concurrent L2 reads (a burst of registrations must not exhaust the node's
     /// connection limit).
     l2_permits: tokio::sync::Semaphore,
+    /// WebSocket sessions by subscription id.
+    ws: Mutex<HashMap<String, ws::Session>>,
     /// Tasks of open connections, stopped at shutdown.
     conn_tasks: Mutex<HashMap<u64, tokio::task::AbortHandle>>,
     persist: persist::Persister,
@@ -160,6 +165,7 @@ pub(crate) struct Shared {
 pub struct Hub {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
+    ws: Option<(SocketAddr, jsonrpsee::server::ServerHandle)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -184,6 +190,7 @@ impl Hub {
             channels: Mutex::new(channels),
             conns: Mutex::new(HashMap::new()),
             l2_permits: tokio::sync::Semaphore::new(8),
+            ws: Mutex::new(HashMap::new()),
             conn_tasks: Mutex::new(HashMap::new()),
             persist,
             metrics,
@@ -192,7 +199,16 @@ impl Hub {
         if shared.l2.is_some() {
             tasks.push(tokio::spawn(watch::watchtower(shared.clone(), cfg.watch_interval)));
         }
-        Ok(Self { shared, local_addr, tasks })
+        let ws = match cfg.ws {
+            Some(addr) => Some(ws::start(shared.clone(), addr).await?),
+            None => None,
+        };
+        Ok(Self { shared, local_addr, ws, tasks })
+    }
+
+    /// The bound address of the WebSocket JSON-RPC server, if started.
+    pub fn ws_addr(&self) -> Option<SocketAddr> {
+        self.ws.as_ref().map(|(a, _)| *a)
     }
 
     /// The bound address of the binary protocol.
@@ -221,6 +237,9 @@ impl Hub {
         for t in &self.tasks {
             t.abort();
         }
+        if let Some((_, h)) = &self.ws {
+            let _ = h.stop();
+        }
         for (_, t) in self.shared.conn_tasks.lock().drain() {
             t.abort();
         }
@@ -231,6 +250,17 @@ impl Hub {
 impl Shared {
     fn entry(&self, id: &B256) -> Option<Arc<Mutex<Entry>>> {
         self.channels.lock().get(id).cloned()
+    }
+
+    /// Drops a closed connection or session of `who` from the routing table.
+    fn forget_conn(&self, who: Address, id: u64) {
+        let mut conns = self.conns.lock();
+        if let Some(v) = conns.get_mut(&who) {
+            v.retain(|(c, _)| *c != id);
+            if v.is_empty() {
+                conns.remove(&who);
+            }
+        }
     }
 
     fn outbox_of(&self, who: Address) -> Option<Outbox> {

@@ -9,12 +9,14 @@
 //! - [`store`]: the hub's MDBX store of channels and their latest co-signed states;
 //! - [`hub`]: the hub server (relay, counterparty, group-committed persistence, watchtower);
 //! - [`client`]: the client library agents, the CLI and the benchmark use;
+//! - [`json`]: the JSON form of the messages (WebSocket JSON-RPC, state files);
 //! - [`l2`]: the few JSON-RPC calls the hub and the CLI make to the rollup.
 //!
 //! `docs/channels.md` describes the protocol, the messages, the contract and the dispute timeline.
 
 pub mod client;
 pub mod hub;
+pub mod json;
 pub mod keys;
 pub mod l2;
 pub mod state;

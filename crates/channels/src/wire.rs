@@ -372,11 +372,10 @@ pub async fn write_msg<W: AsyncWrite + Unpin>(w: &mut W, msg: &Msg) -> std::io::
     w.flush().await
 }
 
+/// One message of every kind (tests of both encodings).
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn samples() -> Vec<Msg> {
+pub(crate) fn samples() -> Vec<Msg> {
+    {
         let state = State {
             channelId: B256::repeat_byte(1),
             version: 9,
@@ -409,6 +408,11 @@ mod tests {
             Msg::Error { message: String::new() },
         ]
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn round_trip_and_every_truncation_fails() {

@@ -24,6 +24,7 @@ fn adjudicator() -> Address {
 async fn start(dir: &Path, key: &Key) -> Hub {
     Hub::start(HubConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        ws: Some("127.0.0.1:0".parse().unwrap()),
         datadir: dir.to_path_buf(),
         key: key.clone(),
         chain_id: CHAIN,
@@ -328,5 +329,151 @@ async fn hostile_clients_are_cut_off_and_others_keep_being_served() {
     pay_pipelined(&mut c, &mut side, &alice, 10, 10).await;
     assert_eq!(side.latest().state.version, 10);
     assert!(hub.metrics().protocol_errors.load(std::sync::atomic::Ordering::Relaxed) >= 4);
+    hub.shutdown();
+}
+
+/// A blocking WebSocket JSON-RPC client of the hub.
+struct Ws {
+    ws: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+    next: u64,
+    notes: std::collections::VecDeque<serde_json::Value>,
+}
+
+impl Ws {
+    fn connect(addr: std::net::SocketAddr) -> Self {
+        let (ws, _) = tungstenite::connect(format!("ws://{addr}")).expect("ws connect");
+        if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        }
+        Self { ws, next: 1, notes: Default::default() }
+    }
+
+    fn read(&mut self) -> serde_json::Value {
+        loop {
+            match self.ws.read().expect("ws read") {
+                tungstenite::Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+                tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        let id = self.next;
+        self.next += 1;
+        let req =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.ws.send(tungstenite::Message::text(req.to_string())).unwrap();
+        loop {
+            let v = self.read();
+            if v["id"] == id {
+                return v;
+            }
+            self.notes.push_back(v["params"]["result"].clone());
+        }
+    }
+
+    /// The next hub message (a `hub_message` notification).
+    fn message(&mut self) -> Msg {
+        let v = match self.notes.pop_front() {
+            Some(v) => v,
+            None => self.read()["params"]["result"].clone(),
+        };
+        agnt2_channels::json::msg_from_json(&v).unwrap_or_else(|e| panic!("{e}: {v}"))
+    }
+
+    fn send(&mut self, sid: &serde_json::Value, m: &Msg) -> serde_json::Value {
+        self.call("hub_send", serde_json::json!([sid, agnt2_channels::json::msg_to_json(m)]))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_json_rpc_clients_pay_and_countersign_alongside_tcp_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_key = Key::random();
+    let hub = start(dir.path(), &hub_key).await;
+    let ws_addr = hub.ws_addr().expect("ws server");
+    let tcp_addr = hub.local_addr();
+    let (alice, bob) = (Key::random(), Key::random());
+    let p_hub = params(bob.address(), hub_key.address(), 1);
+    let p_ab = params(alice.address(), bob.address(), 2);
+    let deposits = [U256::from(1_000), U256::from(1_000)];
+
+    // Bob speaks WebSocket JSON-RPC only.
+    let bob2 = bob.clone();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+    let bob_side = tokio::task::spawn_blocking(move || {
+        let bob = bob2;
+        let mut ws = Ws::connect(ws_addr);
+        let sub = ws.call("hub_subscribe", serde_json::json!([]));
+        let sid = sub["result"].clone();
+        let Msg::Challenge { nonce, hub } = ws.message() else { panic!("no challenge") };
+        // Wrong signature, unknown session, messages before authentication: clear errors.
+        let bad = ws.call("hub_auth", serde_json::json!([sid, format!("0x{}", "00".repeat(65))]));
+        assert!(bad["error"]["message"].as_str().unwrap().contains("invalid signature"), "{bad}");
+        let bad = ws.send(&serde_json::json!("0xdead"), &Msg::GetLatest { channel_id: B256::ZERO });
+        assert!(bad["error"]["message"].as_str().unwrap().contains("unknown session"), "{bad}");
+        let bad = ws.send(&sid, &Msg::GetLatest { channel_id: B256::ZERO });
+        assert!(bad["error"]["message"].as_str().unwrap().contains("authenticate first"), "{bad}");
+        let sig = bob.sign(&wire::auth_digest(&nonce, &hub));
+        let ok = ws.call("hub_auth", serde_json::json!([sid, sig.to_bytes()]));
+        assert_eq!(ok["result"], serde_json::json!(bob.address()), "{ok}");
+        assert!(matches!(ws.message(), Msg::Welcome { .. }));
+        // Another connection cannot use this session.
+        let mut other = Ws::connect(ws_addr);
+        let stolen = other.send(&sid, &Msg::GetLatest { channel_id: p_hub.id() });
+        assert!(stolen["error"]["message"].as_str().unwrap().contains("unknown session"));
+        let bad = ws.call("hub_send", serde_json::json!([sid, {"type": "propose"}]));
+        assert!(bad["error"]["message"].as_str().unwrap().contains("malformed"), "{bad}");
+
+        // Pay the hub 20 times, pipelined.
+        ws.send(&sid, &Msg::Register { params: p_hub, deposits });
+        assert!(matches!(ws.message(), Msg::Registered { .. }));
+        let Msg::Latest { state, sig_a, sig_b } = ws.message() else { panic!() };
+        let mut side =
+            ChannelSide::new(p_hub, deposits, bob.address(), SignedState { state, sig_a, sig_b })
+                .unwrap();
+        for _ in 0..20 {
+            let m = side.propose(&bob, U256::from(3), None, false).unwrap();
+            assert_eq!(ws.send(&sid, &m)["result"], true);
+        }
+        for _ in 0..20 {
+            let Msg::Accepted { version, sig, .. } = ws.message() else { panic!() };
+            side.accepted(version, sig).unwrap();
+        }
+        side.verify().unwrap();
+        assert_eq!(side.latest().state.sentA, U256::from(60));
+
+        // Countersign a proposal relayed from Alice's TCP connection.
+        ws.send(&sid, &Msg::Register { params: p_ab, deposits });
+        assert!(matches!(ws.message(), Msg::Registered { .. }));
+        let Msg::Latest { state, sig_a, sig_b } = ws.message() else { panic!() };
+        let mut ab =
+            ChannelSide::new(p_ab, deposits, bob.address(), SignedState { state, sig_a, sig_b })
+                .unwrap();
+        ready_tx.send(()).unwrap();
+        let Msg::Propose { state, sig } = ws.message() else { panic!("no relayed proposal") };
+        let accept = ab.countersign(&bob, state, sig).unwrap();
+        assert_eq!(ws.send(&sid, &accept)["result"], true);
+        ab.latest().clone()
+    });
+
+    // Alice (TCP) proposes to Bob once he follows the channel.
+    let mut ca = HubClient::connect(tcp_addr, &alice).await.unwrap();
+    let latest = ca.register(p_ab, deposits).await.unwrap();
+    let mut sa = ChannelSide::new(p_ab, deposits, alice.address(), latest).unwrap();
+    let bob_ready = tokio::time::timeout(Duration::from_secs(30), ready_rx).await;
+    if !matches!(bob_ready, Ok(Ok(()))) {
+        panic!("bob's side failed: {:?}", bob_side.await);
+    }
+    ca.send(sa.propose(&alice, U256::from(7), None, false).unwrap()).unwrap();
+    match tokio::time::timeout(Duration::from_secs(30), ca.recv()).await {
+        Ok(Ok(Msg::Accepted { version, sig, .. })) => sa.accepted(version, sig).unwrap(),
+        other => panic!("{other:?}"),
+    }
+    sa.verify().unwrap();
+    let bob_latest = bob_side.await.unwrap();
+    assert_eq!(*sa.latest(), bob_latest);
+    assert_eq!(hub.latest(&p_ab.id()).unwrap(), bob_latest);
     hub.shutdown();
 }

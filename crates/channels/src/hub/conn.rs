@@ -27,12 +27,17 @@ const MAX_REFUSED_IN_A_ROW: u32 = 256;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
+/// A fresh id for a connection or WebSocket session.
+pub(super) fn next_conn_id() -> u64 {
+    NEXT_CONN.fetch_add(1, Ordering::Relaxed)
+}
+
 pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
-                let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+                let id = next_conn_id();
                 let s = shared.clone();
                 let task = tokio::spawn(async move {
                     if let Err(err) = serve(s.clone(), stream, id).await {
@@ -99,15 +104,7 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Re
 
     let result = serve_authenticated(&shared, me, &mut r, &mut buf, &out).await;
 
-    {
-        let mut conns = shared.conns.lock();
-        if let Some(v) = conns.get_mut(&me) {
-            v.retain(|(id, _)| *id != conn_id);
-            if v.is_empty() {
-                conns.remove(&me);
-            }
-        }
-    }
+    shared.forget_conn(me, conn_id);
     drop(out);
     close_writer(writer).await;
     result
@@ -141,44 +138,10 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
                 eyre::bail!("malformed frame: {e}");
             }
         };
-        let refused = match msg {
-            Msg::Register { params, deposits } => shared
-                .register(me, params, deposits, out)
-                .await
-                .err()
-                .map(|reason| Msg::Error { message: format!("register: {reason}") }),
-            Msg::Propose { state, sig } => {
-                let (id, v) = (state.channelId, state.version);
-                shared.propose(me, state, sig, out).err().map(|reason| Msg::Reject {
-                    channel_id: id,
-                    version: v,
-                    reason,
-                })
-            }
-            Msg::Accept { channel_id, version, sig } => shared
-                .accept(me, channel_id, version, sig)
-                .err()
-                .map(|reason| Msg::Reject { channel_id, version, reason }),
-            Msg::Reject { channel_id, version, reason } => shared
-                .refuse(me, channel_id, version, reason)
-                .err()
-                .map(|reason| Msg::Reject { channel_id, version, reason }),
-            Msg::GetLatest { channel_id } => match shared.latest_for(me, &channel_id) {
-                Ok(m) => {
-                    let _ = out.send(m);
-                    None
-                }
-                Err(reason) => Some(Msg::Error { message: format!("get latest: {reason}") }),
-            },
-            other => {
-                shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
-                Some(Msg::Error { message: format!("unexpected message from a client: {other:?}") })
-            }
-        };
+        let refused = handle(shared, me, msg, out).await;
         match refused {
             None => refused_in_a_row = 0,
             Some(reply) => {
-                shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
                 let _ = out.send(reply);
                 refused_in_a_row += 1;
                 if refused_in_a_row >= MAX_REFUSED_IN_A_ROW {
@@ -192,6 +155,54 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
             }
         }
     }
+}
+
+/// Handles one request of an authenticated client (either transport); `Some(reply)` when it
+/// was refused.
+pub(super) async fn handle(
+    shared: &Arc<Shared>,
+    me: Address,
+    msg: Msg,
+    out: &Outbox,
+) -> Option<Msg> {
+    let refused = match msg {
+        Msg::Register { params, deposits } => shared
+            .register(me, params, deposits, out)
+            .await
+            .err()
+            .map(|reason| Msg::Error { message: format!("register: {reason}") }),
+        Msg::Propose { state, sig } => {
+            let (id, v) = (state.channelId, state.version);
+            shared.propose(me, state, sig, out).err().map(|reason| Msg::Reject {
+                channel_id: id,
+                version: v,
+                reason,
+            })
+        }
+        Msg::Accept { channel_id, version, sig } => shared
+            .accept(me, channel_id, version, sig)
+            .err()
+            .map(|reason| Msg::Reject { channel_id, version, reason }),
+        Msg::Reject { channel_id, version, reason } => shared
+            .refuse(me, channel_id, version, reason)
+            .err()
+            .map(|reason| Msg::Reject { channel_id, version, reason }),
+        Msg::GetLatest { channel_id } => match shared.latest_for(me, &channel_id) {
+            Ok(m) => {
+                let _ = out.send(m);
+                None
+            }
+            Err(reason) => Some(Msg::Error { message: format!("get latest: {reason}") }),
+        },
+        other => {
+            shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+            Some(Msg::Error { message: format!("unexpected message from a client: {other:?}") })
+        }
+    };
+    if refused.is_some() {
+        shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+    refused
 }
 
 async fn fail(

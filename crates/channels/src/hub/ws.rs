@@ -1,0 +1,134 @@
+//! The hub over WebSocket JSON-RPC (jsonrpsee), for clients that cannot speak the binary
+//! protocol. The same messages in their JSON form ([`crate::json`]):
+//!
+//! - `hub_subscribe` opens a session: a subscription whose notifications (`hub_message`) carry
+//!   every message the hub sends, starting with the `challenge`;
+//! - `hub_auth(session, sig)` answers the challenge (returns the authenticated address);
+//! - `hub_send(session, message)` sends a client message (`register`, `propose`, `accept`,
+//!   `reject`, `getLatest`); answers arrive as notifications, as over TCP.
+//!
+//! A session is bound to the WebSocket connection that opened it.
+
+use super::{Outbox, Shared, conn};
+use crate::{
+    json::{msg_from_json, msg_to_json},
+    keys::{Sig, recover},
+    wire::{self, Msg},
+};
+use alloy_primitives::{Address, B256, Bytes};
+use jsonrpsee::{
+    ConnectionId, PendingSubscriptionSink, RpcModule,
+    server::{Server, ServerHandle},
+    types::ErrorObjectOwned,
+};
+use serde_json::Value;
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::Ordering},
+};
+use tokio::sync::mpsc;
+
+/// A WebSocket session.
+#[derive(Debug)]
+pub(super) struct Session {
+    conn: ConnectionId,
+    nonce: B256,
+    me: Option<Address>,
+    out: Outbox,
+    id: u64,
+}
+
+fn err(msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(-32602, msg.into(), None::<()>)
+}
+
+fn key(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Starts the WebSocket JSON-RPC server.
+pub(super) async fn start(
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+) -> eyre::Result<(SocketAddr, ServerHandle)> {
+    let mut m = RpcModule::new(shared);
+    m.register_subscription(
+        "hub_subscribe",
+        "hub_message",
+        "hub_unsubscribe",
+        |_params, pending: PendingSubscriptionSink, shared, ext| async move {
+            let Some(conn) = ext.get::<ConnectionId>().copied() else { return };
+            let Ok(sink) = pending.accept().await else { return };
+            let sid = key(&serde_json::to_value(sink.subscription_id()).unwrap_or_default());
+            let (out, mut rx) = mpsc::unbounded_channel::<Msg>();
+            let nonce = B256::from(rand::random::<[u8; 32]>());
+            let id = super::conn::next_conn_id();
+            shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
+            let _ = out.send(Msg::Challenge { nonce, hub: shared.key.address() });
+            shared.ws.lock().insert(sid.clone(), Session { conn, nonce, me: None, out, id });
+            loop {
+                tokio::select! {
+                    _ = sink.closed() => break,
+                    m = rx.recv() => {
+                        let Some(m) = m else { break };
+                        let Ok(raw) = serde_json::value::to_raw_value(&msg_to_json(&m)) else { break };
+                        if sink.send(raw).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            if let Some(s) = shared.ws.lock().remove(&sid)
+                && let Some(me) = s.me
+            {
+                shared.forget_conn(me, s.id);
+            }
+        },
+    )?;
+    m.register_method("hub_auth", |params, shared, ext| {
+        let (sid, sig): (Value, Bytes) = params.parse()?;
+        let conn = ext.get::<ConnectionId>().copied();
+        let mut sessions = shared.ws.lock();
+        let s = sessions
+            .get_mut(&key(&sid))
+            .filter(|s| Some(s.conn) == conn)
+            .ok_or_else(|| err("unknown session"))?;
+        let sig = Sig::from_slice(&sig).ok_or_else(|| err("a signature is 65 bytes"))?;
+        let me = recover(&wire::auth_digest(&s.nonce, &shared.key.address()), &sig)
+            .ok_or_else(|| err("authentication: invalid signature"))?;
+        if s.me.is_some() {
+            return Err(err("session already authenticated"));
+        }
+        s.me = Some(me);
+        shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
+        shared.conns.lock().entry(me).or_default().push((s.id, s.out.clone()));
+        let _ = s.out.send(Msg::Welcome { address: me });
+        Ok::<_, ErrorObjectOwned>(me)
+    })?;
+    m.register_async_method("hub_send", |params, shared, ext| async move {
+        let (sid, message): (Value, Value) = params.parse()?;
+        let conn = ext.get::<ConnectionId>().copied();
+        let (me, out) = {
+            let sessions = shared.ws.lock();
+            let s = sessions
+                .get(&key(&sid))
+                .filter(|s| Some(s.conn) == conn)
+                .ok_or_else(|| err("unknown session"))?;
+            (s.me.ok_or_else(|| err("authenticate first (hub_auth)"))?, s.out.clone())
+        };
+        let msg = msg_from_json(&message).map_err(|e| {
+            shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+            err(format!("malformed message: {e}"))
+        })?;
+        if let Some(reply) = conn::handle(&shared, me, msg, &out).await {
+            let _ = out.send(reply);
+        }
+        Ok::<_, ErrorObjectOwned>(true)
+    })?;
+    let server = Server::builder().build(addr).await?;
+    let local = server.local_addr()?;
+    Ok((local, server.start(m)))
+}

@@ -1,0 +1,184 @@
+//! The JSON form of hub messages (WebSocket JSON-RPC, the CLI's state files).
+//!
+//! A message is an object with a `type` (`challenge`, `auth`, `welcome`, `register`,
+//! `registered`, `propose`, `accept`, `accepted`, `reject`, `getLatest`, `latest`, `error`) and
+//! the fields of [`Msg`] in camelCase: hashes, addresses, signatures and amounts as `0x` hex,
+//! versions, nonces and chain ids as numbers.
+
+use crate::{
+    keys::Sig,
+    state::{ChannelParams, SignedState, State},
+    wire::Msg,
+};
+use alloy_primitives::{Address, B256, Bytes, U256};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// A state as JSON.
+pub fn state_to_json(s: &State) -> Value {
+    json!({
+        "channelId": s.channelId, "version": s.version, "sentA": s.sentA, "sentB": s.sentB,
+        "appData": s.appData, "isFinal": s.isFinal,
+    })
+}
+
+fn sig_to_json(s: &Option<Sig>) -> Value {
+    s.map_or(Value::Null, |s| json!(s.to_bytes()))
+}
+
+/// A signed state as JSON (`state`, `sigA`, `sigB`; a missing signature is null).
+pub fn signed_to_json(s: &SignedState) -> Value {
+    json!({"state": state_to_json(&s.state), "sigA": sig_to_json(&s.sig_a), "sigB": sig_to_json(&s.sig_b)})
+}
+
+/// Channel parameters as JSON.
+pub fn params_to_json(p: &ChannelParams) -> Value {
+    json!({"chainId": p.chain_id, "adjudicator": p.adjudicator, "a": p.a, "b": p.b, "token": p.token, "nonce": p.nonce})
+}
+
+fn field<T: DeserializeOwned>(v: &Value, k: &str) -> Result<T, String> {
+    let f = v.get(k).ok_or_else(|| format!("missing field {k}"))?;
+    serde_json::from_value(f.clone()).map_err(|e| format!("field {k}: {e}"))
+}
+
+fn sig_field(v: &Value, k: &str) -> Result<Option<Sig>, String> {
+    match v.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => {
+            let b: Bytes = field(v, k)?;
+            Sig::from_slice(&b)
+                .map(Some)
+                .ok_or_else(|| format!("field {k}: a signature is 65 bytes"))
+        }
+    }
+}
+
+fn sig_required(v: &Value, k: &str) -> Result<Sig, String> {
+    sig_field(v, k)?.ok_or_else(|| format!("missing field {k}"))
+}
+
+/// A state from JSON.
+pub fn state_from_json(v: &Value) -> Result<State, String> {
+    Ok(State {
+        channelId: field(v, "channelId")?,
+        version: field(v, "version")?,
+        sentA: field(v, "sentA")?,
+        sentB: field(v, "sentB")?,
+        appData: field(v, "appData")?,
+        isFinal: field(v, "isFinal")?,
+    })
+}
+
+/// A signed state from JSON.
+pub fn signed_from_json(v: &Value) -> Result<SignedState, String> {
+    Ok(SignedState {
+        state: state_from_json(v.get("state").ok_or("missing field state")?)?,
+        sig_a: sig_field(v, "sigA")?,
+        sig_b: sig_field(v, "sigB")?,
+    })
+}
+
+/// Channel parameters from JSON.
+pub fn params_from_json(v: &Value) -> Result<ChannelParams, String> {
+    Ok(ChannelParams {
+        chain_id: field(v, "chainId")?,
+        adjudicator: field(v, "adjudicator")?,
+        a: field(v, "a")?,
+        b: field(v, "b")?,
+        token: field(v, "token")?,
+        nonce: field(v, "nonce")?,
+    })
+}
+
+/// A message as JSON.
+pub fn msg_to_json(m: &Msg) -> Value {
+    match m {
+        Msg::Challenge { nonce, hub } => json!({"type": "challenge", "nonce": nonce, "hub": hub}),
+        Msg::Auth { sig } => json!({"type": "auth", "sig": sig.to_bytes()}),
+        Msg::Welcome { address } => json!({"type": "welcome", "address": address}),
+        Msg::Register { params, deposits } => {
+            json!({"type": "register", "params": params_to_json(params), "deposits": deposits})
+        }
+        Msg::Registered { channel_id } => json!({"type": "registered", "channelId": channel_id}),
+        Msg::Propose { state, sig } => {
+            json!({"type": "propose", "state": state_to_json(state), "sig": sig.to_bytes()})
+        }
+        Msg::Accept { channel_id, version, sig } => {
+            json!({"type": "accept", "channelId": channel_id, "version": version, "sig": sig.to_bytes()})
+        }
+        Msg::Accepted { channel_id, version, sig } => {
+            json!({"type": "accepted", "channelId": channel_id, "version": version, "sig": sig.to_bytes()})
+        }
+        Msg::Reject { channel_id, version, reason } => {
+            json!({"type": "reject", "channelId": channel_id, "version": version, "reason": reason})
+        }
+        Msg::GetLatest { channel_id } => json!({"type": "getLatest", "channelId": channel_id}),
+        Msg::Latest { state, sig_a, sig_b } => json!({
+            "type": "latest", "state": state_to_json(state), "sigA": sig_to_json(sig_a), "sigB": sig_to_json(sig_b),
+        }),
+        Msg::Error { message } => json!({"type": "error", "message": message}),
+    }
+}
+
+/// A message from JSON, with a reason when it is malformed.
+pub fn msg_from_json(v: &Value) -> Result<Msg, String> {
+    let t = v.get("type").and_then(Value::as_str).ok_or("missing field type")?;
+    Ok(match t {
+        "challenge" => {
+            Msg::Challenge { nonce: field::<B256>(v, "nonce")?, hub: field::<Address>(v, "hub")? }
+        }
+        "auth" => Msg::Auth { sig: sig_required(v, "sig")? },
+        "welcome" => Msg::Welcome { address: field(v, "address")? },
+        "register" => Msg::Register {
+            params: params_from_json(v.get("params").ok_or("missing field params")?)?,
+            deposits: field::<[U256; 2]>(v, "deposits")?,
+        },
+        "registered" => Msg::Registered { channel_id: field(v, "channelId")? },
+        "propose" => Msg::Propose {
+            state: state_from_json(v.get("state").ok_or("missing field state")?)?,
+            sig: sig_required(v, "sig")?,
+        },
+        "accept" => Msg::Accept {
+            channel_id: field(v, "channelId")?,
+            version: field(v, "version")?,
+            sig: sig_required(v, "sig")?,
+        },
+        "accepted" => Msg::Accepted {
+            channel_id: field(v, "channelId")?,
+            version: field(v, "version")?,
+            sig: sig_required(v, "sig")?,
+        },
+        "reject" => Msg::Reject {
+            channel_id: field(v, "channelId")?,
+            version: field(v, "version")?,
+            reason: field(v, "reason")?,
+        },
+        "getLatest" => Msg::GetLatest { channel_id: field(v, "channelId")? },
+        "latest" => {
+            let s = signed_from_json(v)?;
+            Msg::Latest { state: s.state, sig_a: s.sig_a, sig_b: s.sig_b }
+        }
+        "error" => Msg::Error { message: field(v, "message")? },
+        other => return Err(format!("unknown message type {other:?}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_round_trips() {
+        for m in crate::wire::samples() {
+            assert_eq!(msg_from_json(&msg_to_json(&m)), Ok(m));
+        }
+        assert!(msg_from_json(&json!({"type": "propose"})).unwrap_err().contains("state"));
+        assert!(
+            msg_from_json(&json!({"type": "auth", "sig": "0x01"}))
+                .unwrap_err()
+                .contains("65 bytes")
+        );
+        assert!(msg_from_json(&json!({"type": "nope"})).unwrap_err().contains("unknown"));
+        assert!(msg_from_json(&json!([])).is_err());
+    }
+}
