@@ -456,3 +456,135 @@ async fn cli_opens_pays_updates_closes_disputes_and_settles() {
     assert!(out.contains("withdrew"), "{out}");
     assert_eq!(channel(&s, id2.parse().unwrap()).owedB, gwei(12));
 }
+
+alloy_sol_types::sol! {
+    interface IAgents {
+        function register(string agentURI) external returns (uint256 agentId);
+        function tokenOfOwnerByIndex(address owner, uint256 index) external view returns (uint256);
+        function open(uint256 agentId, address key, uint64 expiry, uint256 spendLimit, address[] counterparties) external;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_key_of_the_agent_signs_for_its_owner_at_the_hub_and_on_chain() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, 0);
+    let owner = Key::random();
+    let owner_signer = PrivateKeySigner::from_bytes(&owner.secret_bytes()).unwrap();
+    s.l2.transact(
+        &s.funder,
+        Some(owner.address()),
+        U256::from(10u64).pow(U256::from(18u64)),
+        vec![],
+    )
+    .unwrap();
+    let identity = agnt2_channels::l2::IDENTITY;
+    let sessions = agnt2_channels::l2::SESSIONS;
+    let send = |to: Address, data: Vec<u8>| {
+        s.l2.transact(&owner_signer, Some(to), U256::ZERO, data).unwrap()
+    };
+    send(identity, IAgents::registerCall { agentURI: "ipfs://payer".into() }.abi_encode());
+    let out =
+        s.l2.eth_call(
+            identity,
+            &IAgents::tokenOfOwnerByIndexCall { owner: owner.address(), index: U256::ZERO }
+                .abi_encode(),
+        )
+        .unwrap();
+    let agent = IAgents::tokenOfOwnerByIndexCall::abi_decode_returns(&out).unwrap();
+    let expiry = s.l2.latest_timestamp().unwrap() + 3600;
+    let session = Key::random();
+    let open_session = |key: Address, counterparty: Address| {
+        send(
+            sessions,
+            IAgents::openCall {
+                agentId: agent,
+                key,
+                expiry,
+                spendLimit: U256::MAX,
+                counterparties: vec![counterparty],
+            }
+            .abi_encode(),
+        )
+    };
+    open_session(session.address(), s.hub_key.address());
+
+    // The owner opens a channel naming its agent for side A.
+    let deposit = gwei(1_000_000);
+    let p = ChannelParams {
+        chain_id: s.l2.chain_id().unwrap(),
+        adjudicator: s.adjudicator,
+        a: owner.address(),
+        b: s.hub_key.address(),
+        token: Address::ZERO,
+        nonce: 1,
+    };
+    let open = Adjudicator::openCall {
+        b: p.b,
+        token: Address::ZERO,
+        nonce: 1,
+        challengeDuration: alloy_primitives::aliases::U48::from(3600),
+        agentA: agent,
+        agentB: U256::ZERO,
+        amount: deposit,
+    };
+    s.l2.transact(&owner_signer, Some(s.adjudicator), deposit, open.abi_encode()).unwrap();
+
+    // The session key connects for the owner, pays, and co-signs a final state.
+    let mut c = HubClient::connect_session(hub.addr, &session, agent).await.unwrap();
+    assert_eq!(c.address(), owner.address(), "the connection acts for the agent's owner");
+    let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
+    let mut side = ChannelSide::new(p, [deposit, U256::ZERO], owner.address(), latest).unwrap();
+    pay(&mut c, &mut side, &session, 10, gwei(2)).await;
+    c.send(side.propose(&session, U256::ZERO, None, true).unwrap()).unwrap();
+    let Msg::Accepted { version, sig, .. } = c.recv().await.unwrap() else { panic!() };
+    side.accepted(version, sig).unwrap();
+    side.verify().unwrap();
+    // The owner's own key is not what signed.
+    let fin = side.latest().clone();
+    let digest = agnt2_channels::state::digest(&fin.state, &p.domain());
+    assert_eq!(
+        agnt2_channels::keys::recover(&digest, &fin.sig_a.unwrap()),
+        Some(session.address())
+    );
+    // The adjudicator accepts the session key's signature through the agent precompiles.
+    let (st, sa, sb) = args(&fin);
+    s.l2.transact(
+        &owner_signer,
+        Some(s.adjudicator),
+        U256::ZERO,
+        Adjudicator::closeCall { s: st, sigA: sa, sigB: sb }.abi_encode(),
+    )
+    .unwrap();
+    assert_eq!(channel(&s, p.id()).owedB, gwei(20));
+
+    // A key without a session is refused at authentication.
+    let stranger = Key::random();
+    let err = HubClient::connect_session(hub.addr, &stranger, agent).await.unwrap_err();
+    assert!(format!("{err:#}").contains("no valid session"), "{err:#}");
+    // A session for another counterparty authenticates but cannot register a channel with the hub.
+    let other = Key::random();
+    open_session(other.address(), Address::with_last_byte(0x77));
+    let p2 = ChannelParams { nonce: 2, ..p };
+    s.l2.transact(
+        &owner_signer,
+        Some(s.adjudicator),
+        deposit,
+        Adjudicator::openCall { nonce: 2, ..open }.abi_encode(),
+    )
+    .unwrap();
+    let mut c2 = HubClient::connect_session(hub.addr, &other, agent).await.unwrap();
+    let err = c2.register(p2, [U256::ZERO; 2]).await.unwrap_err();
+    assert!(format!("{err:#}").contains("not valid for"), "{err:#}");
+    // Nor can it propose on the channel the first key registered.
+    let mut forged = fin.state.clone();
+    forged.version += 1;
+    forged.isFinal = false;
+    c2.send(Msg::Propose {
+        sig: other.sign(&agnt2_channels::state::digest(&forged, &p.domain())),
+        state: forged,
+    })
+    .unwrap();
+    assert!(matches!(c2.recv().await.unwrap(), Msg::Reject { .. }));
+}

@@ -32,8 +32,22 @@ pub struct HubClient {
 }
 
 impl HubClient {
-    /// Connects and authenticates with `key`.
+    /// Connects and authenticates with `key`, acting for its own address.
     pub async fn connect(addr: SocketAddr, key: &Key) -> eyre::Result<Self> {
+        Self::connect_as(addr, key, None).await
+    }
+
+    /// Connects with a session key of agent `agent_id`, acting for the agent's owner (the hub
+    /// checks the session on the rollup).
+    pub async fn connect_session(
+        addr: SocketAddr,
+        key: &Key,
+        agent_id: U256,
+    ) -> eyre::Result<Self> {
+        Self::connect_as(addr, key, Some(agent_id)).await
+    }
+
+    async fn connect_as(addr: SocketAddr, key: &Key, agent: Option<U256>) -> eyre::Result<Self> {
         let stream =
             TcpStream::connect(addr).await.wrap_err_with(|| format!("connecting to hub {addr}"))?;
         stream.set_nodelay(true)?;
@@ -44,13 +58,19 @@ impl HubClient {
             Some(Msg::Challenge { nonce, hub }) => (nonce, hub),
             other => bail!("hub did not send a challenge: {other:?}"),
         };
-        wire::write_msg(&mut w, &Msg::Auth { sig: key.sign(&wire::auth_digest(&nonce, &hub)) })
-            .await?;
-        match wire::read_msg(&mut r, &mut buf).await? {
-            Some(Msg::Welcome { address }) if address == key.address() => {}
+        let sig = key.sign(&wire::auth_digest(&nonce, &hub));
+        let auth = match agent {
+            None => Msg::Auth { sig },
+            Some(agent_id) => Msg::AuthSession { agent_id, sig },
+        };
+        wire::write_msg(&mut w, &auth).await?;
+        let address = match wire::read_msg(&mut r, &mut buf).await? {
+            Some(Msg::Welcome { address }) if agent.is_some() || address == key.address() => {
+                address
+            }
             Some(Msg::Error { message }) => bail!("hub refused authentication: {message}"),
             other => bail!("unexpected answer to authentication: {other:?}"),
-        }
+        };
         let (out, mut out_rx) = mpsc::unbounded_channel::<Msg>();
         tokio::spawn(async move {
             let mut buf = Vec::with_capacity(64 * 1024);
@@ -94,10 +114,10 @@ impl HubClient {
                 }
             }
         });
-        Ok(Self { out, inbox, address: key.address(), hub })
+        Ok(Self { out, inbox, address, hub })
     }
 
-    /// The address this connection authenticated as.
+    /// The address this connection acts for (the agent's owner for a session key).
     pub const fn address(&self) -> Address {
         self.address
     }
@@ -196,6 +216,9 @@ pub struct ChannelSide {
     unverified: Option<(State, Sig, Sig)>,
     /// The newest verified co-signed state.
     latest: SignedState,
+    /// Keys besides the other participant's own whose signatures count for it (session keys
+    /// the caller has checked on the rollup).
+    other_signers: Vec<Address>,
 }
 
 impl ChannelSide {
@@ -216,6 +239,19 @@ impl ChannelSide {
             in_flight: VecDeque::new(),
             unverified: None,
             latest,
+            other_signers: Vec::new(),
+        })
+    }
+
+    /// Accepts signatures of `signer` for the other participant (a session key of its agent,
+    /// checked by the caller).
+    pub fn allow_signer(&mut self, signer: Address) {
+        self.other_signers.push(signer);
+    }
+
+    fn signed_by_other(&self, digest: &B256, sig: &Sig) -> bool {
+        recover(digest, sig).is_some_and(|a| {
+            a == self.params.participant(self.side.other()) || self.other_signers.contains(&a)
         })
     }
 
@@ -304,7 +340,7 @@ impl ChannelSide {
     pub fn verify(&mut self) -> Result<(), AckError> {
         let Some((state, mine, theirs)) = self.unverified.take() else { return Ok(()) };
         let digest = state::digest(&state, &self.domain);
-        if recover(&digest, &theirs) != Some(self.params.participant(self.side.other())) {
+        if !self.signed_by_other(&digest, &theirs) {
             return Err(AckError::BadCountersignature(state.version));
         }
         let (sig_a, sig_b) = match self.side {
@@ -319,7 +355,7 @@ impl ChannelSide {
     pub fn countersign(&mut self, key: &Key, state: State, sig: Sig) -> Result<Msg, String> {
         let digest = state::digest(&state, &self.domain);
         let proposer = self.side.other();
-        if recover(&digest, &sig) != Some(self.params.participant(proposer)) {
+        if !self.signed_by_other(&digest, &sig) {
             return Err("proposal is not signed by the other participant".into());
         }
         check_transition(&self.head, &state, proposer, self.deposits).map_err(|e| e.to_string())?;

@@ -105,6 +105,28 @@ impl Metrics {
     }
 }
 
+/// Who a connection acts for: a participant address, and the key that signs for it (the
+/// participant's own, or a session key of the participant's agent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Who {
+    /// The participant (the agent's owner for a session key).
+    pub(crate) me: Address,
+    /// The key the connection proved.
+    pub(crate) signer: Address,
+    /// The agent whose session key signs (zero: the participant's own key).
+    pub(crate) agent: U256,
+}
+
+impl Who {
+    const fn own(me: Address) -> Self {
+        Self { me, signer: me, agent: U256::ZERO }
+    }
+
+    fn is_session(&self) -> bool {
+        !self.agent.is_zero()
+    }
+}
+
 /// A proposal relayed to the counterparty, awaiting its countersignature.
 #[derive(Debug)]
 struct Relayed {
@@ -125,6 +147,9 @@ pub(crate) struct Entry {
     /// The highest stored co-signed state.
     latest: SignedState,
     relayed: BTreeMap<u64, Relayed>,
+    /// Session keys admitted to sign for side A and side B (checked on the rollup when the
+    /// connection registered the channel; not stored: a session re-registers).
+    session_signers: [Vec<Address>; 2],
 }
 
 impl Entry {
@@ -135,7 +160,17 @@ impl Entry {
             cosigned: latest.state.clone(),
             latest,
             relayed: BTreeMap::new(),
+            session_signers: [Vec::new(), Vec::new()],
         }
+    }
+
+    /// The side `who` signs for on this channel, if its key may sign for it.
+    fn side_of(&self, who: &Who) -> Result<Side, String> {
+        let side = self.rec.params.side_of(who.me).ok_or("not a participant of this channel")?;
+        if who.is_session() && !self.session_signers[side as usize].contains(&who.signer) {
+            return Err("this session key is not admitted on this channel (register it)".into());
+        }
+        Ok(side)
     }
 }
 
@@ -270,10 +305,38 @@ impl Shared {
             .and_then(|v| v.iter().rev().find(|(_, o)| !o.is_closed()).map(|(_, o)| o.clone()))
     }
 
-    /// Follows a channel registered by `me`; replies once it is stored.
+    /// Checks a signed challenge: the signer's own address, or for a session key, the agent's
+    /// owner (the session must be valid on the rollup).
+    pub(crate) async fn authenticate(
+        &self,
+        nonce: &B256,
+        sig: &Sig,
+        agent: Option<U256>,
+    ) -> Result<Who, String> {
+        let signer = recover(&crate::wire::auth_digest(nonce, &self.key.address()), sig)
+            .ok_or("authentication: invalid signature")?;
+        let Some(agent) = agent else { return Ok(Who::own(signer)) };
+        if agent.is_zero() {
+            return Err("authentication: agent id 0".into());
+        }
+        let l2 = self.l2.clone().ok_or("this hub has no L2 to check session keys")?;
+        let _permit = self.l2_permits.acquire().await.map_err(|e| e.to_string())?;
+        let (owner, valid) = tokio::task::spawn_blocking(move || {
+            eyre::Ok((l2.agent_owner(agent)?, l2.session_valid(agent, signer, Address::ZERO)?))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("authentication: reading agent {agent}: {e:#}"))?;
+        if !valid {
+            return Err(format!("authentication: {signer} has no valid session for agent {agent}"));
+        }
+        Ok(Who { me: owner, signer, agent })
+    }
+
+    /// Follows a channel registered by `who`; replies once it is stored.
     async fn register(
         self: &Arc<Self>,
-        me: Address,
+        who: &Who,
         params: ChannelParams,
         mut deposits: [U256; 2],
         out: &Outbox,
@@ -284,10 +347,13 @@ impl Shared {
                 self.chain_id, self.adjudicator
             ));
         }
-        if params.side_of(me).is_none() {
+        let Some(side) = params.side_of(who.me) else {
             return Err("only a participant registers a channel".into());
-        }
+        };
         let id = params.id();
+        if who.is_session() && self.l2.is_none() {
+            return Err("session keys need a hub that watches the rollup".into());
+        }
         if let Some(l2) = self.l2.clone() {
             let _permit = self.l2_permits.acquire().await.map_err(|e| e.to_string())?;
             let adjudicator = self.adjudicator;
@@ -302,6 +368,25 @@ impl Shared {
                 return Err("channel parameters differ from the adjudicator's".into());
             }
             deposits = [onchain.depositA, onchain.depositB];
+            if who.is_session() {
+                let agent = if side == Side::A { onchain.agentA } else { onchain.agentB };
+                if agent != who.agent {
+                    return Err(format!(
+                        "the channel names agent {agent} for this side, not {}",
+                        who.agent
+                    ));
+                }
+                let (l2, signer) = (self.l2.clone().expect("checked"), who.signer);
+                let other = params.participant(side.other());
+                let valid =
+                    tokio::task::spawn_blocking(move || l2.session_valid(agent, signer, other))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| format!("reading the session from L2: {e:#}"))?;
+                if !valid {
+                    return Err(format!("session key {signer} is not valid for {other}"));
+                }
+            }
         }
         let rec = ChannelRecord { params, deposits };
         let entry = {
@@ -317,6 +402,9 @@ impl Shared {
             // Deposits only grow; without an L2 check the first registration's stand.
             if self.l2.is_some() {
                 e.rec.deposits = deposits;
+            }
+            if who.is_session() && !e.session_signers[side as usize].contains(&who.signer) {
+                e.session_signers[side as usize].push(who.signer);
             }
             e.latest.clone()
         };
@@ -335,16 +423,16 @@ impl Shared {
         Ok(())
     }
 
-    /// A proposal from `me`: checked, then countersigned (the hub's own channels) or relayed.
-    fn propose(&self, me: Address, state: State, sig: Sig, out: &Outbox) -> Result<(), String> {
+    /// A proposal from `who`: checked, then countersigned (the hub's own channels) or relayed.
+    fn propose(&self, who: &Who, state: State, sig: Sig, out: &Outbox) -> Result<(), String> {
         let id = state.channelId;
         let entry = self.entry(&id).ok_or("unknown channel: register it first")?;
         let digest = state::digest(&state, &self.domain);
-        if recover(&digest, &sig) != Some(me) {
+        if recover(&digest, &sig) != Some(who.signer) {
             return Err("signature is not the proposer's".into());
         }
         let mut e = entry.lock();
-        let side = e.rec.params.side_of(me).ok_or("not a participant of this channel")?;
+        let side = e.side_of(who)?;
         check_transition(&e.head, &state, side, e.rec.deposits).map_err(|err| err.to_string())?;
         let other = e.rec.params.participant(side.other());
         if other == self.key.address() {
@@ -376,10 +464,10 @@ impl Shared {
     }
 
     /// The counterparty's countersignature of a relayed proposal.
-    fn accept(&self, me: Address, id: B256, version: u64, sig: Sig) -> Result<(), String> {
+    fn accept(&self, who: &Who, id: B256, version: u64, sig: Sig) -> Result<(), String> {
         let entry = self.entry(&id).ok_or("unknown channel")?;
         let mut e = entry.lock();
-        let side = e.rec.params.side_of(me).ok_or("not a participant of this channel")?;
+        let side = e.side_of(who)?;
         let Some(r) = e.relayed.get(&version) else {
             return Err(format!("no relayed proposal at version {version}"));
         };
@@ -387,7 +475,7 @@ impl Shared {
             return Err("you proposed this version".into());
         }
         let digest = state::digest(&r.state, &self.domain);
-        if recover(&digest, &sig) != Some(me) {
+        if recover(&digest, &sig) != Some(who.signer) {
             return Err("countersignature is not yours".into());
         }
         let r = e.relayed.remove(&version).expect("checked above");
@@ -404,10 +492,10 @@ impl Shared {
     }
 
     /// The counterparty refuses a relayed proposal: it and every later one are dropped.
-    fn refuse(&self, me: Address, id: B256, version: u64, reason: String) -> Result<(), String> {
+    fn refuse(&self, who: &Who, id: B256, version: u64, reason: String) -> Result<(), String> {
         let entry = self.entry(&id).ok_or("unknown channel")?;
         let mut e = entry.lock();
-        let side = e.rec.params.side_of(me).ok_or("not a participant of this channel")?;
+        let side = e.side_of(who)?;
         match e.relayed.get(&version) {
             Some(r) if r.proposer == side.other() => {}
             _ => return Err(format!("no relayed proposal of the other side at version {version}")),
@@ -427,10 +515,10 @@ impl Shared {
         Ok(())
     }
 
-    fn latest_for(&self, me: Address, id: &B256) -> Result<Msg, String> {
+    fn latest_for(&self, who: &Who, id: &B256) -> Result<Msg, String> {
         let entry = self.entry(id).ok_or("unknown channel")?;
         let e = entry.lock();
-        e.rec.params.side_of(me).ok_or("not a participant of this channel")?;
+        e.rec.params.side_of(who.me).ok_or("not a participant of this channel")?;
         let l = e.latest.clone();
         Ok(Msg::Latest { state: l.state, sig_a: l.sig_a, sig_b: l.sig_b })
     }

@@ -1,6 +1,6 @@
 //! The JSON form of hub messages (WebSocket JSON-RPC, the CLI's state files).
 //!
-//! A message is an object with a `type` (`challenge`, `auth`, `welcome`, `register`,
+//! A message is an object with a `type` (`challenge`, `auth`, `authSession`, `welcome`, `register`,
 //! `registered`, `propose`, `accept`, `accepted`, `reject`, `getLatest`, `latest`, `error`) and
 //! the fields of [`Msg`] in camelCase: hashes, addresses, signatures and amounts as `0x` hex,
 //! versions, nonces and chain ids as numbers.
@@ -95,6 +95,9 @@ pub fn msg_to_json(m: &Msg) -> Value {
     match m {
         Msg::Challenge { nonce, hub } => json!({"type": "challenge", "nonce": nonce, "hub": hub}),
         Msg::Auth { sig } => json!({"type": "auth", "sig": sig.to_bytes()}),
+        Msg::AuthSession { agent_id, sig } => {
+            json!({"type": "authSession", "agentId": agent_id, "sig": sig.to_bytes()})
+        }
         Msg::Welcome { address } => json!({"type": "welcome", "address": address}),
         Msg::Register { params, deposits } => {
             json!({"type": "register", "params": params_to_json(params), "deposits": deposits})
@@ -128,6 +131,9 @@ pub fn msg_from_json(v: &Value) -> Result<Msg, String> {
             Msg::Challenge { nonce: field::<B256>(v, "nonce")?, hub: field::<Address>(v, "hub")? }
         }
         "auth" => Msg::Auth { sig: sig_required(v, "sig")? },
+        "authSession" => {
+            Msg::AuthSession { agent_id: field(v, "agentId")?, sig: sig_required(v, "sig")? }
+        }
         "welcome" => Msg::Welcome { address: field(v, "address")? },
         "register" => Msg::Register {
             params: params_from_json(v.get("params").ok_or("missing field params")?)?,

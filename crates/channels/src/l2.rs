@@ -312,6 +312,43 @@ impl L2 {
     }
 }
 
+alloy_sol_types::sol! {
+    /// The two agent-precompile reads the hub makes.
+    interface IAgentChecks {
+        function ownerOf(uint256 agentId) external view returns (address);
+        function isValid(uint256 agentId, address key, address counterparty) external view returns (bool);
+    }
+}
+
+/// The IdentityRegistry precompile.
+pub const IDENTITY: Address =
+    Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x04]);
+/// The Sessions precompile.
+pub const SESSIONS: Address =
+    Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x08]);
+
+impl L2 {
+    /// The owner of agent `id` (IdentityRegistry `ownerOf`).
+    pub fn agent_owner(&self, id: U256) -> eyre::Result<Address> {
+        let out = self
+            .eth_call(IDENTITY, &IAgentChecks::ownerOfCall { agentId: id }.abi_encode())
+            .wrap_err_with(|| format!("ownerOf({id})"))?;
+        Ok(IAgentChecks::ownerOfCall::abi_decode_returns(&out)?)
+    }
+
+    /// Whether `key` is a valid session key of agent `id` for `counterparty` (zero: any).
+    pub fn session_valid(
+        &self,
+        id: U256,
+        key: Address,
+        counterparty: Address,
+    ) -> eyre::Result<bool> {
+        let call = IAgentChecks::isValidCall { agentId: id, key, counterparty };
+        let out = self.eth_call(SESSIONS, &call.abi_encode())?;
+        Ok(IAgentChecks::isValidCall::abi_decode_returns(&out)?)
+    }
+}
+
 /// A `0x…` quantity.
 pub fn hex_u64(v: &Value) -> eyre::Result<u64> {
     let s = v.as_str().ok_or_else(|| eyre!("not a hex quantity: {v}"))?;

@@ -30,6 +30,15 @@ pub enum Msg {
         /// Signature over [`auth_digest`].
         sig: Sig,
     },
+    /// Client → hub: the challenge signed by a session key of agent `agent_id`; the connection
+    /// then acts for the agent's owner (checked on the rollup: the owner, and the key's session
+    /// valid).
+    AuthSession {
+        /// The agent whose session key signs.
+        agent_id: U256,
+        /// Signature over [`auth_digest`] by the session key.
+        sig: Sig,
+    },
     /// Hub → client: authenticated as `address`.
     Welcome {
         /// The address the connection acts for.
@@ -150,6 +159,7 @@ mod tag {
     pub(super) const GET_LATEST: u8 = 10;
     pub(super) const LATEST: u8 = 11;
     pub(super) const ERROR: u8 = 12;
+    pub(super) const AUTH_SESSION: u8 = 13;
 }
 
 struct Enc(Vec<u8>);
@@ -253,6 +263,7 @@ impl Msg {
                 e.u8(tag::CHALLENGE).b(nonce.as_slice()).b(hub.as_slice())
             }
             Self::Auth { sig } => e.u8(tag::AUTH).b(&sig.0),
+            Self::AuthSession { agent_id, sig } => e.u8(tag::AUTH_SESSION).u256(agent_id).b(&sig.0),
             Self::Welcome { address } => e.u8(tag::WELCOME).b(address.as_slice()),
             Self::Register { params, deposits } => e
                 .u8(tag::REGISTER)
@@ -291,6 +302,7 @@ impl Msg {
         let msg = match t {
             tag::CHALLENGE => Self::Challenge { nonce: d.b256()?, hub: d.addr()? },
             tag::AUTH => Self::Auth { sig: d.sig()? },
+            tag::AUTH_SESSION => Self::AuthSession { agent_id: d.u256()?, sig: d.sig()? },
             tag::WELCOME => Self::Welcome { address: d.addr()? },
             tag::REGISTER => Self::Register {
                 params: ChannelParams {
@@ -396,6 +408,7 @@ pub(crate) fn samples() -> Vec<Msg> {
         vec![
             Msg::Challenge { nonce: B256::repeat_byte(9), hub: Address::repeat_byte(8) },
             Msg::Auth { sig },
+            Msg::AuthSession { agent_id: U256::from(7), sig },
             Msg::Welcome { address: Address::repeat_byte(1) },
             Msg::Register { params, deposits: [U256::from(1), U256::from(2)] },
             Msg::Registered { channel_id: B256::ZERO },

@@ -1,12 +1,9 @@
 //! Connections: the authentication handshake, the reader that handles requests in order, and the
 //! writer that batches outgoing frames.
 
-use super::{Outbox, Shared};
-use crate::{
-    keys::recover,
-    wire::{self, Msg, ReadError},
-};
-use alloy_primitives::{Address, B256};
+use super::{Outbox, Shared, Who};
+use crate::wire::{self, Msg, ReadError};
+use alloy_primitives::B256;
 use std::{
     sync::{
         Arc,
@@ -84,13 +81,10 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Re
     let nonce = B256::from(rand::random::<[u8; 32]>());
     let hub = shared.key.address();
     let _ = out.send(Msg::Challenge { nonce, hub });
-    let me: Address = match tokio::time::timeout(AUTH_TIMEOUT, wire::read_msg(&mut r, &mut buf))
-        .await
-    {
-        Ok(Ok(Some(Msg::Auth { sig }))) => match recover(&wire::auth_digest(&nonce, &hub), &sig) {
-            Some(a) => a,
-            None => return fail(&shared, out, writer, "authentication: invalid signature").await,
-        },
+    let answer = tokio::time::timeout(AUTH_TIMEOUT, wire::read_msg(&mut r, &mut buf)).await;
+    let (sig, agent) = match answer {
+        Ok(Ok(Some(Msg::Auth { sig }))) => (sig, None),
+        Ok(Ok(Some(Msg::AuthSession { agent_id, sig }))) => (sig, Some(agent_id)),
         Ok(Ok(Some(_))) => {
             return fail(&shared, out, writer, "authentication: expected Auth").await;
         }
@@ -98,13 +92,17 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Re
         Ok(Err(e)) => return fail(&shared, out, writer, &format!("authentication: {e}")).await,
         Err(_) => return fail(&shared, out, writer, "authentication timed out").await,
     };
+    let who = match shared.authenticate(&nonce, &sig, agent).await {
+        Ok(w) => w,
+        Err(e) => return fail(&shared, out, writer, &e).await,
+    };
     shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
-    shared.conns.lock().entry(me).or_default().push((conn_id, out.clone()));
-    let _ = out.send(Msg::Welcome { address: me });
+    shared.conns.lock().entry(who.me).or_default().push((conn_id, out.clone()));
+    let _ = out.send(Msg::Welcome { address: who.me });
 
-    let result = serve_authenticated(&shared, me, &mut r, &mut buf, &out).await;
+    let result = serve_authenticated(&shared, &who, &mut r, &mut buf, &out).await;
 
-    shared.forget_conn(me, conn_id);
+    shared.forget_conn(who.me, conn_id);
     drop(out);
     close_writer(writer).await;
     result
@@ -121,7 +119,7 @@ async fn close_writer(writer: tokio::task::JoinHandle<()>) {
 
 async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
     shared: &Arc<Shared>,
-    me: Address,
+    who: &Who,
     r: &mut R,
     buf: &mut Vec<u8>,
     out: &Outbox,
@@ -138,7 +136,7 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
                 eyre::bail!("malformed frame: {e}");
             }
         };
-        let refused = handle(shared, me, msg, out).await;
+        let refused = handle(shared, who, msg, out).await;
         match refused {
             None => refused_in_a_row = 0,
             Some(reply) => {
@@ -159,35 +157,30 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
 
 /// Handles one request of an authenticated client (either transport); `Some(reply)` when it
 /// was refused.
-pub(super) async fn handle(
-    shared: &Arc<Shared>,
-    me: Address,
-    msg: Msg,
-    out: &Outbox,
-) -> Option<Msg> {
+pub(super) async fn handle(shared: &Arc<Shared>, who: &Who, msg: Msg, out: &Outbox) -> Option<Msg> {
     let refused = match msg {
         Msg::Register { params, deposits } => shared
-            .register(me, params, deposits, out)
+            .register(who, params, deposits, out)
             .await
             .err()
             .map(|reason| Msg::Error { message: format!("register: {reason}") }),
         Msg::Propose { state, sig } => {
             let (id, v) = (state.channelId, state.version);
-            shared.propose(me, state, sig, out).err().map(|reason| Msg::Reject {
+            shared.propose(who, state, sig, out).err().map(|reason| Msg::Reject {
                 channel_id: id,
                 version: v,
                 reason,
             })
         }
         Msg::Accept { channel_id, version, sig } => shared
-            .accept(me, channel_id, version, sig)
+            .accept(who, channel_id, version, sig)
             .err()
             .map(|reason| Msg::Reject { channel_id, version, reason }),
         Msg::Reject { channel_id, version, reason } => shared
-            .refuse(me, channel_id, version, reason)
+            .refuse(who, channel_id, version, reason)
             .err()
             .map(|reason| Msg::Reject { channel_id, version, reason }),
-        Msg::GetLatest { channel_id } => match shared.latest_for(me, &channel_id) {
+        Msg::GetLatest { channel_id } => match shared.latest_for(who, &channel_id) {
             Ok(m) => {
                 let _ = out.send(m);
                 None

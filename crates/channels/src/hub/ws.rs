@@ -9,13 +9,13 @@
 //!
 //! A session is bound to the WebSocket connection that opened it.
 
-use super::{Outbox, Shared, conn};
+use super::{Outbox, Shared, Who, conn};
 use crate::{
     json::{msg_from_json, msg_to_json},
-    keys::{Sig, recover},
-    wire::{self, Msg},
+    keys::Sig,
+    wire::Msg,
 };
-use alloy_primitives::{Address, B256, Bytes};
+use alloy_primitives::{B256, Bytes, U256};
 use jsonrpsee::{
     ConnectionId, PendingSubscriptionSink, RpcModule,
     server::{Server, ServerHandle},
@@ -33,7 +33,7 @@ use tokio::sync::mpsc;
 pub(super) struct Session {
     conn: ConnectionId,
     nonce: B256,
-    me: Option<Address>,
+    who: Option<Who>,
     out: Outbox,
     id: u64,
 }
@@ -68,7 +68,7 @@ pub(super) async fn start(
             let id = super::conn::next_conn_id();
             shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
             let _ = out.send(Msg::Challenge { nonce, hub: shared.key.address() });
-            shared.ws.lock().insert(sid.clone(), Session { conn, nonce, me: None, out, id });
+            shared.ws.lock().insert(sid.clone(), Session { conn, nonce, who: None, out, id });
             loop {
                 tokio::select! {
                     _ = sink.closed() => break,
@@ -82,48 +82,57 @@ pub(super) async fn start(
                 }
             }
             if let Some(s) = shared.ws.lock().remove(&sid)
-                && let Some(me) = s.me
+                && let Some(who) = s.who
             {
-                shared.forget_conn(me, s.id);
+                shared.forget_conn(who.me, s.id);
             }
         },
     )?;
-    m.register_method("hub_auth", |params, shared, ext| {
-        let (sid, sig): (Value, Bytes) = params.parse()?;
+    m.register_async_method("hub_auth", |params, shared, ext| async move {
+        // [session, sig] with the participant's own key, [session, sig, agentId] with a
+        // session key of that agent.
+        let mut seq = params.sequence();
+        let sid: Value = seq.next()?;
+        let sig: Bytes = seq.next()?;
+        let agent: Option<U256> = seq.optional_next()?;
         let conn = ext.get::<ConnectionId>().copied();
-        let mut sessions = shared.ws.lock();
-        let s = sessions
-            .get_mut(&key(&sid))
-            .filter(|s| Some(s.conn) == conn)
-            .ok_or_else(|| err("unknown session"))?;
-        let sig = Sig::from_slice(&sig).ok_or_else(|| err("a signature is 65 bytes"))?;
-        let me = recover(&wire::auth_digest(&s.nonce, &shared.key.address()), &sig)
-            .ok_or_else(|| err("authentication: invalid signature"))?;
-        if s.me.is_some() {
-            return Err(err("session already authenticated"));
-        }
-        s.me = Some(me);
-        shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
-        shared.conns.lock().entry(me).or_default().push((s.id, s.out.clone()));
-        let _ = s.out.send(Msg::Welcome { address: me });
-        Ok::<_, ErrorObjectOwned>(me)
-    })?;
-    m.register_async_method("hub_send", |params, shared, ext| async move {
-        let (sid, message): (Value, Value) = params.parse()?;
-        let conn = ext.get::<ConnectionId>().copied();
-        let (me, out) = {
+        let nonce = {
             let sessions = shared.ws.lock();
             let s = sessions
                 .get(&key(&sid))
                 .filter(|s| Some(s.conn) == conn)
                 .ok_or_else(|| err("unknown session"))?;
-            (s.me.ok_or_else(|| err("authenticate first (hub_auth)"))?, s.out.clone())
+            if s.who.is_some() {
+                return Err(err("session already authenticated"));
+            }
+            s.nonce
+        };
+        let sig = Sig::from_slice(&sig).ok_or_else(|| err("a signature is 65 bytes"))?;
+        let who = shared.authenticate(&nonce, &sig, agent).await.map_err(err)?;
+        let mut sessions = shared.ws.lock();
+        let s = sessions.get_mut(&key(&sid)).ok_or_else(|| err("session closed"))?;
+        s.who = Some(who);
+        shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
+        shared.conns.lock().entry(who.me).or_default().push((s.id, s.out.clone()));
+        let _ = s.out.send(Msg::Welcome { address: who.me });
+        Ok::<_, ErrorObjectOwned>(who.me)
+    })?;
+    m.register_async_method("hub_send", |params, shared, ext| async move {
+        let (sid, message): (Value, Value) = params.parse()?;
+        let conn = ext.get::<ConnectionId>().copied();
+        let (who, out) = {
+            let sessions = shared.ws.lock();
+            let s = sessions
+                .get(&key(&sid))
+                .filter(|s| Some(s.conn) == conn)
+                .ok_or_else(|| err("unknown session"))?;
+            (s.who.ok_or_else(|| err("authenticate first (hub_auth)"))?, s.out.clone())
         };
         let msg = msg_from_json(&message).map_err(|e| {
             shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
             err(format!("malformed message: {e}"))
         })?;
-        if let Some(reply) = conn::handle(&shared, me, msg, &out).await {
+        if let Some(reply) = conn::handle(&shared, &who, msg, &out).await {
             let _ = out.send(reply);
         }
         Ok::<_, ErrorObjectOwned>(true)
