@@ -124,6 +124,15 @@ async fn hub_as_counterparty_stores_every_update_across_restart() {
             )),
             "not the proposer's",
         ),
+        // Signed for another adjudicator.
+        (
+            State { sentA: side.head().sentA, ..bad.clone() },
+            alice.sign(&state::digest(
+                &State { sentA: side.head().sentA, ..bad.clone() },
+                &state::domain(CHAIN, Address::with_last_byte(0xee)),
+            )),
+            "not the proposer's",
+        ),
         // A state of another channel.
         (
             State { channelId: params(alice.address(), hub_key.address(), 2).id(), ..bad.clone() },
