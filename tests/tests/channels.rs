@@ -6,7 +6,7 @@ mod common;
 use agnt2_channels::{
     ChannelParams, Key, SignedState,
     client::{ChannelSide, HubClient},
-    l2::L2,
+    l2::{ChannelCalls, L2},
     state::Adjudicator,
     wire::Msg,
 };

@@ -11,12 +11,11 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, TxKind, U256, hex};
 use alloy_signer::SignerSync;
 use clap::Args;
-use eyre::{WrapErr, bail, eyre};
+use eyre::{bail, eyre};
 use serde_json::{Value, json};
 use std::{
     collections::HashMap,
-    io::{Read, Write},
-    net::{SocketAddr, TcpStream, ToSocketAddrs},
+    net::{SocketAddr, ToSocketAddrs},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -48,19 +47,7 @@ pub(crate) struct RpcBenchArgs {
 }
 
 fn post(addr: SocketAddr, body: &str) -> eyre::Result<Value> {
-    let mut s = TcpStream::connect(addr).wrap_err("connect")?;
-    s.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes())?;
-    s.write_all(body.as_bytes())?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out)?;
-    let text = String::from_utf8_lossy(&out);
-    let (_, body) = text.split_once("\r\n\r\n").ok_or_else(|| eyre!("bad HTTP response"))?;
-    serde_json::from_str(body).wrap_err_with(|| format!("bad JSON: {body:.200}"))
+    agnt2_client::Client::from_addr(addr).with_timeout(Duration::from_secs(120)).post(body)
 }
 
 fn call(addr: SocketAddr, method: &str, params: Value) -> eyre::Result<Value> {

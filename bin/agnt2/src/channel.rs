@@ -9,7 +9,7 @@ use agnt2_channels::{
     ChannelParams, Key, SignedState, State,
     client::{ChannelSide, HubClient},
     json::{params_from_json, params_to_json, signed_from_json, signed_to_json},
-    l2::L2,
+    l2::{ChannelCalls, L2},
     state::{Adjudicator, status},
     wire::Msg,
 };

@@ -9,7 +9,7 @@
 use agnt2_channels::{
     Key,
     client::{ChannelSide, HubClient},
-    l2::L2,
+    l2::{ChannelCalls, L2},
     wire::Msg,
 };
 use alloy_primitives::{Address, U256};

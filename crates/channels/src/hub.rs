@@ -13,7 +13,7 @@ mod ws;
 
 use crate::{
     keys::{Key, Sig, recover},
-    l2::L2,
+    l2::{ChannelCalls, L2},
     state::{self, ChannelParams, Side, SignedState, State, check_transition},
     store::{ChannelRecord, Store},
     wire::Msg,

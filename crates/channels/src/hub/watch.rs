@@ -2,7 +2,7 @@
 //! is older than the latest co-signed state the hub stores.
 
 use super::Shared;
-use crate::state::Adjudicator;
+use crate::{l2::ChannelCalls, state::Adjudicator};
 use alloy_primitives::{B256, Bytes, LogData, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolEvent};
