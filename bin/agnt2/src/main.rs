@@ -2,6 +2,7 @@
 
 mod bench;
 mod channel;
+mod launch;
 
 /// mimalloc: the builder's threads allocate and free each other's memory (speculated states
 /// move to the committing thread), which the system allocator serialises on arena locks.
@@ -38,6 +39,13 @@ struct Cli {
 enum Command {
     /// Run the node (execution client and sequencer).
     Node(NodeArgs),
+    /// Deploy (or reuse) the OP Stack's L1 contracts on an L1, then run the node.
+    Launch {
+        #[command(flatten)]
+        launch: launch::LaunchArgs,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
     /// Channels through an agnt2-hub: open, pay, update, close, dispute, settle, status.
     Channel(channel::ChannelArgs),
     /// Benchmarks.
@@ -448,5 +456,19 @@ fn main() -> eyre::Result<()> {
         Command::Bench { command: BenchCommand::Builder(args) } => bench_builder(args),
         Command::Bench { command: BenchCommand::Channels(args) } => bench_channels(args),
         Command::Channel(args) => channel::run(args),
+        Command::Launch { launch, mut node } => {
+            let datadir = node.datadir.clone().unwrap_or_else(|| PathBuf::from(".agnt2-launch"));
+            launch::deploy_or_reuse(&launch, &datadir)?;
+            if launch.deploy_only {
+                return Ok(());
+            }
+            node.datadir = Some(datadir);
+            // Until the node follows the L1 (deposits, proposals), the chain is the devnet's.
+            node.dev = true;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(run_node(node))
+        }
     }
 }

@@ -1,0 +1,16 @@
+//! agnt2 settlement (the Root tier): the rollup's anchor on an EVM L1.
+//!
+//! This crate owns
+//! - [`artifacts`]: reading the OP Stack's audited L1 contracts from the forge artifacts of the
+//!   npm package `@eth-optimism/contracts-bedrock` that `make tools` installs (never copied into
+//!   the repository);
+//! - [`deploy`]: deploying and initializing them behind proxies in the right order
+//!   (SuperchainConfig, L2OutputOracle, SystemConfig, OptimismPortal), and recognising an
+//!   existing deployment so that a second launch reuses it.
+//!
+//! Following the L1 (deposits), proposing output roots and withdrawals build on these.
+
+pub mod artifacts;
+pub mod deploy;
+
+pub use deploy::{DeployConfig, Deployment};
