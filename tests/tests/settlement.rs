@@ -153,3 +153,213 @@ fn launch_starts_the_node_after_deploying() {
     assert!(id.1.contains("result"), "{}", id.1);
     assert!(dir.path().join("l1-deployment.json").exists());
 }
+
+/// `agnt2 launch` running as a node against an L1; killed on drop.
+struct Launched {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Launched {
+    fn start(l1: &str, datadir: &Path) -> Self {
+        let mut child = Command::new(agnt2_bin())
+            .current_dir(workspace())
+            .args(["launch", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0, "--http.port", "0"])
+            .args(["--block-time", "200", "--l1.poll-ms", "50", "--datadir"])
+            .arg(datadir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        loop {
+            match rx.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    if let Some(a) = line.strip_prefix("Listening on ") {
+                        return Self { child, url: format!("http://{}", a.trim()) };
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("agnt2 launch did not start");
+                }
+            }
+        }
+    }
+
+    fn rpc(&self, method: &str, params: Value) -> Value {
+        let client = agnt2_client::Client::new(&self.url).unwrap();
+        client.call(method, params).unwrap_or_else(|e| panic!("{method}: {e:#}"))
+    }
+
+    /// Every user deposit (type 0x7e, not the L1-info one) in the chain, oldest first.
+    fn deposits(&self) -> Vec<Value> {
+        let head = common::hex_u64(&self.rpc("eth_blockNumber", serde_json::json!([])));
+        let mut out = Vec::new();
+        for n in 1..=head {
+            let b = self.rpc("eth_getBlockByNumber", serde_json::json!([format!("0x{n:x}"), true]));
+            for t in b["transactions"].as_array().unwrap() {
+                if t["type"] == "0x7e"
+                    && t["from"].as_str().unwrap().to_lowercase()
+                        != "0xdeaddeaddeaddeaddeaddeaddeaddeaddead0001"
+                {
+                    out.push(t.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits until the chain holds `n` user deposits.
+    fn wait_deposits(&self, n: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let d = self.deposits();
+            if d.len() >= n {
+                return d;
+            }
+            assert!(std::time::Instant::now() < deadline, "{} of {n} deposits arrived", d.len());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn deposit(
+    l1: &str,
+    portal: &str,
+    key: &str,
+    to: &str,
+    value: &str,
+    gas: &str,
+    data: &str,
+) -> Value {
+    let r = cast(&[
+        "send",
+        portal,
+        "depositTransaction(address,uint256,uint64,bool,bytes)",
+        to,
+        value,
+        gas,
+        "false",
+        data,
+        "--value",
+        value,
+        "--private-key",
+        key,
+        "--rpc-url",
+        l1,
+        "--json",
+    ]);
+    serde_json::from_str(&r).unwrap()
+}
+
+const DEV_KEY1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+#[test]
+fn deposits_execute_on_l2_exactly_once_with_the_right_sender_across_a_kill9() {
+    let anvil = Anvil::start();
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Launched::start(&l1, dir.path());
+    let d: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("l1-deployment.json")).unwrap(),
+    )
+    .unwrap();
+    let portal = d["optimismPortal"].as_str().unwrap().to_string();
+    let target = "0x00000000000000000000000000000000000000aa";
+
+    // ETH from an EOA: the L2 sender is the EOA, the target gets the value.
+    deposit(&l1, &portal, DEV_KEY1, target, "5000", "100000", "0x");
+    let deps = node.wait_deposits(1);
+    assert_eq!(deps[0]["from"].as_str().unwrap().to_lowercase(), common::DEV_ADDR1.to_lowercase());
+    assert_eq!(node.rpc("eth_getBalance", serde_json::json!([target, "latest"])), "0x1388");
+    let r = node.rpc("eth_getTransactionReceipt", serde_json::json!([deps[0]["hash"]]));
+    assert_eq!(r["status"], "0x1");
+
+    // A deposit whose L2 call reverts (value to the Identity precompile, which refuses it): the
+    // mint still lands with the sender, the receipt records the failure.
+    let before = node.rpc("eth_getBalance", serde_json::json!([common::DEV_ADDR1, "latest"]));
+    deposit(
+        &l1,
+        &portal,
+        DEV_KEY1,
+        "0x0000000000000000000000000000000000008004",
+        "777",
+        "200000",
+        "0xdeadbeef",
+    );
+    let deps = node.wait_deposits(2);
+    let r = node.rpc("eth_getTransactionReceipt", serde_json::json!([deps[1]["hash"]]));
+    assert_eq!(r["status"], "0x0", "{r}");
+    let after = node.rpc("eth_getBalance", serde_json::json!([common::DEV_ADDR1, "latest"]));
+    let num =
+        |v: &Value| u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(num(&after), num(&before) + 777, "the mint stays with the depositor");
+
+    // From an L1 contract: the L2 sender is its alias.
+    let caller =
+        common::forge_create(&l1, DEV_KEY0, "src/settlement/DepositCaller.sol:DepositCaller", &[]);
+    cast(&[
+        "send",
+        &caller,
+        "deposit(address,address,uint64,bytes)",
+        &portal,
+        target,
+        "100000",
+        "0x",
+        "--value",
+        "42",
+        "--private-key",
+        DEV_KEY0,
+        "--rpc-url",
+        &l1,
+    ]);
+    let deps = node.wait_deposits(3);
+    let alias = alloy_primitives::Address::from(
+        (alloy_primitives::U160::from_be_slice(
+            caller.parse::<alloy_primitives::Address>().unwrap().as_slice(),
+        )
+        .wrapping_add(alloy_primitives::U160::from_be_slice(
+            "0x1111000000000000000000000000000000001111"
+                .parse::<alloy_primitives::Address>()
+                .unwrap()
+                .as_slice(),
+        )))
+        .to_be_bytes::<20>(),
+    );
+    assert_eq!(deps[2]["from"].as_str().unwrap().to_lowercase(), alias.to_string().to_lowercase());
+
+    // kill -9, a deposit while the node is down, restart: it arrives once, nothing repeats.
+    node.kill9();
+    deposit(&l1, &portal, DEV_KEY1, target, "1", "100000", "0x");
+    let node = Launched::start(&l1, dir.path());
+    let deps = node.wait_deposits(4);
+    std::thread::sleep(Duration::from_millis(1500));
+    let deps_later = node.deposits();
+    assert_eq!(deps_later.len(), 4, "no deposit repeated: {deps_later:#?}");
+    let hashes: std::collections::HashSet<_> = deps.iter().map(|t| t["hash"].clone()).collect();
+    assert_eq!(hashes.len(), 4);
+    assert_eq!(
+        node.rpc("eth_getBalance", serde_json::json!([target, "latest"])),
+        "0x13b3",
+        "5000 + 42 + 1 = 5043"
+    );
+}

@@ -37,6 +37,103 @@ pub(crate) struct LaunchArgs {
     /// Deploy (or check the existing deployment) and exit without starting the node.
     #[arg(long = "deploy-only")]
     pub(crate) deploy_only: bool,
+    /// L1 blocks below the L1 head before the L2 adopts a block (and its deposits).
+    #[arg(long = "l1.confirmations", default_value_t = 0)]
+    pub(crate) l1_confirmations: u64,
+    /// How often the L1 is polled, in milliseconds.
+    #[arg(long = "l1.poll-ms", default_value_t = 250)]
+    pub(crate) l1_poll_ms: u64,
+}
+
+/// Following the L1 for the node: the inbox the miner adopts from and its feeder.
+#[derive(Debug)]
+pub(crate) struct L1Follow {
+    pub(crate) inbox: std::sync::Arc<agnt2_node::L1Inbox>,
+    l1: Client,
+    deployment: Deployment,
+    depth: u64,
+    poll: std::time::Duration,
+}
+
+impl L1Follow {
+    pub(crate) fn new(args: &LaunchArgs, deployment: Deployment) -> eyre::Result<Self> {
+        Ok(Self {
+            inbox: std::sync::Arc::new(agnt2_node::L1Inbox::new()),
+            l1: Client::new(&args.l1_rpc_url)?,
+            deployment,
+            depth: args.l1_confirmations,
+            poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
+        })
+    }
+
+    /// Resumes after the L1 origin the chain's head holds (or at the deployment's first
+    /// block) and feeds the inbox from a thread.
+    pub(crate) fn start(self, chain: &agnt2_node::Chain) -> eyre::Result<()> {
+        let (origin, _) = chain.l1_origin()?;
+        let d = &self.deployment;
+        let template = agnt2_primitives::L1BlockAttributes {
+            batcher_hash: alloy_primitives::B256::left_padding_from(d.config.batcher.as_slice()),
+            ..agnt2_primitives::L1BlockAttributes::dev(0, 0)
+        };
+        let probe = agnt2_settlement::follow::L1Follower::new(
+            self.l1.clone(),
+            d.optimism_portal,
+            self.depth,
+            0,
+            template,
+        );
+        let next = if origin.number >= d.l1_start_block
+            && origin.hash != alloy_primitives::B256::ZERO
+        {
+            match probe.block_hash(origin.number)? {
+                Some(h) if h == origin.hash => origin.number + 1,
+                other => eyre::bail!(
+                    "the L2 head's L1 origin {} ({}) is not on the L1 any more (L1 has {other:?}); re-deriving after an L1 reorg is not built yet",
+                    origin.number,
+                    origin.hash
+                ),
+            }
+        } else {
+            d.l1_start_block
+        };
+        tracing::info!(next, portal = %d.optimism_portal, "following the L1");
+        let mut follower = agnt2_settlement::follow::L1Follower::new(
+            self.l1,
+            d.optimism_portal,
+            self.depth,
+            next,
+            template,
+        );
+        let inbox = std::sync::Arc::downgrade(&self.inbox);
+        let poll = self.poll;
+        std::thread::Builder::new().name("l1-follower".into()).spawn(move || {
+            while let Some(inbox) = inbox.upgrade() {
+                // Keep the queue short: the miner adopts one L1 block per L2 block.
+                if inbox.len() < 64 {
+                    match follower.poll(16) {
+                        Ok(epochs) => {
+                            for e in epochs {
+                                if !e.deposits.is_empty() {
+                                    tracing::info!(
+                                        l1 = e.attrs.number,
+                                        deposits = e.deposits.len(),
+                                        "L1 deposits"
+                                    );
+                                }
+                                inbox.push(e);
+                            }
+                        }
+                        Err(err) => {
+                            tracing::warn!(err = %format!("{err:#}"), "polling the L1 failed")
+                        }
+                    }
+                }
+                drop(inbox);
+                std::thread::sleep(poll);
+            }
+        })?;
+        Ok(())
+    }
 }
 
 /// The deployment file in a datadir.

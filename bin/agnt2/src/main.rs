@@ -208,7 +208,7 @@ fn init_logs(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
-async fn run_node(args: NodeArgs) -> eyre::Result<()> {
+async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<()> {
     let chain = match &args.chain {
         Some(path) => ChainSpec::from_file(path)?,
         None => ChainSpec::devnet(),
@@ -244,8 +244,12 @@ async fn run_node(args: NodeArgs) -> eyre::Result<()> {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, usize::from),
         },
+        l1: l1.as_ref().map(|f| f.inbox.clone()),
     };
     let node = Node::launch(config).await?;
+    if let Some(f) = l1 {
+        f.start(&node.chain)?;
+    }
     if let Some(path) = &args.load_state {
         let raw = std::fs::read_to_string(path)
             .wrap_err_with(|| format!("cannot read state dump {}", path.display()))?;
@@ -449,7 +453,7 @@ fn main() -> eyre::Result<()> {
         Command::Node(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
-            .block_on(run_node(args)),
+            .block_on(run_node(args, None)),
         Command::Db { command: DbCommand::Stats { datadir } } => db_stats(datadir),
         Command::Bench { command: BenchCommand::Rpc(args) } => bench::run(args),
         Command::Bench { command: BenchCommand::Agent(args) } => bench_agent(args),
@@ -458,17 +462,21 @@ fn main() -> eyre::Result<()> {
         Command::Channel(args) => channel::run(args),
         Command::Launch { launch, mut node } => {
             let datadir = node.datadir.clone().unwrap_or_else(|| PathBuf::from(".agnt2-launch"));
-            launch::deploy_or_reuse(&launch, &datadir)?;
+            let deployment = launch::deploy_or_reuse(&launch, &datadir)?;
             if launch.deploy_only {
                 return Ok(());
             }
             node.datadir = Some(datadir);
-            // Until the node follows the L1 (deposits, proposals), the chain is the devnet's.
+            // The devnet's genesis and accounts; L1 origins and deposits from the L1.
             node.dev = true;
+            if node.block_time.is_none() && !node.no_mining {
+                node.block_time = Some(1000);
+            }
+            let follow = launch::L1Follow::new(&launch, deployment)?;
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
-                .block_on(run_node(node))
+                .block_on(run_node(node, Some(follow)))
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct BuildContext {
     pub l1: L1BlockAttributes,
     /// Position of this block in its L1 epoch.
     pub sequence_number: u64,
+    /// User deposits (type 0x7E) of the L1 origin this block adopts, executed right after the
+    /// L1-info deposit, in order; empty for the other blocks of an epoch.
+    pub deposits: Vec<op_alloy_consensus::TxDeposit>,
 }
 
 /// A candidate the builder skipped.

@@ -32,7 +32,9 @@
 
 use crate::{
     BlockBuilder, BuildContext, BuilderError, ExecutedBlock, Skipped,
-    sequential::{SequentialBuilder, exec_ctx, fatal, finish_block, l1_info_tx, refused},
+    sequential::{
+        SequentialBuilder, deposit_txs, exec_ctx, fatal, finish_block, l1_info_tx, refused,
+    },
 };
 use agnt2_evm::{
     BlockExecutor, EvmConfig, EvmEnv, Executor, FEE_VAULTS, OpSpecId, PendingState, ReadCache,
@@ -386,6 +388,11 @@ impl ParallelBuilder {
         ex.apply_pre_execution_changes().map_err(fatal)?;
         let deposit = l1_info_tx(&ctx);
         ex.execute_transaction(&deposit).map_err(fatal)?;
+        let mut first = vec![(deposit.signer(), deposit.into_inner())];
+        for d in deposit_txs(&ctx) {
+            ex.execute_transaction(&d).map_err(fatal)?;
+            first.push((d.signer(), d.into_inner()));
+        }
         // Every speculation starts from the state after the deposit: seed it into the cache
         // (the committer's own overlay holds these writes, so it never reads them from below).
         let changes = ex.evm.db_mut().changes();
@@ -442,7 +449,7 @@ impl ParallelBuilder {
             ex,
             next: 0,
             gas_limit: ctx.env.gas_limit,
-            txs: vec![(deposit.signer(), deposit.into_inner())],
+            txs: first,
             skipped: Vec::new(),
             error: None,
             new_hot: Vec::new(),

@@ -38,6 +38,14 @@ pub(crate) fn l1_info_tx(ctx: &BuildContext) -> Recovered<TxEnvelope> {
     Recovered::new_unchecked(deposit, L1_INFO_DEPOSITOR)
 }
 
+/// The block's user deposits as executable transactions (signer: the deposit's `from`).
+pub(crate) fn deposit_txs(ctx: &BuildContext) -> Vec<Recovered<TxEnvelope>> {
+    ctx.deposits
+        .iter()
+        .map(|d| Recovered::new_unchecked(TxEnvelope::Deposit(Sealed::new(d.clone())), d.from))
+        .collect()
+}
+
 /// Ends a block: post-execution changes, then the block's transactions, receipts and state
 /// changes (the executor's overlay holds them).
 pub(crate) fn finish_block<DB: DatabaseRef + Debug>(
@@ -109,6 +117,11 @@ impl BlockBuilder for SequentialBuilder {
         let deposit = l1_info_tx(&ctx);
         ex.execute_transaction(&deposit).map_err(fatal)?;
         let mut txs = vec![(L1_INFO_DEPOSITOR, deposit.into_inner())];
+        // Deposits always go in (a failing one still mints and gets a receipt).
+        for d in deposit_txs(&ctx) {
+            ex.execute_transaction(&d).map_err(fatal)?;
+            txs.push((d.signer(), d.into_inner()));
+        }
 
         let gas_limit = ctx.env.gas_limit;
         let mut skipped = Vec::new();

@@ -223,6 +223,7 @@ fn block_one(spec: &ChainSpec, prevrandao: B256) -> BuildContext {
         extra_data: spec.extra_data(),
         l1: L1BlockAttributes::dev(1, parent.timestamp + 2),
         sequence_number: 0,
+        deposits: Vec::new(),
     }
 }
 

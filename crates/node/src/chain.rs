@@ -8,7 +8,7 @@ use agnt2_builder::{
 use agnt2_evm::{BlockEnvInput, EvmConfig};
 use agnt2_primitives::{
     ChainSpec, L1BlockAttributes,
-    constants::{L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT},
+    constants::{L1_BLOCK, L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT},
     dev_signers,
 };
 use agnt2_rpc::{AccountEdit, ChainApi, DevApi, Head, NewBlock};
@@ -79,6 +79,8 @@ pub struct Chain {
     metrics: crate::metrics::ChainMetrics,
     /// State history window in blocks (`--history`).
     history: Option<u64>,
+    /// L1 origins to adopt, when following an L1.
+    l1: std::sync::OnceLock<Arc<crate::L1Inbox>>,
 }
 
 impl Chain {
@@ -141,6 +143,7 @@ impl Chain {
             next_base_fee_override: Mutex::new(None),
             metrics: Default::default(),
             history,
+            l1: std::sync::OnceLock::new(),
         }))
     }
 
@@ -152,7 +155,8 @@ impl Chain {
         let head = self.head();
         let timestamp = self.next_timestamp.lock().take();
         let base_fee = self.next_base_fee_override.lock().take();
-        let ctx = self.build_context(&head, timestamp, base_fee);
+        let ctx = self.build_context(&head, timestamp, base_fee)?;
+        let adopts = self.l1.get().is_some() && ctx.sequence_number == 0;
         let (number, base_fee) = (ctx.env.number, ctx.env.base_fee);
         let candidates = self.pool.best(base_fee);
         let executed = {
@@ -173,6 +177,9 @@ impl Chain {
             w.prune_history(number - window)?;
         }
         w.commit()?;
+        if adopts && let Some(inbox) = self.l1.get() {
+            inbox.adopted();
+        }
 
         // The block is durable: move the head, then tell the pool and the clients.
         let tx_hashes: Vec<B256> = executed.txs.iter().map(|(_, t)| t.tx_hash()).collect();
@@ -228,13 +235,23 @@ impl Chain {
         head: &Head,
         timestamp: Option<u64>,
         base_fee: Option<u64>,
-    ) -> BuildContext {
+    ) -> eyre::Result<BuildContext> {
         let number = head.number + 1;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let now = now.saturating_add(self.time_offset.load(Ordering::Relaxed));
         let timestamp = timestamp.unwrap_or(now).max(head.header.timestamp + 1);
         let base_fee = base_fee.unwrap_or_else(|| self.spec.next_base_fee(&head.header));
-        BuildContext {
+        let (l1, sequence_number, deposits) = match self.l1.get() {
+            None => (L1BlockAttributes::dev(number, timestamp), 0, Vec::new()),
+            Some(inbox) => match inbox.peek(timestamp) {
+                Some(epoch) => (epoch.attrs, 0, epoch.deposits),
+                None => {
+                    let (origin, seq) = self.l1_origin()?;
+                    (origin, seq + 1, Vec::new())
+                }
+            },
+        };
+        Ok(BuildContext {
             parent: head.header.clone(),
             parent_hash: head.hash,
             env: BlockEnvInput {
@@ -246,9 +263,27 @@ impl Chain {
                 prevrandao: keccak256(number.to_be_bytes()),
             },
             extra_data: self.spec.extra_data(),
-            l1: L1BlockAttributes::dev(number, timestamp),
-            sequence_number: 0,
+            l1,
+            sequence_number,
+            deposits,
+        })
+    }
+
+    /// Follows an L1: blocks adopt the inbox's epochs as their L1 origins.
+    pub fn set_l1_inbox(&self, inbox: Arc<crate::L1Inbox>) {
+        let _ = self.l1.set(inbox);
+    }
+
+    /// The L1 origin the head's state holds (the L1Block predeploy) and its sequence number.
+    pub fn l1_origin(&self) -> eyre::Result<(L1BlockAttributes, u64)> {
+        let r = self.store.reader()?;
+        let mut slots = [alloy_primitives::U256::ZERO; 9];
+        for (i, v) in slots.iter_mut().enumerate() {
+            *v = r
+                .storage(L1_BLOCK, alloy_primitives::U256::from(i))
+                .wrap_err("reading the L1Block predeploy")?;
         }
+        Ok(L1BlockAttributes::from_l1_block_storage(|i| slots[i as usize]))
     }
 
     /// Builds the next block from `candidates` with `builder` on top of the head without
@@ -261,7 +296,7 @@ impl Chain {
     ) -> eyre::Result<DryRun> {
         let _guard = self.build_lock.lock();
         let head = self.head();
-        let ctx = self.build_context(&head, None, None);
+        let ctx = self.build_context(&head, None, None)?;
         let number = ctx.env.number;
         let reader = self.store.reader()?;
         let started = Instant::now();

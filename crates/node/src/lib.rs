@@ -7,11 +7,13 @@
 
 mod chain;
 mod genesis;
+mod l1;
 mod metrics;
 mod miner;
 
 pub use agnt2_rpc::MiningMode;
 pub use chain::{Chain, DryRun, PARALLEL_MIN_TXS};
+pub use l1::L1Inbox;
 
 use agnt2_primitives::ChainSpec;
 use agnt2_rpc::{RpcServerConfig, start_server};
@@ -34,6 +36,8 @@ pub struct NodeConfig {
     pub history: Option<u64>,
     /// Threads of the block builder (1: sequential).
     pub builder_threads: usize,
+    /// Confirmed L1 blocks to adopt as L1 origins (none: devnet L1 attributes).
+    pub l1: Option<Arc<L1Inbox>>,
 }
 
 /// A running node.
@@ -60,6 +64,9 @@ impl Node {
             config.history,
             config.builder_threads,
         )?;
+        if let Some(inbox) = config.l1 {
+            chain.set_l1_inbox(inbox);
+        }
         let miner = tokio::spawn(miner::run(chain.clone()));
         let rpc_metrics = Arc::new(agnt2_rpc::RpcMetrics::default());
         let (http, rpc) =

@@ -33,7 +33,43 @@ pub struct L1BlockAttributes {
     pub da_footprint_gas_scalar: u16,
 }
 
+/// One L1 block as the L2 adopts it: its attributes and its user deposits, in log order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L1Epoch {
+    /// The L1 block's attributes.
+    pub attrs: L1BlockAttributes,
+    /// Its deposits (type 0x7E).
+    pub deposits: Vec<TxDeposit>,
+}
+
 impl L1BlockAttributes {
+    /// The attributes the L1Block predeploy holds, from its storage (`slot(i)` reads slot `i`),
+    /// and the sequence number of the block that wrote them. The layout is OP's: slot 0
+    /// `number ‖ timestamp`, 1 basefee, 2 hash, 3 `sequenceNumber ‖ blobBaseFeeScalar ‖
+    /// baseFeeScalar`, 4 batcherHash, 7 blobBaseFee, 8 `operatorFeeConstant ‖
+    /// operatorFeeScalar ‖ daFootprintGasScalar` (each packed from the low-order end).
+    pub fn from_l1_block_storage(slot: impl Fn(u64) -> U256) -> (Self, u64) {
+        let bits = |v: U256, shift: usize, width: usize| -> u64 {
+            let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+            (v >> shift).as_limbs()[0] & mask
+        };
+        let (s0, s3, s8) = (slot(0), slot(3), slot(8));
+        let attrs = Self {
+            number: bits(s0, 0, 64),
+            timestamp: bits(s0, 64, 64),
+            base_fee: slot(1),
+            blob_base_fee: slot(7),
+            hash: B256::from(slot(2).to_be_bytes::<32>()),
+            batcher_hash: B256::from(slot(4).to_be_bytes::<32>()),
+            base_fee_scalar: bits(s3, 96, 32) as u32,
+            blob_base_fee_scalar: bits(s3, 64, 32) as u32,
+            operator_fee_scalar: bits(s8, 64, 32) as u32,
+            operator_fee_constant: bits(s8, 0, 64),
+            da_footprint_gas_scalar: bits(s8, 96, 16) as u16,
+        };
+        (attrs, bits(s3, 0, 64))
+    }
+
     /// Dev-mode attributes: a fixed, plausible L1 (1 gwei base fee, blob base fee 1) whose
     /// number follows the L2 block so that every block's L1 info differs.
     pub fn dev(l2_number: u64, l2_timestamp: u64) -> Self {

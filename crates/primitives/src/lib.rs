@@ -11,7 +11,7 @@ mod l1info;
 
 pub use chainspec::{ChainSpec, ChainSpecError};
 pub use dev::{DEV_MNEMONIC, dev_signers};
-pub use l1info::{L1BlockAttributes, l1_info_deposit};
+pub use l1info::{L1BlockAttributes, L1Epoch, l1_info_deposit};
 
 /// The transaction type of agnt2 blocks: the OP Stack envelope (legacy, 2930, 1559, 7702, 0x7E).
 pub type TxEnvelope = op_alloy_consensus::OpTxEnvelope;

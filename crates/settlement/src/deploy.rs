@@ -82,7 +82,7 @@ pub struct DeployConfig {
 pub struct Deployment {
     /// L1 chain id.
     pub l1_chain_id: u64,
-    /// L1 block of the first deployment transaction (where following L1 starts).
+    /// L1 block of the portal's initialization (where following the L1 starts).
     pub l1_start_block: u64,
     /// The deployer (admin of every proxy).
     pub deployer: Address,
@@ -130,7 +130,6 @@ pub fn deploy(
         "L2 gas limit must be within SystemConfig's bounds (21,000,000..=200,000,000)"
     );
     let l1_chain_id = l1.chain_id()?;
-    let l1_start_block = l1.block_number()?;
     let me = deployer.address();
     let mut proxies = Vec::new();
     for name in ["SuperchainConfig", "L2OutputOracle", "SystemConfig", "OptimismPortal"] {
@@ -189,6 +188,8 @@ pub fn deploy(
         l1.transact(deployer, Some(*proxy), U256::ZERO, call.abi_encode())
             .wrap_err_with(|| format!("initializing {name}"))?;
     }
+    // No deposit can precede the portal's initialization: following starts at its block.
+    let l1_start_block = l1.block_number()?;
     let d = Deployment {
         l1_chain_id,
         l1_start_block,

@@ -6,11 +6,14 @@
 //!   the repository);
 //! - [`deploy`]: deploying and initializing them behind proxies in the right order
 //!   (SuperchainConfig, L2OutputOracle, SystemConfig, OptimismPortal), and recognising an
-//!   existing deployment so that a second launch reuses it.
+//!   existing deployment so that a second launch reuses it;
+//! - [`follow`]: following the L1's confirmed blocks and turning the portal's
+//!   `TransactionDeposited` events into deposit transactions.
 //!
-//! Following the L1 (deposits), proposing output roots and withdrawals build on these.
+//! Proposing output roots and withdrawals build on these.
 
 pub mod artifacts;
 pub mod deploy;
+pub mod follow;
 
 pub use deploy::{DeployConfig, Deployment};
