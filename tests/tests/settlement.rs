@@ -363,3 +363,63 @@ fn deposits_execute_on_l2_exactly_once_with_the_right_sender_across_a_kill9() {
         "5000 + 42 + 1 = 5043"
     );
 }
+
+#[test]
+fn the_proposer_posts_output_roots_the_node_serves_and_anyone_can_recompute() {
+    // An L1 that makes blocks every second, as the oracle's clock needs time to pass.
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&launch(&l1, dir.path(), &["--deploy-only", "--submission-interval", "3"]));
+    assert!(out.contains("deployed"), "{out}");
+    let node = Launched::start(&l1, dir.path());
+    let d: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("l1-deployment.json")).unwrap(),
+    )
+    .unwrap();
+    let oracle = d["l2OutputOracle"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let latest = || -> u64 {
+        cast(&["call", oracle, "latestBlockNumber()(uint256)", "--rpc-url", &l1]).parse().unwrap()
+    };
+    while latest() < 6 {
+        assert!(std::time::Instant::now() < deadline, "no second proposal within 60 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The first proposal is for L2 block 3: the oracle holds the root the node serves, which is
+    // keccak256(0 ‖ stateRoot ‖ withdrawalsRoot ‖ blockHash) of that block.
+    let proposal = cast(&[
+        "call",
+        oracle,
+        "getL2Output(uint256)((bytes32,uint128,uint128))",
+        "0",
+        "--rpc-url",
+        &l1,
+    ]);
+    let served = node.rpc("optimism_outputAtBlock", serde_json::json!(["0x3"]));
+    let root = served["outputRoot"].as_str().unwrap();
+    assert!(proposal.contains(root), "oracle {proposal} vs node {root}");
+    assert!(proposal.ends_with(" 3)"), "{proposal}");
+    let b = node.rpc("eth_getBlockByNumber", serde_json::json!(["0x3", false]));
+    let word = |k: &str| b[k].as_str().unwrap().trim_start_matches("0x").to_string();
+    let pre = format!(
+        "0x{}{}{}{}",
+        "00".repeat(32),
+        word("stateRoot"),
+        word("withdrawalsRoot"),
+        word("hash")
+    );
+    assert_eq!(cast(&["keccak", &pre]), root);
+    assert_eq!(served["blockRef"]["number"], 3);
+    assert!(served["blockRef"]["l1origin"]["number"].as_u64().is_some());
+
+    let cfg = node.rpc("optimism_rollupConfig", serde_json::json!([]));
+    assert_eq!(
+        cfg["deposit_contract_address"].as_str().unwrap().to_lowercase(),
+        d["optimismPortal"].as_str().unwrap().to_lowercase()
+    );
+    assert_eq!(cfg["l1_chain_id"], 31337);
+    let status = node.rpc("optimism_syncStatus", serde_json::json!([]));
+    assert!(status["unsafe_l2"]["number"].as_u64().unwrap() >= 6);
+    assert!(status["head_l1"]["number"].as_u64().unwrap() > 0, "{status}");
+}

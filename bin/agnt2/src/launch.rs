@@ -43,6 +43,10 @@ pub(crate) struct LaunchArgs {
     /// How often the L1 is polled, in milliseconds.
     #[arg(long = "l1.poll-ms", default_value_t = 250)]
     pub(crate) l1_poll_ms: u64,
+    /// The proposer's key (default: --l1.key); output roots are posted when it is the oracle's
+    /// proposer.
+    #[arg(long = "proposer.key", env = "AGNT2_PROPOSER_KEY", hide_env_values = true)]
+    pub(crate) proposer_key: Option<String>,
 }
 
 /// Following the L1 for the node: the inbox the miner adopts from and its feeder.
@@ -53,6 +57,7 @@ pub(crate) struct L1Follow {
     deployment: Deployment,
     depth: u64,
     poll: std::time::Duration,
+    proposer: PrivateKeySigner,
 }
 
 impl L1Follow {
@@ -63,12 +68,48 @@ impl L1Follow {
             deployment,
             depth: args.l1_confirmations,
             poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
+            proposer: args
+                .proposer_key
+                .as_deref()
+                .unwrap_or(&args.l1_key)
+                .trim()
+                .parse()
+                .map_err(|e| eyre::eyre!("--proposer.key: {e}"))?,
         })
+    }
+
+    /// The rollup configuration in op-node's JSON shape (the subset agnt2 uses).
+    fn rollup_config(&self, chain: &agnt2_node::Chain) -> eyre::Result<serde_json::Value> {
+        use agnt2_rpc::ChainApi;
+        let d = &self.deployment;
+        let r = chain.reader()?;
+        let genesis_hash = r.block_hash(0)?.unwrap_or_default();
+        let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
+        Ok(serde_json::json!({
+            "genesis": {
+                "l1": {"number": d.l1_start_block},
+                "l2": {"hash": genesis_hash, "number": 0},
+                "l2_time": genesis_time,
+                "system_config": {"batcherAddr": d.config.batcher, "gasLimit": d.config.l2_gas_limit},
+            },
+            "block_time": d.config.l2_block_time,
+            "l1_chain_id": d.l1_chain_id,
+            "l2_chain_id": chain.chain_spec().chain_id(),
+            "batch_inbox_address": d.config.batch_inbox,
+            "deposit_contract_address": d.optimism_portal,
+            "l1_system_config_address": d.system_config,
+            "l2_output_oracle_address": d.l2_output_oracle,
+            "superchain_config_address": d.superchain_config,
+            "finalization_period_seconds": d.config.finalization_period_seconds,
+            "submission_interval": d.config.submission_interval,
+        }))
     }
 
     /// Resumes after the L1 origin the chain's head holds (or at the deployment's first
     /// block) and feeds the inbox from a thread.
-    pub(crate) fn start(self, chain: &agnt2_node::Chain) -> eyre::Result<()> {
+    pub(crate) fn start(self, chain: &agnt2_node::Chain, l2_url: &str) -> eyre::Result<()> {
+        chain.set_rollup_config(self.rollup_config(chain)?);
+        self.start_proposer(l2_url)?;
         let (origin, _) = chain.l1_origin()?;
         let d = &self.deployment;
         let template = agnt2_primitives::L1BlockAttributes {
@@ -139,6 +180,35 @@ impl L1Follow {
 /// The deployment file in a datadir.
 pub(crate) fn deployment_path(datadir: &std::path::Path) -> PathBuf {
     datadir.join("l1-deployment.json")
+}
+
+impl L1Follow {
+    /// Posts output roots from a thread when the key is the oracle's proposer.
+    fn start_proposer(&self, l2_url: &str) -> eyre::Result<()> {
+        let d = &self.deployment;
+        if self.proposer.address() != d.config.proposer {
+            tracing::info!(proposer = %d.config.proposer, "not the oracle's proposer: no output proposals");
+            return Ok(());
+        }
+        let proposer = agnt2_settlement::propose::Proposer::new(
+            self.l1.clone(),
+            Client::new(l2_url)?,
+            d.l2_output_oracle,
+            self.proposer.clone(),
+        );
+        let poll = self.poll;
+        std::thread::Builder::new().name("proposer".into()).spawn(move || loop {
+            match proposer.step() {
+                Ok(Some(p)) => tracing::info!(l2 = p.l2_block, root = %p.output_root, tx = %p.tx, "proposed an output root"),
+                Ok(None) => std::thread::sleep(poll),
+                Err(err) => {
+                    tracing::warn!(err = %format!("{err:#}"), "proposing failed");
+                    std::thread::sleep(poll * 4);
+                }
+            }
+        })?;
+        Ok(())
+    }
 }
 
 /// Deploys, or reuses the deployment recorded in `datadir` after checking it on the L1.

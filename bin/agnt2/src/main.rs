@@ -248,7 +248,7 @@ async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<
     };
     let node = Node::launch(config).await?;
     if let Some(f) = l1 {
-        f.start(&node.chain)?;
+        f.start(&node.chain, &format!("http://{}", node.http))?;
     }
     if let Some(path) = &args.load_state {
         let raw = std::fs::read_to_string(path)

@@ -81,6 +81,8 @@ pub struct Chain {
     history: Option<u64>,
     /// L1 origins to adopt, when following an L1.
     l1: std::sync::OnceLock<Arc<crate::L1Inbox>>,
+    /// The rollup configuration (`optimism_rollupConfig`), when settling on an L1.
+    rollup_config: std::sync::OnceLock<serde_json::Value>,
 }
 
 impl Chain {
@@ -144,6 +146,7 @@ impl Chain {
             metrics: Default::default(),
             history,
             l1: std::sync::OnceLock::new(),
+            rollup_config: std::sync::OnceLock::new(),
         }))
     }
 
@@ -267,6 +270,11 @@ impl Chain {
             sequence_number,
             deposits,
         })
+    }
+
+    /// Sets the rollup configuration served by `optimism_rollupConfig`.
+    pub fn set_rollup_config(&self, config: serde_json::Value) {
+        let _ = self.rollup_config.set(config);
     }
 
     /// Follows an L1: blocks adopt the inbox's epochs as their L1 origins.
@@ -456,6 +464,10 @@ impl ChainApi for Chain {
 
     fn subscribe_pending(&self) -> broadcast::Receiver<B256> {
         self.pending.subscribe()
+    }
+
+    fn rollup_config(&self) -> Option<serde_json::Value> {
+        self.rollup_config.get().cloned()
     }
 
     fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, String>> + Send>> {

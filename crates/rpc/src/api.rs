@@ -116,4 +116,8 @@ pub trait ChainApi: DevApi + Send + Sync + 'static {
     fn subscribe_pending(&self) -> broadcast::Receiver<B256>;
     /// Mines `blocks` blocks now (manual mining), returning the new head number.
     fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, String>> + Send>>;
+    /// The rollup configuration (`optimism_rollupConfig`), when the node settles on an L1.
+    fn rollup_config(&self) -> Option<serde_json::Value> {
+        None
+    }
 }

@@ -679,6 +679,7 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     crate::dev::register(&mut m);
     crate::debug::register(&mut m);
     crate::agent::register(&mut m);
+    crate::optimism::register(&mut m);
     for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
         m.register_async_method(name, move |p, ctx, _| async move {
             let args = Args::new(&p)?;

@@ -15,6 +15,7 @@ mod error;
 mod eth;
 mod filters;
 mod metrics;
+mod optimism;
 mod pubsub;
 mod server;
 mod sign;

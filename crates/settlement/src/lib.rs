@@ -8,12 +8,14 @@
 //!   (SuperchainConfig, L2OutputOracle, SystemConfig, OptimismPortal), and recognising an
 //!   existing deployment so that a second launch reuses it;
 //! - [`follow`]: following the L1's confirmed blocks and turning the portal's
-//!   `TransactionDeposited` events into deposit transactions.
+//!   `TransactionDeposited` events into deposit transactions;
+//! - [`propose`]: posting output roots to the L2OutputOracle at its submission interval.
 //!
-//! Proposing output roots and withdrawals build on these.
+//! Withdrawals (prove, finalize) build on these.
 
 pub mod artifacts;
 pub mod deploy;
 pub mod follow;
+pub mod propose;
 
 pub use deploy::{DeployConfig, Deployment};
