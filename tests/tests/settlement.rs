@@ -423,3 +423,120 @@ fn the_proposer_posts_output_roots_the_node_serves_and_anyone_can_recompute() {
     assert!(status["unsafe_l2"]["number"].as_u64().unwrap() >= 6);
     assert!(status["head_l1"]["number"].as_u64().unwrap() > 0, "{status}");
 }
+
+/// Runs `agnt2 bridge …` as dev account 1; (success, stdout, stderr).
+fn bridge(l1: &str, l2: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(agnt2_bin())
+        .arg("bridge")
+        .args(args)
+        .args(["--l1.rpc-url", l1, "--l2.rpc-url", l2, "--private-key", DEV_KEY1])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn bridge_ok(l1: &str, l2: &str, args: &[&str]) -> String {
+    let (ok, out, err) = bridge(l1, l2, args);
+    assert!(ok, "agnt2 bridge {args:?} failed:\n{out}\n{err}");
+    out
+}
+
+fn wei(v: &str) -> u128 {
+    v.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn deposit_then_withdraw_prove_finalize_through_the_bridge_cli() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(
+        &l1,
+        dir.path(),
+        &["--deploy-only", "--submission-interval", "2", "--finalization-period", "4"],
+    ));
+    let node = Launched::start(&l1, dir.path());
+    let l2 = node.url.clone();
+    let me = common::DEV_ADDR1;
+
+    // Deposit: the CLI prints the L1 transaction and waits for the L2 one.
+    let before_l2 = wei(&cast(&["balance", me, "--rpc-url", &l2]));
+    let out = bridge_ok(&l1, &l2, &["deposit", "--value", "1ether"]);
+    assert!(out.contains("L1 transaction") && out.contains("included in L2 block"), "{out}");
+    let after_l2 = wei(&cast(&["balance", me, "--rpc-url", &l2]));
+    assert_eq!(after_l2, before_l2 + 10u128.pow(18));
+    let l1_tx =
+        out.split("L1 transaction ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let status: Value = serde_json::from_str(&bridge_ok(&l1, &l2, &["status", &l1_tx])).unwrap();
+    assert_eq!(status["l2"][0]["included"], true);
+
+    // Withdraw 0.5 ether to a fresh L1 address.
+    let to = "0x00000000000000000000000000000000000000bb";
+    let out = bridge_ok(&l1, &l2, &["withdraw", "--value", "0.5ether", "--to", to]);
+    let l2_tx =
+        out.split("L2 transaction ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    // Wait for an output root that covers it, then prove.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s: Value = serde_json::from_str(&bridge_ok(&l1, &l2, &["status", &l2_tx])).unwrap();
+        if s["stage"] == "ready to prove" {
+            break;
+        }
+        assert_eq!(s["stage"], "waiting for an output root", "{s}");
+        assert!(std::time::Instant::now() < deadline, "no output root covered the withdrawal");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Finalizing before proving fails with a clear reason.
+    let (done, _, err) = bridge(&l1, &l2, &["finalize", &l2_tx]);
+    assert!(!done && err.contains("not proven"), "{err}");
+    let out = bridge_ok(&l1, &l2, &["prove", &l2_tx]);
+    assert!(out.contains("proved withdrawal"), "{out}");
+    // Proving again against the same root is refused by the portal.
+    let (again, _, err) = bridge(&l1, &l2, &["prove", &l2_tx]);
+    assert!(!again, "{err}");
+    // Before the window: the portal refuses to finalize.
+    let (early, _, err) = bridge(&l1, &l2, &["finalize", &l2_tx]);
+    assert!(!early, "finalizing inside the window must fail: {err}");
+    assert_eq!(cast(&["balance", to, "--rpc-url", &l1]), "0");
+    // After the window: the L1 balance rises by exactly the withdrawn value.
+    std::thread::sleep(Duration::from_secs(5));
+    let out = bridge_ok(&l1, &l2, &["finalize", &l2_tx]);
+    assert!(out.contains("finalized withdrawal"), "{out}");
+    assert_eq!(cast(&["balance", to, "--rpc-url", &l1]), "500000000000000000");
+    let s: Value = serde_json::from_str(&bridge_ok(&l1, &l2, &["status", &l2_tx])).unwrap();
+    assert_eq!(s["stage"], "finalized");
+    // Twice: refused.
+    let (twice, _, err) = bridge(&l1, &l2, &["finalize", &l2_tx]);
+    assert!(!twice && err.contains("already finalized"), "{err}");
+
+    // A proof against a wrong output root is refused by the portal itself (sent with cast).
+    let w = s;
+    let tuple = format!(
+        "({},{},{},{},{},{})",
+        w["nonce"].as_str().unwrap(),
+        w["sender"].as_str().unwrap(),
+        w["to"].as_str().unwrap(),
+        w["value"].as_str().unwrap(),
+        w["gasLimit"].as_str().unwrap(),
+        w["data"].as_str().unwrap()
+    );
+    let cfg = node.rpc("optimism_rollupConfig", serde_json::json!([]));
+    let portal = cfg["deposit_contract_address"].as_str().unwrap();
+    let zero = format!("0x{}", "00".repeat(32));
+    let bad = Command::new(common::tool("cast"))
+        .args(["send", portal, "proveWithdrawalTransaction((uint256,address,address,uint256,uint256,bytes),uint256,(bytes32,bytes32,bytes32,bytes32),bytes[])"])
+        .args([&tuple, "0", &format!("({zero},{zero},{zero},{zero})"), "[]"])
+        .args(["--private-key", DEV_KEY1, "--rpc-url", &l1])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("invalid output root proof"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

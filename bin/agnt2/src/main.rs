@@ -1,6 +1,7 @@
 //! `agnt2`: the node and its operator commands.
 
 mod bench;
+mod bridge;
 mod channel;
 mod launch;
 
@@ -46,6 +47,8 @@ enum Command {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Deposits and withdrawals between the L1 and the rollup.
+    Bridge(bridge::BridgeArgs),
     /// Channels through an agnt2-hub: open, pay, update, close, dispute, settle, status.
     Channel(channel::ChannelArgs),
     /// Benchmarks.
@@ -460,6 +463,7 @@ fn main() -> eyre::Result<()> {
         Command::Bench { command: BenchCommand::Builder(args) } => bench_builder(args),
         Command::Bench { command: BenchCommand::Channels(args) } => bench_channels(args),
         Command::Channel(args) => channel::run(args),
+        Command::Bridge(args) => bridge::run(args),
         Command::Launch { launch, mut node } => {
             let datadir = node.datadir.clone().unwrap_or_else(|| PathBuf::from(".agnt2-launch"));
             let deployment = launch::deploy_or_reuse(&launch, &datadir)?;

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 alloy_sol_types::sol! {
     /// The portal's deposit event.
+    #[derive(Debug)]
     event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData);
 }
 

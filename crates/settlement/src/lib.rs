@@ -9,13 +9,14 @@
 //!   existing deployment so that a second launch reuses it;
 //! - [`follow`]: following the L1's confirmed blocks and turning the portal's
 //!   `TransactionDeposited` events into deposit transactions;
-//! - [`propose`]: posting output roots to the L2OutputOracle at its submission interval.
-//!
-//! Withdrawals (prove, finalize) build on these.
+//! - [`propose`]: posting output roots to the L2OutputOracle at its submission interval;
+//! - [`withdraw`]: withdrawals — initiated on L2, proven on L1 against an output root with an
+//!   `eth_getProof` of the message, finalized after the period.
 
 pub mod artifacts;
 pub mod deploy;
 pub mod follow;
 pub mod propose;
+pub mod withdraw;
 
 pub use deploy::{DeployConfig, Deployment};
