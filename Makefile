@@ -4,11 +4,16 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: devnet test tools build contracts genesis fmt clippy bench clean-tools
+.PHONY: devnet devnet-full test tools build contracts genesis fmt clippy bench clean-tools
 
 ## Build and start the devnet on embedded defaults (http+ws on 127.0.0.1:8545).
 devnet: build
 	$(CARGO) run -p agnt2 -- node --dev --datadir $(CURDIR)/.devnet
+
+## anvil as the L1 + the OP Stack's L1 contracts + the rollup node following it + the hub.
+devnet-full: tools contracts
+	$(CARGO) build -p agnt2 -p agnt2-hub
+	scripts/devnet-full.sh
 
 ## Install the project's tools, build, run every test.
 test: tools build contracts
