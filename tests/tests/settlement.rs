@@ -540,3 +540,31 @@ fn deposit_then_withdraw_prove_finalize_through_the_bridge_cli() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[test]
+fn viem_op_stack_actions_deposit_and_withdraw_round_trip() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(
+        &l1,
+        dir.path(),
+        &["--deploy-only", "--submission-interval", "2", "--finalization-period", "3"],
+    ));
+    let node = Launched::start(&l1, dir.path());
+    let d: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("l1-deployment.json")).unwrap(),
+    )
+    .unwrap();
+    let link = workspace().join("tests/js/node_modules");
+    if !link.exists() {
+        let _ = std::os::unix::fs::symlink(workspace().join(".tools/node_modules"), &link);
+    }
+    let out = common::run(
+        Command::new("node")
+            .arg(workspace().join("tests/js/opstack.mjs"))
+            .args([&l1, &node.url])
+            .args([d["optimismPortal"].as_str().unwrap(), d["l2OutputOracle"].as_str().unwrap()]),
+    );
+    assert!(out.contains("\"ok\":true"), "{out}");
+}
