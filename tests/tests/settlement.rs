@@ -568,3 +568,76 @@ fn viem_op_stack_actions_deposit_and_withdraw_round_trip() {
     );
     assert!(out.contains("\"ok\":true"), "{out}");
 }
+
+#[test]
+fn an_l1_reorg_of_a_deposit_is_re_derived_without_double_minting() {
+    let anvil = Anvil::start();
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let node = Launched::start(&l1, dir.path());
+    let d: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("l1-deployment.json")).unwrap(),
+    )
+    .unwrap();
+    let portal = d["optimismPortal"].as_str().unwrap().to_string();
+    let target = "0x00000000000000000000000000000000000000dd";
+    let calldata = cast(&[
+        "calldata",
+        "depositTransaction(address,uint256,uint64,bool,bytes)",
+        target,
+        "300",
+        "100000",
+        "false",
+        "0x",
+    ]);
+
+    // A deposit in L1 block X, executed on L2.
+    let r = deposit(&l1, &portal, DEV_KEY1, target, "300", "100000", "0x");
+    let first_block = r["blockNumber"].clone();
+    let deps = node.wait_deposits(1);
+    let old_hash = deps[0]["hash"].clone();
+    assert_eq!(node.rpc("eth_getBalance", serde_json::json!([target, "latest"])), "0x12c");
+
+    // The L1 replaces block X with one holding the same deposit call (a different block hash,
+    // so a different source hash): the L2 unwinds the old deposit and executes the new one.
+    let tx = serde_json::json!({"from": common::DEV_ADDR1, "to": portal, "value": "0x12c", "data": calldata, "gas": "0x100000"});
+    let reorg = agnt2_client::Client::new(&l1)
+        .unwrap()
+        .call("anvil_reorg", serde_json::json!([1, [[tx, 0]]]));
+    reorg.expect("anvil_reorg");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let deps = node.deposits();
+        if deps.len() == 1 && deps[0]["hash"] != old_hash {
+            break;
+        }
+        assert!(deps.len() <= 1, "the deposit was minted twice: {deps:#?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the L2 did not re-derive the deposit: {deps:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        node.rpc("eth_getBalance", serde_json::json!([target, "latest"])),
+        "0x12c",
+        "minted once"
+    );
+    let _ = first_block;
+
+    // A reorg that drops the deposit altogether: the L2 forgets it.
+    agnt2_client::Client::new(&l1)
+        .unwrap()
+        .call("anvil_reorg", serde_json::json!([1, []]))
+        .expect("anvil_reorg");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !node.deposits().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the dropped deposit stayed on L2");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(node.rpc("eth_getBalance", serde_json::json!([target, "latest"])), "0x0");
+    // And the chain goes on: a new deposit arrives once.
+    deposit(&l1, &portal, DEV_KEY1, target, "7", "100000", "0x");
+    node.wait_deposits(1);
+    assert_eq!(node.rpc("eth_getBalance", serde_json::json!([target, "latest"])), "0x7");
+}

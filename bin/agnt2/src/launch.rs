@@ -107,69 +107,59 @@ impl L1Follow {
 
     /// Resumes after the L1 origin the chain's head holds (or at the deployment's first
     /// block) and feeds the inbox from a thread.
-    pub(crate) fn start(self, chain: &agnt2_node::Chain, l2_url: &str) -> eyre::Result<()> {
+    pub(crate) fn start(
+        self,
+        chain: &std::sync::Arc<agnt2_node::Chain>,
+        l2_url: &str,
+    ) -> eyre::Result<()> {
         chain.set_rollup_config(self.rollup_config(chain)?);
         self.start_proposer(l2_url)?;
-        let (origin, _) = chain.l1_origin()?;
         let d = &self.deployment;
+        let first = d.l1_start_block;
         let template = agnt2_primitives::L1BlockAttributes {
             batcher_hash: alloy_primitives::B256::left_padding_from(d.config.batcher.as_slice()),
             ..agnt2_primitives::L1BlockAttributes::dev(0, 0)
         };
-        let probe = agnt2_settlement::follow::L1Follower::new(
-            self.l1.clone(),
-            d.optimism_portal,
-            self.depth,
-            0,
-            template,
-        );
-        let next = if origin.number >= d.l1_start_block
-            && origin.hash != alloy_primitives::B256::ZERO
-        {
-            match probe.block_hash(origin.number)? {
-                Some(h) if h == origin.hash => origin.number + 1,
-                other => eyre::bail!(
-                    "the L2 head's L1 origin {} ({}) is not on the L1 any more (L1 has {other:?}); re-deriving after an L1 reorg is not built yet",
-                    origin.number,
-                    origin.hash
-                ),
-            }
-        } else {
-            d.l1_start_block
-        };
-        tracing::info!(next, portal = %d.optimism_portal, "following the L1");
         let mut follower = agnt2_settlement::follow::L1Follower::new(
             self.l1,
             d.optimism_portal,
             self.depth,
-            next,
+            first,
             template,
         );
+        // Resume after the L1 origin the head holds, unwinding first if the L1 reorganised it
+        // away while the node was down.
+        resume(chain, &mut follower, first)?;
+        tracing::info!(next = follower.next(), portal = %d.optimism_portal, "following the L1");
         let inbox = std::sync::Arc::downgrade(&self.inbox);
+        let chain = std::sync::Arc::downgrade(chain);
         let poll = self.poll;
         std::thread::Builder::new().name("l1-follower".into()).spawn(move || {
-            while let Some(inbox) = inbox.upgrade() {
-                // Keep the queue short: the miner adopts one L1 block per L2 block.
-                if inbox.len() < 64 {
-                    match follower.poll(16) {
-                        Ok(epochs) => {
-                            for e in epochs {
-                                if !e.deposits.is_empty() {
-                                    tracing::info!(
-                                        l1 = e.attrs.number,
-                                        deposits = e.deposits.len(),
-                                        "L1 deposits"
-                                    );
-                                }
-                                inbox.push(e);
+            while let (Some(inbox), Some(chain)) = (inbox.upgrade(), chain.upgrade()) {
+                let mut step = || -> eyre::Result<()> {
+                    if follower.reorged()? {
+                        tracing::warn!("the L1 reorganised blocks the L2 follows: re-deriving");
+                        resume(&chain, &mut follower, first)?;
+                    }
+                    // Keep the queue short: the miner adopts one L1 block per L2 block.
+                    if inbox.len() < 64 {
+                        for e in follower.poll(16)? {
+                            if !e.deposits.is_empty() {
+                                tracing::info!(
+                                    l1 = e.attrs.number,
+                                    deposits = e.deposits.len(),
+                                    "L1 deposits"
+                                );
                             }
-                        }
-                        Err(err) => {
-                            tracing::warn!(err = %format!("{err:#}"), "polling the L1 failed")
+                            inbox.push(e);
                         }
                     }
+                    Ok(())
+                };
+                if let Err(err) = step() {
+                    tracing::warn!(err = %format!("{err:#}"), "following the L1 failed");
                 }
-                drop(inbox);
+                drop((inbox, chain));
                 std::thread::sleep(poll);
             }
         })?;
@@ -180,6 +170,23 @@ impl L1Follow {
 /// The deployment file in a datadir.
 pub(crate) fn deployment_path(datadir: &std::path::Path) -> PathBuf {
     datadir.join("l1-deployment.json")
+}
+
+/// Unwinds the chain to its newest block whose L1 origin is on the L1 and points the follower
+/// after that origin.
+fn resume(
+    chain: &agnt2_node::Chain,
+    follower: &mut agnt2_settlement::follow::L1Follower,
+    first: u64,
+) -> eyre::Result<()> {
+    let origin =
+        chain.rewind_to_canonical_l1(first, |n, h| Ok(follower.block_hash(n)? == Some(h)))?;
+    if origin.number >= first && origin.hash != alloy_primitives::B256::ZERO {
+        follower.reset(origin.number + 1, Some((origin.number, origin.hash)));
+    } else {
+        follower.reset(first, None);
+    }
+    Ok(())
 }
 
 impl L1Follow {

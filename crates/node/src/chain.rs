@@ -285,13 +285,40 @@ impl Chain {
     /// The L1 origin the head's state holds (the L1Block predeploy) and its sequence number.
     pub fn l1_origin(&self) -> eyre::Result<(L1BlockAttributes, u64)> {
         let r = self.store.reader()?;
-        let mut slots = [alloy_primitives::U256::ZERO; 9];
-        for (i, v) in slots.iter_mut().enumerate() {
-            *v = r
-                .storage(L1_BLOCK, alloy_primitives::U256::from(i))
-                .wrap_err("reading the L1Block predeploy")?;
+        let head = self.head().number;
+        l1_origin_at(&r, head, head)
+    }
+
+    /// After an L1 reorg: unwinds to the newest block whose L1 origin is still on the L1
+    /// (`on_l1(number, hash)`), drops the queued epochs, and returns that origin. Blocks
+    /// whose origin predates following the L1 (`number < first_l1`) always stay.
+    pub fn rewind_to_canonical_l1(
+        &self,
+        first_l1: u64,
+        on_l1: impl Fn(u64, B256) -> eyre::Result<bool>,
+    ) -> eyre::Result<L1BlockAttributes> {
+        let _guard = self.build_lock.lock();
+        let head = self.head().number;
+        let r = self.store.reader()?;
+        let mut keep = 0;
+        let mut origin = l1_origin_at(&r, 0, head)?.0;
+        for n in (0..=head).rev() {
+            let (o, _) = l1_origin_at(&r, n, head)?;
+            if o.number < first_l1 || on_l1(o.number, o.hash)? {
+                keep = n;
+                origin = o;
+                break;
+            }
         }
-        Ok(L1BlockAttributes::from_l1_block_storage(|i| slots[i as usize]))
+        drop(r);
+        if let Some(inbox) = self.l1.get() {
+            inbox.clear();
+        }
+        if keep < head {
+            info!(target: "node", from = head, to = keep, l1_origin = origin.number, "L1 reorg: unwinding to the last block on the canonical L1");
+            self.unwind_locked(keep)?;
+        }
+        Ok(origin)
     }
 
     /// Builds the next block from `candidates` with `builder` on top of the head without
@@ -356,6 +383,11 @@ impl Chain {
     /// restored state has the target header's state root. Empties the pool.
     fn unwind(&self, target: u64) -> eyre::Result<()> {
         let _guard = self.build_lock.lock();
+        self.unwind_locked(target)
+    }
+
+    /// [`Self::unwind`] with the build lock already held.
+    fn unwind_locked(&self, target: u64) -> eyre::Result<()> {
         let mut w = self.store.writer()?;
         let header = w.header(target)?.ok_or_else(|| eyre::eyre!("block {target} not found"))?;
         w.unwind_to(target)?;
@@ -379,6 +411,17 @@ impl Chain {
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
+}
+
+/// The L1 origin held by the L1Block predeploy's state after block `n` (`head`: the newest).
+fn l1_origin_at(r: &StoreReader, n: u64, head: u64) -> eyre::Result<(L1BlockAttributes, u64)> {
+    let mut slots = [alloy_primitives::U256::ZERO; 9];
+    for (i, v) in slots.iter_mut().enumerate() {
+        let slot = alloy_primitives::U256::from(i);
+        *v = if n == head { r.storage(L1_BLOCK, slot) } else { r.storage_at(L1_BLOCK, slot, n) }
+            .wrap_err("reading the L1Block predeploy")?;
+    }
+    Ok(L1BlockAttributes::from_l1_block_storage(|i| slots[i as usize]))
 }
 
 fn load_head(r: &StoreReader, n: u64) -> eyre::Result<Head> {

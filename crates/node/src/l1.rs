@@ -38,6 +38,11 @@ impl L1Inbox {
         self.queue.lock().is_empty()
     }
 
+    /// Drops every queued epoch (after an L1 reorg).
+    pub fn clear(&self) {
+        self.queue.lock().clear();
+    }
+
     /// The next epoch if a block at `timestamp` may adopt it.
     pub(crate) fn peek(&self, timestamp: u64) -> Option<L1Epoch> {
         self.queue.lock().front().filter(|e| e.attrs.timestamp <= timestamp).cloned()

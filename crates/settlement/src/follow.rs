@@ -74,6 +74,8 @@ pub struct L1Follower {
     depth: u64,
     next: u64,
     template: L1BlockAttributes,
+    /// The newest block handed out (number, hash), to notice when the L1 reorganises it away.
+    last: Option<(u64, B256)>,
 }
 
 impl L1Follower {
@@ -87,7 +89,21 @@ impl L1Follower {
         next: u64,
         template: L1BlockAttributes,
     ) -> Self {
-        Self { l1, portal, depth, next, template }
+        Self { l1, portal, depth, next, template, last: None }
+    }
+
+    /// Starts again at block `next`, after `last` (the L1 origin kept after a reorg).
+    pub fn reset(&mut self, next: u64, last: Option<(u64, B256)>) {
+        self.next = next;
+        self.last = last;
+    }
+
+    /// Whether the newest block handed out is no longer on the L1 (a reorg).
+    pub fn reorged(&self) -> eyre::Result<bool> {
+        match self.last {
+            None => Ok(false),
+            Some((n, h)) => Ok(self.block_hash(n)? != Some(h)),
+        }
     }
 
     /// The next L1 block to adopt.
@@ -153,6 +169,7 @@ impl L1Follower {
                     index,
                 )?);
             }
+            self.last = Some((n, hash));
             out.push(Epoch { attrs, deposits });
         }
         self.next = last + 1;
