@@ -422,6 +422,16 @@ fn the_proposer_posts_output_roots_the_node_serves_and_anyone_can_recompute() {
     let status = node.rpc("optimism_syncStatus", serde_json::json!([]));
     assert!(status["unsafe_l2"]["number"].as_u64().unwrap() >= 6);
     assert!(status["head_l1"]["number"].as_u64().unwrap() > 0, "{status}");
+
+    // The settlement benchmark runs against this setup and reports what it measured.
+    let out = common::run(Command::new(agnt2_bin()).args([
+        "bench", "settlement", "--l1.rpc-url", &l1, "--l2.rpc-url", &node.url, "--deposits", "2", "--json",
+    ]));
+    let r: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(r["deposits"], 2);
+    assert!(r["deposit_latency_p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(r["deposit_l1_gas"].as_u64().unwrap() > 21_000);
+    assert!(r["propose_l1_gas"].as_u64().unwrap() > 21_000, "{r}");
 }
 
 /// Runs `agnt2 bridge …` as dev account 1; (success, stdout, stderr).

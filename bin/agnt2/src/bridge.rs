@@ -7,7 +7,7 @@ use agnt2_client::Client;
 use agnt2_settlement::{follow, withdraw};
 use alloy_primitives::{Address, B256, Bytes};
 use alloy_signer_local::PrivateKeySigner;
-use alloy_sol_types::{SolCall, SolEvent};
+pub(crate) use alloy_sol_types::{SolCall, SolEvent};
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail, eyre};
 use serde_json::json;
@@ -81,17 +81,22 @@ enum BridgeCommand {
     },
 }
 
-struct Ctx {
-    l1: Client,
-    l2: Client,
-    portal: Address,
-    oracle: Address,
+pub(crate) struct Ctx {
+    pub(crate) l1: Client,
+    pub(crate) l2: Client,
+    pub(crate) portal: Address,
+    pub(crate) oracle: Address,
 }
 
 impl Ctx {
     fn new(args: &BridgeArgs) -> eyre::Result<Self> {
-        let l1 = Client::new(&args.l1_rpc_url)?;
-        let l2 = Client::new(&args.l2_rpc_url)?;
+        Self::connect(&args.l1_rpc_url, &args.l2_rpc_url)
+    }
+
+    /// Clients of both chains, with the addresses from the L2's rollup config.
+    pub(crate) fn connect(l1_url: &str, l2_url: &str) -> eyre::Result<Self> {
+        let l1 = Client::new(l1_url)?;
+        let l2 = Client::new(l2_url)?;
         let cfg = l2.call("optimism_rollupConfig", json!([])).wrap_err(
             "reading the rollup config from --l2.rpc-url (is it a node started by `agnt2 launch`?)",
         )?;
@@ -120,13 +125,14 @@ fn signer(args: &BridgeArgs) -> eyre::Result<PrivateKeySigner> {
 }
 
 alloy_sol_types::sol! {
+    /// The portal's deposit entry point.
     interface IPortal {
         function depositTransaction(address to, uint256 value, uint64 gasLimit, bool isCreation, bytes data) external payable;
     }
 }
 
 /// The L2 deposit transactions an L1 receipt created (their hashes), in log order.
-fn l2_hashes_of_deposit(ctx: &Ctx, l1_tx: B256) -> eyre::Result<Vec<B256>> {
+pub(crate) fn l2_hashes_of_deposit(ctx: &Ctx, l1_tx: B256) -> eyre::Result<Vec<B256>> {
     let r = ctx.l1.call("eth_getTransactionReceipt", json!([l1_tx]))?;
     if r.is_null() {
         bail!("no L1 receipt for {l1_tx}");

@@ -1,6 +1,7 @@
 //! `agnt2`: the node and its operator commands.
 
 mod bench;
+mod bench_settlement;
 mod bridge;
 mod channel;
 mod launch;
@@ -74,6 +75,8 @@ enum BenchCommand {
     Builder(BuilderBenchArgs),
     /// Co-signed, persisted channel updates through an agnt2-hub.
     Channels(ChannelBenchArgs),
+    /// Deposit latency and the L1 gas of deposits, proposals, proofs and finalizations.
+    Settlement(bench_settlement::SettlementBenchArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -462,6 +465,7 @@ fn main() -> eyre::Result<()> {
         Command::Bench { command: BenchCommand::Agent(args) } => bench_agent(args),
         Command::Bench { command: BenchCommand::Builder(args) } => bench_builder(args),
         Command::Bench { command: BenchCommand::Channels(args) } => bench_channels(args),
+        Command::Bench { command: BenchCommand::Settlement(args) } => bench_settlement::run(args),
         Command::Channel(args) => channel::run(args),
         Command::Bridge(args) => bridge::run(args),
         Command::Launch { launch, mut node } => {
