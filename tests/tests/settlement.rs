@@ -22,6 +22,11 @@ fn launch(l1: &str, datadir: &Path, extra: &[&str]) -> std::process::Output {
         .expect("run agnt2 launch")
 }
 
+/// The deployment `launch` recorded in `dir`.
+fn deployment(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("l1-deployment.json")).unwrap()).unwrap()
+}
+
 fn ok(out: &std::process::Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -39,10 +44,7 @@ fn launch_deploys_the_op_contracts_once_and_they_take_deposits() {
     let dir = tempfile::tempdir().unwrap();
     let out = ok(&launch(&l1, dir.path(), &["--deploy-only", "--finalization-period", "30"]));
     assert!(out.contains("deployed on L1 chain 31337"), "{out}");
-    let d: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("l1-deployment.json")).unwrap(),
-    )
-    .unwrap();
+    let d = deployment(dir.path());
     let (portal, oracle, system) = (
         d["optimismPortal"].as_str().unwrap(),
         d["l2OutputOracle"].as_str().unwrap(),
@@ -279,10 +281,7 @@ fn deposits_execute_on_l2_exactly_once_with_the_right_sender_across_a_kill9() {
     let l1 = format!("http://{}", anvil.addr);
     let dir = tempfile::tempdir().unwrap();
     let mut node = Launched::start(&l1, dir.path());
-    let d: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("l1-deployment.json")).unwrap(),
-    )
-    .unwrap();
+    let d = deployment(dir.path());
     let portal = d["optimismPortal"].as_str().unwrap().to_string();
     let target = "0x00000000000000000000000000000000000000aa";
 
@@ -373,10 +372,7 @@ fn the_proposer_posts_output_roots_the_node_serves_and_anyone_can_recompute() {
     let out = ok(&launch(&l1, dir.path(), &["--deploy-only", "--submission-interval", "3"]));
     assert!(out.contains("deployed"), "{out}");
     let node = Launched::start(&l1, dir.path());
-    let d: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("l1-deployment.json")).unwrap(),
-    )
-    .unwrap();
+    let d = deployment(dir.path());
     let oracle = d["l2OutputOracle"].as_str().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let latest = || -> u64 {
@@ -425,7 +421,15 @@ fn the_proposer_posts_output_roots_the_node_serves_and_anyone_can_recompute() {
 
     // The settlement benchmark runs against this setup and reports what it measured.
     let out = common::run(Command::new(agnt2_bin()).args([
-        "bench", "settlement", "--l1.rpc-url", &l1, "--l2.rpc-url", &node.url, "--deposits", "2", "--json",
+        "bench",
+        "settlement",
+        "--l1.rpc-url",
+        &l1,
+        "--l2.rpc-url",
+        &node.url,
+        "--deposits",
+        "2",
+        "--json",
     ]));
     let r: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(r["deposits"], 2);
@@ -562,10 +566,7 @@ fn viem_op_stack_actions_deposit_and_withdraw_round_trip() {
         &["--deploy-only", "--submission-interval", "2", "--finalization-period", "3"],
     ));
     let node = Launched::start(&l1, dir.path());
-    let d: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("l1-deployment.json")).unwrap(),
-    )
-    .unwrap();
+    let d = deployment(dir.path());
     let link = workspace().join("tests/js/node_modules");
     if !link.exists() {
         let _ = std::os::unix::fs::symlink(workspace().join(".tools/node_modules"), &link);
@@ -585,10 +586,7 @@ fn an_l1_reorg_of_a_deposit_is_re_derived_without_double_minting() {
     let l1 = format!("http://{}", anvil.addr);
     let dir = tempfile::tempdir().unwrap();
     let node = Launched::start(&l1, dir.path());
-    let d: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("l1-deployment.json")).unwrap(),
-    )
-    .unwrap();
+    let d = deployment(dir.path());
     let portal = d["optimismPortal"].as_str().unwrap().to_string();
     let target = "0x00000000000000000000000000000000000000dd";
     let calldata = cast(&[

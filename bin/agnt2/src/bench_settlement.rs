@@ -106,7 +106,14 @@ pub(crate) fn run(args: SettlementBenchArgs) -> eyre::Result<()> {
     let (mut prove_l1_gas, mut finalize_l1_gas, mut withdrawal_total_s) = (None, None, None);
     if args.withdrawal {
         let start = Instant::now();
-        let tx = withdraw::initiate(&ctx.l2, &key, key.address(), U256::from(1u64), 100_000, Bytes::new())?;
+        let tx = withdraw::initiate(
+            &ctx.l2,
+            &key,
+            key.address(),
+            U256::from(1u64),
+            100_000,
+            Bytes::new(),
+        )?;
         let w = withdraw::from_l2_tx(&ctx.l2, tx)?;
         let proved = loop {
             match withdraw::prove(&ctx.l1, &ctx.l2, ctx.portal, ctx.oracle, &key, &w) {

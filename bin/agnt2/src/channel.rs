@@ -225,15 +225,7 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
                 token: Address::ZERO,
                 nonce,
             };
-            let call = Adjudicator::openCall {
-                b: to,
-                token: Address::ZERO,
-                nonce,
-                challengeDuration: alloy_primitives::aliases::U48::from(window),
-                agentA: U256::ZERO,
-                agentB: U256::ZERO,
-                amount: deposit,
-            };
+            let call = agnt2_channels::l2::open_eth_call(to, nonce, window, deposit);
             let tx = l2.transact(&signer, Some(adjudicator), deposit, call.abi_encode())?;
             let latest = hub.register(params, [deposit, U256::ZERO]).await?;
             let onchain = l2.channel(adjudicator, params.id())?;

@@ -16,11 +16,7 @@ use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::Eip712Domain;
 use eyre::{WrapErr, bail, eyre};
 use std::{collections::VecDeque, net::SocketAddr};
-use tokio::{
-    io::{AsyncWriteExt, BufReader},
-    net::TcpStream,
-    sync::mpsc,
-};
+use tokio::{io::BufReader, net::TcpStream, sync::mpsc};
 
 /// An authenticated connection to a hub.
 #[derive(Debug)]
@@ -71,24 +67,8 @@ impl HubClient {
             Some(Msg::Error { message }) => bail!("hub refused authentication: {message}"),
             other => bail!("unexpected answer to authentication: {other:?}"),
         };
-        let (out, mut out_rx) = mpsc::unbounded_channel::<Msg>();
-        tokio::spawn(async move {
-            let mut buf = Vec::with_capacity(64 * 1024);
-            while let Some(m) = out_rx.recv().await {
-                buf.clear();
-                wire::frame_into(&m, &mut buf);
-                while buf.len() < 60 * 1024 {
-                    match out_rx.try_recv() {
-                        Ok(m) => wire::frame_into(&m, &mut buf),
-                        Err(_) => break,
-                    }
-                }
-                if w.write_all(&buf).await.is_err() {
-                    return;
-                }
-            }
-            let _ = w.shutdown().await;
-        });
+        let (out, out_rx) = mpsc::unbounded_channel::<Msg>();
+        tokio::spawn(wire::write_queued(w, out_rx));
         let (in_tx, inbox) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut buf = Vec::new();

@@ -23,6 +23,20 @@ pub const IDENTITY: Address =
 pub const SESSIONS: Address =
     Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x08]);
 
+/// `Adjudicator.open` of an ETH channel to `b` without agents: `deposit` wei, challenge window
+/// `window` seconds.
+pub fn open_eth_call(b: Address, nonce: u64, window: u64, deposit: U256) -> Adjudicator::openCall {
+    Adjudicator::openCall {
+        b,
+        token: Address::ZERO,
+        nonce,
+        challengeDuration: alloy_primitives::aliases::U48::from(window),
+        agentA: U256::ZERO,
+        agentB: U256::ZERO,
+        amount: deposit,
+    }
+}
+
 /// Channel calls on the rollup's JSON-RPC.
 pub trait ChannelCalls {
     /// The adjudicator's record of channel `id`.
@@ -90,15 +104,7 @@ impl ChannelCalls for L2 {
         let mut out = Vec::with_capacity(agents.len());
         for a in agents {
             let signer = PrivateKeySigner::from_bytes(&a.secret_bytes())?;
-            let call = Adjudicator::openCall {
-                b: counterparty,
-                token: Address::ZERO,
-                nonce,
-                challengeDuration: alloy_primitives::aliases::U48::from(window),
-                agentA: U256::ZERO,
-                agentB: U256::ZERO,
-                amount: deposit,
-            };
+            let call = open_eth_call(counterparty, nonce, window, deposit);
             let n = self.nonce(a.address())?;
             raws.push(Self::sign_tx(
                 &signer,

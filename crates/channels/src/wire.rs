@@ -376,6 +376,29 @@ pub fn frame_into(msg: &Msg, out: &mut Vec<u8>) {
     out.extend_from_slice(&body);
 }
 
+/// Writes the messages of `rx` as frames until it closes, batching whatever is queued into one
+/// write (up to ~60 KiB), then shuts the stream down. Stops at the first write error.
+pub async fn write_queued<W: AsyncWrite + Unpin>(
+    mut w: W,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Msg>,
+) {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    while let Some(msg) = rx.recv().await {
+        buf.clear();
+        frame_into(&msg, &mut buf);
+        while buf.len() < 60 * 1024 {
+            match rx.try_recv() {
+                Ok(m) => frame_into(&m, &mut buf),
+                Err(_) => break,
+            }
+        }
+        if w.write_all(&buf).await.is_err() {
+            return;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
 /// Writes one frame and flushes.
 pub async fn write_msg<W: AsyncWrite + Unpin>(w: &mut W, msg: &Msg) -> std::io::Result<()> {
     let mut out = Vec::with_capacity(200);

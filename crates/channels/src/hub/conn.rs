@@ -12,8 +12,8 @@ use std::{
     time::Duration,
 };
 use tokio::{
-    io::{AsyncWriteExt, BufReader},
-    net::{TcpListener, TcpStream, tcp::OwnedWriteHalf},
+    io::BufReader,
+    net::{TcpListener, TcpStream},
     sync::mpsc,
 };
 
@@ -52,30 +52,12 @@ pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
-async fn writer(mut w: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Msg>) {
-    let mut buf = Vec::with_capacity(64 * 1024);
-    while let Some(msg) = rx.recv().await {
-        buf.clear();
-        wire::frame_into(&msg, &mut buf);
-        while buf.len() < 60 * 1024 {
-            match rx.try_recv() {
-                Ok(m) => wire::frame_into(&m, &mut buf),
-                Err(_) => break,
-            }
-        }
-        if w.write_all(&buf).await.is_err() {
-            return;
-        }
-    }
-    let _ = w.shutdown().await;
-}
-
 async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Result<()> {
     stream.set_nodelay(true)?;
     let (r, w) = stream.into_split();
     let mut r = BufReader::with_capacity(64 * 1024, r);
     let (out, rx) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(writer(w, rx));
+    let writer = tokio::spawn(wire::write_queued(w, rx));
     let mut buf = Vec::new();
 
     let nonce = B256::from(rand::random::<[u8; 32]>());
