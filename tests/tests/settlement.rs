@@ -346,16 +346,41 @@ fn deposits_execute_on_l2_exactly_once_with_the_right_sender_across_a_kill9() {
     );
     assert_eq!(deps[2]["from"].as_str().unwrap().to_lowercase(), alias.to_string().to_lowercase());
 
+    // A call: the deposit runs a contract on L2 as the depositor.
+    let counter = common::forge_create(
+        &node.url,
+        DEV_KEY0,
+        "src/Counter.sol:Counter",
+        &["--constructor-args", "5"],
+    );
+    let increment = cast(&["calldata", "increment()"]);
+    deposit(&l1, &portal, DEV_KEY1, &counter, "0", "200000", &increment);
+    let deps = node.wait_deposits(4);
+    let r = node.rpc("eth_getTransactionReceipt", serde_json::json!([deps[3]["hash"]]));
+    assert_eq!(r["status"], "0x1", "{r}");
+    assert_eq!(cast(&["call", &counter, "number()(uint256)", "--rpc-url", &node.url]), "6");
+    assert_eq!(
+        cast(&[
+            "call",
+            &counter,
+            "bumps(address)(uint256)",
+            common::DEV_ADDR1,
+            "--rpc-url",
+            &node.url
+        ]),
+        "1"
+    );
+
     // kill -9, a deposit while the node is down, restart: it arrives once, nothing repeats.
     node.kill9();
     deposit(&l1, &portal, DEV_KEY1, target, "1", "100000", "0x");
     let node = Launched::start(&l1, dir.path());
-    let deps = node.wait_deposits(4);
+    let deps = node.wait_deposits(5);
     std::thread::sleep(Duration::from_millis(1500));
     let deps_later = node.deposits();
-    assert_eq!(deps_later.len(), 4, "no deposit repeated: {deps_later:#?}");
+    assert_eq!(deps_later.len(), 5, "no deposit repeated: {deps_later:#?}");
     let hashes: std::collections::HashSet<_> = deps.iter().map(|t| t["hash"].clone()).collect();
-    assert_eq!(hashes.len(), 4);
+    assert_eq!(hashes.len(), 5);
     assert_eq!(
         node.rpc("eth_getBalance", serde_json::json!([target, "latest"])),
         "0x13b3",
