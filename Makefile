@@ -56,6 +56,7 @@ bench: tools contracts
 	$(CARGO) build --release -p agnt2 -p agnt2-hub
 	scripts/bench-e2e.sh
 	scripts/bench-channels.sh
+	scripts/bench-settlement.sh
 	target/release/agnt2 -q bench agent --calls 200 --rounds 7
 	for w in transfer erc20 agent swap contended mixed; do \
 	  target/release/agnt2 -q bench builder --workload $$w --txs 4000 --threads 2 --rounds 9; done
