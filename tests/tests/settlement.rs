@@ -150,10 +150,31 @@ fn launch_starts_the_node_after_deploying() {
         addr.parse().unwrap(),
         br#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}"#,
     );
+    assert!(id.1.contains("result"), "{}", id.1);
+    // The L2 genesis commits to the L1 deployment: its L1Block holds the L1 block before the
+    // portal's initialization, and its timestamp is the oracle's starting timestamp.
+    let l2 = format!("http://{addr}");
+    let d = deployment(dir.path());
+    let origin = d["l1StartBlock"].as_u64().unwrap() - 1;
+    let at0 = ["--block", "0", "--rpc-url", l2.as_str()];
+    let number = cast(
+        &[&["call", "0x4200000000000000000000000000000000000015", "number()(uint64)"][..], &at0]
+            .concat(),
+    );
+    assert_eq!(number, origin.to_string());
+    let hash = cast(
+        &[&["call", "0x4200000000000000000000000000000000000015", "hash()(bytes32)"][..], &at0]
+            .concat(),
+    );
+    let l1_hash = cast(&["block", &origin.to_string(), "--field", "hash", "--rpc-url", &l1]);
+    assert_eq!(hash, l1_hash);
+    let genesis_time = cast(&["block", "0", "--field", "timestamp", "--rpc-url", &l2]);
+    let oracle = d["l2OutputOracle"].as_str().unwrap();
+    let start = cast(&["call", oracle, "startingTimestamp()(uint256)", "--rpc-url", &l1]);
+    assert_eq!(start.split_whitespace().next().unwrap(), genesis_time);
     let _ = child.kill();
     let _ = child.wait();
-    assert!(id.1.contains("result"), "{}", id.1);
-    assert!(dir.path().join("l1-deployment.json").exists());
+    assert!(dir.path().join("genesis.json").exists());
 }
 
 /// `agnt2 launch` running as a node against an L1; killed on drop.

@@ -167,6 +167,57 @@ impl L1Follow {
     }
 }
 
+/// Writes `<datadir>/genesis.json` once: the devnet's genesis with its timestamp set to the
+/// oracle's starting timestamp and the L1Block predeploy holding the L1 block before the
+/// portal's initialization, so that the L2 genesis commits to the L1 deployment (and the first
+/// L1 block the node adopts is the one the deployment ended in). Returns `None` for a datadir
+/// whose chain predates this file (it keeps the embedded genesis).
+pub(crate) fn write_genesis(
+    datadir: &std::path::Path,
+    d: &Deployment,
+    l1_url: &str,
+) -> eyre::Result<Option<PathBuf>> {
+    let path = datadir.join("genesis.json");
+    if path.exists() {
+        return Ok(Some(path));
+    }
+    if datadir.join("db").exists() {
+        return Ok(None);
+    }
+    let l1 = Client::new(l1_url)?;
+    let origin = d.l1_start_block.saturating_sub(1);
+    let b = l1.call("eth_getBlockByNumber", serde_json::json!([format!("0x{origin:x}"), false]))?;
+    if b.is_null() {
+        eyre::bail!("L1 block {origin} is missing");
+    }
+    let hash: alloy_primitives::B256 = serde_json::from_value(b["hash"].clone())?;
+    let l1_time = agnt2_client::hex_u64(&b["timestamp"])?;
+    let base_fee = agnt2_client::hex_u64(&b["baseFeePerGas"]).unwrap_or(0);
+    let mut g: serde_json::Value =
+        serde_json::from_str(include_str!("../../../genesis/devnet.json"))?;
+    g["timestamp"] = serde_json::json!(format!("0x{:x}", d.config.l2_genesis_timestamp));
+    let word = |v: alloy_primitives::U256| format!("{:#066x}", v);
+    let u = alloy_primitives::U256::from;
+    let attrs = agnt2_primitives::L1BlockAttributes::dev(0, 0);
+    let slots = serde_json::json!({
+        word(u(0)): word((u(l1_time) << 64) | u(origin)),
+        word(u(1)): word(u(base_fee)),
+        word(u(2)): hash.to_string(),
+        word(u(3)): word((u(u64::from(attrs.base_fee_scalar)) << 96) | (u(u64::from(attrs.blob_base_fee_scalar)) << 64)),
+        word(u(4)): alloy_primitives::B256::left_padding_from(d.config.batcher.as_slice()).to_string(),
+        word(u(7)): word(u(1)),
+    });
+    let l1_block = g["alloc"]
+        .as_object_mut()
+        .and_then(|a| a.get_mut("0x4200000000000000000000000000000000000015"))
+        .ok_or_else(|| eyre::eyre!("the embedded genesis has no L1Block predeploy"))?;
+    l1_block["storage"] = slots;
+    std::fs::create_dir_all(datadir)?;
+    std::fs::write(&path, serde_json::to_string_pretty(&g)?)
+        .wrap_err_with(|| format!("writing {}", path.display()))?;
+    Ok(Some(path))
+}
+
 /// The deployment file in a datadir.
 pub(crate) fn deployment_path(datadir: &std::path::Path) -> PathBuf {
     datadir.join("l1-deployment.json")

@@ -474,8 +474,12 @@ fn main() -> eyre::Result<()> {
             if launch.deploy_only {
                 return Ok(());
             }
+            // The devnet's accounts, a genesis that commits to the L1 deployment, L1 origins
+            // and deposits from the L1.
+            if node.chain.is_none() {
+                node.chain = launch::write_genesis(&datadir, &deployment, &launch.l1_rpc_url)?;
+            }
             node.datadir = Some(datadir);
-            // The devnet's genesis and accounts; L1 origins and deposits from the L1.
             node.dev = true;
             if node.block_time.is_none() && !node.no_mining {
                 node.block_time = Some(1000);
