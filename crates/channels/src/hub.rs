@@ -231,8 +231,8 @@ impl Hub {
             metrics,
         });
         let mut tasks = vec![tokio::spawn(conn::accept_loop(shared.clone(), listener))];
-        if shared.l2.is_some() {
-            tasks.push(tokio::spawn(watch::watchtower(shared.clone(), cfg.watch_interval)));
+        if let Some(l2) = shared.l2.clone() {
+            tasks.push(tokio::spawn(watch::watchtower(shared.clone(), l2, cfg.watch_interval)));
         }
         let ws = match cfg.ws {
             Some(addr) => Some(ws::start(shared.clone(), addr).await?),
@@ -357,7 +357,8 @@ impl Shared {
         if let Some(l2) = self.l2.clone() {
             let _permit = self.l2_permits.acquire().await.map_err(|e| e.to_string())?;
             let adjudicator = self.adjudicator;
-            let onchain = tokio::task::spawn_blocking(move || l2.channel(adjudicator, id))
+            let reader = l2.clone();
+            let onchain = tokio::task::spawn_blocking(move || reader.channel(adjudicator, id))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("reading the channel from L2: {e:#}"))?;
@@ -376,7 +377,7 @@ impl Shared {
                         who.agent
                     ));
                 }
-                let (l2, signer) = (self.l2.clone().expect("checked"), who.signer);
+                let signer = who.signer;
                 let other = params.participant(side.other());
                 let valid =
                     tokio::task::spawn_blocking(move || l2.session_valid(agent, signer, other))
@@ -397,7 +398,7 @@ impl Shared {
                 })
                 .clone()
         };
-        let latest = {
+        let (rec, latest) = {
             let mut e = entry.lock();
             // Deposits only grow; without an L2 check the first registration's stand.
             if self.l2.is_some() {
@@ -406,9 +407,8 @@ impl Shared {
             if who.is_session() && !e.session_signers[side as usize].contains(&who.signer) {
                 e.session_signers[side as usize].push(who.signer);
             }
-            e.latest.clone()
+            (e.rec.clone(), e.latest.clone())
         };
-        let rec = entry.lock().rec.clone();
         self.persist.submit(persist::Job {
             write: crate::store::Write::Channel(rec),
             entry: None,

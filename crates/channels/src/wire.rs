@@ -210,6 +210,9 @@ impl<'a> Dec<'a> {
         self.0 = t;
         Ok(h)
     }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
+        self.take(N)?.try_into().map_err(|_| WireError::Truncated)
+    }
     fn u8(&mut self) -> Result<u8, WireError> {
         Ok(self.take(1)?[0])
     }
@@ -221,7 +224,7 @@ impl<'a> Dec<'a> {
         }
     }
     fn u64(&mut self) -> Result<u64, WireError> {
-        Ok(u64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_be_bytes(self.array()?))
     }
     fn b256(&mut self) -> Result<B256, WireError> {
         Ok(B256::from_slice(self.take(32)?))
@@ -233,13 +236,13 @@ impl<'a> Dec<'a> {
         Ok(Address::from_slice(self.take(20)?))
     }
     fn sig(&mut self) -> Result<Sig, WireError> {
-        Ok(Sig(self.take(65)?.try_into().expect("65 bytes")))
+        Ok(Sig(self.array()?))
     }
     fn opt_sig(&mut self) -> Result<Option<Sig>, WireError> {
         Ok(if self.flag()? { Some(self.sig()?) } else { None })
     }
     fn str(&mut self) -> Result<String, WireError> {
-        let n = u16::from_be_bytes(self.take(2)?.try_into().expect("2 bytes")) as usize;
+        let n = u16::from_be_bytes(self.array()?) as usize;
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| WireError::Utf8)
     }
     fn state(&mut self) -> Result<State, WireError> {

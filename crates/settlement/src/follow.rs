@@ -48,7 +48,9 @@ pub fn deposit_from_event(
     }
     let mint = U256::from_be_slice(&opaque[0..32]);
     let value = U256::from_be_slice(&opaque[32..64]);
-    let gas_limit = u64::from_be_bytes(opaque[64..72].try_into().expect("8 bytes"));
+    let mut gas = [0u8; 8];
+    gas.copy_from_slice(&opaque[64..72]);
+    let gas_limit = u64::from_be_bytes(gas);
     let is_creation = opaque[72] != 0;
     Ok(TxDeposit {
         source_hash: deposit_source_hash(l1_block_hash, log_index),

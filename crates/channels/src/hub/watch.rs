@@ -2,7 +2,10 @@
 //! is older than the latest co-signed state the hub stores.
 
 use super::Shared;
-use crate::{l2::ChannelCalls, state::Adjudicator};
+use crate::{
+    l2::{ChannelCalls, L2},
+    state::Adjudicator,
+};
 use alloy_primitives::{B256, Bytes, LogData, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolEvent};
@@ -12,12 +15,11 @@ use std::{
     time::Duration,
 };
 
-pub(super) async fn watchtower(shared: Arc<Shared>, interval: Duration) {
+pub(super) async fn watchtower(shared: Arc<Shared>, l2: L2, interval: Duration) {
     let mut from = None;
     loop {
-        let s = shared.clone();
-        let f = from;
-        match tokio::task::spawn_blocking(move || poll(&s, f)).await {
+        let (s, l, f) = (shared.clone(), l2.clone(), from);
+        match tokio::task::spawn_blocking(move || poll(&s, &l, f)).await {
             Ok(Ok(next)) => from = Some(next),
             Ok(Err(err)) => tracing::warn!(err = %format!("{err:#}"), "watchtower poll failed"),
             Err(err) => tracing::warn!(%err, "watchtower task failed"),
@@ -28,8 +30,7 @@ pub(super) async fn watchtower(shared: Arc<Shared>, interval: Duration) {
 
 /// Scans blocks `from..=head` (the head alone on the first poll after start, plus the stored
 /// channels' open disputes are caught by their events in later blocks); returns the next start.
-fn poll(shared: &Shared, from: Option<u64>) -> eyre::Result<u64> {
-    let l2 = shared.l2.as_ref().expect("watchtower runs with an L2");
+fn poll(shared: &Shared, l2: &L2, from: Option<u64>) -> eyre::Result<u64> {
     let head = l2.block_number()?;
     let from = from.unwrap_or(0);
     if from > head {
@@ -38,7 +39,7 @@ fn poll(shared: &Shared, from: Option<u64>) -> eyre::Result<u64> {
     for log in l2.logs(shared.adjudicator, from, head)? {
         if let Some((id, version)) = disputed(&log) {
             shared.metrics.disputes_seen.fetch_add(1, Ordering::Relaxed);
-            refute_if_stale(shared, id, version)?;
+            refute_if_stale(shared, l2, id, version)?;
         }
     }
     Ok(head + 1)
@@ -55,14 +56,13 @@ fn disputed(log: &Value) -> Option<(B256, u64)> {
     Some((ev.channelId, ev.version))
 }
 
-fn refute_if_stale(shared: &Shared, id: B256, version: u64) -> eyre::Result<()> {
+fn refute_if_stale(shared: &Shared, l2: &L2, id: B256, version: u64) -> eyre::Result<()> {
     let Some(entry) = shared.entry(&id) else { return Ok(()) };
     let latest = entry.lock().latest.clone();
     let (Some(sig_a), Some(sig_b)) = (latest.sig_a, latest.sig_b) else { return Ok(()) };
     if latest.state.version <= version {
         return Ok(());
     }
-    let l2 = shared.l2.as_ref().expect("watchtower runs with an L2");
     let onchain = l2.channel(shared.adjudicator, id)?;
     if onchain.status != crate::state::status::DISPUTED || onchain.version >= latest.state.version {
         return Ok(());
