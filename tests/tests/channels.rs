@@ -588,3 +588,29 @@ async fn a_session_key_of_the_agent_signs_for_its_owner_at_the_hub_and_on_chain(
     .unwrap();
     assert!(matches!(c2.recv().await.unwrap(), Msg::Reject { .. }));
 }
+
+#[test]
+fn bench_channels_starts_its_hub_and_reports_verified_updates() {
+    let node = Node::start(&[]);
+    let out =
+        common::run(Command::new(common::agnt2_bin()).current_dir(common::workspace()).args([
+            "bench",
+            "channels",
+            "--l2.rpc-url",
+            &node.url(),
+            "--pairs",
+            "3",
+            "--updates",
+            "200",
+            "--json",
+        ]));
+    let r: serde_json::Value =
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!((r["pairs"].as_u64(), r["updates"].as_u64()), (Some(3), Some(200)));
+    assert_eq!(r["verified"], true, "{r}");
+    assert!(r["updates_per_s"].as_f64().unwrap() > 0.0);
+    assert!(
+        r["p50_us"].as_f64().unwrap() > 0.0
+            && r["p99_us"].as_f64().unwrap() >= r["p50_us"].as_f64().unwrap()
+    );
+}
