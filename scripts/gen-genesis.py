@@ -51,6 +51,20 @@ def main():
         alloc[predeploy(n)] = {"balance": "0x0", "code": vault, "storage": {slot(0): recipient}}
     alloc[predeploy(0x15)] = {"balance": "0x0", "code": runtime_code("L1Block")}
     alloc[predeploy(0x16)] = {"balance": "0x0", "code": runtime_code("L2ToL1MessagePasser")}
+    # The messenger and the standard bridge, initialized as OP's proxies are: `_initialized` = 1
+    # (messenger: byte 20 of slot 0; bridge: byte 0), xDomainMsgSender = 0x…dead (slot 204), the
+    # bridge's messenger (slot 3). The L1 side (messenger slot 207, bridge slot 4) is written by
+    # `agnt2 launch`, which knows the L1 deployment; on the plain devnet there is none.
+    alloc[predeploy(0x07)] = {
+        "balance": "0x0",
+        "code": runtime_code("L2CrossDomainMessenger"),
+        "storage": {slot(0): slot(1 << 160), slot(204): slot(0xDEAD)},
+    }
+    alloc[predeploy(0x10)] = {
+        "balance": "0x0",
+        "code": runtime_code("L2StandardBridge"),
+        "storage": {slot(0): slot(1), slot(3): "0x" + "00" * 12 + predeploy(0x07)[2:]},
+    }
     # isEcotone, isFjord, isIsthmus, isJovian packed in slot 0.
     alloc[predeploy(0x0F)] = {
         "balance": "0x0",

@@ -540,16 +540,7 @@ fn deposit_then_withdraw_prove_finalize_through_the_bridge_cli() {
     let l2_tx =
         out.split("L2 transaction ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
     // Wait for an output root that covers it, then prove.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let s: Value = serde_json::from_str(&bridge_ok(&l1, &l2, &["status", &l2_tx])).unwrap();
-        if s["stage"] == "ready to prove" {
-            break;
-        }
-        assert_eq!(s["stage"], "waiting for an output root", "{s}");
-        assert!(std::time::Instant::now() < deadline, "no output root covered the withdrawal");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_provable(&l1, &l2, &l2_tx);
     // Finalizing before proving fails with a clear reason.
     let (done, _, err) = bridge(&l1, &l2, &["finalize", &l2_tx]);
     assert!(!done && err.contains("not proven"), "{err}");
@@ -598,6 +589,141 @@ fn deposit_then_withdraw_prove_finalize_through_the_bridge_cli() {
         String::from_utf8_lossy(&bad.stderr).contains("invalid output root proof"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+/// Waits until `agnt2 bridge status` says the withdrawal of `l2_tx` can be proven.
+fn wait_provable(l1: &str, l2: &str, l2_tx: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s: Value = serde_json::from_str(&bridge_ok(l1, l2, &["status", l2_tx])).unwrap();
+        if s["stage"] == "ready to prove" {
+            return;
+        }
+        assert_eq!(s["stage"], "waiting for an output root", "{s}");
+        assert!(std::time::Instant::now() < deadline, "no output root covered the withdrawal");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// L2 logs of `address` with `event` as topic 0.
+fn l2_logs(node: &Launched, address: &str, event: &str) -> Vec<Value> {
+    let topic = cast(&["keccak", event]);
+    let logs = node.rpc(
+        "eth_getLogs",
+        serde_json::json!([{"address": address, "fromBlock": "0x0", "topics": [topic]}]),
+    );
+    logs.as_array().unwrap().clone()
+}
+
+#[test]
+fn the_op_standard_bridge_moves_eth_through_agnt2_messenger_and_bridge_predeploys() {
+    const L2_MESSENGER: &str = "0x4200000000000000000000000000000000000007";
+    const L2_BRIDGE: &str = "0x4200000000000000000000000000000000000010";
+    const LEGACY_ETH: &str = "0xDeadDeAddeAddEAddeadDEaDDEAdDeaDDeAD0000";
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(
+        &l1,
+        dir.path(),
+        &["--deploy-only", "--submission-interval", "2", "--finalization-period", "4"],
+    ));
+    let node = Launched::start(&l1, dir.path());
+    let l2 = node.url.clone();
+    let cfg = node.rpc("optimism_rollupConfig", serde_json::json!([]));
+    let l1_messenger = cfg["addresses"]["L1CrossDomainMessengerProxy"].as_str().unwrap();
+    let l1_bridge = cfg["addresses"]["L1StandardBridgeProxy"].as_str().unwrap();
+    let d = deployment(dir.path());
+    assert_eq!(l1_messenger, d["l1CrossDomainMessenger"].as_str().unwrap());
+
+    // Both sides name each other: the L2 genesis holds the L1 addresses, OP's L1 contracts the
+    // predeploys.
+    let same = |a: &str, b: &str| assert_eq!(a.to_lowercase(), b.to_lowercase());
+    same(
+        &cast(&["call", L2_MESSENGER, "otherMessenger()(address)", "--rpc-url", &l2]),
+        l1_messenger,
+    );
+    same(&cast(&["call", L2_BRIDGE, "otherBridge()(address)", "--rpc-url", &l2]), l1_bridge);
+    same(&cast(&["call", L2_BRIDGE, "messenger()(address)", "--rpc-url", &l2]), L2_MESSENGER);
+    same(
+        &cast(&["call", l1_messenger, "OTHER_MESSENGER()(address)", "--rpc-url", &l1]),
+        L2_MESSENGER,
+    );
+    same(&cast(&["call", l1_bridge, "OTHER_BRIDGE()(address)", "--rpc-url", &l1]), L2_BRIDGE);
+
+    // L1 → L2: OP's L1StandardBridge → L1CrossDomainMessenger → portal → deposit relayed by the
+    // L2 messenger to the L2 bridge, which pays the recipient.
+    let l2_to = "0x00000000000000000000000000000000000000c1";
+    cast(&[
+        "send",
+        l1_bridge,
+        "bridgeETHTo(address,uint32,bytes)",
+        l2_to,
+        "200000",
+        "0x",
+        "--value",
+        "1ether",
+        "--private-key",
+        DEV_KEY1,
+        "--rpc-url",
+        &l1,
+    ]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while cast(&["balance", l2_to, "--rpc-url", &l2]) != "1000000000000000000" {
+        assert!(std::time::Instant::now() < deadline, "the bridged ETH did not arrive on L2");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let relayed = l2_logs(&node, L2_MESSENGER, "RelayedMessage(bytes32)");
+    assert_eq!(relayed.len(), 1, "relayed once: {relayed:?}");
+    assert!(l2_logs(&node, L2_MESSENGER, "FailedRelayedMessage(bytes32)").is_empty());
+    let finalized = l2_logs(
+        &node,
+        L2_BRIDGE,
+        "DepositFinalized(address,address,address,address,uint256,bytes)",
+    );
+    assert_eq!(finalized.len(), 1, "{finalized:?}");
+    // The messenger holds nothing back: all of it reached the recipient.
+    assert_eq!(cast(&["balance", L2_MESSENGER, "--rpc-url", &l2]), "0");
+
+    // L2 → L1: withdrawTo on the L2 bridge, proven and finalized on OP's portal with the CLI;
+    // OP's L1 messenger relays it to OP's L1 bridge, which pays the L1 recipient.
+    let l1_to = "0x00000000000000000000000000000000000000c2";
+    let sent: Value = serde_json::from_str(&cast(&[
+        "send",
+        L2_BRIDGE,
+        "withdrawTo(address,address,uint256,uint32,bytes)",
+        LEGACY_ETH,
+        l1_to,
+        "250000000000000000",
+        "200000",
+        "0x",
+        "--value",
+        "0.25ether",
+        "--private-key",
+        DEV_KEY1,
+        "--rpc-url",
+        &l2,
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(sent["status"], "0x1", "{sent}");
+    let l2_tx = sent["transactionHash"].as_str().unwrap().to_string();
+    let w: Value = serde_json::from_str(&bridge_ok(&l1, &l2, &["status", &l2_tx])).unwrap();
+    same(w["sender"].as_str().unwrap(), L2_MESSENGER);
+    same(w["to"].as_str().unwrap(), l1_messenger);
+    wait_provable(&l1, &l2, &l2_tx);
+    bridge_ok(&l1, &l2, &["prove", &l2_tx]);
+    std::thread::sleep(Duration::from_secs(5));
+    let out = bridge_ok(&l1, &l2, &["finalize", &l2_tx]);
+    assert!(out.contains("finalized withdrawal"), "{out}");
+    assert_eq!(cast(&["balance", l1_to, "--rpc-url", &l1]), "250000000000000000");
+    // OP's L1 messenger recorded the relay as successful (not failed, not replayable).
+    let inner = w["data"].as_str().unwrap();
+    let hash = cast(&["keccak", inner]);
+    assert_eq!(
+        cast(&["call", l1_messenger, "successfulMessages(bytes32)(bool)", &hash, "--rpc-url", &l1]),
+        "true"
     );
 }
 

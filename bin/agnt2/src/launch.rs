@@ -102,6 +102,16 @@ impl L1Follow {
             "superchain_config_address": d.superchain_config,
             "finalization_period_seconds": d.config.finalization_period_seconds,
             "submission_interval": d.config.submission_interval,
+            // The L1 contracts by their superchain-registry names (op-node's config has no
+            // messenger or bridge; wallets and bridges look them up here).
+            "addresses": {
+                "SuperchainConfig": d.superchain_config,
+                "L2OutputOracleProxy": d.l2_output_oracle,
+                "SystemConfigProxy": d.system_config,
+                "OptimismPortalProxy": d.optimism_portal,
+                "L1CrossDomainMessengerProxy": d.l1_cross_domain_messenger,
+                "L1StandardBridgeProxy": d.l1_standard_bridge,
+            },
         }))
     }
 
@@ -212,6 +222,24 @@ pub(crate) fn write_genesis(
         .and_then(|a| a.get_mut("0x4200000000000000000000000000000000000015"))
         .ok_or_else(|| eyre::eyre!("the embedded genesis has no L1Block predeploy"))?;
     l1_block["storage"] = slots;
+    // The L2 messenger and bridge name their L1 counterparts (messenger slot 207, bridge slot 4).
+    for (predeploy, slot, other) in [
+        (agnt2_settlement::deploy::L2_CROSS_DOMAIN_MESSENGER, 207u64, d.l1_cross_domain_messenger),
+        (agnt2_settlement::deploy::L2_STANDARD_BRIDGE, 4, d.l1_standard_bridge),
+    ] {
+        let storage = g["alloc"]
+            .as_object_mut()
+            .and_then(|a| a.get_mut(&predeploy.to_string().to_lowercase()))
+            .and_then(|acc| acc.get_mut("storage"))
+            .and_then(|s| s.as_object_mut())
+            .ok_or_else(|| eyre::eyre!("the embedded genesis has no {predeploy} predeploy"))?;
+        storage.insert(
+            word(u(slot)),
+            serde_json::json!(
+                alloy_primitives::B256::left_padding_from(other.as_slice()).to_string()
+            ),
+        );
+    }
     std::fs::create_dir_all(datadir)?;
     std::fs::write(&path, serde_json::to_string_pretty(&g)?)
         .wrap_err_with(|| format!("writing {}", path.display()))?;

@@ -32,6 +32,24 @@ contract L1Block {
         return "agnt2-1.0.0";
     }
 
+    /// @notice The token that pays for gas: always ETH on agnt2 (OP's marker address, 18 decimals).
+    ///         OP's messengers and bridges ask before moving value.
+    function gasPayingToken() external pure returns (address addr_, uint8 decimals_) {
+        return (0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE, 18);
+    }
+
+    function gasPayingTokenName() external pure returns (string memory) {
+        return "Ether";
+    }
+
+    function gasPayingTokenSymbol() external pure returns (string memory) {
+        return "ETH";
+    }
+
+    function isCustomGasToken() external pure returns (bool) {
+        return false;
+    }
+
     /// @notice Ecotone layout: 160 packed bytes after the selector.
     function setL1BlockValuesEcotone() external {
         _setEcotone(164);

@@ -1,11 +1,15 @@
 //! Deploying the OP Stack's L1 contracts (the stage without fault proofs): OptimismPortal and
-//! L2OutputOracle behind proxies, with SystemConfig and SuperchainConfig.
+//! L2OutputOracle behind proxies, with SystemConfig, SuperchainConfig, and the messaging layer
+//! above the portal (L1CrossDomainMessenger, L1StandardBridge).
 //!
-//! Order: four `Proxy`s (admin: the deployer), the four implementations, then each proxy is
+//! Order: six `Proxy`s (admin: the deployer), each with its implementation, then each proxy is
 //! pointed at its implementation and initialized in one `upgradeToAndCall`: SuperchainConfig
 //! (guardian, unpaused), L2OutputOracle (interval, block time, start, proposer, challenger,
 //! finalization period), SystemConfig (owner, fee scalars, batcher, gas limit, resource config,
-//! the portal's address), OptimismPortal (oracle, system config, superchain config).
+//! the portal's, messenger's and bridge's addresses), OptimismPortal (oracle, system config,
+//! superchain config), L1CrossDomainMessenger (superchain config, portal, system config; its
+//! other side is the L2 messenger predeploy), L1StandardBridge (messenger, superchain config,
+//! system config; its other side is the L2 bridge predeploy).
 
 use crate::artifacts::Artifacts;
 use agnt2_client::Client;
@@ -47,8 +51,29 @@ alloy_sol_types::sol! {
         function FINALIZATION_PERIOD_SECONDS() external view returns (uint256);
         function SUBMISSION_INTERVAL() external view returns (uint256);
         function version() external view returns (string memory);
+        function portal() external view returns (address);
+        function messenger() external view returns (address);
+        function otherMessenger() external view returns (address);
+        function otherBridge() external view returns (address);
+    }
+
+    /// `L1CrossDomainMessenger.initialize` (same types as the portal's, hence its own interface).
+    interface IL1Messenger {
+        function initialize(address superchainConfig, address portal, address systemConfig) external;
+    }
+
+    /// `L1StandardBridge.initialize`.
+    interface IL1Bridge {
+        function initialize(address messenger, address superchainConfig, address systemConfig) external;
     }
 }
+
+/// The L2 messenger predeploy (the L1 messenger's other side).
+pub const L2_CROSS_DOMAIN_MESSENGER: Address =
+    alloy_primitives::address!("0x4200000000000000000000000000000000000007");
+/// The L2 standard bridge predeploy (the L1 bridge's other side).
+pub const L2_STANDARD_BRIDGE: Address =
+    alloy_primitives::address!("0x4200000000000000000000000000000000000010");
 
 /// What the L1 side is initialized with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +119,10 @@ pub struct Deployment {
     pub system_config: Address,
     /// OptimismPortal proxy.
     pub optimism_portal: Address,
+    /// L1CrossDomainMessenger proxy (paired with the L2 messenger predeploy).
+    pub l1_cross_domain_messenger: Address,
+    /// L1StandardBridge proxy (paired with the L2 standard bridge predeploy).
+    pub l1_standard_bridge: Address,
     /// The configuration it was initialized with.
     pub config: DeployConfig,
 }
@@ -132,7 +161,14 @@ pub fn deploy(
     let l1_chain_id = l1.chain_id()?;
     let me = deployer.address();
     let mut proxies = Vec::new();
-    for name in ["SuperchainConfig", "L2OutputOracle", "SystemConfig", "OptimismPortal"] {
+    for name in [
+        "SuperchainConfig",
+        "L2OutputOracle",
+        "SystemConfig",
+        "OptimismPortal",
+        "L1CrossDomainMessenger",
+        "L1StandardBridge",
+    ] {
         let proxy = l1
             .deploy(deployer, proxy_code(artifacts, me)?)
             .wrap_err_with(|| format!("deploying the {name} proxy"))?;
@@ -141,9 +177,9 @@ pub fn deploy(
             .wrap_err_with(|| format!("deploying {name}"))?;
         proxies.push((name, proxy, implementation));
     }
-    let [superchain, oracle, system, portal] =
-        [proxies[0].1, proxies[1].1, proxies[2].1, proxies[3].1];
-    let inits: [Vec<u8>; 4] = [
+    let [superchain, oracle, system, portal, messenger, bridge] =
+        [proxies[0].1, proxies[1].1, proxies[2].1, proxies[3].1, proxies[4].1, proxies[5].1];
+    let inits: [Vec<u8>; 6] = [
         IBedrock::initialize_0Call { guardian: cfg.owner, paused: false }.abi_encode(),
         IBedrock::initialize_1Call {
             submissionInterval: U256::from(cfg.submission_interval),
@@ -165,9 +201,9 @@ pub fn deploy(
             config: default_resource_config(),
             batchInbox: cfg.batch_inbox,
             addresses: IBedrock::Addresses {
-                l1CrossDomainMessenger: Address::ZERO,
+                l1CrossDomainMessenger: messenger,
                 l1ERC721Bridge: Address::ZERO,
-                l1StandardBridge: Address::ZERO,
+                l1StandardBridge: bridge,
                 disputeGameFactory: Address::ZERO,
                 optimismPortal: portal,
                 optimismMintableERC20Factory: Address::ZERO,
@@ -181,6 +217,10 @@ pub fn deploy(
             superchainConfig: superchain,
         }
         .abi_encode(),
+        IL1Messenger::initializeCall { superchainConfig: superchain, portal, systemConfig: system }
+            .abi_encode(),
+        IL1Bridge::initializeCall { messenger, superchainConfig: superchain, systemConfig: system }
+            .abi_encode(),
     ];
     for ((name, proxy, implementation), init) in proxies.iter().zip(inits) {
         let call =
@@ -198,6 +238,8 @@ pub fn deploy(
         l2_output_oracle: oracle,
         system_config: system,
         optimism_portal: portal,
+        l1_cross_domain_messenger: messenger,
+        l1_standard_bridge: bridge,
         config: cfg.clone(),
     };
     d.check(l1)?;
@@ -219,6 +261,8 @@ impl Deployment {
             ("L2OutputOracle", self.l2_output_oracle),
             ("SystemConfig", self.system_config),
             ("OptimismPortal", self.optimism_portal),
+            ("L1CrossDomainMessenger", self.l1_cross_domain_messenger),
+            ("L1StandardBridge", self.l1_standard_bridge),
         ] {
             let code = l1.call("eth_getCode", serde_json::json!([a, "latest"]))?;
             if code.as_str().is_none_or(|c| c.len() <= 2) {
@@ -253,6 +297,22 @@ impl Deployment {
                 == U256::from(self.config.finalization_period_seconds),
             "the oracle's finalization period differs"
         );
+        ensure!(
+            addr(self.l1_cross_domain_messenger, IBedrock::portalCall {}.abi_encode())?
+                == self.optimism_portal
+                && addr(
+                    self.l1_cross_domain_messenger,
+                    IBedrock::otherMessengerCall {}.abi_encode()
+                )? == L2_CROSS_DOMAIN_MESSENGER,
+            "the L1 messenger is not wired to the portal and the L2 messenger"
+        );
+        ensure!(
+            addr(self.l1_standard_bridge, IBedrock::messengerCall {}.abi_encode())?
+                == self.l1_cross_domain_messenger
+                && addr(self.l1_standard_bridge, IBedrock::otherBridgeCall {}.abi_encode())?
+                    == L2_STANDARD_BRIDGE,
+            "the L1 bridge is not wired to the L1 messenger and the L2 bridge"
+        );
         Ok(())
     }
 
@@ -260,8 +320,13 @@ impl Deployment {
     pub fn load(path: &std::path::Path) -> eyre::Result<Self> {
         let text = std::fs::read_to_string(path)
             .wrap_err_with(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text)
-            .wrap_err_with(|| format!("{} is not a deployment", path.display()))
+        serde_json::from_str(&text).wrap_err_with(|| {
+            format!(
+                "{} is not a deployment record of this agnt2 (records without the L1 messenger \
+                 and bridge predate them: start from a new datadir)",
+                path.display()
+            )
+        })
     }
 
     /// Writes the deployment as JSON.
