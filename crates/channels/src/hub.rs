@@ -463,6 +463,50 @@ impl Shared {
         Ok(())
     }
 
+    /// A state both sides signed, handed in by a participant: stored if it follows the newest
+    /// admitted state (nothing may be in flight through the hub on that channel).
+    fn submit(&self, who: &Who, state: State, sigs: [Sig; 2], out: &Outbox) -> Result<(), String> {
+        let id = state.channelId;
+        let entry = self.entry(&id).ok_or("unknown channel: register it first")?;
+        let digest = state::digest(&state, &self.domain);
+        let mut e = entry.lock();
+        let side = e.side_of(who)?;
+        for (s, sig) in [Side::A, Side::B].into_iter().zip(&sigs) {
+            let signer = recover(&digest, sig).ok_or("unrecoverable signature")?;
+            if signer != e.rec.params.participant(s)
+                && !e.session_signers[s as usize].contains(&signer)
+            {
+                return Err(format!("signature of side {s:?} is not its participant's"));
+            }
+        }
+        if !e.relayed.is_empty() {
+            return Err("proposals of this channel are in flight through the hub".into());
+        }
+        // Whichever side raised what it sends proposed it; a state neither side could have
+        // proposed is refused.
+        let ok = [Side::A, Side::B]
+            .into_iter()
+            .map(|p| check_transition(&e.head, &state, p, e.rec.deposits))
+            .collect::<Vec<_>>();
+        if let [Err(err), Err(_)] = ok.as_slice() {
+            return Err(err.to_string());
+        }
+        e.head = state.clone();
+        e.cosigned = state.clone();
+        let other = sigs[side.other() as usize];
+        let signed =
+            SignedState { state: state.clone(), sig_a: Some(sigs[0]), sig_b: Some(sigs[1]) };
+        self.persist.submit(persist::Job {
+            write: crate::store::Write::State(signed),
+            entry: Some(entry.clone()),
+            then: vec![(
+                out.clone(),
+                Msg::Accepted { channel_id: id, version: state.version, sig: other },
+            )],
+        });
+        Ok(())
+    }
+
     /// The counterparty's countersignature of a relayed proposal.
     fn accept(&self, who: &Who, id: B256, version: u64, sig: Sig) -> Result<(), String> {
         let entry = self.entry(&id).ok_or("unknown channel")?;

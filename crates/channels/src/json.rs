@@ -119,6 +119,9 @@ pub fn msg_to_json(m: &Msg) -> Value {
         Msg::Latest { state, sig_a, sig_b } => json!({
             "type": "latest", "state": state_to_json(state), "sigA": sig_to_json(sig_a), "sigB": sig_to_json(sig_b),
         }),
+        Msg::Submit { state, sig_a, sig_b } => json!({
+            "type": "submit", "state": state_to_json(state), "sigA": sig_a.to_bytes(), "sigB": sig_b.to_bytes(),
+        }),
         Msg::Error { message } => json!({"type": "error", "message": message}),
     }
 }
@@ -164,6 +167,11 @@ pub fn msg_from_json(v: &Value) -> Result<Msg, String> {
             let s = signed_from_json(v)?;
             Msg::Latest { state: s.state, sig_a: s.sig_a, sig_b: s.sig_b }
         }
+        "submit" => Msg::Submit {
+            state: state_from_json(v.get("state").ok_or("missing field state")?)?,
+            sig_a: sig_required(v, "sigA")?,
+            sig_b: sig_required(v, "sigB")?,
+        },
         "error" => Msg::Error { message: field(v, "message")? },
         other => return Err(format!("unknown message type {other:?}")),
     })

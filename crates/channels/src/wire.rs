@@ -104,6 +104,18 @@ pub enum Msg {
         /// Side B's signature.
         sig_b: Option<Sig>,
     },
+    /// Participant → hub: a next state both sides already signed (exchanged outside the hub,
+    /// e.g. in an HTTP payment header); the hub checks both signatures and the transition,
+    /// stores it and answers [`Msg::Accepted`] (with the other side's signature) or
+    /// [`Msg::Reject`].
+    Submit {
+        /// The state.
+        state: State,
+        /// Side A's signature.
+        sig_a: Sig,
+        /// Side B's signature.
+        sig_b: Sig,
+    },
     /// A protocol error; the hub closes the connection after a fatal one.
     Error {
         /// What went wrong.
@@ -160,6 +172,7 @@ mod tag {
     pub(super) const LATEST: u8 = 11;
     pub(super) const ERROR: u8 = 12;
     pub(super) const AUTH_SESSION: u8 = 13;
+    pub(super) const SUBMIT: u8 = 14;
 }
 
 struct Enc(Vec<u8>);
@@ -293,6 +306,9 @@ impl Msg {
             Self::Latest { state, sig_a, sig_b } => {
                 e.u8(tag::LATEST).state(state).opt_sig(sig_a).opt_sig(sig_b)
             }
+            Self::Submit { state, sig_a, sig_b } => {
+                e.u8(tag::SUBMIT).state(state).b(&sig_a.0).b(&sig_b.0)
+            }
             Self::Error { message } => e.u8(tag::ERROR).str(message),
         };
         e.0
@@ -331,6 +347,7 @@ impl Msg {
             tag::LATEST => {
                 Self::Latest { state: d.state()?, sig_a: d.opt_sig()?, sig_b: d.opt_sig()? }
             }
+            tag::SUBMIT => Self::Submit { state: d.state()?, sig_a: d.sig()?, sig_b: d.sig()? },
             tag::ERROR => Self::Error { message: d.str()? },
             t => return Err(WireError::UnknownTag(t)),
         };
@@ -443,7 +460,8 @@ pub(crate) fn samples() -> Vec<Msg> {
             Msg::Accepted { channel_id: B256::ZERO, version: 3, sig },
             Msg::Reject { channel_id: B256::ZERO, version: 3, reason: "no ✓".into() },
             Msg::GetLatest { channel_id: B256::ZERO },
-            Msg::Latest { state, sig_a: Some(sig), sig_b: None },
+            Msg::Latest { state: state.clone(), sig_a: Some(sig), sig_b: None },
+            Msg::Submit { state, sig_a: sig, sig_b: Sig([8; 65]) },
             Msg::Error { message: String::new() },
         ]
     }

@@ -486,3 +486,74 @@ async fn websocket_json_rpc_clients_pay_and_countersign_alongside_tcp_ones() {
     assert_eq!(hub.latest(&p_ab.id()).unwrap(), bob_latest);
     hub.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_submits_states_both_sides_signed_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start(dir.path(), &Key::random()).await;
+    let (payer, service) = (Key::random(), Key::random());
+    let p = params(payer.address(), service.address(), 3);
+    let deposits = [U256::from(100), U256::ZERO];
+    // Only the service talks to the hub: the payer's signatures came over HTTP.
+    let mut cs = HubClient::connect(hub.local_addr(), &service).await.unwrap();
+    let latest = cs.register(p, deposits).await.unwrap();
+    assert_eq!(latest.state.version, 0);
+    let d = p.domain();
+    let next = |prev: &State, sent_a: u64| State {
+        version: prev.version + 1,
+        sentA: U256::from(sent_a),
+        ..prev.clone()
+    };
+    let both = |s: &State| {
+        let h = state::digest(s, &d);
+        (payer.sign(&h), service.sign(&h))
+    };
+    let mut head = latest.state;
+    for paid in [10u64, 25, 26] {
+        let s = next(&head, paid);
+        let (sa, sb) = both(&s);
+        cs.send(Msg::Submit { state: s.clone(), sig_a: sa, sig_b: sb }).unwrap();
+        match cs.recv().await.unwrap() {
+            Msg::Accepted { version, sig, .. } => assert_eq!((version, sig), (s.version, sa)),
+            other => panic!("{other:?}"),
+        }
+        head = s;
+    }
+    assert_eq!(hub.latest(&p.id()).unwrap().state, head);
+
+    // Refused, each with its reason, and nothing stored: a skipped version, a forged payer
+    // signature, a state that takes from both, more than the payer holds.
+    let refuse = |s: State, sa, sb| Msg::Submit { state: s, sig_a: sa, sig_b: sb };
+    let mut cases = Vec::new();
+    let skip = State { version: head.version + 2, ..next(&head, 30) };
+    let (sa, sb) = both(&skip);
+    cases.push((refuse(skip, sa, sb), "version"));
+    let forged = next(&head, 30);
+    let h = state::digest(&forged, &d);
+    cases.push((refuse(forged, Key::random().sign(&h), service.sign(&h)), "side A"));
+    let mut both_ways = next(&head, 30);
+    both_ways.sentB = U256::from(1);
+    let (sa, sb) = both(&both_ways);
+    cases.push((refuse(both_ways, sa, sb), "raise"));
+    let over = next(&head, 101);
+    let (sa, sb) = both(&over);
+    cases.push((refuse(over, sa, sb), "holds"));
+    for (msg, why) in cases {
+        cs.send(msg).unwrap();
+        match cs.recv().await.unwrap() {
+            Msg::Reject { reason, .. } => assert!(reason.contains(why), "{why}: {reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(hub.latest(&p.id()).unwrap().state, head);
+    // A stranger cannot submit on the channel.
+    let mut ce = HubClient::connect(hub.local_addr(), &Key::random()).await.unwrap();
+    let s = next(&head, 40);
+    let (sa, sb) = both(&s);
+    ce.send(Msg::Submit { state: s, sig_a: sa, sig_b: sb }).unwrap();
+    match ce.recv().await.unwrap() {
+        Msg::Reject { reason, .. } => assert!(reason.contains("participant"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    hub.shutdown();
+}

@@ -154,6 +154,14 @@ pub(super) async fn handle(shared: &Arc<Shared>, who: &Who, msg: Msg, out: &Outb
                 reason,
             })
         }
+        Msg::Submit { state, sig_a, sig_b } => {
+            let (id, v) = (state.channelId, state.version);
+            shared.submit(who, state, [sig_a, sig_b], out).err().map(|reason| Msg::Reject {
+                channel_id: id,
+                version: v,
+                reason,
+            })
+        }
         Msg::Accept { channel_id, version, sig } => shared
             .accept(who, channel_id, version, sig)
             .err()
