@@ -13,71 +13,14 @@ use agnt2_channels::{
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolCall;
-use common::{DEV_KEY0, Node, forge_create};
+use common::{DEV_KEY0, HubProc, Node, forge_create};
 use serde_json::json;
 use std::{
-    io::{BufRead, BufReader},
     net::SocketAddr,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    path::Path,
+    process::Command,
     time::{Duration, Instant},
 };
-
-/// `agnt2-hub` next to the test executable.
-fn hub_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let bin = exe.parent().and_then(Path::parent).expect("target dir").join("agnt2-hub");
-    assert!(bin.exists(), "{} missing: run `cargo build --workspace`", bin.display());
-    bin
-}
-
-/// A hub process, killed on drop.
-struct HubProc {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl HubProc {
-    fn start(dir: &Path, l2: &str, adjudicator: Address, key: &Key, port: u16) -> Self {
-        let mut child = Command::new(hub_bin())
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--ws",
-                "127.0.0.1:0",
-                "--l2.rpc-url",
-                l2,
-            ])
-            .args(["--adjudicator", &adjudicator.to_string(), "--watch.interval-ms", "100"])
-            .arg("--datadir")
-            .arg(dir)
-            .env("AGNT2_HUB_KEY", key.secret_bytes().to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn agnt2-hub");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line
-            .split_whitespace()
-            .nth(3)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("agnt2-hub did not start: {line:?}"));
-        Self { child, addr }
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for HubProc {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
 
 struct Setup {
     node: Node,
@@ -186,7 +129,13 @@ fn free_port() -> u16 {
 async fn open_ten_thousand_updates_cooperative_close() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
-    let _hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, 0);
+    let _hub = HubProc::start(
+        dir.path(),
+        &s.node.url(),
+        &s.adjudicator.to_string(),
+        &s.hub_key.secret_bytes().to_string(),
+        0,
+    );
     let hub_addr = _hub.addr;
     let agent = Key::random();
     let deposit = gwei(1_000_000);
@@ -237,7 +186,13 @@ async fn open_ten_thousand_updates_cooperative_close() {
 async fn stale_dispute_is_refuted_by_the_hub_and_a_lone_party_settles() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
-    let mut hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, 0);
+    let mut hub = HubProc::start(
+        dir.path(),
+        &s.node.url(),
+        &s.adjudicator.to_string(),
+        &s.hub_key.secret_bytes().to_string(),
+        0,
+    );
     let alice = Key::random();
     let deposit = gwei(1_000_000);
     let p = open(&s, &alice, 1, 60, deposit);
@@ -308,7 +263,13 @@ async fn kill9_during_a_stream_loses_no_cosigned_state() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, port);
+    let mut hub = HubProc::start(
+        dir.path(),
+        &s.node.url(),
+        &s.adjudicator.to_string(),
+        &s.hub_key.secret_bytes().to_string(),
+        port,
+    );
     let alice = Key::random();
     let deposit = gwei(1_000_000);
     let p = open(&s, &alice, 1, 3600, deposit);
@@ -340,7 +301,13 @@ async fn kill9_during_a_stream_loses_no_cosigned_state() {
     assert!(killed >= 2_000);
     assert_eq!(side.latest().state.version, killed);
 
-    let hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, port);
+    let hub = HubProc::start(
+        dir.path(),
+        &s.node.url(),
+        &s.adjudicator.to_string(),
+        &s.hub_key.secret_bytes().to_string(),
+        port,
+    );
     let mut c = HubClient::connect(hub.addr, &alice).await.unwrap();
     let stored = c.register(p, [U256::ZERO; 2]).await.unwrap();
     assert!(
@@ -384,7 +351,13 @@ fn channel_id(out: &str) -> String {
 async fn cli_opens_pays_updates_closes_disputes_and_settles() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, 0);
+    let hub = HubProc::start(
+        dir.path(),
+        &s.node.url(),
+        &s.adjudicator.to_string(),
+        &s.hub_key.secret_bytes().to_string(),
+        0,
+    );
     let agent = Key::random();
     s.l2.transact(
         &s.funder,
@@ -469,7 +442,13 @@ alloy_sol_types::sol! {
 async fn a_session_key_of_the_agent_signs_for_its_owner_at_the_hub_and_on_chain() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProc::start(dir.path(), &s.node.url(), s.adjudicator, &s.hub_key, 0);
+    let hub = HubProc::start(
+        dir.path(),
+        &s.node.url(),
+        &s.adjudicator.to_string(),
+        &s.hub_key.secret_bytes().to_string(),
+        0,
+    );
     let owner = Key::random();
     let owner_signer = PrivateKeySigner::from_bytes(&owner.secret_bytes()).unwrap();
     s.l2.transact(

@@ -118,10 +118,10 @@ enum ChannelCommand {
 }
 
 /// What the CLI keeps per channel.
-struct Saved {
-    params: ChannelParams,
-    deposits: [U256; 2],
-    latest: SignedState,
+pub(crate) struct Saved {
+    pub(crate) params: ChannelParams,
+    pub(crate) deposits: [U256; 2],
+    pub(crate) latest: SignedState,
 }
 
 impl Saved {
@@ -129,7 +129,7 @@ impl Saved {
         dir.join(format!("{id}.json"))
     }
 
-    fn save(&self, dir: &Path) -> eyre::Result<()> {
+    pub(crate) fn save(&self, dir: &Path) -> eyre::Result<()> {
         std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
         let v = json!({
             "params": params_to_json(&self.params),
@@ -142,7 +142,7 @@ impl Saved {
         std::fs::rename(&tmp, &path).wrap_err_with(|| format!("writing {}", path.display()))
     }
 
-    fn load(dir: &Path, id: &B256) -> eyre::Result<Self> {
+    pub(crate) fn load(dir: &Path, id: &B256) -> eyre::Result<Self> {
         let path = Self::path(dir, id);
         let text = std::fs::read_to_string(&path).wrap_err_with(|| {
             format!(
@@ -164,27 +164,7 @@ impl Saved {
     }
 }
 
-/// Wei from `123`, `1.5ether`, `5gwei`, `10wei`.
-pub(crate) fn parse_amount(s: &str) -> eyre::Result<U256> {
-    let s = s.trim();
-    let (num, decimals) = if let Some(n) = s.strip_suffix("ether") {
-        (n, 18)
-    } else if let Some(n) = s.strip_suffix("gwei") {
-        (n, 9)
-    } else if let Some(n) = s.strip_suffix("wei") {
-        (n, 0)
-    } else {
-        (s, 0)
-    };
-    let num = num.trim();
-    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    if int.is_empty() && frac.is_empty() || frac.len() > decimals {
-        bail!("bad amount {s:?}: wei, or a number with ether/gwei/wei");
-    }
-    let digits = format!("{int}{frac:0<decimals$}");
-    U256::from_str_radix(&digits, 10)
-        .map_err(|_| eyre!("bad amount {s:?}: wei, or a number with ether/gwei/wei"))
-}
+pub(crate) use agnt2_client::parse_amount;
 
 fn key(common: &Common) -> eyre::Result<(Key, PrivateKeySigner)> {
     let hex = common
@@ -412,20 +392,4 @@ async fn update(
     saved.latest = side.latest().clone();
     saved.save(&c.state_dir)?;
     Ok(saved.latest.state.version)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts() {
-        assert_eq!(parse_amount("123").unwrap(), U256::from(123));
-        assert_eq!(parse_amount("1ether").unwrap(), U256::from(10u64.pow(18)));
-        assert_eq!(parse_amount("1.5gwei").unwrap(), U256::from(1_500_000_000u64));
-        assert_eq!(parse_amount("7wei").unwrap(), U256::from(7));
-        for bad in ["", "ether", "1.5", "abc", "1.0000000001gwei", "-1"] {
-            assert!(parse_amount(bad).is_err(), "{bad}");
-        }
-    }
 }

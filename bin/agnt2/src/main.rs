@@ -5,6 +5,7 @@ mod bench_settlement;
 mod bridge;
 mod channel;
 mod launch;
+mod pay;
 
 /// mimalloc: the builder's threads allocate and free each other's memory (speculated states
 /// move to the committing thread), which the system allocator serialises on arena locks.
@@ -52,6 +53,8 @@ enum Command {
     Bridge(bridge::BridgeArgs),
     /// Channels through an agnt2-hub: open, pay, update, close, dispute, settle, status.
     Channel(channel::ChannelArgs),
+    /// A curl-like request to a service behind agnt2-sidecar, paying its 402 over your channel.
+    Pay(pay::PayArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -467,6 +470,7 @@ fn main() -> eyre::Result<()> {
         Command::Bench { command: BenchCommand::Channels(args) } => bench_channels(args),
         Command::Bench { command: BenchCommand::Settlement(args) } => bench_settlement::run(args),
         Command::Channel(args) => channel::run(args),
+        Command::Pay(args) => pay::run(args),
         Command::Bridge(args) => bridge::run(args),
         Command::Launch { launch, mut node } => {
             let datadir = node.datadir.clone().unwrap_or_else(|| PathBuf::from(".agnt2-launch"));

@@ -107,6 +107,11 @@ impl HubClient {
         self.hub
     }
 
+    /// A handle that queues messages to the hub from other tasks while this one receives.
+    pub fn sender(&self) -> mpsc::UnboundedSender<Msg> {
+        self.out.clone()
+    }
+
     /// Queues a message to the hub.
     pub fn send(&self, msg: Msg) -> eyre::Result<()> {
         self.out.send(msg).map_err(|_| eyre!("hub connection closed"))

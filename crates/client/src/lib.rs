@@ -253,3 +253,41 @@ pub fn hex_u64(v: &Value) -> eyre::Result<u64> {
     u64::from_str_radix(s.trim_start_matches("0x"), 16)
         .wrap_err_with(|| format!("bad quantity {s}"))
 }
+
+/// Wei from `123`, `1.5ether`, `5gwei`, `10wei`.
+pub fn parse_amount(s: &str) -> eyre::Result<U256> {
+    let s = s.trim();
+    let (num, decimals) = if let Some(n) = s.strip_suffix("ether") {
+        (n, 18)
+    } else if let Some(n) = s.strip_suffix("gwei") {
+        (n, 9)
+    } else if let Some(n) = s.strip_suffix("wei") {
+        (n, 0)
+    } else {
+        (s, 0)
+    };
+    let num = num.trim();
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if int.is_empty() && frac.is_empty() || frac.len() > decimals {
+        bail!("bad amount {s:?}: wei, or a number with ether/gwei/wei");
+    }
+    let digits = format!("{int}{frac:0<decimals$}");
+    U256::from_str_radix(&digits, 10)
+        .map_err(|_| eyre!("bad amount {s:?}: wei, or a number with ether/gwei/wei"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts() {
+        assert_eq!(parse_amount("123").unwrap(), U256::from(123));
+        assert_eq!(parse_amount("1ether").unwrap(), U256::from(10u64.pow(18)));
+        assert_eq!(parse_amount("1.5gwei").unwrap(), U256::from(1_500_000_000u64));
+        assert_eq!(parse_amount("7wei").unwrap(), U256::from(7));
+        for bad in ["", "ether", "1.5", "abc", "1.0000000001gwei", "-1"] {
+            assert!(parse_amount(bad).is_err(), "{bad}");
+        }
+    }
+}

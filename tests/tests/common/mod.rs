@@ -369,3 +369,59 @@ pub fn forge_create(url: &str, key: &str, contract: &str, extra: &[&str]) -> Str
         .trim()
         .to_string()
 }
+
+/// `agnt2-hub` next to the test executable.
+pub fn hub_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let bin = exe.parent().and_then(Path::parent).expect("target dir").join("agnt2-hub");
+    assert!(bin.exists(), "{} missing: run `cargo build --workspace`", bin.display());
+    bin
+}
+
+/// A hub process, killed on drop.
+pub struct HubProc {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl HubProc {
+    pub fn start(dir: &Path, l2: &str, adjudicator: &str, key_hex: &str, port: u16) -> Self {
+        let mut child = Command::new(hub_bin())
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--ws",
+                "127.0.0.1:0",
+                "--l2.rpc-url",
+                l2,
+            ])
+            .args(["--adjudicator", adjudicator, "--watch.interval-ms", "100"])
+            .arg("--datadir")
+            .arg(dir)
+            .env("AGNT2_HUB_KEY", key_hex)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn agnt2-hub");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line
+            .split_whitespace()
+            .nth(3)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("agnt2-hub did not start: {line:?}"));
+        Self { child, addr }
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for HubProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

@@ -1,0 +1,87 @@
+//! `agnt2-sidecar`: a reverse proxy in front of an HTTP service that registers the service as
+//! an agent on the rollup and has it paid per request over channels (docs/sidecar.md).
+
+use agnt2_channels::Key;
+use agnt2_sidecar::{Config, Sidecar};
+use clap::Parser;
+use eyre::WrapErr;
+use std::{net::SocketAddr, path::PathBuf};
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The agnt2 sidecar.
+#[derive(Debug, Parser)]
+#[command(name = "agnt2-sidecar", version)]
+struct Args {
+    /// The TOML configuration (see etc/sidecar.toml).
+    #[arg(long, default_value = "etc/sidecar.toml")]
+    config: PathBuf,
+    /// Listen here instead of the configured address.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Forward to this upstream instead of the configured one.
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Metrics (/metrics, /clients) here instead of the configured address.
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
+    /// The agent's key (hex); otherwise the configuration's, otherwise <datadir>/sidecar.key
+    /// (created on first start: fund it on the rollup for the registration's gas).
+    #[arg(long, env = "AGNT2_SIDECAR_KEY", hide_env_values = true)]
+    key: Option<String>,
+}
+
+fn load_key(args: &Args, cfg: &Config) -> eyre::Result<Key> {
+    if let Some(k) = args.key.as_deref().or(cfg.agent.key.as_deref()) {
+        return Key::from_hex(k.trim()).wrap_err("the agent key");
+    }
+    let path = cfg.datadir.join("sidecar.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Key::from_hex(text.trim()).wrap_err_with(|| format!("reading {}", path.display()));
+    }
+    std::fs::create_dir_all(&cfg.datadir)
+        .wrap_err_with(|| format!("creating {}", cfg.datadir.display()))?;
+    let key = Key::random();
+    std::fs::write(&path, format!("{}\n", key.secret_bytes()))
+        .wrap_err_with(|| format!("writing {}", path.display()))?;
+    Ok(key)
+}
+
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let mut cfg = Config::load(&args.config)?;
+    if let Some(l) = args.listen {
+        cfg.listen = l;
+    }
+    if let Some(u) = &args.upstream {
+        cfg.upstream = u.clone();
+    }
+    if args.metrics.is_some() {
+        cfg.metrics = args.metrics;
+    }
+    let key = load_key(&args, &cfg)?;
+    let sidecar = Sidecar::start(cfg, key.clone()).await?;
+    // The line tests and scripts wait for.
+    println!(
+        "agnt2-sidecar listening on {} as {} agent {}{}",
+        sidecar.local_addr(),
+        key.address(),
+        sidecar.agent_id().map_or_else(|| "-".to_string(), |id| id.to_string()),
+        sidecar.metrics_addr().map(|m| format!(" metrics {m}")).unwrap_or_default(),
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    sidecar.shutdown().await;
+    Ok(())
+}

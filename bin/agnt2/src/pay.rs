@@ -1,0 +1,168 @@
+//! `agnt2 pay <url>`: a curl-like request to a service behind agnt2-sidecar that pays a `402`
+//! over the caller's open channel to the service (the `agnt2-channel` scheme, docs/sidecar.md).
+
+use crate::channel::Saved;
+use agnt2_channels::Key;
+use agnt2_sidecar::{
+    payer::Payer,
+    scheme::{self, PaymentRequired},
+};
+use alloy_primitives::{B256, U256};
+use bytes::Bytes;
+use clap::Args;
+use eyre::{WrapErr, bail, eyre};
+use std::{io::Write, path::PathBuf};
+
+/// Options of `agnt2 pay`.
+#[derive(Debug, Args)]
+pub(crate) struct PayArgs {
+    /// The URL.
+    url: String,
+    /// HTTP method.
+    #[arg(short = 'X', long = "request", default_value = "GET")]
+    method: String,
+    /// A header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header")]
+    headers: Vec<String>,
+    /// Request body (`@file` reads a file).
+    #[arg(short = 'd', long = "data")]
+    data: Option<String>,
+    /// Print the response status and headers before the body.
+    #[arg(short = 'i', long = "include")]
+    include: bool,
+    /// The channel to pay with (default: the one in --state-dir to the service's address).
+    #[arg(long)]
+    channel: Option<B256>,
+    /// Pay at most this per request (wei or with a unit).
+    #[arg(long = "max-amount")]
+    max_amount: Option<String>,
+    /// Your key (side A of the channel).
+    #[arg(long = "private-key", env = "AGNT2_PRIVATE_KEY", hide_env_values = true)]
+    private_key: Option<String>,
+    /// Where `agnt2 channel` keeps channel states.
+    #[arg(long = "state-dir", default_value = ".agnt2/channels")]
+    state_dir: PathBuf,
+    /// Send the request this many times (each paid), printing the last response.
+    #[arg(long, default_value_t = 1)]
+    count: u64,
+}
+
+/// Runs `agnt2 pay`.
+pub(crate) fn run(args: PayArgs) -> eyre::Result<()> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(run_async(args))
+}
+
+async fn run_async(args: PayArgs) -> eyre::Result<()> {
+    let key = Key::from_hex(
+        args.private_key
+            .as_deref()
+            .ok_or_else(|| eyre!("--private-key (or AGNT2_PRIVATE_KEY) is required"))?,
+    )
+    .wrap_err("--private-key")?;
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| eyre!("header {h:?} is not `Name: value`"))
+        })
+        .collect::<eyre::Result<Vec<_>>>()?;
+    let body = match &args.data {
+        Some(d) if d.starts_with('@') => {
+            Bytes::from(std::fs::read(&d[1..]).wrap_err_with(|| format!("reading {}", &d[1..]))?)
+        }
+        Some(d) => Bytes::from(d.clone()),
+        None => Bytes::new(),
+    };
+    let method = args.method.to_ascii_uppercase();
+    let uri: hyper::Uri = args.url.parse().wrap_err_with(|| format!("URL {}", args.url))?;
+    let pq = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+
+    // Ask once without paying: a free route answers, a priced one says what it costs.
+    let probe = agnt2_sidecar::payer::plain_request(&method, &args.url, &headers, body.clone())
+        .await
+        .map_err(|e| eyre!("{e}"))?;
+    if probe.status != hyper::StatusCode::PAYMENT_REQUIRED {
+        return print(&probe, args.include);
+    }
+    let required: PaymentRequired = probe
+        .headers
+        .get(scheme::PAYMENT_REQUIRED)
+        .ok_or_else(|| eyre!("402 without a PAYMENT-REQUIRED header"))
+        .and_then(|h| scheme::decode(h.as_bytes()).map_err(|e| eyre!("PAYMENT-REQUIRED: {e}")))?;
+    let r = required
+        .accepts
+        .iter()
+        .find(|r| r.scheme == scheme::SCHEME)
+        .ok_or_else(|| eyre!("the service takes no {} payment", scheme::SCHEME))?;
+    let saved = match args.channel {
+        Some(id) => Saved::load(&args.state_dir, &id)?,
+        None => find_channel(&args.state_dir, &key, r.pay_to)?,
+    };
+    let id = saved.params.id();
+    let mut payer = Payer::new(key, saved.params, saved.latest).map_err(|e| eyre!("{e}"))?;
+    if let Some(m) = &args.max_amount {
+        payer.max_amount = agnt2_client::parse_amount(m)?;
+    }
+    payer.remember(&method, &pq, r);
+    let mut last = None;
+    let mut total = U256::ZERO;
+    for _ in 0..args.count.max(1) {
+        let res = payer.request(&method, &args.url, &headers, body.clone()).await;
+        // Whatever happened, keep the newest co-signed state.
+        Saved { params: saved.params, deposits: saved.deposits, latest: payer.latest().clone() }
+            .save(&args.state_dir)?;
+        let paid = res.map_err(|e| eyre!("{e}"))?;
+        total += paid.paid;
+        last = Some(paid);
+    }
+    let last = last.expect("at least one request");
+    eprintln!("paid {total} wei over channel {id} (version {})", payer.latest().state.version);
+    print(&last, args.include)
+}
+
+/// The caller's channel to `pay_to` among the saved ones.
+fn find_channel(
+    dir: &std::path::Path,
+    key: &Key,
+    pay_to: alloy_primitives::Address,
+) -> eyre::Result<Saved> {
+    let entries = std::fs::read_dir(dir).wrap_err_with(|| {
+        format!("no channel states in {} (agnt2 channel open --to {pay_to})", dir.display())
+    })?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(id) = name.strip_suffix(".json").and_then(|n| n.parse::<B256>().ok()) else {
+            continue;
+        };
+        if let Ok(s) = Saved::load(dir, &id)
+            && s.params.a == key.address()
+            && s.params.b == pay_to
+        {
+            return Ok(s);
+        }
+    }
+    bail!(
+        "no channel from {} to {pay_to} in {} (agnt2 channel open --to {pay_to})",
+        key.address(),
+        dir.display()
+    )
+}
+
+fn print(p: &agnt2_sidecar::payer::Paid, include: bool) -> eyre::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if include {
+        writeln!(out, "HTTP {}", p.status)?;
+        for (k, v) in &p.headers {
+            writeln!(out, "{k}: {}", v.to_str().unwrap_or("<binary>"))?;
+        }
+        writeln!(out)?;
+    }
+    out.write_all(&p.body)?;
+    out.flush()?;
+    if !p.status.is_success() {
+        bail!("HTTP {}", p.status);
+    }
+    Ok(())
+}

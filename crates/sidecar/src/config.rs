@@ -1,0 +1,246 @@
+//! The sidecar's TOML configuration: the service behind it, its agent, the chain and hub it is
+//! paid through, and the price of each route.
+
+use alloy_primitives::{Address, U256};
+use serde::Deserialize;
+use std::{net::SocketAddr, path::PathBuf};
+
+/// The whole configuration file (see `etc/sidecar.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the sidecar listens (HTTP/1.1 and cleartext HTTP/2).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The service behind it, `http://host:port` (a path prefix is kept).
+    pub upstream: String,
+    /// The URL clients reach the sidecar at (the agent's endpoint in its registration file).
+    pub public_url: Option<String>,
+    /// State (agent id) lives here.
+    #[serde(default = "default_datadir")]
+    pub datadir: PathBuf,
+    /// Seconds to wait for the upstream's response head before answering 504.
+    #[serde(default = "default_timeout")]
+    pub upstream_timeout_secs: u64,
+    /// Metrics (`/metrics`, Prometheus text; `/clients`, JSON) on a separate address.
+    pub metrics: Option<SocketAddr>,
+    /// The agent the service becomes.
+    pub agent: AgentConfig,
+    /// The chain and hub payments go through.
+    pub chain: ChainConfig,
+    /// Priced routes, first match wins; anything unmatched is free.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+}
+
+/// The agent's identity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Name in the registration file.
+    pub name: String,
+    /// Description in the registration file.
+    #[serde(default)]
+    pub description: String,
+    /// The agent's key (hex); also `AGNT2_SIDECAR_KEY`. It owns the agent id, is side B of the
+    /// channels it is paid over, and pays the registration's gas.
+    pub key: Option<String>,
+    /// Register in the Identity precompile (and keep the agentURI current) at start.
+    #[serde(default = "yes")]
+    pub register: bool,
+}
+
+/// The rollup and the hub.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// The rollup's JSON-RPC.
+    pub l2_rpc: String,
+    /// The hub's binary protocol address.
+    pub hub: SocketAddr,
+    /// The Adjudicator the channels live in.
+    pub adjudicator: Address,
+    /// The chain id (read from the rollup when absent).
+    pub chain_id: Option<u64>,
+}
+
+/// A priced route.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// HTTP method, or `*` for any.
+    #[serde(default = "any")]
+    pub method: String,
+    /// Path: exact, or a prefix ending in `*` (`/v1/*`).
+    pub path: String,
+    /// Price per request: wei, or with a unit (`1000gwei`, `0.001ether`); `0` makes it free.
+    pub price: String,
+    /// Asset: `ETH` (the only one channels through the CLI carry today).
+    #[serde(default = "eth")]
+    pub asset: String,
+    /// Shown in the 402's resource description.
+    #[serde(default)]
+    pub description: String,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8402))
+}
+fn default_datadir() -> PathBuf {
+    PathBuf::from(".agnt2/sidecar")
+}
+const fn default_timeout() -> u64 {
+    30
+}
+const fn yes() -> bool {
+    true
+}
+fn any() -> String {
+    "*".into()
+}
+fn eth() -> String {
+    "ETH".into()
+}
+
+/// A route with its price parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Method, or `*`.
+    pub method: String,
+    /// Exact path or prefix (when `prefix`).
+    pub path: String,
+    /// Whether `path` is a prefix.
+    pub prefix: bool,
+    /// Wei per request.
+    pub price: U256,
+    /// Description for the 402.
+    pub description: String,
+}
+
+impl Route {
+    /// Whether this route covers `method` `path`.
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        (self.method == "*" || self.method.eq_ignore_ascii_case(method))
+            && if self.prefix { path.starts_with(&self.path) } else { path == self.path }
+    }
+}
+
+/// Why a configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not TOML of this shape.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Parses and checks a configuration.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let c: Self = toml::from_str(text)?;
+        c.routes()?;
+        if !c.upstream.starts_with("http://") {
+            return Err(ConfigError::Invalid(format!(
+                "upstream {:?} must be an http:// URL",
+                c.upstream
+            )));
+        }
+        Ok(c)
+    }
+
+    /// Reads and checks a configuration file.
+    pub fn load(path: &std::path::Path) -> eyre::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| eyre::eyre!("reading {}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| eyre::eyre!("{}: {e}", path.display()))
+    }
+
+    /// The routes with parsed prices, in order.
+    pub fn routes(&self) -> Result<Vec<Route>, ConfigError> {
+        self.routes
+            .iter()
+            .map(|r| {
+                if !r.asset.eq_ignore_ascii_case("ETH") {
+                    return Err(ConfigError::Invalid(format!(
+                        "route {}: asset {:?} is not supported (ETH only)",
+                        r.path, r.asset
+                    )));
+                }
+                if !r.path.starts_with('/') {
+                    return Err(ConfigError::Invalid(format!(
+                        "route path {:?} must start with /",
+                        r.path
+                    )));
+                }
+                let price = agnt2_client::parse_amount(&r.price)
+                    .map_err(|e| ConfigError::Invalid(format!("route {}: price: {e}", r.path)))?;
+                let (path, prefix) = match r.path.strip_suffix('*') {
+                    Some(p) => (p.to_string(), true),
+                    None => (r.path.clone(), false),
+                };
+                Ok(Route {
+                    method: r.method.to_ascii_uppercase(),
+                    path,
+                    prefix,
+                    price,
+                    description: r.description.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+upstream = "http://127.0.0.1:3000"
+[agent]
+name = "weather"
+[chain]
+l2_rpc = "http://127.0.0.1:8545"
+hub = "127.0.0.1:9545"
+adjudicator = "0x00000000000000000000000000000000000000ad"
+[[route]]
+method = "GET"
+path = "/forecast/*"
+price = "1000gwei"
+[[route]]
+path = "/bulk"
+price = "0.5ether"
+"#;
+
+    #[test]
+    fn routes_match_first_and_prices_parse() {
+        let c = Config::parse(SAMPLE).unwrap();
+        assert_eq!(c.listen, default_listen());
+        let r = c.routes().unwrap();
+        assert_eq!(r[0].price, U256::from(1_000_000_000_000u64));
+        assert!(r[0].matches("get", "/forecast/today"));
+        assert!(!r[0].matches("POST", "/forecast/today"));
+        assert!(!r[0].matches("GET", "/forecasts"));
+        assert!(r[1].matches("POST", "/bulk") && !r[1].matches("POST", "/bulk/x"));
+        assert_eq!(r[1].price, U256::from(5u64) * U256::from(10u64).pow(U256::from(17)));
+    }
+
+    #[test]
+    fn bad_configs_say_why() {
+        let e = Config::parse(&SAMPLE.replace("1000gwei", "lots")).unwrap_err().to_string();
+        assert!(e.contains("/forecast/*") && e.contains("bad amount"), "{e}");
+        let e = Config::parse(&SAMPLE.replace("path = \"/bulk\"", "path = \"bulk\""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("must start with /"), "{e}");
+        let e = Config::parse(&format!("{SAMPLE}\nasset = \"USDC\"")).unwrap_err().to_string();
+        assert!(e.contains("ETH only"), "{e}");
+        let e = Config::parse(&format!("{SAMPLE}\nbogus = 1")).unwrap_err().to_string();
+        assert!(e.contains("bogus"), "{e}");
+        let e = Config::parse(&SAMPLE.replace("http://127.0.0.1:3000", "ftp://x"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("http://"), "{e}");
+    }
+}

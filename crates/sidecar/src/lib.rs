@@ -1,0 +1,248 @@
+//! agnt2-sidecar: put it in front of any HTTP service and the service is an agent on the rollup —
+//! registered in the Identity precompile with an ERC-8004 registration file, priced per route,
+//! paid per request over channels (the `agnt2-channel` scheme in x402 v2's HTTP shape), with
+//! per-client counters.
+//!
+//! - [`config`]: the TOML configuration;
+//! - [`scheme`]: the 402 / `PAYMENT-SIGNATURE` / `PAYMENT-RESPONSE` bodies;
+//! - [`payee`]: the service's side of its channels (checks, holds, stores at the hub);
+//! - [`proxy`]: the reverse proxy;
+//! - [`register`]: the agent's registration;
+//! - [`meter`]: per-client counters;
+//! - [`payer`]: the client side (`agnt2 pay`, the benchmark).
+//!
+//! `docs/sidecar.md` describes the scheme and the deployment.
+
+pub mod config;
+pub mod meter;
+pub mod payee;
+pub mod payer;
+pub mod proxy;
+pub mod register;
+pub mod scheme;
+
+pub use config::Config;
+
+use agnt2_channels::Key;
+use eyre::{WrapErr, eyre};
+use hyper::{Request, body::Incoming, service::service_fn};
+use hyper_util::{rt::TokioIo, server::conn::auto};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::{net::TcpListener, sync::watch};
+
+/// A running sidecar.
+#[derive(Debug)]
+pub struct Sidecar {
+    addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    proxy: Arc<proxy::Proxy>,
+}
+
+impl Sidecar {
+    /// Registers the agent (unless disabled), binds and serves.
+    pub async fn start(cfg: Config, key: Key) -> eyre::Result<Self> {
+        let routes = cfg.routes().map_err(|e| eyre!("{e}"))?;
+        let l2_url = cfg.chain.l2_rpc.clone();
+        let chain_id = match cfg.chain.chain_id {
+            Some(c) => c,
+            None => {
+                let url = l2_url.clone();
+                tokio::task::spawn_blocking(move || agnt2_client::Client::new(&url)?.chain_id())
+                    .await?
+                    .wrap_err("reading the chain id from the rollup")?
+            }
+        };
+        let listener = TcpListener::bind(cfg.listen)
+            .await
+            .wrap_err_with(|| format!("binding {}", cfg.listen))?;
+        let addr = listener.local_addr()?;
+        let public = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let uri = format!("{}{}", public.trim_end_matches('/'), register::REGISTRATION_PATH);
+        let agent_id = if cfg.agent.register {
+            let (url, secret, uri2) = (l2_url.clone(), key.secret_bytes(), uri.clone());
+            let (id, sent) = tokio::task::spawn_blocking(move || {
+                let signer = alloy_signer_local::PrivateKeySigner::from_bytes(&secret)?;
+                register::ensure_registered(&agnt2_client::Client::new(&url)?, &signer, &uri2)
+            })
+            .await?
+            .wrap_err("registering the agent in the Identity precompile")?;
+            tracing::info!(agent_id = %id, %uri, updated = sent, "agent registered");
+            Some(id)
+        } else {
+            None
+        };
+        let (authority, prefix) = split_upstream(&cfg.upstream)?;
+        let payee = Arc::new(payee::Payee::new(
+            key.clone(),
+            chain_id,
+            cfg.chain.adjudicator,
+            cfg.chain.hub,
+            l2_url,
+        ));
+        let meter = Arc::new(meter::Meter::default());
+        let proxy = Arc::new(proxy::Proxy {
+            routes,
+            upstream_authority: authority,
+            upstream_prefix: prefix,
+            upstream_timeout: Duration::from_secs(cfg.upstream_timeout_secs.max(1)),
+            payee: payee.clone(),
+            meter: meter.clone(),
+            network: format!("eip155:{chain_id}"),
+            hub: cfg.chain.hub.to_string(),
+            agent_id,
+            registration: register::registration_file(
+                &cfg.agent.name,
+                &cfg.agent.description,
+                &public,
+                chain_id,
+                agent_id,
+                key.address(),
+            ),
+            client: proxy::Proxy::upstream_client(),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = vec![tokio::spawn(serve(listener, proxy.clone(), stopped.clone()))];
+        let metrics_addr = match cfg.metrics {
+            Some(a) => {
+                let l = TcpListener::bind(a).await.wrap_err_with(|| format!("binding {a}"))?;
+                let addr = l.local_addr()?;
+                tasks.push(tokio::spawn(serve_metrics(l, meter, stopped)));
+                Some(addr)
+            }
+            None => None,
+        };
+        Ok(Self { addr, metrics_addr, stop, tasks, proxy })
+    }
+
+    /// Where it listens.
+    pub const fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Where the metrics are served.
+    pub const fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// The agent id, when registered.
+    pub fn agent_id(&self) -> Option<alloy_primitives::U256> {
+        self.proxy.agent_id
+    }
+
+    /// Stops accepting and waits for the listeners to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// `http://host:port/prefix` → (`http://host:port`, `/prefix` without a trailing slash).
+fn split_upstream(url: &str) -> eyre::Result<(String, String)> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| eyre!("upstream must be http://"))?;
+    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    if host.is_empty() {
+        return Err(eyre!("upstream {url:?} has no host"));
+    }
+    let prefix =
+        if path.is_empty() { String::new() } else { format!("/{}", path.trim_end_matches('/')) };
+    Ok((format!("http://{host}"), prefix))
+}
+
+async fn serve(listener: TcpListener, proxy: Arc<proxy::Proxy>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(%e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let proxy = proxy.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req: Request<Incoming>| {
+                let proxy = proxy.clone();
+                async move { Ok::<_, std::convert::Infallible>(proxy.serve(req, peer).await) }
+            });
+            let builder = auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(%e, "connection ended with an error");
+                    }
+                }
+                _ = stop.changed() => {}
+            }
+        });
+    }
+}
+
+async fn serve_metrics(
+    listener: TcpListener,
+    meter: Arc<meter::Meter>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, _) = tokio::select! {
+            r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
+            _ = stop.changed() => return,
+        };
+        let meter = meter.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req: Request<Incoming>| {
+                let meter = meter.clone();
+                async move {
+                    let resp = match req.uri().path() {
+                        "/metrics" => {
+                            let mut r = hyper::Response::new(proxy::full(meter.prometheus()));
+                            r.headers_mut().insert(
+                                hyper::header::CONTENT_TYPE,
+                                hyper::header::HeaderValue::from_static(
+                                    "text/plain; version=0.0.4",
+                                ),
+                            );
+                            r
+                        }
+                        "/clients" => proxy::json_response(
+                            hyper::StatusCode::OK,
+                            &meter.clients_json(),
+                            hyper::HeaderMap::new(),
+                        ),
+                        _ => proxy::error(hyper::StatusCode::NOT_FOUND, "not found"),
+                    };
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn upstream_urls_split() {
+        assert_eq!(
+            super::split_upstream("http://127.0.0.1:3000").unwrap(),
+            ("http://127.0.0.1:3000".to_string(), String::new())
+        );
+        assert_eq!(
+            super::split_upstream("http://h:1/api/").unwrap(),
+            ("http://h:1".to_string(), "/api".to_string())
+        );
+        assert!(super::split_upstream("http:///x").is_err());
+    }
+}

@@ -1,0 +1,393 @@
+//! The service's side of its channels: checks a payment, holds the channel while the request is
+//! served, and stores the co-signed state at the hub before the answer goes out.
+//!
+//! One request at a time per channel (a channel's versions are a sequence); channels are
+//! independent. The book of a channel is loaded from the hub (registering the channel there after
+//! reading it from the adjudicator) the first time a payment names it, so a restarted sidecar
+//! continues from the hub's latest co-signed state: a payment it already took is a stale
+//! version, never charged twice.
+
+use crate::scheme::ChannelPayment;
+use agnt2_channels::{
+    ChannelParams, Key, Side, Sig, SignedState, State,
+    client::HubClient,
+    keys::recover,
+    l2::{ChannelCalls, L2},
+    state::{self, check_transition, status},
+    wire::Msg,
+};
+use alloy_primitives::{Address, B256, U256};
+use alloy_sol_types::Eip712Domain;
+use parking_lot::Mutex;
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::sync::{OwnedMutexGuard, mpsc, oneshot};
+
+/// Why a payment was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayError {
+    /// The payment does not pay for this request (answer 402 with the reason).
+    #[error("{0}")]
+    Refused(String),
+    /// The hub or the rollup could not be reached (answer 503).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A channel as the service knows it.
+#[derive(Debug)]
+struct Book {
+    /// Side A, the payer.
+    payer: Address,
+    deposits: [U256; 2],
+    latest: SignedState,
+}
+
+/// Answers the dispatcher routes to callers.
+#[derive(Debug, Default)]
+struct Waiters {
+    submits: HashMap<(B256, u64), oneshot::Sender<Result<(), String>>>,
+    register: Option<(B256, oneshot::Sender<Result<SignedState, String>>)>,
+}
+
+/// A live hub connection: where to send, and whether its reader still runs.
+#[derive(Debug, Clone)]
+struct Conn {
+    out: mpsc::UnboundedSender<Msg>,
+    waiters: Arc<Mutex<Waiters>>,
+}
+
+/// The service's channels.
+#[derive(Debug)]
+pub struct Payee {
+    key: Key,
+    chain_id: u64,
+    adjudicator: Address,
+    domain: Eip712Domain,
+    hub: SocketAddr,
+    l2: String,
+    conn: tokio::sync::Mutex<Option<Conn>>,
+    /// One registration at a time (the hub answers a failed one without naming the channel).
+    registering: tokio::sync::Mutex<()>,
+    books: Books,
+}
+
+type Books = Arc<Mutex<HashMap<B256, Arc<tokio::sync::Mutex<Option<Book>>>>>>;
+
+/// A payment checked and holding its channel until the request is answered.
+#[derive(Debug)]
+pub struct Pending {
+    payee: Arc<Payee>,
+    book: OwnedMutexGuard<Option<Book>>,
+    state: State,
+    payer_sig: Sig,
+    /// The payer (side A).
+    pub payer: Address,
+    /// Wei this request pays.
+    pub amount: U256,
+}
+
+/// A payment taken: the co-signed state is stored at the hub.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// The channel.
+    pub channel_id: B256,
+    /// The paid version.
+    pub version: u64,
+    /// The service's countersignature.
+    pub signature: Sig,
+}
+
+impl Payee {
+    /// A payee for `key` on the chain's `adjudicator`, storing states at `hub`.
+    pub fn new(key: Key, chain_id: u64, adjudicator: Address, hub: SocketAddr, l2: String) -> Self {
+        Self {
+            key,
+            chain_id,
+            adjudicator,
+            domain: state::domain(chain_id, adjudicator),
+            hub,
+            l2,
+            conn: tokio::sync::Mutex::new(None),
+            registering: tokio::sync::Mutex::new(()),
+            books: Books::default(),
+        }
+    }
+
+    /// The service's address (side B of its channels).
+    pub fn address(&self) -> Address {
+        self.key.address()
+    }
+
+    /// The Adjudicator its channels live in.
+    pub const fn adjudicator(&self) -> Address {
+        self.adjudicator
+    }
+
+    /// The latest co-signed state of a channel this sidecar has loaded.
+    pub fn latest(&self, id: &B256) -> Option<SignedState> {
+        let book = self.books.lock().get(id)?.clone();
+        let guard = book.try_lock().ok()?;
+        guard.as_ref().map(|b| b.latest.clone())
+    }
+
+    /// Checks `p` as the payment of `price` wei for the request bound to `binding`, and holds
+    /// its channel until [`Pending::commit`] or drop.
+    pub async fn check(
+        self: &Arc<Self>,
+        p: ChannelPayment,
+        price: U256,
+        binding: B256,
+    ) -> Result<Pending, PayError> {
+        let refuse = |m: String| Err(PayError::Refused(m));
+        let c = &p.channel;
+        if c.chain_id != self.chain_id || c.adjudicator != self.adjudicator {
+            return refuse(format!(
+                "the channel is on chain {} adjudicator {}, this service takes chain {} adjudicator {}",
+                c.chain_id, c.adjudicator, self.chain_id, self.adjudicator
+            ));
+        }
+        if c.b != self.address() {
+            return refuse(format!(
+                "the channel pays {}, not this service ({})",
+                c.b,
+                self.address()
+            ));
+        }
+        if c.token != Address::ZERO {
+            return refuse("the channel carries a token; this service takes ETH".into());
+        }
+        if p.state.channelId != c.id() {
+            return refuse("the state names another channel than the payload's".into());
+        }
+        let digest = state::digest(&p.state, &self.domain);
+        if recover(&digest, &p.signature) != Some(c.a) {
+            return refuse(format!("the signature is not the payer's ({})", c.a));
+        }
+        if p.state.appData != binding {
+            return refuse("the payment is bound to another request".into());
+        }
+        if p.state.isFinal {
+            return refuse("a final state cannot pay for a request".into());
+        }
+        let book = self.book(c).await?;
+        let b = book.as_ref().ok_or_else(|| PayError::Unavailable("channel not loaded".into()))?;
+        check_transition(&b.latest.state, &p.state, Side::A, b.deposits).map_err(|e| {
+            PayError::Refused(format!(
+                "not the next state of the channel (latest co-signed version {}): {e}",
+                b.latest.state.version
+            ))
+        })?;
+        let amount = p.state.sentA - b.latest.state.sentA;
+        if amount != price {
+            return refuse(format!("the state pays {amount} wei; this request costs {price} wei"));
+        }
+        Ok(Pending {
+            payee: self.clone(),
+            book,
+            state: p.state,
+            payer_sig: p.signature,
+            payer: c.a,
+            amount,
+        })
+    }
+
+    /// The channel's book, loaded (and the channel registered at the hub) on first use.
+    async fn book(
+        &self,
+        params: &ChannelParams,
+    ) -> Result<OwnedMutexGuard<Option<Book>>, PayError> {
+        let id = params.id();
+        let slot = self.books.lock().entry(id).or_default().clone();
+        let mut guard = slot.lock_owned().await;
+        if guard.is_none() {
+            *guard = Some(self.load(params).await?);
+        }
+        Ok(guard)
+    }
+
+    /// Reads the channel from the adjudicator and registers it with the hub.
+    async fn load(&self, params: &ChannelParams) -> Result<Book, PayError> {
+        let (l2, adjudicator, id) = (self.l2.clone(), self.adjudicator, params.id());
+        let onchain = tokio::task::spawn_blocking(move || L2::new(&l2)?.channel(adjudicator, id))
+            .await
+            .map_err(|e| PayError::Unavailable(e.to_string()))?
+            .map_err(|e| {
+                PayError::Unavailable(format!("reading the channel on the rollup: {e:#}"))
+            })?;
+        if onchain.status != status::OPEN || onchain.a != params.a || onchain.b != params.b {
+            return Err(PayError::Refused(format!(
+                "channel {id} is not open on the rollup between {} and {}",
+                params.a, params.b
+            )));
+        }
+        let deposits = [onchain.depositA, onchain.depositB];
+        let _one = self.registering.lock().await;
+        let conn = self.conn().await?;
+        let (tx, rx) = oneshot::channel();
+        conn.waiters.lock().register = Some((id, tx));
+        send(&conn, Msg::Register { params: *params, deposits })?;
+        let latest = answer(rx).await?.map_err(|e| PayError::Unavailable(format!("hub: {e}")))?;
+        Ok(Book { payer: params.a, deposits, latest })
+    }
+
+    /// The hub connection, (re)connecting when there is none.
+    async fn conn(&self) -> Result<Conn, PayError> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref().filter(|c| !c.out.is_closed()) {
+            return Ok(c.clone());
+        }
+        let client = HubClient::connect(self.hub, &self.key)
+            .await
+            .map_err(|e| PayError::Unavailable(format!("connecting to the hub: {e:#}")))?;
+        let conn = Conn { out: client.sender(), waiters: Arc::default() };
+        let signer = Countersigner {
+            key: self.key.clone(),
+            domain: self.domain.clone(),
+            books: self.books.clone(),
+            out: client.sender(),
+        };
+        tokio::spawn(dispatch(client, conn.waiters.clone(), signer));
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+}
+
+fn send(conn: &Conn, msg: Msg) -> Result<(), PayError> {
+    conn.out.send(msg).map_err(|_| PayError::Unavailable("the hub connection closed".into()))
+}
+
+async fn answer<T>(rx: oneshot::Receiver<T>) -> Result<T, PayError> {
+    match tokio::time::timeout(Duration::from_secs(10), rx).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err(PayError::Unavailable("the hub connection closed".into())),
+        Err(_) => Err(PayError::Unavailable("the hub did not answer within 10 s".into())),
+    }
+}
+
+/// Answers proposals the hub relays from payers (a payment through the hub, new app data, a
+/// final state to close with): countersigned when they follow the channel's latest state and
+/// only the payer gives.
+#[derive(Debug, Clone)]
+struct Countersigner {
+    key: Key,
+    domain: Eip712Domain,
+    books: Books,
+    out: mpsc::UnboundedSender<Msg>,
+}
+
+impl Countersigner {
+    async fn answer(self, state: State, sig: Sig) {
+        let (id, version) = (state.channelId, state.version);
+        let slot = self.books.lock().get(&id).cloned();
+        let reply = match slot {
+            None => Err("unknown channel: pay this service over HTTP first".to_string()),
+            Some(slot) => {
+                let mut book = slot.lock().await;
+                match book.as_mut() {
+                    None => Err("channel not loaded".into()),
+                    Some(b) => {
+                        let digest = state::digest(&state, &self.domain);
+                        check_transition(&b.latest.state, &state, Side::A, b.deposits)
+                            .map_err(|e| e.to_string())
+                            .and_then(|()| {
+                                if recover(&digest, &sig) != Some(b.payer) {
+                                    return Err("not signed by the payer".to_string());
+                                }
+                                let mine = self.key.sign(&digest);
+                                b.latest = SignedState {
+                                    state: state.clone(),
+                                    sig_a: Some(sig),
+                                    sig_b: Some(mine),
+                                };
+                                Ok(mine)
+                            })
+                    }
+                }
+            }
+        };
+        let msg = match reply {
+            Ok(sig) => Msg::Accept { channel_id: id, version, sig },
+            Err(reason) => Msg::Reject { channel_id: id, version, reason },
+        };
+        let _ = self.out.send(msg);
+    }
+}
+
+/// Routes the hub's answers to the waiting callers; fails them all when the connection ends.
+async fn dispatch(mut client: HubClient, waiters: Arc<Mutex<Waiters>>, signer: Countersigner) {
+    loop {
+        let msg = match client.recv().await {
+            Ok(m) => m,
+            Err(e) => {
+                let mut w = waiters.lock();
+                for (_, tx) in w.submits.drain() {
+                    let _ = tx.send(Err(format!("{e:#}")));
+                }
+                if let Some((_, tx)) = w.register.take() {
+                    let _ = tx.send(Err(format!("{e:#}")));
+                }
+                tracing::warn!(err = %format!("{e:#}"), "hub connection lost");
+                return;
+            }
+        };
+        let mut w = waiters.lock();
+        match msg {
+            Msg::Accepted { channel_id, version, .. } => {
+                if let Some(tx) = w.submits.remove(&(channel_id, version)) {
+                    let _ = tx.send(Ok(()));
+                }
+            }
+            Msg::Reject { channel_id, version, reason } => {
+                if let Some(tx) = w.submits.remove(&(channel_id, version)) {
+                    let _ = tx.send(Err(reason));
+                }
+            }
+            Msg::Latest { state, sig_a, sig_b } => {
+                if w.register.as_ref().is_some_and(|(id, _)| *id == state.channelId) {
+                    let (_, tx) = w.register.take().expect("checked");
+                    let _ = tx.send(Ok(SignedState { state, sig_a, sig_b }));
+                }
+            }
+            Msg::Error { message } => {
+                if let Some((_, tx)) = w.register.take() {
+                    let _ = tx.send(Err(message));
+                } else {
+                    tracing::warn!(%message, "hub error");
+                }
+            }
+            Msg::Propose { state, sig } => {
+                tokio::spawn(signer.clone().answer(state, sig));
+            }
+            Msg::Registered { .. } => {}
+            other => tracing::debug!(?other, "unexpected message from the hub"),
+        }
+    }
+}
+
+impl Pending {
+    /// Countersigns the payment and stores it at the hub; the request may then be answered.
+    pub async fn commit(mut self) -> Result<Receipt, PayError> {
+        let payee = self.payee.clone();
+        let digest = state::digest(&self.state, &payee.domain);
+        let mine = payee.key.sign(&digest);
+        let id = self.state.channelId;
+        let conn = payee.conn().await?;
+        let (tx, rx) = oneshot::channel();
+        conn.waiters.lock().submits.insert((id, self.state.version), tx);
+        send(&conn, Msg::Submit { state: self.state.clone(), sig_a: self.payer_sig, sig_b: mine })?;
+        answer(rx).await?.map_err(|e| PayError::Unavailable(format!("the hub refused: {e}")))?;
+        if let Some(b) = self.book.as_mut() {
+            b.latest = SignedState {
+                state: self.state.clone(),
+                sig_a: Some(self.payer_sig),
+                sig_b: Some(mine),
+            };
+        }
+        Ok(Receipt { channel_id: id, version: self.state.version, signature: mine })
+    }
+
+    /// The channel's latest co-signed state (before this payment).
+    pub fn latest(&self) -> Option<SignedState> {
+        self.book.as_ref().map(|b| b.latest.clone())
+    }
+}

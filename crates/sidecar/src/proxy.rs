@@ -1,0 +1,309 @@
+//! The reverse proxy: free routes pass through unchanged (streamed both ways); priced routes
+//! answer `402` until a request carries a payment, which is checked, held while the upstream
+//! answers, and stored at the hub before the answer (with `PAYMENT-RESPONSE`) goes out. An
+//! upstream that fails (connection error, timeout, 5xx) is not paid.
+
+use crate::{
+    config::Route,
+    meter::{Meter, Outcome},
+    payee::{PayError, Payee},
+    register::REGISTRATION_PATH,
+    scheme::{self, ChannelPayment, PaymentPayload, PaymentRequired, Requirement, Resource},
+};
+use alloy_primitives::{Address, U256};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::{
+    Request, Response, StatusCode,
+    body::Incoming,
+    header::{self, HeaderMap, HeaderName, HeaderValue},
+};
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
+use serde_json::{Value, json};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+/// A response body: the upstream's stream or the sidecar's own bytes.
+pub type Body = BoxBody<Bytes, hyper::Error>;
+
+/// What the proxy serves with.
+#[derive(Debug)]
+pub struct Proxy {
+    /// Routes in order.
+    pub routes: Vec<Route>,
+    /// `http://host:port` of the upstream.
+    pub upstream_authority: String,
+    /// Path prefix of the upstream (empty or `/prefix`).
+    pub upstream_prefix: String,
+    /// Waiting longer for the upstream's response head is a 504.
+    pub upstream_timeout: Duration,
+    /// The channels.
+    pub payee: Arc<Payee>,
+    /// Counters.
+    pub meter: Arc<Meter>,
+    /// CAIP-2 network.
+    pub network: String,
+    /// The hub clients should name.
+    pub hub: String,
+    /// The agent id, once registered.
+    pub agent_id: Option<U256>,
+    /// The registration file.
+    pub registration: Value,
+    /// The upstream client (HTTP/1.1, pooled).
+    pub client: Client<HttpConnector, Incoming>,
+}
+
+impl Proxy {
+    /// A client for the upstream with keep-alive and no Nagle delay.
+    pub fn upstream_client() -> Client<HttpConnector, Incoming> {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build(http)
+    }
+
+    /// Serves one request.
+    pub async fn serve(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Body> {
+        let start = std::time::Instant::now();
+        if req.method() == hyper::Method::GET && req.uri().path() == REGISTRATION_PATH {
+            return json_response(StatusCode::OK, &self.registration, HeaderMap::new());
+        }
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        let path_and_query =
+            req.uri().path_and_query().map_or_else(|| path.clone(), |p| p.as_str().to_string());
+        let Some(route) = self.routes.iter().find(|r| r.matches(&method, &path)).cloned() else {
+            return self.forward_free(req, peer, start).await;
+        };
+        if route.price.is_zero() {
+            return self.forward_free(req, peer, start).await;
+        }
+        let resource = Resource {
+            url: path_and_query.clone(),
+            description: route.description.clone(),
+            mime_type: String::new(),
+        };
+        let Some(header) = req.headers().get(scheme::PAYMENT_SIGNATURE) else {
+            return self.payment_required(&resource, route.price, "payment required", None);
+        };
+        let payment = match parse_payment(header.as_bytes()) {
+            Ok(p) => p,
+            Err(reason) => {
+                self.meter.record(None, Outcome::Malformed, 0);
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"error": format!("malformed PAYMENT-SIGNATURE: {reason}")}),
+                    HeaderMap::new(),
+                );
+            }
+        };
+        let payer = payment.channel.a;
+        let channel_id = payment.channel.id();
+        let binding = scheme::request_binding(&method, &path_and_query);
+        let pending = match self.payee.check(payment, route.price, binding).await {
+            Ok(p) => p,
+            Err(PayError::Refused(reason)) => {
+                self.meter.record(Some(payer), Outcome::Refused, 0);
+                let latest = self.payee.latest(&channel_id);
+                return self.payment_required(&resource, route.price, &reason, latest);
+            }
+            Err(PayError::Unavailable(reason)) => {
+                return error(StatusCode::SERVICE_UNAVAILABLE, &reason);
+            }
+        };
+        let upstream = match self.forward(req, peer, Some(payer)).await {
+            Ok(r) if !r.status().is_server_error() => r,
+            Ok(r) => {
+                // The service failed: passed on, not paid.
+                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
+                return r.map(BodyExt::boxed);
+            }
+            Err(resp) => {
+                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
+                return resp;
+            }
+        };
+        let amount = pending.amount;
+        let receipt = match pending.commit().await {
+            Ok(r) => r,
+            Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        };
+        let settlement = scheme::SettlementResponse {
+            success: true,
+            payer,
+            transaction: receipt.channel_id.to_string(),
+            network: self.network.clone(),
+            amount: amount.to_string(),
+            extra: json!({"version": receipt.version, "signature": receipt.signature.to_bytes()}),
+        };
+        let mut resp = upstream.map(BodyExt::boxed);
+        if let Ok(v) = HeaderValue::from_str(&scheme::encode(&settlement)) {
+            resp.headers_mut().insert(scheme::PAYMENT_RESPONSE, v);
+        }
+        let us = start.elapsed().as_micros() as u64;
+        self.meter.record(Some(payer), Outcome::Paid(amount), us);
+        resp
+    }
+
+    async fn forward_free(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        _start: std::time::Instant,
+    ) -> Response<Body> {
+        self.meter.record(None, Outcome::Free, 0);
+        match self.forward(req, peer, None).await {
+            Ok(r) => r.map(BodyExt::boxed),
+            Err(resp) => resp,
+        }
+    }
+
+    /// Sends the request upstream (body streamed); a failure is the response to give.
+    async fn forward(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        payer: Option<Address>,
+    ) -> Result<Response<Incoming>, Response<Body>> {
+        let (mut parts, body) = req.into_parts();
+        let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let uri = format!("{}{}{}", self.upstream_authority, self.upstream_prefix, pq);
+        parts.uri =
+            uri.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "bad request target"))?;
+        // The upstream speaks HTTP/1.1 whatever the client spoke.
+        parts.version = hyper::Version::HTTP_11;
+        let host = parts.headers.get(header::HOST).cloned();
+        strip_hop_by_hop(&mut parts.headers);
+        parts.headers.remove(scheme::PAYMENT_SIGNATURE);
+        if let Some(h) = host {
+            parts.headers.insert("x-forwarded-host", h);
+        }
+        append_forwarded_for(&mut parts.headers, peer);
+        if let Some(p) = payer
+            && let Ok(v) = HeaderValue::from_str(&p.to_string())
+        {
+            parts.headers.insert("x-agnt2-payer", v);
+        }
+        let req = Request::from_parts(parts, body);
+        match tokio::time::timeout(self.upstream_timeout, self.client.request(req)).await {
+            Ok(Ok(mut resp)) => {
+                strip_hop_by_hop(resp.headers_mut());
+                Ok(resp)
+            }
+            Ok(Err(e)) => Err(error(StatusCode::BAD_GATEWAY, &format!("upstream: {e}"))),
+            Err(_) => Err(error(
+                StatusCode::GATEWAY_TIMEOUT,
+                &format!("upstream did not answer within {:?}", self.upstream_timeout),
+            )),
+        }
+    }
+
+    /// `402` with the requirement in `PAYMENT-REQUIRED` (and as the JSON body).
+    fn payment_required(
+        &self,
+        resource: &Resource,
+        price: U256,
+        reason: &str,
+        latest: Option<agnt2_channels::SignedState>,
+    ) -> Response<Body> {
+        let required = PaymentRequired {
+            x402_version: scheme::X402_VERSION,
+            error: reason.to_string(),
+            resource: resource.clone(),
+            accepts: vec![Requirement {
+                scheme: scheme::SCHEME.into(),
+                network: self.network.clone(),
+                amount: price.to_string(),
+                asset: Address::ZERO,
+                pay_to: self.payee.address(),
+                max_timeout_seconds: self.upstream_timeout.as_secs(),
+                extra: scheme::requirement_extra(
+                    self.payee.adjudicator(),
+                    &self.hub,
+                    self.agent_id,
+                    latest.as_ref(),
+                ),
+            }],
+        };
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&scheme::encode(&required)) {
+            headers.insert(scheme::PAYMENT_REQUIRED, v);
+        }
+        json_response(
+            StatusCode::PAYMENT_REQUIRED,
+            &serde_json::to_value(&required).unwrap_or_default(),
+            headers,
+        )
+    }
+}
+
+fn parse_payment(header: &[u8]) -> Result<ChannelPayment, String> {
+    let p: PaymentPayload = scheme::decode(header)?;
+    if p.accepted.scheme != scheme::SCHEME {
+        return Err(format!("scheme {:?} is not {}", p.accepted.scheme, scheme::SCHEME));
+    }
+    ChannelPayment::from_json(&p.payload)
+}
+
+/// Headers that belong to one connection, not to the message (RFC 9110 §7.6.1), including
+/// those the `Connection` header names.
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    let named: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        h.remove(n);
+    }
+    for n in [
+        header::CONNECTION,
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+        header::PROXY_AUTHENTICATE,
+    ] {
+        h.remove(n);
+    }
+    h.remove("keep-alive");
+    h.remove("proxy-connection");
+}
+
+fn append_forwarded_for(h: &mut HeaderMap, peer: SocketAddr) {
+    let ip = peer.ip().to_string();
+    let v = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {ip}"),
+        None => ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&v) {
+        h.insert("x-forwarded-for", v);
+    }
+}
+
+/// A JSON response.
+pub fn json_response(status: StatusCode, v: &Value, mut headers: HeaderMap) -> Response<Body> {
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let mut r = Response::new(full(serde_json::to_vec(v).unwrap_or_default()));
+    *r.status_mut() = status;
+    *r.headers_mut() = headers;
+    r
+}
+
+/// An error response with a JSON `{"error": …}` body.
+pub fn error(status: StatusCode, reason: &str) -> Response<Body> {
+    json_response(status, &json!({"error": reason}), HeaderMap::new())
+}
+
+/// A body of bytes.
+pub fn full(b: impl Into<Bytes>) -> Body {
+    Full::new(b.into()).map_err(|never| match never {}).boxed()
+}

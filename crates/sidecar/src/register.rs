@@ -1,0 +1,106 @@
+//! The service's ERC-8004 identity: registered in the Identity precompile (0x8004) under the
+//! sidecar's key, with its agentURI pointing at the registration file the sidecar serves.
+
+use agnt2_channels::l2::IDENTITY;
+use agnt2_client::Client;
+use alloy_primitives::{Address, B256, U256};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{SolCall, SolEvent, SolValue};
+use eyre::{WrapErr, bail};
+use serde_json::{Value, json};
+
+alloy_sol_types::sol! {
+    /// The Identity precompile calls the sidecar makes.
+    interface IIdentity {
+        event Registered(uint256 indexed agentId, string agentURI, address indexed owner);
+        function register(string agentURI) external returns (uint256 agentId);
+        function setAgentURI(uint256 agentId, string newURI) external;
+        function balanceOf(address owner) external view returns (uint256);
+        function tokenOfOwnerByIndex(address owner, uint256 index) external view returns (uint256);
+        function tokenURI(uint256 tokenId) external view returns (string memory);
+    }
+}
+
+/// Where the registration file is served.
+pub const REGISTRATION_PATH: &str = "/.well-known/agent-registration.json";
+
+/// The agent id the key owns (its first), registering with `uri` when it owns none, and
+/// updating the agentURI when it differs. Returns the id and whether anything was sent.
+pub fn ensure_registered(
+    l2: &Client,
+    signer: &PrivateKeySigner,
+    uri: &str,
+) -> eyre::Result<(U256, bool)> {
+    let me = signer.address();
+    let count = U256::abi_decode(
+        &l2.eth_call(IDENTITY, &IIdentity::balanceOfCall { owner: me }.abi_encode())?,
+    )?;
+    if count.is_zero() {
+        let tx = l2
+            .transact(
+                signer,
+                Some(IDENTITY),
+                U256::ZERO,
+                IIdentity::registerCall { agentURI: uri.into() }.abi_encode(),
+            )
+            .wrap_err("registering the agent")?;
+        let receipt = l2.wait_receipt(tx, std::time::Duration::from_secs(30))?;
+        for log in receipt["logs"].as_array().into_iter().flatten() {
+            let topics: Vec<B256> = serde_json::from_value(log["topics"].clone())?;
+            if topics.first() == Some(&IIdentity::Registered::SIGNATURE_HASH) && topics.len() > 1 {
+                return Ok((U256::from_be_bytes(topics[1].0), true));
+            }
+        }
+        bail!("the registration {tx} emitted no Registered event");
+    }
+    let id = U256::abi_decode(&l2.eth_call(
+        IDENTITY,
+        &IIdentity::tokenOfOwnerByIndexCall { owner: me, index: U256::ZERO }.abi_encode(),
+    )?)?;
+    let current = String::abi_decode(
+        &l2.eth_call(IDENTITY, &IIdentity::tokenURICall { tokenId: id }.abi_encode())?,
+    )?;
+    if current == uri {
+        return Ok((id, false));
+    }
+    let tx = l2.transact(
+        signer,
+        Some(IDENTITY),
+        U256::ZERO,
+        IIdentity::setAgentURICall { agentId: id, newURI: uri.into() }.abi_encode(),
+    )?;
+    l2.wait_receipt(tx, std::time::Duration::from_secs(30))?;
+    Ok((id, true))
+}
+
+/// The ERC-8004 registration file of the service.
+pub fn registration_file(
+    name: &str,
+    description: &str,
+    endpoint: &str,
+    chain_id: u64,
+    agent_id: Option<U256>,
+    pay_to: Address,
+) -> Value {
+    let registrations: Vec<Value> = agent_id
+        .map(|id| {
+            json!({
+                "agentId": u64::try_from(id).map_or_else(|_| json!(id.to_string()), |n| json!(n)),
+                "agentRegistry": format!("eip155:{chain_id}:{IDENTITY}"),
+            })
+        })
+        .into_iter()
+        .collect();
+    json!({
+        "type": "https://eips.ethereum.org/EIPS/eip-8004#registration-v1",
+        "name": name,
+        "description": description,
+        "image": "",
+        "services": [{"name": "web", "endpoint": endpoint}],
+        "x402Support": true,
+        "active": true,
+        "registrations": registrations,
+        "supportedTrust": ["reputation"],
+        "agentWallet": pay_to,
+    })
+}

@@ -1,0 +1,590 @@
+//! agnt2-sidecar end to end: a plain HTTP service (a tiny server in this test) behind the real
+//! agnt2-sidecar binary, registered on the real node, paid over channels stored at the real
+//! agnt2-hub, with `agnt2 channel` and `agnt2 pay` as the client.
+
+mod common;
+
+use agnt2_channels::{ChannelParams, Key, SignedState, State, client::HubClient, state};
+use agnt2_sidecar::{
+    payer::{Paid, plain_request},
+    scheme::{self, ChannelPayment, PaymentPayload, PaymentRequired, Requirement},
+};
+use alloy_primitives::{Address, U256};
+use bytes::Bytes;
+use common::{DEV_KEY0, HubProc, Node, forge_create};
+use serde_json::Value;
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader, Read, Write},
+    net::{SocketAddr, TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+/// The service: HTTP/1.1 with keep-alive; counts hits per path.
+struct Upstream {
+    addr: SocketAddr,
+    hits: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+impl Upstream {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(Mutex::new(HashMap::new()));
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let h = h.clone();
+                std::thread::spawn(move || serve_conn(stream, &h));
+            }
+        });
+        Self { addr, hits }
+    }
+
+    fn hits(&self, path: &str) -> u64 {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+}
+
+fn serve_conn(stream: TcpStream, hits: &Mutex<HashMap<String, u64>>) {
+    let mut r = BufReader::new(stream.try_clone().unwrap());
+    let mut w = stream;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (method, path) =
+            (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+        let mut headers = Vec::new();
+        let mut len = 0;
+        loop {
+            let mut h = String::new();
+            r.read_line(&mut h).unwrap();
+            let h = h.trim_end().to_string();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap();
+                }
+                headers.push((k.to_lowercase(), v.trim().to_string()));
+            }
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).unwrap();
+        *hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+        let respond = |w: &mut TcpStream, status: &str, body: &[u8]| {
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nX-Upstream: yes\r\nContent-Type: application/json\r\n\r\n",
+                body.len()
+            );
+            w.write_all(head.as_bytes()).and_then(|()| w.write_all(body))
+        };
+        let ok = match path.as_str() {
+            "/free/stream" => {
+                // Chunked, with pauses: the client must see the first chunk before the last.
+                let mut ok =
+                    w.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").is_ok();
+                for i in 0..3 {
+                    let chunk = format!("chunk{i};");
+                    ok &= write!(w, "{:x}\r\n{chunk}\r\n", chunk.len()).is_ok();
+                    w.flush().ok();
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                ok && w.write_all(b"0\r\n\r\n").is_ok()
+            }
+            "/free/teapot" => respond(&mut w, "418 I'm a teapot", b"short and stout").is_ok(),
+            "/paid/slow" => {
+                std::thread::sleep(Duration::from_secs(3));
+                respond(&mut w, "200 OK", b"late").is_ok()
+            }
+            "/paid/fail" => respond(&mut w, "500 Internal Server Error", b"broken").is_ok(),
+            _ => {
+                let echo = serde_json::json!({
+                    "method": method,
+                    "path": path,
+                    "headers": headers.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>(),
+                    "body": String::from_utf8_lossy(&body),
+                });
+                respond(&mut w, "200 OK", echo.to_string().as_bytes()).is_ok()
+            }
+        };
+        if !ok {
+            return;
+        }
+    }
+}
+
+fn sidecar_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().join("agnt2-sidecar")
+}
+
+/// A sidecar process, killed on drop.
+struct SidecarProc {
+    child: Child,
+    addr: SocketAddr,
+    address: Address,
+    agent: String,
+    metrics: Option<SocketAddr>,
+}
+
+impl SidecarProc {
+    fn start(config: &Path, key: &Key) -> Self {
+        let mut child = Command::new(sidecar_bin())
+            .arg("--config")
+            .arg(config)
+            .env("AGNT2_SIDECAR_KEY", key.secret_bytes().to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        // "agnt2-sidecar listening on ADDR as ADDRESS agent ID"
+        let w: Vec<&str> = line.split_whitespace().collect();
+        assert!(w.len() >= 7, "agnt2-sidecar did not start: {line:?}");
+        Self {
+            child,
+            addr: w[3].parse().unwrap(),
+            address: w[5].parse().unwrap(),
+            agent: w[7].to_string(),
+            metrics: w.get(9).and_then(|m| m.parse().ok()),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SidecarProc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+const PRICE: u64 = 1_000_000_000_000; // 1000 gwei
+
+struct World {
+    node: Node,
+    _hub: HubProc,
+    hub_addr: SocketAddr,
+    adjudicator: String,
+    upstream: Upstream,
+    dir: tempfile::TempDir,
+    service: Key,
+}
+
+fn fund(node: &Node, to: Address) {
+    let l2 = agnt2_client::Client::new(&node.url()).unwrap();
+    let funder: alloy_signer_local::PrivateKeySigner = DEV_KEY0.parse().unwrap();
+    let tx =
+        l2.transact(&funder, Some(to), U256::from(10u64).pow(U256::from(18u64)), vec![]).unwrap();
+    l2.wait_receipt(tx, Duration::from_secs(30)).unwrap();
+}
+
+fn world() -> World {
+    let node = Node::start(&[]);
+    let adjudicator =
+        forge_create(&node.url(), DEV_KEY0, "src/channels/Adjudicator.sol:Adjudicator", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let hub_key = Key::random();
+    fund(&node, hub_key.address());
+    let hub = HubProc::start(
+        &dir.path().join("hub"),
+        &node.url(),
+        &adjudicator,
+        &hub_key.secret_bytes().to_string(),
+        0,
+    );
+    let service = Key::random();
+    fund(&node, service.address());
+    World {
+        hub_addr: hub.addr,
+        _hub: hub,
+        node,
+        adjudicator,
+        upstream: Upstream::start(),
+        dir,
+        service,
+    }
+}
+
+fn config(w: &World, name: &str, upstream: &str, register: bool) -> PathBuf {
+    let path = w.dir.path().join(format!("{name}.toml"));
+    let text = format!(
+        r#"
+listen = "127.0.0.1:0"
+upstream = "{upstream}"
+datadir = "{datadir}"
+upstream_timeout_secs = 1
+metrics = "127.0.0.1:0"
+[agent]
+name = "{name}"
+description = "a test service"
+register = {register}
+[chain]
+l2_rpc = "{l2}"
+hub = "{hub}"
+adjudicator = "{adj}"
+[[route]]
+path = "/paid/*"
+price = "1000gwei"
+description = "paid things"
+[[route]]
+path = "/free/priced-at-zero"
+price = "0"
+"#,
+        datadir = w.dir.path().join(name).display(),
+        l2 = w.node.url(),
+        hub = w.hub_addr,
+        adj = w.adjudicator,
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `agnt2 <args>` as `key` with the channel flags; returns (success, stdout, stderr).
+fn agnt2(w: &World, key: &Key, states: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(common::agnt2_bin())
+        .args(args)
+        .arg("--state-dir")
+        .arg(states)
+        .env("AGNT2_PRIVATE_KEY", key.secret_bytes().to_string())
+        .output()
+        .unwrap();
+    let _ = w;
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn open_channel(w: &World, payer: &Key, states: &Path, to: Address) -> (ChannelParams, String) {
+    let (ok, out, err) = agnt2(
+        w,
+        payer,
+        states,
+        &[
+            "channel",
+            "open",
+            "--adjudicator",
+            &w.adjudicator,
+            "--to",
+            &to.to_string(),
+            "--deposit",
+            "0.01ether",
+            "--window",
+            "60",
+            "--hub",
+            &w.hub_addr.to_string(),
+            "--l2.rpc-url",
+            &w.node.url(),
+        ],
+    );
+    assert!(ok, "{out}\n{err}");
+    let id = out.split_whitespace().nth(2).unwrap().to_string();
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(states.join(format!("{id}.json"))).unwrap())
+            .unwrap();
+    (agnt2_channels::json::params_from_json(&saved["params"]).unwrap(), id)
+}
+
+/// The hub's latest co-signed state of the channel, read as its payer.
+async fn hub_latest(w: &World, payer: &Key, params: ChannelParams) -> SignedState {
+    let mut c = HubClient::connect(w.hub_addr, payer).await.unwrap();
+    c.latest(params.id()).await.unwrap()
+}
+
+fn required(p: &Paid) -> PaymentRequired {
+    assert_eq!(p.status, 402, "{}", String::from_utf8_lossy(&p.body));
+    scheme::decode(p.headers.get(scheme::PAYMENT_REQUIRED).unwrap().as_bytes()).unwrap()
+}
+
+/// A PAYMENT-SIGNATURE header paying `amount` on top of `prev`, signed by `signer`, bound to
+/// `method pq`.
+fn header(
+    r: &Requirement,
+    params: ChannelParams,
+    prev: &State,
+    amount: u64,
+    signer: &Key,
+    method: &str,
+    pq: &str,
+) -> String {
+    let s = State {
+        version: prev.version + 1,
+        sentA: prev.sentA + U256::from(amount),
+        appData: scheme::request_binding(method, pq),
+        ..prev.clone()
+    };
+    let sig = signer.sign(&state::digest(&s, &params.domain()));
+    scheme::encode(&PaymentPayload {
+        x402_version: 2,
+        resource: scheme::Resource {
+            url: pq.into(),
+            description: String::new(),
+            mime_type: String::new(),
+        },
+        accepted: r.clone(),
+        payload: ChannelPayment { channel: params, state: s, signature: sig }.to_json(),
+    })
+}
+
+async fn get(url: &str, headers: &[(&str, &str)]) -> Paid {
+    let h: Vec<(String, String)> =
+        headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    plain_request("GET", url, &h, Bytes::new()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_routes_pass_through_and_the_agent_is_registered() {
+    let w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let sc = SidecarProc::start(&config(&w, "svc", &upstream, true), &w.service);
+    assert_eq!(sc.address, w.service.address());
+
+    // Registered in the Identity precompile, pointing at the file the sidecar serves.
+    let uri = common::cast(&[
+        "call",
+        "0x0000000000000000000000000000000000008004",
+        "tokenURI(uint256)(string)",
+        &sc.agent,
+        "--rpc-url",
+        &w.node.url(),
+    ]);
+    let expected = sc.url("/.well-known/agent-registration.json");
+    assert_eq!(uri.trim_matches('"'), expected);
+    let reg: Value = serde_json::from_slice(&get(&expected, &[]).await.body).unwrap();
+    assert_eq!(reg["x402Support"], true);
+    assert_eq!(reg["registrations"][0]["agentId"].to_string(), sc.agent);
+    assert_eq!(reg["services"][0]["endpoint"], sc.url(""));
+
+    // Headers, status codes and bodies pass unchanged; hop-by-hop headers do not.
+    let r = get(
+        &sc.url("/free/echo?x=1"),
+        &[("x-custom", "v"), ("connection", "keep-alive, x-hop"), ("x-hop", "1")],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["x-upstream"], "yes");
+    let echo: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(echo["path"], "/free/echo?x=1");
+    let hs = echo["headers"].to_string();
+    assert!(
+        hs.contains("x-custom: v") && !hs.contains("x-hop") && hs.contains("x-forwarded-for"),
+        "{hs}"
+    );
+    let teapot = get(&sc.url("/free/teapot"), &[]).await;
+    assert_eq!((teapot.status.as_u16(), &teapot.body[..]), (418, &b"short and stout"[..]));
+    let body = Bytes::from(vec![b'z'; 100_000]);
+    let posted = plain_request("POST", &sc.url("/free/echo"), &[], body).await.unwrap();
+    let echo: Value = serde_json::from_slice(&posted.body).unwrap();
+    assert_eq!(echo["body"].as_str().unwrap().len(), 100_000);
+    // A price of zero is free.
+    assert_eq!(get(&sc.url("/free/priced-at-zero"), &[]).await.status, 200);
+
+    // Streaming: the first chunk arrives long before the last is written.
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let start = std::time::Instant::now();
+    let resp = client.get(sc.url("/free/stream").parse().unwrap()).await.unwrap();
+    let mut body = resp.into_body();
+    use http_body_util::BodyExt;
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    let first_at = start.elapsed();
+    let mut all = first.to_vec();
+    while let Some(f) = body.frame().await {
+        if let Ok(d) = f.unwrap().into_data() {
+            all.extend_from_slice(&d);
+        }
+    }
+    assert_eq!(String::from_utf8_lossy(&all), "chunk0;chunk1;chunk2;");
+    assert!(first_at < Duration::from_millis(500) && start.elapsed() >= Duration::from_millis(800));
+
+    // HTTP/2 (cleartext, prior knowledge) to the sidecar.
+    let h2: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .http2_only(true)
+            .build_http();
+    let resp = h2.get(sc.url("/free/echo").parse().unwrap()).await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.version()), (200, hyper::Version::HTTP_2));
+
+    // The second start reuses the agent id (nothing registered twice).
+    let agent = sc.agent.clone();
+    drop(sc);
+    let sc = SidecarProc::start(&config(&w, "svc", &upstream, true), &w.service);
+    assert_eq!(sc.agent, agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priced_routes_are_paid_over_the_channel_exactly_once() {
+    let w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let cfg = config(&w, "svc", &upstream, false);
+    let mut sc = SidecarProc::start(&cfg, &w.service);
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let states = tempfile::tempdir().unwrap();
+
+    // Unpaid: 402 with the requirement; the upstream never sees it.
+    let r402 = get(&sc.url("/paid/a"), &[]).await;
+    let req = required(&r402);
+    let r = &req.accepts[0];
+    assert_eq!((r.scheme.as_str(), r.network.as_str()), ("agnt2-channel", "eip155:80042"));
+    assert_eq!((r.amount.as_str(), r.pay_to), (PRICE.to_string().as_str(), w.service.address()));
+    assert_eq!(r.adjudicator().unwrap().to_string().to_lowercase(), w.adjudicator.to_lowercase());
+    assert_eq!(w.upstream.hits("/paid/a"), 0);
+
+    // `agnt2 pay`: the 402 round trip over a channel opened with `agnt2 channel open`.
+    let (params, id) = open_channel(&w, &payer, states.path(), w.service.address());
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/a"), "-i"]);
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        out.contains("HTTP 200")
+            && out.contains("payment-response")
+            && out.contains("\"path\":\"/paid/a\""),
+        "{out}"
+    );
+    assert!(err.contains(&format!("paid {PRICE} wei")), "{err}");
+    assert_eq!(w.upstream.hits("/paid/a"), 1);
+    let (ok, out, err) =
+        agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/b?q=2"), "--count", "3"]);
+    assert!(ok, "{out}\n{err}");
+    let latest = hub_latest(&w, &payer, params).await;
+    assert!(latest.is_cosigned());
+    assert_eq!(latest.state.version, 4);
+    assert_eq!(latest.state.sentA, U256::from(4 * PRICE), "the channel moved by exactly the price");
+    // A route that costs more than allowed is not paid.
+    let (ok, _, err) =
+        agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/c"), "--max-amount", "1gwei"]);
+    assert!(!ok && err.contains("more than"), "{err}");
+
+    // Hand-made headers: each refused with its reason, nothing forwarded, nothing charged.
+    let head = latest.state.clone();
+    let stranger = Key::random();
+    let mut other = params;
+    other.b = Address::repeat_byte(9);
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("!!!".into(), 400, "malformed"),
+        (header(r, params, &head, PRICE - 1, &payer, "GET", "/paid/x"), 402, "costs"),
+        (header(r, params, &head, PRICE, &stranger, "GET", "/paid/x"), 402, "not the payer"),
+        (header(r, params, &head, PRICE, &payer, "GET", "/paid/other"), 402, "another request"),
+        (header(r, other, &head, PRICE, &payer, "GET", "/paid/x"), 402, "not this service"),
+        (
+            header(
+                r,
+                params,
+                &State { version: 1, ..head.clone() },
+                PRICE,
+                &payer,
+                "GET",
+                "/paid/x",
+            ),
+            402,
+            "not the next state",
+        ),
+    ];
+    for (h, status, why) in cases {
+        let resp = get(&sc.url("/paid/x"), &[("payment-signature", &h)]).await;
+        let text = String::from_utf8_lossy(&resp.body).to_string();
+        assert_eq!(resp.status.as_u16(), status, "{why}: {text}");
+        assert!(text.contains(why), "{why}: {text}");
+    }
+    assert_eq!(w.upstream.hits("/paid/x"), 0);
+    assert_eq!(hub_latest(&w, &payer, params).await.state, head);
+
+    // Upstream slow (504) or failing (500): nothing charged; the same version then pays.
+    let slow = header(r, params, &head, PRICE, &payer, "GET", "/paid/slow");
+    assert_eq!(get(&sc.url("/paid/slow"), &[("payment-signature", &slow)]).await.status, 504);
+    let fail = header(r, params, &head, PRICE, &payer, "GET", "/paid/fail");
+    assert_eq!(get(&sc.url("/paid/fail"), &[("payment-signature", &fail)]).await.status, 500);
+    assert_eq!(hub_latest(&w, &payer, params).await.state, head);
+    let good = header(r, params, &head, PRICE, &payer, "GET", "/paid/x");
+    let ok5 = get(&sc.url("/paid/x"), &[("payment-signature", &good)]).await;
+    assert_eq!(ok5.status, 200);
+    let settled: scheme::SettlementResponse =
+        scheme::decode(ok5.headers[scheme::PAYMENT_RESPONSE].as_bytes()).unwrap();
+    assert_eq!(settled.extra["version"], 5);
+    // The same header again (a replay): refused, not forwarded.
+    let replay = get(&sc.url("/paid/x"), &[("payment-signature", &good)]).await;
+    assert_eq!(replay.status, 402);
+    assert_eq!(w.upstream.hits("/paid/x"), 1);
+    // Per-client counters on the metrics address.
+    let m = sc.metrics.unwrap();
+    let clients: Value =
+        serde_json::from_slice(&get(&format!("http://{m}/clients"), &[]).await.body).unwrap();
+    let me = &clients["clients"][0];
+    assert_eq!(
+        me["payer"].as_str().unwrap().to_lowercase(),
+        payer.address().to_string().to_lowercase()
+    );
+    assert_eq!(me["paid"], 5);
+    assert_eq!(me["wei"], (5 * PRICE).to_string());
+    assert!(me["refused"].as_u64().unwrap() >= 6 && me["upstreamFailed"] == 2, "{me}");
+    let prom =
+        String::from_utf8_lossy(&get(&format!("http://{m}/metrics"), &[]).await.body).to_string();
+    assert!(prom.contains("agnt2_sidecar_paid_total 5"), "{prom}");
+
+    // kill -9 and restart: the replay is still refused, payments continue from version 5.
+    sc.kill9();
+    let sc = SidecarProc::start(&cfg, &w.service);
+    let replay = get(&sc.url("/paid/x"), &[("payment-signature", &good)]).await;
+    assert_eq!(replay.status, 402, "{}", String::from_utf8_lossy(&replay.body));
+    // The 402 carries the co-signed version 5, which `agnt2 pay` adopts (its file says 4).
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/z")]);
+    assert!(ok, "{out}\n{err}");
+    let latest = hub_latest(&w, &payer, params).await;
+    assert_eq!((latest.state.version, latest.state.sentA), (6, U256::from(6 * PRICE)));
+    let _ = id;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_upstream_is_a_502_and_costs_nothing() {
+    let w = world();
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let sc = SidecarProc::start(&config(&w, "dead", &format!("http://{dead}"), false), &w.service);
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let states = tempfile::tempdir().unwrap();
+    let (params, _) = open_channel(&w, &payer, states.path(), w.service.address());
+    assert_eq!(get(&sc.url("/free/x"), &[]).await.status, 502);
+    let r = required(&get(&sc.url("/paid/a"), &[]).await).accepts[0].clone();
+    let head = hub_latest(&w, &payer, params).await.state;
+    let h = header(&r, params, &head, PRICE, &payer, "GET", "/paid/a");
+    let resp = get(&sc.url("/paid/a"), &[("payment-signature", &h)]).await;
+    assert_eq!(resp.status, 502, "{}", String::from_utf8_lossy(&resp.body));
+    assert_eq!(hub_latest(&w, &payer, params).await.state, head);
+    // The payer can close cooperatively: the sidecar countersigns the final state via the hub.
+    let (ok, out, err) = agnt2(
+        &w,
+        &payer,
+        states.path(),
+        &[
+            "channel",
+            "close",
+            "--channel",
+            &params.id().to_string(),
+            "--hub",
+            &w.hub_addr.to_string(),
+            "--l2.rpc-url",
+            &w.node.url(),
+        ],
+    );
+    assert!(ok, "{out}\n{err}");
+}
