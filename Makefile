@@ -53,10 +53,11 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 bench: tools contracts
-	$(CARGO) build --release -p agnt2 -p agnt2-hub
+	$(CARGO) build --release -p agnt2 -p agnt2-hub -p agnt2-sidecar-bin
 	scripts/bench-e2e.sh
 	scripts/bench-channels.sh
 	scripts/bench-settlement.sh
+	scripts/bench-sidecar.sh
 	target/release/agnt2 -q bench agent --calls 200 --rounds 7
 	for w in transfer erc20 agent swap contended mixed; do \
 	  target/release/agnt2 -q bench builder --workload $$w --txs 4000 --threads 2 --rounds 9; done

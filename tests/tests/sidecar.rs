@@ -588,3 +588,31 @@ async fn a_dead_upstream_is_a_502_and_costs_nothing() {
     );
     assert!(ok, "{out}\n{err}");
 }
+
+#[test]
+fn bench_sidecar_starts_what_it_needs_and_reports_json() {
+    let out = Command::new(common::agnt2_bin())
+        .current_dir(common::workspace())
+        .args(["bench", "sidecar", "--json", "--latency-requests", "40", "--throughput-requests"])
+        .args(["200", "--concurrency", "4", "--paid-requests", "20", "--channels", "2"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(r["paid_wei_checked"], true, "{r}");
+    assert_eq!(r["paid_requests"], 20);
+    assert_eq!(r["paid_channels"], 2);
+    for k in [
+        "free_p50_added_us",
+        "free_p99_added_us",
+        "free_throughput_ratio",
+        "paid_rps",
+        "paid_p50_us",
+    ] {
+        assert!(r[k].as_f64().is_some_and(f64::is_finite), "{k}: {r}");
+    }
+    assert!(
+        r["paid_rps"].as_f64().unwrap() > 0.0 && r["free_throughput_ratio"].as_f64().unwrap() > 0.0
+    );
+}

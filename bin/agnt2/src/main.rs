@@ -80,6 +80,40 @@ enum BenchCommand {
     Channels(ChannelBenchArgs),
     /// Deposit latency and the L1 gas of deposits, proposals, proofs and finalizations.
     Settlement(bench_settlement::SettlementBenchArgs),
+    /// What agnt2-sidecar adds in front of a service (free and paid routes) next to calling the
+    /// service directly.
+    Sidecar(SidecarBenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SidecarBenchArgs {
+    /// Sequential requests per side for the free-route latency.
+    #[arg(long = "latency-requests", default_value_t = 4_000)]
+    latency_requests: usize,
+    /// Requests per side for the free-route throughput.
+    #[arg(long = "throughput-requests", default_value_t = 40_000)]
+    throughput_requests: usize,
+    /// Concurrent clients for the throughput.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Paid requests (one client; sequential on each of its channels).
+    #[arg(long = "paid-requests", default_value_t = 4_000)]
+    paid_requests: usize,
+    /// Channels the paying client spreads its requests over.
+    #[arg(long, default_value_t = 1)]
+    channels: usize,
+    /// CPU time the upstream spends per request, in µs (0: a bare echo).
+    #[arg(long = "upstream-work-us", default_value_t = 0)]
+    upstream_work_us: u64,
+    /// A running node; without it the benchmark starts a devnet.
+    #[arg(long = "l2.rpc-url")]
+    l2_rpc_url: Option<String>,
+    /// Foundry's output with Adjudicator.sol (`make contracts`).
+    #[arg(long, default_value = "contracts/out", value_name = "DIR")]
+    artifacts: PathBuf,
+    /// Print one JSON object instead of lines.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -370,6 +404,52 @@ fn bench_builder(args: BuilderBenchArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+fn bench_sidecar(args: SidecarBenchArgs) -> eyre::Result<()> {
+    let exe = std::env::current_exe()?;
+    let r = agnt2_bench::sidecar::run(agnt2_bench::sidecar::Options {
+        latency_requests: args.latency_requests,
+        throughput_requests: args.throughput_requests,
+        concurrency: args.concurrency,
+        paid_requests: args.paid_requests,
+        channels: args.channels,
+        upstream_work_us: args.upstream_work_us,
+        l2_url: args.l2_rpc_url,
+        artifacts: args.artifacts,
+        node_bin: exe.clone(),
+        hub_bin: exe.with_file_name("agnt2-hub"),
+        sidecar_bin: exe.with_file_name("agnt2-sidecar"),
+        funder: dev_signers(1).remove(0),
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "free route: p50 {:.0} µs direct, {:.0} µs via sidecar (+{:.0} µs, p99 +{:.0} µs); {:.0} vs {:.0} req/s with {} clients ({:.2}×)",
+            r.free_direct_p50_us,
+            r.free_sidecar_p50_us,
+            r.free_p50_added_us,
+            r.free_p99_added_us,
+            r.free_direct_rps,
+            r.free_sidecar_rps,
+            r.concurrency,
+            r.free_throughput_ratio
+        );
+        println!(
+            "paid route: {:.0} paid req/s (one client, {} channel(s)), p50 {:.0} µs, p99 {:.0} µs; channels moved by exactly the price: {} (upstream work {} µs)",
+            r.paid_rps,
+            r.paid_channels,
+            r.paid_p50_us,
+            r.paid_p99_us,
+            r.paid_wei_checked,
+            r.upstream_work_us
+        );
+    }
+    if !r.paid_wei_checked {
+        eyre::bail!("the channel did not move by exactly the price per request");
+    }
+    Ok(())
+}
+
 fn bench_channels(args: ChannelBenchArgs) -> eyre::Result<()> {
     if args.hub.is_some() && args.adjudicator.is_none() {
         eyre::bail!("--hub needs --adjudicator (the one that hub serves)");
@@ -468,6 +548,7 @@ fn main() -> eyre::Result<()> {
         Command::Bench { command: BenchCommand::Agent(args) } => bench_agent(args),
         Command::Bench { command: BenchCommand::Builder(args) } => bench_builder(args),
         Command::Bench { command: BenchCommand::Channels(args) } => bench_channels(args),
+        Command::Bench { command: BenchCommand::Sidecar(args) } => bench_sidecar(args),
         Command::Bench { command: BenchCommand::Settlement(args) } => bench_settlement::run(args),
         Command::Channel(args) => channel::run(args),
         Command::Pay(args) => pay::run(args),

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod builder;
 mod calls;
 pub mod channels;
+pub mod sidecar;
 
 use agnt2_node::{Chain, MiningMode};
 use agnt2_primitives::{ChainSpec, ReceiptEnvelope, TxEnvelope, dev_signers};

@@ -117,8 +117,8 @@ impl Payer {
                 let (parts, b) = resp.into_parts();
                 let body = b.collect().await.map_err(|e| PayError::Http(e.to_string()))?.to_bytes();
                 let paid = match payment {
-                    Some((state, ..)) if parts.status.is_success() => {
-                        self.settle(state, &parts.headers)?
+                    Some((state, sig, _)) if parts.status.is_success() => {
+                        self.settle(state, sig, &parts.headers)?
                     }
                     _ => U256::ZERO,
                 };
@@ -203,7 +203,12 @@ impl Payer {
     }
 
     /// Checks the service's countersignature and makes the paid state the latest.
-    fn settle(&mut self, state: State, headers: &hyper::HeaderMap) -> Result<U256, PayError> {
+    fn settle(
+        &mut self,
+        state: State,
+        my: Sig,
+        headers: &hyper::HeaderMap,
+    ) -> Result<U256, PayError> {
         let h = headers.get(scheme::PAYMENT_RESPONSE).ok_or_else(|| {
             PayError::Service("a paid request was answered without PAYMENT-RESPONSE".into())
         })?;
@@ -216,7 +221,6 @@ impl Payer {
         if recover(&digest, &sig) != Some(self.params.b) {
             return Err(PayError::Service("the countersignature is not the service's".into()));
         }
-        let my = self.key.sign(&digest);
         let paid = state.sentA - self.latest.state.sentA;
         self.latest = SignedState { state, sig_a: Some(my), sig_b: Some(sig) };
         Ok(paid)
