@@ -23,6 +23,18 @@ struct Args {
     /// Forward to this upstream instead of the configured one.
     #[arg(long)]
     upstream: Option<String>,
+    /// The rollup's JSON-RPC instead of the configured one.
+    #[arg(long = "l2.rpc-url")]
+    l2_rpc_url: Option<String>,
+    /// The hub instead of the configured one.
+    #[arg(long)]
+    hub: Option<SocketAddr>,
+    /// The Adjudicator instead of the configured one.
+    #[arg(long)]
+    adjudicator: Option<agnt2_sidecar::config::Address>,
+    /// The URL clients reach the sidecar at instead of the configured one.
+    #[arg(long = "public-url")]
+    public_url: Option<String>,
     /// Metrics (/metrics, /clients) here instead of the configured address.
     #[arg(long)]
     metrics: Option<SocketAddr>,
@@ -65,6 +77,18 @@ async fn main() -> eyre::Result<()> {
     }
     if args.metrics.is_some() {
         cfg.metrics = args.metrics;
+    }
+    if let Some(u) = &args.l2_rpc_url {
+        cfg.chain.l2_rpc = u.clone();
+    }
+    if let Some(h) = args.hub {
+        cfg.chain.hub = h;
+    }
+    if let Some(a) = args.adjudicator {
+        cfg.chain.adjudicator = a;
+    }
+    if args.public_url.is_some() {
+        cfg.public_url = args.public_url.clone();
     }
     let key = load_key(&args, &cfg)?;
     let sidecar = Sidecar::start(cfg, key.clone()).await?;

@@ -52,6 +52,12 @@ pub(crate) struct ChannelArgs {
 
 #[derive(Debug, Subcommand)]
 enum ChannelCommand {
+    /// Deploy an Adjudicator on the rollup (from `make contracts`' output) and print its address.
+    Deploy {
+        /// Foundry's output with Adjudicator.sol.
+        #[arg(long, default_value = "contracts/out", value_name = "DIR")]
+        artifacts: PathBuf,
+    },
     /// Open a channel on the rollup (you are side A) and register it with the hub.
     Open {
         /// The Adjudicator contract.
@@ -190,6 +196,12 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
     let c = &args.common;
     let l2 = L2::new(&c.l2_rpc_url)?;
     match args.command {
+        ChannelCommand::Deploy { artifacts } => {
+            let (_, signer) = key(c)?;
+            let code = agnt2_bench::artifact(&artifacts, "Adjudicator.sol", "Adjudicator")?;
+            let address = l2.deploy(&signer, code).wrap_err("deploying the Adjudicator")?;
+            println!("{address}");
+        }
         ChannelCommand::Open { adjudicator, to, deposit, nonce, window } => {
             let (key, signer) = key(c)?;
             let deposit = parse_amount(&deposit)?;

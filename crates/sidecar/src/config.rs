@@ -1,7 +1,8 @@
 //! The sidecar's TOML configuration: the service behind it, its agent, the chain and hub it is
 //! paid through, and the price of each route.
 
-use alloy_primitives::{Address, U256};
+pub use alloy_primitives::Address;
+use alloy_primitives::U256;
 use serde::Deserialize;
 use std::{net::SocketAddr, path::PathBuf};
 

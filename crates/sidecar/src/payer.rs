@@ -116,8 +116,10 @@ impl Payer {
             if resp.status() != StatusCode::PAYMENT_REQUIRED {
                 let (parts, b) = resp.into_parts();
                 let body = b.collect().await.map_err(|e| PayError::Http(e.to_string()))?.to_bytes();
+                // Taken exactly when the service says so (any status it was paid for; an
+                // upstream failure comes back without PAYMENT-RESPONSE and costs nothing).
                 let paid = match payment {
-                    Some((state, sig, _)) if parts.status.is_success() => {
+                    Some((state, sig, _)) if parts.headers.contains_key(scheme::PAYMENT_RESPONSE) => {
                         self.settle(state, sig, &parts.headers)?
                     }
                     _ => U256::ZERO,
