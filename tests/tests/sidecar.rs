@@ -99,7 +99,9 @@ fn serve_conn(stream: TcpStream, hits: &Mutex<HashMap<String, u64>>) {
                 }
                 ok && w.write_all(b"0\r\n\r\n").is_ok()
             }
-            "/free/teapot" => respond(&mut w, "418 I'm a teapot", b"short and stout").is_ok(),
+            "/free/teapot" | "/paid/teapot" => {
+                respond(&mut w, "418 I'm a teapot", b"short and stout").is_ok()
+            }
             "/paid/slow" => {
                 std::thread::sleep(Duration::from_secs(3));
                 respond(&mut w, "200 OK", b"late").is_ok()
@@ -551,6 +553,17 @@ async fn priced_routes_are_paid_over_the_channel_exactly_once() {
     assert!(ok, "{out}\n{err}");
     let latest = hub_latest(&w, &payer, params).await;
     assert_eq!((latest.state.version, latest.state.sentA), (6, U256::from(6 * PRICE)));
+    // A 4xx the service answered is paid for (only upstream failures are not): `agnt2 pay`
+    // exits non-zero for it but keeps the co-signed state the service returned.
+    let (ok, _, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/teapot")]);
+    assert!(!ok && err.contains("418"), "{err}");
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(states.path().join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    let latest = hub_latest(&w, &payer, params).await;
+    assert_eq!(latest.state.version, 7);
+    assert_eq!(saved["latest"]["state"]["version"], 7, "the client kept the paid state");
     let _ = id;
 }
 

@@ -119,7 +119,9 @@ impl Payer {
                 // Taken exactly when the service says so (any status it was paid for; an
                 // upstream failure comes back without PAYMENT-RESPONSE and costs nothing).
                 let paid = match payment {
-                    Some((state, sig, _)) if parts.headers.contains_key(scheme::PAYMENT_RESPONSE) => {
+                    Some((state, sig, _))
+                        if parts.headers.contains_key(scheme::PAYMENT_RESPONSE) =>
+                    {
                         self.settle(state, sig, &parts.headers)?
                     }
                     _ => U256::ZERO,
