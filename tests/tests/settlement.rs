@@ -505,12 +505,9 @@ fn bridge_ok(l1: &str, l2: &str, args: &[&str]) -> String {
     out
 }
 
-fn wei(v: &str) -> u128 {
-    v.split_whitespace().next().unwrap().parse().unwrap()
-}
-
-#[test]
-fn deposit_then_withdraw_prove_finalize_through_the_bridge_cli() {
+/// anvil (1 s blocks), the L1 deployed with a 2-block submission interval and a 4 s window,
+/// and the node following it.
+fn launched_for_withdrawals() -> (Anvil, String, tempfile::TempDir, Launched) {
     let anvil = Anvil::start_with(&["--block-time", "1"]);
     let l1 = format!("http://{}", anvil.addr);
     let dir = tempfile::tempdir().unwrap();
@@ -520,6 +517,16 @@ fn deposit_then_withdraw_prove_finalize_through_the_bridge_cli() {
         &["--deploy-only", "--submission-interval", "2", "--finalization-period", "4"],
     ));
     let node = Launched::start(&l1, dir.path());
+    (anvil, l1, dir, node)
+}
+
+fn wei(v: &str) -> u128 {
+    v.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn deposit_then_withdraw_prove_finalize_through_the_bridge_cli() {
+    let (_anvil, l1, _dir, node) = launched_for_withdrawals();
     let l2 = node.url.clone();
     let me = common::DEV_ADDR1;
 
@@ -621,15 +628,7 @@ fn the_op_standard_bridge_moves_eth_through_agnt2_messenger_and_bridge_predeploy
     const L2_MESSENGER: &str = "0x4200000000000000000000000000000000000007";
     const L2_BRIDGE: &str = "0x4200000000000000000000000000000000000010";
     const LEGACY_ETH: &str = "0xDeadDeAddeAddEAddeadDEaDDEAdDeaDDeAD0000";
-    let anvil = Anvil::start_with(&["--block-time", "1"]);
-    let l1 = format!("http://{}", anvil.addr);
-    let dir = tempfile::tempdir().unwrap();
-    ok(&launch(
-        &l1,
-        dir.path(),
-        &["--deploy-only", "--submission-interval", "2", "--finalization-period", "4"],
-    ));
-    let node = Launched::start(&l1, dir.path());
+    let (_anvil, l1, dir, node) = launched_for_withdrawals();
     let l2 = node.url.clone();
     let cfg = node.rpc("optimism_rollupConfig", serde_json::json!([]));
     let l1_messenger = cfg["addresses"]["L1CrossDomainMessengerProxy"].as_str().unwrap();

@@ -56,15 +56,7 @@ fn load_key(args: &Args) -> eyre::Result<Key> {
     if let Some(k) = &args.key {
         return Key::from_hex(k).wrap_err("--key");
     }
-    let path = args.datadir.join("hub.key");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return Key::from_hex(&text).wrap_err_with(|| format!("reading {}", path.display()));
-    }
-    std::fs::create_dir_all(&args.datadir)?;
-    let key = Key::random();
-    std::fs::write(&path, format!("{}\n", key.secret_bytes()))
-        .wrap_err_with(|| format!("writing {}", path.display()))?;
-    Ok(key)
+    Key::load_or_create(&args.datadir.join("hub.key"))
 }
 
 async fn serve_metrics(

@@ -48,16 +48,7 @@ fn load_key(args: &Args, cfg: &Config) -> eyre::Result<Key> {
     if let Some(k) = args.key.as_deref().or(cfg.agent.key.as_deref()) {
         return Key::from_hex(k.trim()).wrap_err("the agent key");
     }
-    let path = cfg.datadir.join("sidecar.key");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return Key::from_hex(text.trim()).wrap_err_with(|| format!("reading {}", path.display()));
-    }
-    std::fs::create_dir_all(&cfg.datadir)
-        .wrap_err_with(|| format!("creating {}", cfg.datadir.display()))?;
-    let key = Key::random();
-    std::fs::write(&path, format!("{}\n", key.secret_bytes()))
-        .wrap_err_with(|| format!("writing {}", path.display()))?;
-    Ok(key)
+    Key::load_or_create(&cfg.datadir.join("sidecar.key"))
 }
 
 #[tokio::main]

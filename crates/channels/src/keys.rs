@@ -76,6 +76,22 @@ impl Key {
         }
     }
 
+    /// The key in the file at `path` (hex), or a fresh one written there (and its directory
+    /// created) when there is no such file.
+    pub fn load_or_create(path: &std::path::Path) -> eyre::Result<Self> {
+        use eyre::WrapErr;
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return Self::from_hex(&text).wrap_err_with(|| format!("reading {}", path.display()));
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+        }
+        let key = Self::random();
+        std::fs::write(path, format!("{}\n", key.secret_bytes()))
+            .wrap_err_with(|| format!("writing {}", path.display()))?;
+        Ok(key)
+    }
+
     /// The secret bytes (for saving the hub's key).
     pub fn secret_bytes(&self) -> B256 {
         B256::from(self.secret.secret_bytes())
