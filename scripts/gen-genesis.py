@@ -75,7 +75,7 @@ def main():
     # The interaction trie's account (nonce 1: never cleared as empty) and one byte of code at
     # each agent precompile so that Solidity's extcodesize check passes for high-level calls.
     alloc["0x" + "00" * 18 + "8000"] = {"balance": "0x0", "nonce": "0x1"}
-    for precompile in ("8004", "8005", "8007", "8008"):
+    for precompile in ("8004", "8005", "8007", "8008", "8009"):
         alloc["0x" + "00" * 18 + precompile] = {"balance": "0x0", "code": "0xfe"}
 
     genesis = {

@@ -65,6 +65,20 @@ contract FakeAgents {
     }
 }
 
+/// @notice Stands in for the Interactions precompile: remembers the last record.
+contract FakeInteractions {
+    address public attester;
+    uint256 public agentA;
+    uint256 public agentB;
+    uint256 public volume;
+    uint256 public calls;
+
+    function record(uint256 a, uint256 b, uint256 v) external {
+        (attester, agentA, agentB, volume) = (msg.sender, a, b, v);
+        calls++;
+    }
+}
+
 contract AdjudicatorTest {
     VmChan constant vm = VmChan(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 constant KA = 0xA11CE;
@@ -294,5 +308,40 @@ contract AdjudicatorTest {
         bytes32 id = adj.channelId(a, b, address(0), 9);
         vm.expectRevert(abi.encodeWithSelector(Adjudicator.UnknownChannel.selector, id));
         adj.settle(id);
+    }
+
+    function test_settled_channels_between_agents_are_recorded() public {
+        FakeAgents fake = new FakeAgents();
+        vm.etch(address(0x8004), address(fake).code);
+        vm.etch(address(0x8009), address(new FakeInteractions()).code);
+        FakeAgents(address(0x8004)).set(b, address(0));
+        FakeInteractions rec = FakeInteractions(address(0x8009));
+        vm.deal(a, 10 ether);
+        // B owns agent 7; A names agent 7 too but does not own it: recorded as 0.
+        vm.prank(a);
+        bytes32 id = adj.open{value: 1 ether}(b, address(0), 1, 100, 7, 7, 1 ether);
+        Adjudicator.State memory s = _state(id, 3, 0.25 ether, 0.05 ether, true);
+        adj.close(s, _sig(adj, KA, s), _sig(adj, KB, s));
+        require(rec.calls() == 1 && rec.attester() == address(adj), "recorded by the adjudicator");
+        require(rec.agentA() == 0 && rec.agentB() == 7 && rec.volume() == 0.3 ether, "pair and volume");
+        // No agent owned, or never past the opening state: nothing recorded.
+        vm.prank(a);
+        bytes32 id2 = adj.open{value: 1 ether}(b, address(0), 2, 100, 0, 0, 1 ether);
+        Adjudicator.State memory s2 = _state(id2, 1, 1, 0, true);
+        adj.close(s2, _sig(adj, KA, s2), _sig(adj, KB, s2));
+        vm.prank(a);
+        bytes32 id3 = adj.open{value: 1 ether}(b, address(0), 3, 1, 0, 7, 1 ether);
+        vm.prank(a);
+        adj.dispute(_state(id3, 0, 0, 0, false), "", "");
+        vm.warp(block.timestamp + 2);
+        adj.settle(id3);
+        require(rec.calls() == 1, "nothing else recorded");
+        // A recorder that fails does not block settlement.
+        vm.etch(address(0x8009), hex"fe");
+        vm.prank(a);
+        bytes32 id4 = adj.open{value: 1 ether}(b, address(0), 4, 100, 0, 7, 1 ether);
+        Adjudicator.State memory s4 = _state(id4, 1, 1, 0, true);
+        adj.close(s4, _sig(adj, KA, s4), _sig(adj, KB, s4));
+        require(adj.getChannel(id4).owedB == 1, "settled anyway");
     }
 }

@@ -277,27 +277,23 @@ fn agnt2(w: &World, key: &Key, states: &Path, args: &[&str]) -> (bool, String, S
 }
 
 fn open_channel(w: &World, payer: &Key, states: &Path, to: Address) -> (ChannelParams, String) {
-    let (ok, out, err) = agnt2(
-        w,
-        payer,
-        states,
-        &[
-            "channel",
-            "open",
-            "--adjudicator",
-            &w.adjudicator,
-            "--to",
-            &to.to_string(),
-            "--deposit",
-            "0.01ether",
-            "--window",
-            "60",
-            "--hub",
-            &w.hub_addr.to_string(),
-            "--l2.rpc-url",
-            &w.node.url(),
-        ],
-    );
+    open_channel_with(w, payer, states, to, &[])
+}
+
+/// `agnt2 channel open` to `to` with 0.01 ether and `extra` flags; the channel and its id.
+fn open_channel_with(
+    w: &World,
+    payer: &Key,
+    states: &Path,
+    to: Address,
+    extra: &[&str],
+) -> (ChannelParams, String) {
+    let (url, hub, to) = (w.node.url(), w.hub_addr.to_string(), to.to_string());
+    let mut args =
+        vec!["channel", "open", "--adjudicator", &w.adjudicator, "--deposit", "0.01ether"];
+    args.extend(["--window", "60", "--l2.rpc-url", &url, "--hub", &hub, "--to", &to]);
+    args.extend(extra);
+    let (ok, out, err) = agnt2(w, payer, states, &args);
     assert!(ok, "{out}\n{err}");
     let id = out.split_whitespace().nth(2).unwrap().to_string();
     let saved: Value =
@@ -628,4 +624,117 @@ fn bench_sidecar_starts_what_it_needs_and_reports_json() {
     assert!(
         r["paid_rps"].as_f64().unwrap() > 0.0 && r["free_throughput_ratio"].as_f64().unwrap() > 0.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_channel_to_the_service_is_recorded_in_the_interaction_trie() {
+    let w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let sc = SidecarProc::start(&config(&w, "svc", &upstream, true), &w.service);
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let url = w.node.url();
+    let me = payer.secret_bytes().to_string();
+    // The payer is an agent too.
+    common::cast(&[
+        "send",
+        "0x0000000000000000000000000000000000008004",
+        "register(string)",
+        "ipfs://payer",
+        "--private-key",
+        &me,
+        "--rpc-url",
+        &url,
+    ]);
+    let payer_agent = common::cast(&[
+        "call",
+        "0x0000000000000000000000000000000000008004",
+        "tokenOfOwnerByIndex(address,uint256)(uint256)",
+        &payer.address().to_string(),
+        "0",
+        "--rpc-url",
+        &url,
+    ]);
+    let service_agent = required(&get(&sc.url("/paid/a"), &[]).await).accepts[0].extra["agentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(service_agent, sc.agent);
+    let states = tempfile::tempdir().unwrap();
+    let (params, id) = open_channel_with(
+        &w,
+        &payer,
+        states.path(),
+        w.service.address(),
+        &["--agent", &payer_agent, "--to-agent", &service_agent],
+    );
+    let (ok, out, err) =
+        agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/a"), "--count", "3"]);
+    assert!(ok, "{out}\n{err}");
+    let interactions = "0x0000000000000000000000000000000000008009";
+    let get_pair = || {
+        common::cast(&[
+            "call",
+            interactions,
+            "get(address,uint256,uint256)(uint64,uint256,uint64)",
+            &w.adjudicator,
+            &payer_agent,
+            &service_agent,
+            "--rpc-url",
+            &url,
+        ])
+    };
+    assert!(get_pair().starts_with("0\n0\n"), "nothing before settlement: {}", get_pair());
+    let (ok, out, err) = agnt2(
+        &w,
+        &payer,
+        states.path(),
+        &[
+            "channel",
+            "close",
+            "--channel",
+            &id,
+            "--hub",
+            &w.hub_addr.to_string(),
+            "--l2.rpc-url",
+            &url,
+        ],
+    );
+    assert!(ok, "{out}\n{err}");
+    let pair: Vec<String> =
+        get_pair().lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+    assert_eq!(pair[0], "1", "one settled channel");
+    assert_eq!(pair[1], (3 * PRICE).to_string(), "the volume paid");
+    assert!(pair[2].parse::<u64>().unwrap() > 0, "the block");
+    let totals = common::cast(&[
+        "call",
+        interactions,
+        "totals(address,uint256)(uint64,uint256,uint64)",
+        &w.adjudicator,
+        &service_agent,
+        "--rpc-url",
+        &url,
+    ]);
+    assert!(totals.starts_with("1\n"), "{totals}");
+    // Recorded per attester: another caller's view of the pair is empty, and a record naming no
+    // agent is refused.
+    let other = common::cast(&[
+        "call",
+        interactions,
+        "get(address,uint256,uint256)(uint64,uint256,uint64)",
+        &payer.address().to_string(),
+        &payer_agent,
+        &service_agent,
+        "--rpc-url",
+        &url,
+    ]);
+    assert!(other.starts_with("0\n"), "{other}");
+    let refused = Command::new(common::tool("cast"))
+        .args(["send", interactions, "record(uint256,uint256,uint256)", "0", "0", "1"])
+        .args(["--private-key", &me, "--rpc-url", &url])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no agent named"));
+    let _ = params;
 }

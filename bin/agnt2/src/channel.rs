@@ -75,6 +75,12 @@ enum ChannelCommand {
         /// Challenge window in seconds.
         #[arg(long, default_value_t = 3600)]
         window: u64,
+        /// Your agent (its session keys may sign for you; settlement records the interaction).
+        #[arg(long)]
+        agent: Option<U256>,
+        /// The counterparty's agent (a sidecar names it in its 402 as `extra.agentId`).
+        #[arg(long = "to-agent")]
+        to_agent: Option<U256>,
     },
     /// Pay the other side through the hub (one co-signed update per payment).
     Pay {
@@ -202,7 +208,7 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
             let address = l2.deploy(&signer, code).wrap_err("deploying the Adjudicator")?;
             println!("{address}");
         }
-        ChannelCommand::Open { adjudicator, to, deposit, nonce, window } => {
+        ChannelCommand::Open { adjudicator, to, deposit, nonce, window, agent, to_agent } => {
             let (key, signer) = key(c)?;
             let deposit = parse_amount(&deposit)?;
             let mut hub = connect(c, &key).await?;
@@ -217,7 +223,9 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
                 token: Address::ZERO,
                 nonce,
             };
-            let call = agnt2_channels::l2::open_eth_call(to, nonce, window, deposit);
+            let mut call = agnt2_channels::l2::open_eth_call(to, nonce, window, deposit);
+            call.agentA = agent.unwrap_or_default();
+            call.agentB = to_agent.unwrap_or_default();
             let tx = l2.transact(&signer, Some(adjudicator), deposit, call.abi_encode())?;
             let latest = hub.register(params, [deposit, U256::ZERO]).await?;
             let onchain = l2.channel(adjudicator, params.id())?;

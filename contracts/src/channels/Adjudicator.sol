@@ -7,6 +7,11 @@ interface IERC20Min {
     function transfer(address to, uint256 amount) external returns (bool);
 }
 
+/// @notice The record the adjudicator leaves when a channel between agents settles (agnt2 0x8009).
+interface IInteractionRecord {
+    function record(uint256 agentA, uint256 agentB, uint256 volume) external;
+}
+
 /// @notice What the adjudicator asks the agent precompiles (agnt2 0x8004 and 0x8008).
 interface IAgentOwner {
     function ownerOf(uint256 agentId) external view returns (address);
@@ -74,6 +79,8 @@ contract Adjudicator {
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     address public constant IDENTITY = address(0x8004);
+    /// @notice Where settled channels between agents are recorded (agnt2's Interactions precompile).
+    address public constant INTERACTIONS = address(0x8009);
     address public constant SESSIONS = address(0x8008);
     uint48 public constant MAX_CHALLENGE_DURATION = 365 days;
     /// @dev secp256k1n / 2: signatures with a higher s are malleable copies.
@@ -282,6 +289,33 @@ contract Adjudicator {
         c.owedB = balanceB;
         c.status = Status.Settled;
         emit Concluded(id, c.version, balanceA, balanceB, cooperative);
+        _recordInteraction(c);
+    }
+
+    /// @dev Records the settled channel in the interaction trie for the agents the participants
+    ///      own (an agent id a participant does not own counts as 0), with the volume both sides
+    ///      sent. Nothing for a channel that never moved past its opening state. Best effort and
+    ///      gas-capped: a chain without the precompile does not block settlement.
+    function _recordInteraction(Channel storage c) private {
+        if (c.version == 0) return;
+        uint256 agentA = _owns(c.a, c.agentA) ? c.agentA : 0;
+        uint256 agentB = _owns(c.b, c.agentB) ? c.agentB : 0;
+        if (agentA == 0 && agentB == 0) return;
+        uint256 volume;
+        unchecked {
+            volume = c.sentA + c.sentB;
+        }
+        if (volume < c.sentA) volume = type(uint256).max;
+        (bool ok,) = INTERACTIONS.call{gas: 200_000}(
+            abi.encodeCall(IInteractionRecord.record, (agentA, agentB, volume))
+        );
+        ok;
+    }
+
+    function _owns(address participant, uint256 agentId) private view returns (bool) {
+        if (agentId == 0) return false;
+        (bool ok, bytes memory ret) = IDENTITY.staticcall(abi.encodeCall(IAgentOwner.ownerOf, (agentId)));
+        return ok && ret.length == 32 && abi.decode(ret, (address)) == participant;
     }
 
     function _checkSignatures(Channel storage c, State calldata s, bytes calldata sigA, bytes calldata sigB)

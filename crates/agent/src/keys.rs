@@ -56,6 +56,15 @@ pub enum Kind {
     /// Responses appended to a feedback by one responder (`subkey = responder ‖ client ‖
     /// index`).
     ResponsesBy = 24,
+    /// An attested interaction of a pair ([`InteractionWord`]; `agentId` = agent A,
+    /// `subkey = attester ‖ agentB`).
+    Interaction = 25,
+    /// The volume of an attested pair (same key as [`Kind::Interaction`]).
+    InteractionVolume = 26,
+    /// An agent's attested interactions with anyone ([`InteractionWord`]; `subkey = attester`).
+    InteractionTotal = 27,
+    /// An agent's attested volume with anyone (`subkey = attester`).
+    InteractionTotalVolume = 28,
 }
 
 /// Entry `i` of a list of `kind` under `id` (the list's length is at no subkey).
@@ -170,6 +179,27 @@ impl SessionWord {
     }
 }
 
+/// Interactions an attester recorded: `count (64 bits) | block of the last one (64)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InteractionWord {
+    /// How many were recorded.
+    pub count: u64,
+    /// Block of the last one.
+    pub last_block: u64,
+}
+
+impl InteractionWord {
+    /// Packs the word.
+    pub fn pack(&self) -> U256 {
+        U256::from(self.count) | (U256::from(self.last_block) << 64usize)
+    }
+
+    /// Unpacks a word.
+    pub fn unpack(w: U256) -> Self {
+        Self { count: field(w, 0, 64), last_block: field(w, 64, 64) }
+    }
+}
+
 /// `a ‖ b` of two addresses, or of an address and a big-endian index.
 pub fn pair_subkey(a: Address, b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(20 + b.len());
@@ -227,6 +257,8 @@ mod tests {
         assert_eq!(CapabilityWord::unpack(c.pack()), c);
         let s = SessionWord { expiry: u64::MAX, pos: 7, epoch: u32::MAX as u64, parties: 3 };
         assert_eq!(SessionWord::unpack(s.pack()), s);
+        let i = InteractionWord { count: u64::MAX, last_block: u64::MAX - 1 };
+        assert_eq!(InteractionWord::unpack(i.pack()), i);
         assert_eq!(OwnerWord::unpack(U256::ZERO).owner, Address::ZERO);
     }
 }

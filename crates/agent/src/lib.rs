@@ -10,6 +10,7 @@
 mod capabilities;
 mod gas;
 mod identity;
+mod interactions;
 pub mod keys;
 mod reputation;
 mod sessions;
@@ -34,16 +35,19 @@ pub const REPUTATION: Address = address!("0x000000000000000000000000000000000000
 pub const CAPABILITIES: Address = address!("0x0000000000000000000000000000000000008007");
 /// Sessions precompile.
 pub const SESSIONS: Address = address!("0x0000000000000000000000000000000000008008");
+/// Interactions precompile (attested interactions of agent pairs).
+pub const INTERACTIONS: Address = address!("0x0000000000000000000000000000000000008009");
 
 /// A precompile's entry point.
 type Entry = fn(PrecompileInput<'_>) -> PrecompileResult;
 
 /// The agent precompiles: address, id and entry point.
-const PRECOMPILES: [(Address, &str, Entry); 4] = [
+const PRECOMPILES: [(Address, &str, Entry); 5] = [
     (IDENTITY, "agnt2-identity", identity::call),
     (REPUTATION, "agnt2-reputation", reputation::call),
     (CAPABILITIES, "agnt2-capabilities", capabilities::call),
     (SESSIONS, "agnt2-sessions", sessions::call),
+    (INTERACTIONS, "agnt2-interactions", interactions::call),
 ];
 
 /// Adds the agent precompiles to an EVM's precompile set.

@@ -179,7 +179,7 @@ mod tests {
     fn embedded_devnet_parses() {
         let spec = ChainSpec::devnet();
         assert_eq!(spec.chain_id(), 80042);
-        assert_eq!(spec.genesis.alloc.len(), 34);
+        assert_eq!(spec.genesis.alloc.len(), 35);
         assert_eq!(spec.extra_data().len(), 17);
     }
 
