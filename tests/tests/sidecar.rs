@@ -302,6 +302,14 @@ fn open_channel_with(
     (agnt2_channels::json::params_from_json(&saved["params"]).unwrap(), id)
 }
 
+/// `agnt2 channel close` (the sidecar countersigns the final state through the hub).
+fn close_channel(w: &World, payer: &Key, states: &Path, id: &str) {
+    let (url, hub) = (w.node.url(), w.hub_addr.to_string());
+    let args = ["channel", "close", "--channel", id, "--hub", &hub, "--l2.rpc-url", &url];
+    let (ok, out, err) = agnt2(w, payer, states, &args);
+    assert!(ok, "{out}\n{err}");
+}
+
 /// The hub's latest co-signed state of the channel, read as its payer.
 async fn hub_latest(w: &World, payer: &Key, params: ChannelParams) -> SignedState {
     let mut c = HubClient::connect(w.hub_addr, payer).await.unwrap();
@@ -580,22 +588,7 @@ async fn a_dead_upstream_is_a_502_and_costs_nothing() {
     assert_eq!(resp.status, 502, "{}", String::from_utf8_lossy(&resp.body));
     assert_eq!(hub_latest(&w, &payer, params).await.state, head);
     // The payer can close cooperatively: the sidecar countersigns the final state via the hub.
-    let (ok, out, err) = agnt2(
-        &w,
-        &payer,
-        states.path(),
-        &[
-            "channel",
-            "close",
-            "--channel",
-            &params.id().to_string(),
-            "--hub",
-            &w.hub_addr.to_string(),
-            "--l2.rpc-url",
-            &w.node.url(),
-        ],
-    );
-    assert!(ok, "{out}\n{err}");
+    close_channel(&w, &payer, states.path(), &params.id().to_string());
 }
 
 #[test]
@@ -685,22 +678,7 @@ async fn a_settled_channel_to_the_service_is_recorded_in_the_interaction_trie() 
         ])
     };
     assert!(get_pair().starts_with("0\n0\n"), "nothing before settlement: {}", get_pair());
-    let (ok, out, err) = agnt2(
-        &w,
-        &payer,
-        states.path(),
-        &[
-            "channel",
-            "close",
-            "--channel",
-            &id,
-            "--hub",
-            &w.hub_addr.to_string(),
-            "--l2.rpc-url",
-            &url,
-        ],
-    );
-    assert!(ok, "{out}\n{err}");
+    close_channel(&w, &payer, states.path(), &id);
     let pair: Vec<String> =
         get_pair().lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
     assert_eq!(pair[0], "1", "one settled channel");
