@@ -486,12 +486,27 @@ async fn priced_routes_are_paid_over_the_channel_exactly_once() {
     let stranger = Key::random();
     let mut other = params;
     other.b = Address::repeat_byte(9);
+    let mut unopened = params;
+    unopened.nonce += 1;
     let cases: Vec<(String, u16, &str)> = vec![
         ("!!!".into(), 400, "malformed"),
         (header(r, params, &head, PRICE - 1, &payer, "GET", "/paid/x"), 402, "costs"),
         (header(r, params, &head, PRICE, &stranger, "GET", "/paid/x"), 402, "not the payer"),
         (header(r, params, &head, PRICE, &payer, "GET", "/paid/other"), 402, "another request"),
         (header(r, other, &head, PRICE, &payer, "GET", "/paid/x"), 402, "not this service"),
+        (
+            header(
+                r,
+                unopened,
+                &State { channelId: unopened.id(), version: 0, sentA: U256::ZERO, ..head.clone() },
+                PRICE,
+                &payer,
+                "GET",
+                "/paid/x",
+            ),
+            402,
+            "not open on the rollup",
+        ),
         (
             header(
                 r,

@@ -200,7 +200,18 @@ impl Payee {
         let slot = self.books.lock().entry(id).or_default().clone();
         let mut guard = slot.lock_owned().await;
         if guard.is_none() {
-            *guard = Some(self.load(params).await?);
+            match self.load(params).await {
+                Ok(b) => *guard = Some(b),
+                Err(e) => {
+                    // Forget channels that do not load (a stranger's made-up ids must not pile up).
+                    drop(guard);
+                    let mut books = self.books.lock();
+                    if books.get(&id).is_some_and(|s| s.try_lock().is_ok_and(|g| g.is_none())) {
+                        books.remove(&id);
+                    }
+                    return Err(e);
+                }
+            }
         }
         Ok(guard)
     }
