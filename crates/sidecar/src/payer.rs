@@ -53,6 +53,9 @@ pub struct Payer {
     latest: SignedState,
     /// The most it pays for one request.
     pub max_amount: U256,
+    /// Check the service's countersignature on every answer (default); otherwise call
+    /// [`Payer::verify`] before relying on the latest state.
+    pub verify_every: bool,
     known: HashMap<(String, String), Requirement>,
     client: Client<HttpConnector, Full<Bytes>>,
 }
@@ -74,6 +77,7 @@ impl Payer {
             params,
             latest,
             max_amount: U256::MAX,
+            verify_every: true,
             known: HashMap::new(),
             client: Client::builder(TokioExecutor::new()).build(http),
         })
@@ -221,13 +225,24 @@ impl Payer {
             .map_err(|e| PayError::Service(format!("settlement signature: {e}")))?;
         let sig = Sig::from_slice(&sig)
             .ok_or_else(|| PayError::Service("settlement signature is not 65 bytes".into()))?;
-        let digest = state::digest(&state, &self.params.domain());
+        let paid = state.sentA - self.latest.state.sentA;
+        self.latest = SignedState { state, sig_a: Some(my), sig_b: Some(sig) };
+        if self.verify_every {
+            self.verify()?;
+        }
+        Ok(paid)
+    }
+
+    /// Checks the service's countersignature of the latest state. The payer's own signature
+    /// is what binds it, so checking every answer buys nothing but detection time: a client that
+    /// pays in a loop checks the newest one before it relies on it (closing, disputing, saving).
+    pub fn verify(&self) -> Result<(), PayError> {
+        let Some(sig) = self.latest.sig_b else { return Ok(()) };
+        let digest = state::digest(&self.latest.state, &self.params.domain());
         if recover(&digest, &sig) != Some(self.params.b) {
             return Err(PayError::Service("the countersignature is not the service's".into()));
         }
-        let paid = state.sentA - self.latest.state.sentA;
-        self.latest = SignedState { state, sig_a: Some(my), sig_b: Some(sig) };
-        Ok(paid)
+        Ok(())
     }
 
     /// Takes the service's co-signed state when it is newer than ours and carries both
