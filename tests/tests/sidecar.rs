@@ -182,7 +182,8 @@ const PRICE: u64 = 1_000_000_000_000; // 1000 gwei
 
 struct World {
     node: Node,
-    _hub: HubProc,
+    hub: HubProc,
+    hub_key: Key,
     hub_addr: SocketAddr,
     adjudicator: String,
     upstream: Upstream,
@@ -216,7 +217,8 @@ fn world() -> World {
     fund(&node, service.address());
     World {
         hub_addr: hub.addr,
-        _hub: hub,
+        hub,
+        hub_key,
         node,
         adjudicator,
         upstream: Upstream::start(),
@@ -730,4 +732,33 @@ async fn a_settled_channel_to_the_service_is_recorded_in_the_interaction_trie() 
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no agent named"));
     let _ = params;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sidecar_reconnects_when_the_hub_restarts() {
+    let mut w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let sc = SidecarProc::start(&config(&w, "svc", &upstream, false), &w.service);
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let states = tempfile::tempdir().unwrap();
+    let (params, _) = open_channel(&w, &payer, states.path(), w.service.address());
+    let pay = |w: &World| agnt2(w, &payer, states.path(), &["pay", &sc.url("/paid/a")]);
+    let (ok, out, err) = pay(&w);
+    assert!(ok, "{out}\n{err}");
+    // kill -9 the hub and bring it back on the same port and datadir.
+    w.hub.kill9();
+    w.hub = HubProc::start(
+        &w.dir.path().join("hub"),
+        &w.node.url(),
+        &w.adjudicator,
+        &w.hub_key.secret_bytes().to_string(),
+        w.hub_addr.port(),
+    );
+    for _ in 0..2 {
+        let (ok, out, err) = pay(&w);
+        assert!(ok, "{out}\n{err}");
+    }
+    let latest = hub_latest(&w, &payer, params).await;
+    assert_eq!((latest.state.version, latest.state.sentA), (3, U256::from(3 * PRICE)));
 }

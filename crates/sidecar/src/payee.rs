@@ -54,6 +54,24 @@ struct Waiters {
 struct Conn {
     out: mpsc::UnboundedSender<Msg>,
     waiters: Arc<Mutex<Waiters>>,
+    alive: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Conn {
+    fn is_alive(&self) -> bool {
+        !self.out.is_closed() && self.alive.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Registers a waiter unless the connection is already dead (checked under the lock the
+    /// dispatcher takes to fail everyone when it dies, so no waiter is left hanging).
+    fn wait(&self, f: impl FnOnce(&mut Waiters)) -> bool {
+        let mut w = self.waiters.lock();
+        if !self.alive.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        f(&mut w);
+        true
+    }
 }
 
 /// The service's channels.
@@ -233,31 +251,61 @@ impl Payee {
         }
         let deposits = [onchain.depositA, onchain.depositB];
         let _one = self.registering.lock().await;
+        let mut tries = 0;
+        let latest = loop {
+            tries += 1;
+            let conn = self.conn().await?;
+            let (tx, rx) = oneshot::channel();
+            if !conn.wait(|w| w.register = Some((id, tx))) {
+                if tries >= 3 {
+                    return Err(PayError::Unavailable("the hub connection keeps closing".into()));
+                }
+                continue;
+            }
+            send(&conn, Msg::Register { params: *params, deposits })?;
+            match answer(rx).await? {
+                Ok(l) => break l,
+                // The connection died under the request: once more on a new one.
+                Err(_) if !conn.is_alive() && tries < 2 => {}
+                Err(e) => return Err(PayError::Unavailable(format!("hub: {e}"))),
+            }
+        };
+        Ok(Book { payer: params.a, deposits, latest })
+    }
+
+    /// The hub's latest co-signed state of channel `id`.
+    async fn hub_latest(&self, id: B256) -> Result<SignedState, PayError> {
+        let _one = self.registering.lock().await;
         let conn = self.conn().await?;
         let (tx, rx) = oneshot::channel();
-        conn.waiters.lock().register = Some((id, tx));
-        send(&conn, Msg::Register { params: *params, deposits })?;
-        let latest = answer(rx).await?.map_err(|e| PayError::Unavailable(format!("hub: {e}")))?;
-        Ok(Book { payer: params.a, deposits, latest })
+        if !conn.wait(|w| w.register = Some((id, tx))) {
+            return Err(PayError::Unavailable("the hub connection closed".into()));
+        }
+        send(&conn, Msg::GetLatest { channel_id: id })?;
+        answer(rx).await?.map_err(|e| PayError::Unavailable(format!("hub: {e}")))
     }
 
     /// The hub connection, (re)connecting when there is none.
     async fn conn(&self) -> Result<Conn, PayError> {
         let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_ref().filter(|c| !c.out.is_closed()) {
+        if let Some(c) = slot.as_ref().filter(|c| c.is_alive()) {
             return Ok(c.clone());
         }
         let client = HubClient::connect(self.hub, &self.key)
             .await
             .map_err(|e| PayError::Unavailable(format!("connecting to the hub: {e:#}")))?;
-        let conn = Conn { out: client.sender(), waiters: Arc::default() };
+        let conn = Conn {
+            out: client.sender(),
+            waiters: Arc::default(),
+            alive: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        };
         let signer = Countersigner {
             key: self.key.clone(),
             domain: self.domain.clone(),
             books: self.books.clone(),
             out: client.sender(),
         };
-        tokio::spawn(dispatch(client, conn.waiters.clone(), signer));
+        tokio::spawn(dispatch(client, conn.clone(), signer));
         *slot = Some(conn.clone());
         Ok(conn)
     }
@@ -325,12 +373,16 @@ impl Countersigner {
 }
 
 /// Routes the hub's answers to the waiting callers; fails them all when the connection ends.
-async fn dispatch(mut client: HubClient, waiters: Arc<Mutex<Waiters>>, signer: Countersigner) {
+async fn dispatch(mut client: HubClient, conn: Conn, signer: Countersigner) {
+    let waiters = conn.waiters;
     loop {
         let msg = match client.recv().await {
             Ok(m) => m,
             Err(e) => {
+                // Marked dead under the waiters' lock: a caller either registered before (and is
+                // failed here) or sees the connection dead and reconnects.
                 let mut w = waiters.lock();
+                conn.alive.store(false, std::sync::atomic::Ordering::Release);
                 for (_, tx) in w.submits.drain() {
                     let _ = tx.send(Err(format!("{e:#}")));
                 }
@@ -382,11 +434,45 @@ impl Pending {
         let digest = state::digest(&self.state, &payee.domain);
         let mine = payee.key.sign(&digest);
         let id = self.state.channelId;
-        let conn = payee.conn().await?;
-        let (tx, rx) = oneshot::channel();
-        conn.waiters.lock().submits.insert((id, self.state.version), tx);
-        send(&conn, Msg::Submit { state: self.state.clone(), sig_a: self.payer_sig, sig_b: mine })?;
-        answer(rx).await?.map_err(|e| PayError::Unavailable(format!("the hub refused: {e}")))?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let conn = payee.conn().await?;
+            let (tx, rx) = oneshot::channel();
+            let key = (id, self.state.version);
+            if !conn.wait(|w| {
+                w.submits.insert(key, tx);
+            }) {
+                if tries >= 3 {
+                    return Err(PayError::Unavailable("the hub connection keeps closing".into()));
+                }
+                continue;
+            }
+            let (state, sig_a) = (self.state.clone(), self.payer_sig);
+            send(&conn, Msg::Submit { state, sig_a, sig_b: mine })?;
+            match answer(rx).await? {
+                Ok(()) => break,
+                // The connection died under the request: once more on a new one (a state the
+                // hub did store comes back as a stale version and is refused, not doubled).
+                Err(_) if !conn.is_alive() && tries < 2 => {}
+                Err(e) => {
+                    // Stored already (its acknowledgement lost with a connection)? Then it is
+                    // paid. Otherwise take the hub's state, so the channel is not stuck behind
+                    // a version the hub will never take.
+                    let hub = payee.hub_latest(id).await?;
+                    if hub.state == self.state {
+                        break;
+                    }
+                    if let Some(b) = self.book.as_mut()
+                        && hub.state.version > b.latest.state.version
+                        && hub.is_cosigned()
+                    {
+                        b.latest = hub;
+                    }
+                    return Err(PayError::Unavailable(format!("the hub refused: {e}")));
+                }
+            }
+        }
         if let Some(b) = self.book.as_mut() {
             b.latest = SignedState {
                 state: self.state.clone(),
