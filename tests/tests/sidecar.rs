@@ -762,3 +762,31 @@ async fn the_sidecar_reconnects_when_the_hub_restarts() {
     let latest = hub_latest(&w, &payer, params).await;
     assert_eq!((latest.state.version, latest.state.sentA), (3, U256::from(3 * PRICE)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_requests_in_flight_finish_and_takes_no_new_ones() {
+    let w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let mut sc = SidecarProc::start(&config(&w, "svc", &upstream, false), &w.service);
+    let url = sc.url("/free/stream");
+    let streaming = tokio::spawn(async move { get(&url, &[]).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = sc.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // No new connections once it is stopping...
+    assert!(TcpStream::connect(sc.addr).is_err(), "the listener is closed");
+    // ...but the stream in flight completes.
+    let r = streaming.await.unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(String::from_utf8_lossy(&r.body), "chunk0;chunk1;chunk2;");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = sc.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sidecar did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -152,7 +152,10 @@ fn split_upstream(url: &str) -> eyre::Result<(String, String)> {
     Ok((format!("http://{host}"), prefix))
 }
 
+/// Accepts connections until `stop`, then closes the listener and waits (at most 11 s) for the
+/// connections to finish what they are serving.
 async fn serve(listener: TcpListener, proxy: Arc<proxy::Proxy>, mut stop: watch::Receiver<bool>) {
+    let mut conns = tokio::task::JoinSet::new();
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -163,17 +166,24 @@ async fn serve(listener: TcpListener, proxy: Arc<proxy::Proxy>, mut stop: watch:
                     continue;
                 }
             },
-            _ = stop.changed() => return,
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+            _ = stop.changed() => break,
         };
         let _ = stream.set_nodelay(true);
         let proxy = proxy.clone();
         let mut stop = stop.clone();
-        tokio::spawn(async move {
+        conns.spawn(async move {
             let svc = service_fn(move |req: Request<Incoming>| {
                 let proxy = proxy.clone();
                 async move { Ok::<_, std::convert::Infallible>(proxy.serve(req, peer).await) }
             });
-            let builder = auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let mut builder = auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            // A client gets 30 s to send a request head (slow-header clients do not hold
+            // connections forever).
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30));
             let conn = builder.serve_connection(TokioIo::new(stream), svc);
             tokio::pin!(conn);
             tokio::select! {
@@ -182,10 +192,20 @@ async fn serve(listener: TcpListener, proxy: Arc<proxy::Proxy>, mut stop: watch:
                         tracing::debug!(%e, "connection ended with an error");
                     }
                 }
-                _ = stop.changed() => {}
+                _ = stop.changed() => {
+                    // Stop taking requests on this connection; let the ones in flight finish
+                    // (a paid request is answered after its state is stored), for up to 10 s.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(10), conn.as_mut()).await;
+                }
             }
         });
     }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(11), async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
 }
 
 async fn serve_metrics(
