@@ -1,32 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {OpArtifacts, VmOp} from "./OpArtifacts.sol";
 import {L1Block} from "../src/predeploys/L1Block.sol";
 import {L2ToL1MessagePasser} from "../src/predeploys/L2ToL1MessagePasser.sol";
 import {L2CrossDomainMessenger} from "../src/predeploys/L2CrossDomainMessenger.sol";
 import {L2StandardBridge} from "../src/predeploys/L2StandardBridge.sol";
-
-interface VmBridge {
-    function readFile(string calldata) external view returns (string memory);
-    function parseJsonBytes(string calldata, string calldata) external pure returns (bytes memory);
-    function etch(address, bytes calldata) external;
-    function prank(address) external;
-    function deal(address, uint256) external;
-    function load(address, bytes32) external view returns (bytes32);
-    function recordLogs() external;
-    function getRecordedLogs() external returns (Log[] memory);
-    function record() external;
-    function accesses(address) external returns (bytes32[] memory reads, bytes32[] memory writes);
-    function snapshotState() external returns (uint256);
-    function revertToState(uint256) external returns (bool);
-    function toString(uint256) external pure returns (string memory);
-
-    struct Log {
-        bytes32[] topics;
-        bytes data;
-        address emitter;
-    }
-}
 
 /// @notice A relay target that fails until switched on and remembers who sent it what.
 contract Target {
@@ -108,9 +87,7 @@ contract MintableToken {
 ///         once on OP's bytecode and once on agnt2's at the predeploy addresses; every step's
 ///         success, return or revert data and events, every written storage slot and the balances
 ///         must be the same.
-contract OpBridgeDifferentialTest {
-    VmBridge constant vm = VmBridge(address(uint160(uint256(keccak256("hevm cheat code")))));
-    string constant ARTIFACTS = "../.tools/node_modules/@eth-optimism/contracts-bedrock/forge-artifacts/";
+contract OpBridgeDifferentialTest is OpArtifacts {
 
     address constant MESSENGER = 0x4200000000000000000000000000000000000007;
     address payable constant BRIDGE = payable(0x4200000000000000000000000000000000000010);
@@ -136,11 +113,6 @@ contract OpBridgeDifferentialTest {
     bytes32[] steps;
     Slot[] written;
 
-    function _etchOp(string memory name, address at) internal {
-        string memory json = vm.readFile(string.concat(ARTIFACTS, name, ".sol/", name, ".json"));
-        vm.etch(at, vm.parseJsonBytes(json, ".deployedBytecode.object"));
-    }
-
     function _alias(address a) internal pure returns (address) {
         unchecked {
             return address(uint160(a) + uint160(0x1111000000000000000000000000000000001111));
@@ -153,7 +125,7 @@ contract OpBridgeDifferentialTest {
         vm.recordLogs();
         vm.prank(from);
         (bool ok, bytes memory ret) = to.call{value: value, gas: gas}(data);
-        VmBridge.Log[] memory logs = vm.getRecordedLogs();
+        VmOp.Log[] memory logs = vm.getRecordedLogs();
         steps.push(keccak256(abi.encode(ok, ret, logs)));
     }
 

@@ -1,26 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {OpArtifacts, VmOp} from "./OpArtifacts.sol";
 import {L1Block} from "../src/predeploys/L1Block.sol";
 import {GasPriceOracle} from "../src/predeploys/GasPriceOracle.sol";
 import {L2ToL1MessagePasser} from "../src/predeploys/L2ToL1MessagePasser.sol";
-
-interface VmDiff {
-    function readFile(string calldata) external view returns (string memory);
-    function parseJsonBytes(string calldata, string calldata) external pure returns (bytes memory);
-    function etch(address, bytes calldata) external;
-    function prank(address) external;
-    function deal(address, uint256) external;
-    function load(address, bytes32) external view returns (bytes32);
-    function recordLogs() external;
-    function getRecordedLogs() external returns (Log[] memory);
-
-    struct Log {
-        bytes32[] topics;
-        bytes data;
-        address emitter;
-    }
-}
 
 interface IOpPasser {
     function initiateWithdrawal(address, uint256, bytes calldata) external payable;
@@ -43,16 +27,9 @@ interface IOpGasPriceOracle {
 /// @notice agnt2's predeploys against the OP Stack's own (forge artifacts of the npm package
 ///         contracts-bedrock 0.17.3 by eth-optimism, installed by `make tools`): the same calls
 ///         on both, then the same storage, return values and events.
-contract OpDifferentialTest {
-    VmDiff constant vm = VmDiff(address(uint160(uint256(keccak256("hevm cheat code")))));
-    string constant ARTIFACTS = "../.tools/node_modules/@eth-optimism/contracts-bedrock/forge-artifacts/";
+contract OpDifferentialTest is OpArtifacts {
     address constant DEPOSITOR = 0xDeaDDEaDDeAdDeAdDEAdDEaddeAddEAdDEAd0001;
     address constant L1_BLOCK = 0x4200000000000000000000000000000000000015;
-
-    function _op(string memory name, address at) internal {
-        string memory json = vm.readFile(string.concat(ARTIFACTS, name, ".sol/", name, ".json"));
-        vm.etch(at, vm.parseJsonBytes(json, ".deployedBytecode.object"));
-    }
 
     function _slots(address a, address b, uint256 n) internal view {
         for (uint256 i; i < n; i++) {
@@ -62,7 +39,7 @@ contract OpDifferentialTest {
 
     function test_message_passer_matches_op() public {
         address op = address(0xA11CE);
-        _op("L2ToL1MessagePasser", op);
+        _etchOp("L2ToL1MessagePasser", op);
         L2ToL1MessagePasser ours = new L2ToL1MessagePasser();
         address sender = address(0x5E4D);
         vm.deal(sender, 10 ether);
@@ -71,11 +48,11 @@ contract OpDifferentialTest {
             vm.recordLogs();
             vm.prank(sender);
             IOpPasser(op).initiateWithdrawal{value: i * 1 gwei}(address(0xBEEF), 100_000 + i, datas[i]);
-            VmDiff.Log[] memory a = vm.getRecordedLogs();
+            VmOp.Log[] memory a = vm.getRecordedLogs();
             vm.recordLogs();
             vm.prank(sender);
             ours.initiateWithdrawal{value: i * 1 gwei}(address(0xBEEF), 100_000 + i, datas[i]);
-            VmDiff.Log[] memory b = vm.getRecordedLogs();
+            VmOp.Log[] memory b = vm.getRecordedLogs();
             require(a.length == 1 && b.length == 1, "one MessagePassed each");
             require(keccak256(abi.encode(a[0].topics)) == keccak256(abi.encode(b[0].topics)), "event topics");
             require(keccak256(a[0].data) == keccak256(b[0].data), "event data (incl. the withdrawal hash)");
@@ -105,7 +82,7 @@ contract OpDifferentialTest {
 
     function test_l1_block_ecotone_update_matches_op() public {
         address op = address(0xB10C);
-        _op("L1Block", op);
+        _etchOp("L1Block", op);
         L1Block ours = new L1Block();
         for (uint64 seq; seq < 3; seq++) {
             bytes memory cd = _ecotoneCalldata(seq);
@@ -129,7 +106,7 @@ contract OpDifferentialTest {
         (bool ok,) = L1_BLOCK.call(_ecotoneCalldata(0));
         require(ok, "L1 values");
         address op = address(0x6A50);
-        _op("GasPriceOracle", op);
+        _etchOp("GasPriceOracle", op);
         vm.prank(DEPOSITOR);
         IOpGasPriceOracle(op).setEcotone();
         vm.prank(DEPOSITOR);
