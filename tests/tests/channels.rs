@@ -593,3 +593,68 @@ fn bench_channels_starts_its_hub_and_reports_verified_updates() {
             && r["p99_us"].as_f64().unwrap() >= r["p50_us"].as_f64().unwrap()
     );
 }
+
+/// A counter of the hub's Prometheus text.
+fn hub_metric(addr: &str, name: &str) -> u64 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing: {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispute_sent_while_the_hub_was_down_is_refuted_when_it_comes_back() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics) = (free_port(), format!("127.0.0.1:{}", free_port()));
+    let start = || {
+        HubProc::start_with(
+            dir.path(),
+            &s.node.url(),
+            &s.adjudicator.to_string(),
+            &s.hub_key.secret_bytes().to_string(),
+            port,
+            &["--metrics", &metrics],
+        )
+    };
+    let mut hub = start();
+    let alice = Key::random();
+    let deposit = gwei(1_000_000);
+    let p = open(&s, &alice, 1, 60, deposit);
+    let mut c = HubClient::connect(hub.addr, &alice).await.unwrap();
+    let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
+    let mut side = ChannelSide::new(p, [deposit, U256::ZERO], alice.address(), latest).unwrap();
+    pay(&mut c, &mut side, &alice, 2, gwei(10)).await;
+    let stale = side.latest().clone();
+    pay(&mut c, &mut side, &alice, 3, gwei(10)).await;
+    // Let the watchtower scan (and store its cursor past) the blocks so far.
+    let head = s.node.block_number();
+    let t0 = Instant::now();
+    while hub_metric(&metrics, "agnt2_hub_watched_blocks_total") < head + 1 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the watchtower did not scan");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    hub.kill9();
+    // While the hub is down, Alice disputes with version 2.
+    let (st, sa, sb) = args(&stale);
+    call(&s, &alice, Adjudicator::disputeCall { s: st, sigA: sa, sigB: sb }.abi_encode()).unwrap();
+    assert_eq!(channel(&s, p.id()).version, 2);
+    let head_at_restart = s.node.block_number();
+    let _hub = start();
+    let t0 = Instant::now();
+    while channel(&s, p.id()).version != 5 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the restarted hub did not refute");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // It resumed from its stored cursor instead of rescanning the chain from block 0.
+    let scanned = hub_metric(&metrics, "agnt2_hub_watched_blocks_total");
+    assert!(scanned < head_at_restart, "rescanned {scanned} blocks of {head_at_restart}");
+}

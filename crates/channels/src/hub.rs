@@ -77,6 +77,8 @@ pub struct Metrics {
     pub protocol_errors: AtomicU64,
     /// Disputes the watchtower saw.
     pub disputes_seen: AtomicU64,
+    /// L2 blocks the watchtower scanned for disputes.
+    pub watched_blocks: AtomicU64,
     /// Refutes the watchtower sent.
     pub refutes_sent: AtomicU64,
 }
@@ -94,6 +96,7 @@ impl Metrics {
             ("relayed_total", &self.relayed, "proposals relayed to a counterparty"),
             ("protocol_errors_total", &self.protocol_errors, "malformed frames and violations"),
             ("disputes_seen_total", &self.disputes_seen, "disputes seen on the adjudicator"),
+            ("watched_blocks_total", &self.watched_blocks, "L2 blocks scanned for disputes"),
             ("refutes_sent_total", &self.refutes_sent, "refutes sent by the watchtower"),
         ] {
             out.push_str(&format!(
@@ -212,6 +215,7 @@ impl Hub {
         for (rec, latest) in store.load()? {
             channels.insert(rec.params.id(), Arc::new(Mutex::new(Entry::new(rec, latest))));
         }
+        let watch_from = store.watch_cursor()?;
         let metrics = Arc::new(Metrics::default());
         let persist = persist::Persister::start(store, metrics.clone())?;
         let listener = TcpListener::bind(cfg.listen).await?;
@@ -232,7 +236,12 @@ impl Hub {
         });
         let mut tasks = vec![tokio::spawn(conn::accept_loop(shared.clone(), listener))];
         if let Some(l2) = shared.l2.clone() {
-            tasks.push(tokio::spawn(watch::watchtower(shared.clone(), l2, cfg.watch_interval)));
+            tasks.push(tokio::spawn(watch::watchtower(
+                shared.clone(),
+                l2,
+                cfg.watch_interval,
+                watch_from,
+            )));
         }
         let ws = match cfg.ws {
             Some(addr) => Some(ws::start(shared.clone(), addr).await?),

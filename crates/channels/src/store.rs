@@ -17,6 +17,9 @@ use std::path::Path;
 
 const CHANNELS: &str = "channels";
 const STATES: &str = "states";
+const META: &str = "meta";
+/// Key of the first L2 block the watchtower has not scanned yet.
+const WATCH_CURSOR: &[u8] = b"watch_cursor";
 
 /// A store error.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,8 @@ pub enum Write {
     Channel(ChannelRecord),
     /// A co-signed state; kept only if its version is above the stored one.
     State(SignedState),
+    /// The watchtower scanned every block below this one (kept only if it moves forward).
+    WatchCursor(u64),
 }
 
 /// The hub's database.
@@ -59,6 +64,7 @@ pub struct Store {
     env: Environment,
     channels: Database,
     states: Database,
+    meta: Database,
 }
 
 impl Store {
@@ -82,8 +88,9 @@ impl Store {
         let tx = env.begin_rw_sync()?;
         let channels = tx.create_db(Some(CHANNELS), DatabaseFlags::empty())?;
         let states = tx.create_db(Some(STATES), DatabaseFlags::empty())?;
+        let meta = tx.create_db(Some(META), DatabaseFlags::empty())?;
         tx.commit()?;
-        Ok(Self { env, channels, states })
+        Ok(Self { env, channels, states, meta })
     }
 
     /// Writes a batch in one durable transaction. A state whose version is not above the stored
@@ -108,10 +115,31 @@ impl Store {
                         .encode();
                     tx.put(self.states, id, v, WriteFlags::empty())?;
                 }
+                Write::WatchCursor(next) => {
+                    let old = tx
+                        .get::<Vec<u8>>(self.meta.dbi(), WATCH_CURSOR)?
+                        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+                        .map(u64::from_be_bytes);
+                    if old.is_none_or(|o| *next > o) {
+                        tx.put(self.meta, WATCH_CURSOR, next.to_be_bytes(), WriteFlags::empty())?;
+                    }
+                }
             }
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The first L2 block the watchtower has not scanned, if it ever stored one.
+    pub fn watch_cursor(&self) -> Result<Option<u64>, StoreError> {
+        let tx = self.env.begin_ro_sync()?;
+        let v = tx.get::<Vec<u8>>(self.meta.dbi(), WATCH_CURSOR)?;
+        match v {
+            None => Ok(None),
+            Some(v) => <[u8; 8]>::try_from(v.as_slice())
+                .map(|b| Some(u64::from_be_bytes(b)))
+                .map_err(|_| StoreError::Corrupt(B256::ZERO)),
+        }
     }
 
     /// Every stored channel with its latest stored state (the opening state if none).
@@ -183,5 +211,11 @@ mod tests {
         assert_eq!(loaded[0].0, rec);
         assert_eq!(loaded[0].1.state.version, 5);
         assert_eq!(loaded[0].1.sig_a, Some(Sig([5; 65])));
+        // The watchtower's cursor: absent, then only ever forward, across reopen.
+        assert_eq!(store.watch_cursor().unwrap(), None);
+        store.commit(&[Write::WatchCursor(40)]).unwrap();
+        store.commit(&[Write::WatchCursor(7)]).unwrap();
+        drop(store);
+        assert_eq!(Store::open(dir.path()).unwrap().watch_cursor().unwrap(), Some(40));
     }
 }

@@ -386,6 +386,18 @@ pub struct HubProc {
 
 impl HubProc {
     pub fn start(dir: &Path, l2: &str, adjudicator: &str, key_hex: &str, port: u16) -> Self {
+        Self::start_with(dir, l2, adjudicator, key_hex, port, &[])
+    }
+
+    /// As [`HubProc::start`], with more flags.
+    pub fn start_with(
+        dir: &Path,
+        l2: &str,
+        adjudicator: &str,
+        key_hex: &str,
+        port: u16,
+        extra: &[&str],
+    ) -> Self {
         let mut child = Command::new(hub_bin())
             .args([
                 "--listen",
@@ -396,6 +408,7 @@ impl HubProc {
                 l2,
             ])
             .args(["--adjudicator", adjudicator, "--watch.interval-ms", "100"])
+            .args(extra)
             .arg("--datadir")
             .arg(dir)
             .env("AGNT2_HUB_KEY", key_hex)

@@ -15,12 +15,26 @@ use std::{
     time::Duration,
 };
 
-pub(super) async fn watchtower(shared: Arc<Shared>, l2: L2, interval: Duration) {
-    let mut from = None;
+/// Blocks asked for in one `eth_getLogs` (nodes cap the range of one query).
+const CHUNK: u64 = 5_000;
+
+/// Polls from `from` (the cursor the hub stored: a restarted hub resumes where it stopped, so a
+/// dispute sent while it was down is still seen, and it does not rescan the chain), storing the
+/// cursor as it advances.
+pub(super) async fn watchtower(shared: Arc<Shared>, l2: L2, interval: Duration, from: Option<u64>) {
+    let mut from = from.unwrap_or(0);
     loop {
-        let (s, l, f) = (shared.clone(), l2.clone(), from);
-        match tokio::task::spawn_blocking(move || poll(&s, &l, f)).await {
-            Ok(Ok(next)) => from = Some(next),
+        let (s, l) = (shared.clone(), l2.clone());
+        match tokio::task::spawn_blocking(move || poll(&s, &l, from)).await {
+            Ok(Ok(next)) if next > from => {
+                from = next;
+                shared.persist.submit(super::persist::Job {
+                    write: crate::store::Write::WatchCursor(next),
+                    entry: None,
+                    then: Vec::new(),
+                });
+            }
+            Ok(Ok(_)) => {}
             Ok(Err(err)) => tracing::warn!(err = %format!("{err:#}"), "watchtower poll failed"),
             Err(err) => tracing::warn!(%err, "watchtower task failed"),
         }
@@ -28,21 +42,23 @@ pub(super) async fn watchtower(shared: Arc<Shared>, l2: L2, interval: Duration) 
     }
 }
 
-/// Scans blocks `from..=head` (the head alone on the first poll after start, plus the stored
-/// channels' open disputes are caught by their events in later blocks); returns the next start.
-fn poll(shared: &Shared, l2: &L2, from: Option<u64>) -> eyre::Result<u64> {
+/// Scans blocks `from..=head` in chunks, refuting stale disputes; returns the next block to scan
+/// (after the last chunk that was scanned completely).
+fn poll(shared: &Shared, l2: &L2, from: u64) -> eyre::Result<u64> {
     let head = l2.block_number()?;
-    let from = from.unwrap_or(0);
-    if from > head {
-        return Ok(from);
-    }
-    for log in l2.logs(shared.adjudicator, from, head)? {
-        if let Some((id, version)) = disputed(&log) {
-            shared.metrics.disputes_seen.fetch_add(1, Ordering::Relaxed);
-            refute_if_stale(shared, l2, id, version)?;
+    let mut next = from;
+    while next <= head {
+        let to = head.min(next.saturating_add(CHUNK - 1));
+        for log in l2.logs(shared.adjudicator, next, to)? {
+            if let Some((id, version)) = disputed(&log) {
+                shared.metrics.disputes_seen.fetch_add(1, Ordering::Relaxed);
+                refute_if_stale(shared, l2, id, version)?;
+            }
         }
+        shared.metrics.watched_blocks.fetch_add(to + 1 - next, Ordering::Relaxed);
+        next = to + 1;
     }
-    Ok(head + 1)
+    Ok(next)
 }
 
 fn disputed(log: &Value) -> Option<(B256, u64)> {
