@@ -678,9 +678,30 @@ async fn a_settled_channel_to_the_service_is_recorded_in_the_interaction_trie() 
         w.service.address(),
         &["--agent", &payer_agent, "--to-agent", &service_agent],
     );
-    let (ok, out, err) =
-        agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/a"), "--count", "3"]);
+    // Three paid requests, then the payer rates the service (ERC-8004 feedback, from its key).
+    let args = ["pay", &sc.url("/paid/a"), "--count", "3", "--feedback", "--l2.rpc-url", &url];
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &args);
     assert!(ok, "{out}\n{err}");
+    assert!(err.contains("rated agent"), "{err}");
+    let summary = |tag: &str| {
+        common::cast(&[
+            "call",
+            "0x0000000000000000000000000000000000008005",
+            "getSummary(uint256,address[],string,string)(uint64,int128,uint8)",
+            &service_agent,
+            &format!("[{}]", payer.address()),
+            tag,
+            "",
+            "--rpc-url",
+            &url,
+        ])
+    };
+    let reachable: Vec<String> = summary("reachable")
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(&reachable[..2], ["1", "100"], "one reachable=100 feedback");
+    assert!(summary("responseTime").starts_with("1\n"), "{}", summary("responseTime"));
     let interactions = "0x0000000000000000000000000000000000008009";
     let get_pair = || {
         common::cast(&[

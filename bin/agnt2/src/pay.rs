@@ -45,6 +45,14 @@ pub(crate) struct PayArgs {
     /// Send the request this many times (each paid), printing the last response.
     #[arg(long, default_value_t = 1)]
     count: u64,
+    /// Afterwards, rate the service's agent in the Reputation precompile (ERC-8004):
+    /// `reachable` (percent of requests answered without a server error) and `responseTime`
+    /// (mean milliseconds), from your key.
+    #[arg(long)]
+    feedback: bool,
+    /// The rollup's JSON-RPC (for --feedback).
+    #[arg(long = "l2.rpc-url", default_value = "http://127.0.0.1:8545")]
+    l2_rpc_url: String,
 }
 
 /// Runs `agnt2 pay`.
@@ -108,8 +116,14 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
     payer.remember(&method, &pq, r);
     let mut last = None;
     let mut total = U256::ZERO;
+    let (mut answered, mut elapsed) = (0u64, std::time::Duration::ZERO);
+    let agent_id = r.extra.get("agentId").and_then(|v| v.as_str()).map(str::to_string);
+    let secret = args.private_key.clone().unwrap_or_default();
     for _ in 0..args.count.max(1) {
+        let t = std::time::Instant::now();
         let res = payer.request(&method, &args.url, &headers, body.clone()).await;
+        elapsed += t.elapsed();
+        answered += u64::from(res.as_ref().is_ok_and(|p| !p.status.is_server_error()));
         // Whatever happened, keep the newest co-signed state.
         Saved { params: saved.params, deposits: saved.deposits, latest: payer.latest().clone() }
             .save(&args.state_dir)?;
@@ -119,6 +133,33 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
     }
     let last = last.expect("at least one request");
     eprintln!("paid {total} wei over channel {id} (version {})", payer.latest().state.version);
+    if args.feedback {
+        let agent: U256 = agent_id
+            .ok_or_else(|| eyre!("the service names no agent id to rate"))?
+            .parse()
+            .map_err(|e| eyre!("the service's agent id: {e}"))?;
+        let n = args.count.max(1);
+        let reachable = u8::try_from(answered * 100 / n).unwrap_or(100);
+        let mean_ms = elapsed.as_millis() as u64 / n;
+        let (url, endpoint) = (args.l2_rpc_url.clone(), args.url.clone());
+        let txs = tokio::task::spawn_blocking(move || {
+            let signer: alloy_signer_local::PrivateKeySigner =
+                secret.trim().parse().map_err(|e| eyre!("--private-key: {e}"))?;
+            agnt2_sidecar::register::give_feedback(
+                &agnt2_client::Client::new(&url)?,
+                &signer,
+                agent,
+                &endpoint,
+                reachable,
+                mean_ms,
+            )
+        })
+        .await??;
+        eprintln!(
+            "rated agent {agent}: reachable {reachable}, responseTime {mean_ms} ms (tx {})",
+            txs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        );
+    }
     print(&last, args.include)
 }
 

@@ -21,6 +21,55 @@ alloy_sol_types::sol! {
     }
 }
 
+alloy_sol_types::sol! {
+    /// The Reputation precompile call a client makes.
+    interface IReputation {
+        function giveFeedback(uint256 agentId, int128 value, uint8 valueDecimals, string tag1, string tag2, string endpoint, string feedbackURI, bytes32 feedbackHash) external;
+    }
+}
+
+/// The Reputation precompile (ERC-8004 ReputationRegistry).
+pub const REPUTATION: Address =
+    Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x05]);
+
+/// A client's ERC-8004 feedback on a service it paid: `reachable` (100 when every request was
+/// answered without a server error, else the share that was, in percent) and `responseTime`
+/// (the mean, in milliseconds), each a `giveFeedback` with `endpoint` = the URL. Returns the
+/// transactions.
+pub fn give_feedback(
+    l2: &Client,
+    client: &PrivateKeySigner,
+    agent_id: U256,
+    endpoint: &str,
+    reachable_pct: u8,
+    response_ms: u64,
+) -> eyre::Result<Vec<B256>> {
+    let mut txs = Vec::new();
+    for (tag, value) in
+        [("reachable", i128::from(reachable_pct)), ("responseTime", i128::from(response_ms))]
+    {
+        let call = IReputation::giveFeedbackCall {
+            agentId: agent_id,
+            value,
+            valueDecimals: 0,
+            tag1: tag.into(),
+            tag2: String::new(),
+            endpoint: endpoint.into(),
+            feedbackURI: String::new(),
+            feedbackHash: B256::ZERO,
+        };
+        let tx = l2
+            .transact(client, Some(REPUTATION), U256::ZERO, call.abi_encode())
+            .wrap_err_with(|| format!("giving {tag} feedback"))?;
+        let r = l2.wait_receipt(tx, std::time::Duration::from_secs(30))?;
+        if r["status"] != serde_json::json!("0x1") {
+            bail!("the {tag} feedback {tx} reverted");
+        }
+        txs.push(tx);
+    }
+    Ok(txs)
+}
+
 /// Where the registration file is served.
 pub const REGISTRATION_PATH: &str = "/.well-known/agent-registration.json";
 
