@@ -30,6 +30,18 @@ struct Setup {
     funder: PrivateKeySigner,
 }
 
+impl Setup {
+    /// The real agnt2-hub for this setup's adjudicator, with the hub key (port 0: any).
+    fn hub(&self, dir: &Path, port: u16, extra: &[&str]) -> HubProc {
+        let (url, adj, key) = (
+            self.node.url(),
+            self.adjudicator.to_string(),
+            self.hub_key.secret_bytes().to_string(),
+        );
+        HubProc::start_with(dir, &url, &adj, &key, port, extra)
+    }
+}
+
 fn setup() -> Setup {
     let node = Node::start(&[]);
     let l2 = L2::new(&node.url()).unwrap();
@@ -129,13 +141,7 @@ fn free_port() -> u16 {
 async fn open_ten_thousand_updates_cooperative_close() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
-    let _hub = HubProc::start(
-        dir.path(),
-        &s.node.url(),
-        &s.adjudicator.to_string(),
-        &s.hub_key.secret_bytes().to_string(),
-        0,
-    );
+    let _hub = s.hub(dir.path(), 0, &[]);
     let hub_addr = _hub.addr;
     let agent = Key::random();
     let deposit = gwei(1_000_000);
@@ -186,13 +192,7 @@ async fn open_ten_thousand_updates_cooperative_close() {
 async fn stale_dispute_is_refuted_by_the_hub_and_a_lone_party_settles() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
-    let mut hub = HubProc::start(
-        dir.path(),
-        &s.node.url(),
-        &s.adjudicator.to_string(),
-        &s.hub_key.secret_bytes().to_string(),
-        0,
-    );
+    let mut hub = s.hub(dir.path(), 0, &[]);
     let alice = Key::random();
     let deposit = gwei(1_000_000);
     let p = open(&s, &alice, 1, 60, deposit);
@@ -263,13 +263,7 @@ async fn kill9_during_a_stream_loses_no_cosigned_state() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut hub = HubProc::start(
-        dir.path(),
-        &s.node.url(),
-        &s.adjudicator.to_string(),
-        &s.hub_key.secret_bytes().to_string(),
-        port,
-    );
+    let mut hub = s.hub(dir.path(), port, &[]);
     let alice = Key::random();
     let deposit = gwei(1_000_000);
     let p = open(&s, &alice, 1, 3600, deposit);
@@ -301,13 +295,7 @@ async fn kill9_during_a_stream_loses_no_cosigned_state() {
     assert!(killed >= 2_000);
     assert_eq!(side.latest().state.version, killed);
 
-    let hub = HubProc::start(
-        dir.path(),
-        &s.node.url(),
-        &s.adjudicator.to_string(),
-        &s.hub_key.secret_bytes().to_string(),
-        port,
-    );
+    let hub = s.hub(dir.path(), port, &[]);
     let mut c = HubClient::connect(hub.addr, &alice).await.unwrap();
     let stored = c.register(p, [U256::ZERO; 2]).await.unwrap();
     assert!(
@@ -351,13 +339,7 @@ fn channel_id(out: &str) -> String {
 async fn cli_opens_pays_updates_closes_disputes_and_settles() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProc::start(
-        dir.path(),
-        &s.node.url(),
-        &s.adjudicator.to_string(),
-        &s.hub_key.secret_bytes().to_string(),
-        0,
-    );
+    let hub = s.hub(dir.path(), 0, &[]);
     let agent = Key::random();
     s.l2.transact(
         &s.funder,
@@ -442,13 +424,7 @@ alloy_sol_types::sol! {
 async fn a_session_key_of_the_agent_signs_for_its_owner_at_the_hub_and_on_chain() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
-    let hub = HubProc::start(
-        dir.path(),
-        &s.node.url(),
-        &s.adjudicator.to_string(),
-        &s.hub_key.secret_bytes().to_string(),
-        0,
-    );
+    let hub = s.hub(dir.path(), 0, &[]);
     let owner = Key::random();
     let owner_signer = PrivateKeySigner::from_bytes(&owner.secret_bytes()).unwrap();
     s.l2.transact(
@@ -614,16 +590,7 @@ async fn a_dispute_sent_while_the_hub_was_down_is_refuted_when_it_comes_back() {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
     let (port, metrics) = (free_port(), format!("127.0.0.1:{}", free_port()));
-    let start = || {
-        HubProc::start_with(
-            dir.path(),
-            &s.node.url(),
-            &s.adjudicator.to_string(),
-            &s.hub_key.secret_bytes().to_string(),
-            port,
-            &["--metrics", &metrics],
-        )
-    };
+    let start = || s.hub(dir.path(), port, &["--metrics", &metrics]);
     let mut hub = start();
     let alice = Key::random();
     let deposit = gwei(1_000_000);

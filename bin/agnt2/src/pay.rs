@@ -109,6 +109,7 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
         None => find_channel(&args.state_dir, &key, r.pay_to)?,
     };
     let id = saved.params.id();
+    let signer = alloy_signer_local::PrivateKeySigner::from_bytes(&key.secret_bytes())?;
     let mut payer = Payer::new(key, saved.params, saved.latest).map_err(|e| eyre!("{e}"))?;
     if let Some(m) = &args.max_amount {
         payer.max_amount = agnt2_client::parse_amount(m)?;
@@ -118,8 +119,8 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
     let mut total = U256::ZERO;
     let (mut answered, mut elapsed) = (0u64, std::time::Duration::ZERO);
     let agent_id = r.extra.get("agentId").and_then(|v| v.as_str()).map(str::to_string);
-    let secret = args.private_key.clone().unwrap_or_default();
-    for _ in 0..args.count.max(1) {
+    let n = args.count.max(1);
+    for _ in 0..n {
         let t = std::time::Instant::now();
         let res = payer.request(&method, &args.url, &headers, body.clone()).await;
         elapsed += t.elapsed();
@@ -131,20 +132,17 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
         total += paid.paid;
         last = Some(paid);
     }
-    let last = last.expect("at least one request");
+    let last = last.ok_or_else(|| eyre!("no request was made"))?;
     eprintln!("paid {total} wei over channel {id} (version {})", payer.latest().state.version);
     if args.feedback {
         let agent: U256 = agent_id
             .ok_or_else(|| eyre!("the service names no agent id to rate"))?
             .parse()
             .map_err(|e| eyre!("the service's agent id: {e}"))?;
-        let n = args.count.max(1);
         let reachable = u8::try_from(answered * 100 / n).unwrap_or(100);
         let mean_ms = elapsed.as_millis() as u64 / n;
         let (url, endpoint) = (args.l2_rpc_url.clone(), args.url.clone());
         let txs = tokio::task::spawn_blocking(move || {
-            let signer: alloy_signer_local::PrivateKeySigner =
-                secret.trim().parse().map_err(|e| eyre!("--private-key: {e}"))?;
             agnt2_sidecar::register::give_feedback(
                 &agnt2_client::Client::new(&url)?,
                 &signer,

@@ -493,13 +493,11 @@ impl Shared {
         }
         // Whichever side raised what it sends proposed it; a state neither side could have
         // proposed is refused.
-        let ok = [Side::A, Side::B]
-            .into_iter()
-            .map(|p| check_transition(&e.head, &state, p, e.rec.deposits))
-            .collect::<Vec<_>>();
-        if let [Err(err), Err(_)] = ok.as_slice() {
-            return Err(err.to_string());
-        }
+        check_transition(&e.head, &state, Side::A, e.rec.deposits)
+            .or_else(|err| {
+                check_transition(&e.head, &state, Side::B, e.rec.deposits).map_err(|_| err)
+            })
+            .map_err(|err| err.to_string())?;
         e.head = state.clone();
         e.cosigned = state.clone();
         let other = sigs[side.other() as usize];

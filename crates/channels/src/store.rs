@@ -116,11 +116,8 @@ impl Store {
                     tx.put(self.states, id, v, WriteFlags::empty())?;
                 }
                 Write::WatchCursor(next) => {
-                    let old = tx
-                        .get::<Vec<u8>>(self.meta.dbi(), WATCH_CURSOR)?
-                        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
-                        .map(u64::from_be_bytes);
-                    if old.is_none_or(|o| *next > o) {
+                    let old = tx.get::<Vec<u8>>(self.meta.dbi(), WATCH_CURSOR)?;
+                    if old.map(|v| decode_cursor(&v)).transpose()?.is_none_or(|o| *next > o) {
                         tx.put(self.meta, WATCH_CURSOR, next.to_be_bytes(), WriteFlags::empty())?;
                     }
                 }
@@ -133,13 +130,7 @@ impl Store {
     /// The first L2 block the watchtower has not scanned, if it ever stored one.
     pub fn watch_cursor(&self) -> Result<Option<u64>, StoreError> {
         let tx = self.env.begin_ro_sync()?;
-        let v = tx.get::<Vec<u8>>(self.meta.dbi(), WATCH_CURSOR)?;
-        match v {
-            None => Ok(None),
-            Some(v) => <[u8; 8]>::try_from(v.as_slice())
-                .map(|b| Some(u64::from_be_bytes(b)))
-                .map_err(|_| StoreError::Corrupt(B256::ZERO)),
-        }
+        tx.get::<Vec<u8>>(self.meta.dbi(), WATCH_CURSOR)?.map(|v| decode_cursor(&v)).transpose()
     }
 
     /// Every stored channel with its latest stored state (the opening state if none).
@@ -164,6 +155,10 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+fn decode_cursor(v: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(v).map(u64::from_be_bytes).map_err(|_| StoreError::Corrupt(B256::ZERO))
 }
 
 fn decode_state(id: B256, v: &[u8]) -> Result<SignedState, StoreError> {

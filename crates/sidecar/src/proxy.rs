@@ -78,10 +78,10 @@ impl Proxy {
         let path_and_query =
             req.uri().path_and_query().map_or_else(|| path.clone(), |p| p.as_str().to_string());
         let Some(route) = self.routes.iter().find(|r| r.matches(&method, &path)).cloned() else {
-            return self.forward_free(req, peer, start).await;
+            return self.forward_free(req, peer).await;
         };
         if route.price.is_zero() {
-            return self.forward_free(req, peer, start).await;
+            return self.forward_free(req, peer).await;
         }
         let resource = Resource {
             url: path_and_query.clone(),
@@ -150,12 +150,7 @@ impl Proxy {
         resp
     }
 
-    async fn forward_free(
-        &self,
-        req: Request<Incoming>,
-        peer: SocketAddr,
-        _start: std::time::Instant,
-    ) -> Response<Body> {
+    async fn forward_free(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         self.meter.record(None, Outcome::Free, 0);
         match self.forward(req, peer, None).await {
             Ok(r) => r.map(BodyExt::boxed),

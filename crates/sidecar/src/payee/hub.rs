@@ -143,9 +143,12 @@ pub(super) async fn dispatch(mut client: HubClient, conn: Conn, signer: Counters
                 }
             }
             Msg::Latest { state, sig_a, sig_b } => {
-                if w.register.as_ref().is_some_and(|(id, _)| *id == state.channelId) {
-                    let (_, tx) = w.register.take().expect("checked");
-                    let _ = tx.send(Ok(SignedState { state, sig_a, sig_b }));
+                if let Some((id, tx)) = w.register.take() {
+                    if id == state.channelId {
+                        let _ = tx.send(Ok(SignedState { state, sig_a, sig_b }));
+                    } else {
+                        w.register = Some((id, tx));
+                    }
                 }
             }
             Msg::Error { message } => {

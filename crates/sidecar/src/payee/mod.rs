@@ -68,6 +68,8 @@ pub struct Pending {
     payee: Arc<Payee>,
     book: OwnedMutexGuard<Option<Book>>,
     state: State,
+    /// The state's EIP-712 digest (checked against the payer's signature, countersigned).
+    digest: B256,
     payer_sig: Sig,
     /// The payer (side A).
     pub payer: Address,
@@ -174,6 +176,7 @@ impl Payee {
             payee: self.clone(),
             book,
             state: p.state,
+            digest,
             payer_sig: p.signature,
             payer: c.a,
             amount,
@@ -286,8 +289,7 @@ impl Pending {
     /// Countersigns the payment and stores it at the hub; the request may then be answered.
     pub async fn commit(mut self) -> Result<Receipt, PayError> {
         let payee = self.payee.clone();
-        let digest = state::digest(&self.state, &payee.domain);
-        let mine = payee.key.sign(&digest);
+        let mine = payee.key.sign(&self.digest);
         let id = self.state.channelId;
         let mut tries = 0;
         loop {
