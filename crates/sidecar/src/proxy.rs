@@ -73,16 +73,19 @@ impl Proxy {
         if req.method() == hyper::Method::GET && req.uri().path() == REGISTRATION_PATH {
             return json_response(StatusCode::OK, &self.registration, HeaderMap::new());
         }
-        let method = req.method().as_str().to_string();
-        let path = req.uri().path().to_string();
-        let path_and_query =
-            req.uri().path_and_query().map_or_else(|| path.clone(), |p| p.as_str().to_string());
-        let Some(route) = self.routes.iter().find(|r| r.matches(&method, &path)).cloned() else {
+        // Free requests are matched on borrowed parts and forwarded without copying anything.
+        let priced = self
+            .routes
+            .iter()
+            .position(|r| r.matches(req.method().as_str(), req.uri().path()))
+            .filter(|&i| !self.routes[i].price.is_zero());
+        let Some(i) = priced else {
             return self.forward_free(req, peer).await;
         };
-        if route.price.is_zero() {
-            return self.forward_free(req, peer).await;
-        }
+        let route = &self.routes[i];
+        let method = req.method().as_str().to_string();
+        let path_and_query =
+            req.uri().path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
         let resource = Resource {
             url: path_and_query.clone(),
             description: route.description.clone(),
