@@ -223,21 +223,31 @@ impl Launched {
     }
 
     /// Every user deposit (type 0x7e, not the L1-info one) in the chain, oldest first.
+    ///
+    /// An L1 reorg unwinds L2 blocks while the scan runs, so a block below the head read at the
+    /// start can be gone (`null`): the scan starts again from the new head.
     fn deposits(&self) -> Vec<Value> {
-        let head = common::hex_u64(&self.rpc("eth_blockNumber", serde_json::json!([])));
-        let mut out = Vec::new();
-        for n in 1..=head {
-            let b = self.rpc("eth_getBlockByNumber", serde_json::json!([format!("0x{n:x}"), true]));
-            for t in b["transactions"].as_array().unwrap() {
-                if t["type"] == "0x7e"
-                    && t["from"].as_str().unwrap().to_lowercase()
-                        != "0xdeaddeaddeaddeaddeaddeaddeaddeaddead0001"
-                {
-                    out.push(t.clone());
+        'scan: loop {
+            let head = common::hex_u64(&self.rpc("eth_blockNumber", serde_json::json!([])));
+            let mut out = Vec::new();
+            for n in 1..=head {
+                let b =
+                    self.rpc("eth_getBlockByNumber", serde_json::json!([format!("0x{n:x}"), true]));
+                let Some(txs) = b["transactions"].as_array() else {
+                    assert!(b.is_null(), "block {n} is neither a block nor null: {b}");
+                    continue 'scan;
+                };
+                for t in txs {
+                    if t["type"] == "0x7e"
+                        && t["from"].as_str().unwrap().to_lowercase()
+                            != "0xdeaddeaddeaddeaddeaddeaddeaddeaddead0001"
+                    {
+                        out.push(t.clone());
+                    }
                 }
             }
+            return out;
         }
-        out
     }
 
     /// Waits until the chain holds `n` user deposits.
