@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: devnet devnet-full test tools build contracts genesis fmt clippy bench clean-tools
+.PHONY: devnet devnet-full test tools bench-tools build contracts genesis fmt clippy bench clean-tools
 
 ## Build and start the devnet on embedded defaults (http+ws on 127.0.0.1:8545).
 devnet: build
@@ -16,7 +16,7 @@ devnet-full: tools contracts
 	scripts/devnet-full.sh
 
 ## Install the project's tools, build, run every test.
-test: tools build contracts
+test: tools bench-tools build contracts
 	command -v cargo-nextest >/dev/null || $(CARGO) install cargo-nextest --locked
 	cd contracts && forge test
 	$(CARGO) nextest run --workspace --no-fail-fast
@@ -39,6 +39,16 @@ $(TOOLS)/.installed: tools/package.json tools/solc-shim.cjs
 	forge --version | head -1 && solc --version | tail -1
 	touch $@
 
+## What only `make bench` needs: Debian's nginx (the reference proxy of `agnt2 bench sidecar`),
+## unpacked into .tools/nginx without installing it system-wide.
+bench-tools: $(TOOLS)/nginx/usr/sbin/nginx
+
+$(TOOLS)/nginx/usr/sbin/nginx:
+	mkdir -p $(TOOLS)/debs
+	cd $(TOOLS)/debs && { apt-get download nginx 2>/dev/null || { apt-get update -qq && apt-get download nginx; }; }
+	dpkg -x $$(ls $(TOOLS)/debs/nginx_*.deb | head -1) $(TOOLS)/nginx
+	$@ -v
+
 contracts: tools
 	cd contracts && forge build
 
@@ -52,7 +62,7 @@ fmt:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-bench: tools contracts
+bench: tools bench-tools contracts
 	$(CARGO) build --release -p agnt2 -p agnt2-hub -p agnt2-sidecar-bin
 	scripts/bench-e2e.sh
 	scripts/bench-channels.sh

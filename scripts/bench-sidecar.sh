@@ -5,9 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=target/release/agnt2
+# nginx as the reference proxy on the free route (`make bench-tools`), when it is there.
+NGINX=.tools/nginx/usr/sbin/nginx
+REF=()
+if [ -x "$NGINX" ]; then REF=(--nginx "$NGINX"); else echo "(no $NGINX: run make bench-tools for the nginx reference)"; fi
 echo "== sidecar: bare upstream, 1 channel"
-$BIN -q bench sidecar
+$BIN -q bench sidecar "${REF[@]}"
 echo "== sidecar: bare upstream, 4 channels"
 $BIN -q bench sidecar --channels 4 --latency-requests 1000 --throughput-requests 10000
 echo "== sidecar: upstream with 200 µs of work per request"
-$BIN -q bench sidecar --upstream-work-us 200 --throughput-requests 20000 --latency-requests 2000 --paid-requests 1000
+$BIN -q bench sidecar "${REF[@]}" --upstream-work-us 200 --throughput-requests 20000 --latency-requests 2000 --paid-requests 1000

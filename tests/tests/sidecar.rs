@@ -610,10 +610,15 @@ async fn a_dead_upstream_is_a_502_and_costs_nothing() {
 
 #[test]
 fn bench_sidecar_starts_what_it_needs_and_reports_json() {
+    // nginx from Debian, unpacked by `make bench-tools` (which `make test` runs): the reference.
+    let nginx = common::workspace().join(".tools/nginx/usr/sbin/nginx");
+    assert!(nginx.exists(), "{} is missing: run make bench-tools", nginx.display());
     let out = Command::new(common::agnt2_bin())
         .current_dir(common::workspace())
         .args(["bench", "sidecar", "--json", "--latency-requests", "40", "--throughput-requests"])
         .args(["200", "--concurrency", "4", "--paid-requests", "20", "--channels", "2"])
+        .arg("--nginx")
+        .arg(&nginx)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -634,6 +639,18 @@ fn bench_sidecar_starts_what_it_needs_and_reports_json() {
     assert!(
         r["paid_rps"].as_f64().unwrap() > 0.0 && r["free_throughput_ratio"].as_f64().unwrap() > 0.0
     );
+    for k in ["p50_added_us", "p99_added_us", "rps", "throughput_ratio", "sidecar_vs_reference"] {
+        assert!(r["nginx"][k].as_f64().is_some_and(f64::is_finite), "nginx.{k}: {r}");
+    }
+    assert!(r["nginx"]["rps"].as_f64().unwrap() > 0.0, "{r}");
+    // nginx was stopped with its workers (a killed master leaves them running).
+    let nginx = nginx.canonicalize().unwrap();
+    let left: Vec<_> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path().join("exe")).ok())
+        .filter(|exe| *exe == nginx)
+        .collect();
+    assert!(left.is_empty(), "nginx processes left running: {left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

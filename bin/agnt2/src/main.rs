@@ -111,6 +111,10 @@ struct SidecarBenchArgs {
     /// Foundry's output with Adjudicator.sol (`make contracts`).
     #[arg(long, default_value = "contracts/out", value_name = "DIR")]
     artifacts: PathBuf,
+    /// Also measure nginx (this binary) as a plain reverse proxy on the free route, the reference
+    /// for what a proxy costs here (`make bench-tools` installs one into .tools/).
+    #[arg(long, value_name = "BIN")]
+    nginx: Option<PathBuf>,
     /// Print one JSON object instead of lines.
     #[arg(long)]
     json: bool,
@@ -419,6 +423,7 @@ fn bench_sidecar(args: SidecarBenchArgs) -> eyre::Result<()> {
         hub_bin: exe.with_file_name("agnt2-hub"),
         sidecar_bin: exe.with_file_name("agnt2-sidecar"),
         funder: dev_signers(1).remove(0),
+        nginx: args.nginx,
     })?;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
@@ -434,6 +439,12 @@ fn bench_sidecar(args: SidecarBenchArgs) -> eyre::Result<()> {
             r.concurrency,
             r.free_throughput_ratio
         );
+        if let Some(n) = &r.nginx {
+            println!(
+                "reference (nginx): +{:.0} µs p50, +{:.0} µs p99; {:.0} req/s ({:.2}× direct); sidecar/nginx throughput {:.2}×",
+                n.p50_added_us, n.p99_added_us, n.rps, n.throughput_ratio, n.sidecar_vs_reference
+            );
+        }
         println!(
             "paid route: {:.0} paid req/s (one client, {} channel(s)), p50 {:.0} µs, p99 {:.0} µs; channels moved by exactly the price: {} (upstream work {} µs)",
             r.paid_rps,

@@ -9,6 +9,10 @@
 //! - free throughput: `concurrency` clients, direct then through the sidecar; the ratio;
 //! - paid: one client over one channel, sequential (each request pays, is checked, forwarded,
 //!   countersigned and stored at the hub before its answer): requests/s and latency.
+//!
+//! With `nginx` set, nginx runs as a plain reverse proxy to the same upstream (keep-alive pool,
+//! two workers like the sidecar's two runtime threads) and the free phases measure it too, in the
+//! same rounds: the reference for what any proxy costs on this machine.
 
 use agnt2_channels::{
     Key,
@@ -61,6 +65,8 @@ pub struct Options {
     pub sidecar_bin: PathBuf,
     /// Key that pays for setup.
     pub funder: PrivateKeySigner,
+    /// An nginx binary to measure as the reference proxy (free routes only).
+    pub nginx: Option<PathBuf>,
 }
 
 /// The result, one JSON object.
@@ -96,6 +102,24 @@ pub struct Report {
     pub paid_wei_checked: bool,
     /// Clients in the throughput phase.
     pub concurrency: usize,
+    /// The reference proxy (nginx) on the free route, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nginx: Option<Reference>,
+}
+
+/// The free route through the reference proxy, measured in the same rounds as the sidecar.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    /// p50 added over calling the upstream directly (µs).
+    pub p50_added_us: f64,
+    /// p99 added (µs).
+    pub p99_added_us: f64,
+    /// Requests/s with `concurrency` clients.
+    pub rps: f64,
+    /// `rps / free_direct_rps`.
+    pub throughput_ratio: f64,
+    /// `free_sidecar_rps / rps`: the sidecar against the reference proxy.
+    pub sidecar_vs_reference: f64,
 }
 
 /// Processes the benchmark started, killed on drop.
@@ -165,6 +189,80 @@ async fn upstream(work: std::time::Duration) -> eyre::Result<SocketAddr> {
         }
     });
     Ok(addr)
+}
+
+/// A running nginx: stopped with `nginx -s stop` on drop (a killed master leaves its workers).
+struct Nginx {
+    child: Child,
+    args: Vec<std::ffi::OsString>,
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let stopped = Command::new(&self.bin)
+            .args(&self.args)
+            .args(["-s", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stopped {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts nginx as a reverse proxy to `up` and waits until it accepts connections.
+fn spawn_nginx(bin: &std::path::Path, up: SocketAddr) -> eyre::Result<(Nginx, SocketAddr)> {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path();
+    // nginx cannot report a port it picked: take a free one and hand it over.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;\nworker_processes 2;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+         events {{ worker_connections 4096; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+           upstream service {{ server {up}; keepalive 64; }}\n\
+           server {{\n    listen {addr};\n    location / {{\n      proxy_pass http://service;\n\
+               proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n\
+               proxy_set_header X-Forwarded-For $remote_addr;\n\
+               proxy_set_header X-Forwarded-Host $host;\n      proxy_buffering off;\n    }}\n  }}\n}}\n"
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf)?;
+    let args: Vec<std::ffi::OsString> = vec![
+        "-e".into(),
+        dir.join("error.log").into(),
+        "-p".into(),
+        dir.into(),
+        "-c".into(),
+        path.into(),
+    ];
+    let child = Command::new(bin)
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .wrap_err_with(|| format!("starting {}", bin.display()))?;
+    let mut nginx = Nginx { child, args, bin: bin.to_path_buf(), dir: tmp };
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(addr).is_err() {
+        if let Some(status) = nginx.child.try_wait()? {
+            let log =
+                std::fs::read_to_string(nginx.dir.path().join("error.log")).unwrap_or_default();
+            bail!("nginx exited ({status}): {log}");
+        }
+        if Instant::now() > deadline {
+            bail!("nginx did not listen on {addr} within 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok((nginx, addr))
 }
 
 type Plain = Client<HttpConnector, Empty<Bytes>>;
@@ -251,6 +349,7 @@ pub fn run(opts: Options) -> eyre::Result<Report> {
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let up = rt.block_on(upstream(std::time::Duration::from_micros(opts.upstream_work_us)))?;
+    let nginx = opts.nginx.as_deref().map(|bin| spawn_nginx(bin, up)).transpose()?;
 
     // The sidecar: /free/* free, /paid/* at 1000 gwei; registration skipped (not measured).
     let service = Key::random();
@@ -304,19 +403,41 @@ pub fn run(opts: Options) -> eyre::Result<Report> {
     rt.block_on(async move {
         let direct: hyper::Uri = format!("http://{up}/free/x").parse()?;
         let via: hyper::Uri = format!("http://{sidecar}/free/x").parse()?;
+        let reference: Option<hyper::Uri> =
+            nginx.as_ref().map(|(_, a)| format!("http://{a}/free/x").parse()).transpose()?;
         let c = plain_client();
         latencies(&c, &direct, 200).await?;
         latencies(&c, &via, 200).await?;
-        let (mut d, mut s) = (Vec::new(), Vec::new());
+        if let Some(r) = &reference {
+            latencies(&c, r, 200).await?;
+        }
+        let (mut d, mut s, mut n) = (Vec::new(), Vec::new(), Vec::new());
         let rounds = 4;
         for _ in 0..rounds {
             d.extend(latencies(&c, &direct, opts.latency_requests / rounds).await?);
             s.extend(latencies(&c, &via, opts.latency_requests / rounds).await?);
+            if let Some(r) = &reference {
+                n.extend(latencies(&c, r, opts.latency_requests / rounds).await?);
+            }
         }
         d.sort_by(f64::total_cmp);
         s.sort_by(f64::total_cmp);
+        n.sort_by(f64::total_cmp);
         let direct_rps = throughput(&direct, opts.throughput_requests, opts.concurrency).await?;
         let sidecar_rps = throughput(&via, opts.throughput_requests, opts.concurrency).await?;
+        let nginx = match &reference {
+            Some(r) => {
+                let rps = throughput(r, opts.throughput_requests, opts.concurrency).await?;
+                Some(Reference {
+                    p50_added_us: pct(&n, 0.5) - pct(&d, 0.5),
+                    p99_added_us: pct(&n, 0.99) - pct(&d, 0.99),
+                    rps,
+                    throughput_ratio: rps / direct_rps,
+                    sidecar_vs_reference: sidecar_rps / rps,
+                })
+            }
+            None => None,
+        };
 
         // Paid: on each channel the first request learns the price from the 402; the rest pay
         // up front. Channels run at once, each one request at a time.
@@ -383,6 +504,7 @@ pub fn run(opts: Options) -> eyre::Result<Report> {
             paid_requests: per_channel * channels,
             paid_wei_checked,
             concurrency: opts.concurrency,
+            nginx,
         })
     })
 }
