@@ -139,9 +139,14 @@ struct SidecarProc {
 
 impl SidecarProc {
     fn start(config: &Path, key: &Key) -> Self {
+        Self::start_with(config, key, &[])
+    }
+
+    fn start_with(config: &Path, key: &Key, args: &[&str]) -> Self {
         let mut child = Command::new(sidecar_bin())
             .arg("--config")
             .arg(config)
+            .args(args)
             .env("AGNT2_SIDECAR_KEY", key.secret_bytes().to_string())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -827,4 +832,115 @@ async fn sigterm_lets_requests_in_flight_finish_and_takes_no_new_ones() {
         assert!(std::time::Instant::now() < deadline, "the sidecar did not exit");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_on_a_session_key_is_paid_for_the_owners_agent() {
+    let w = world();
+    let url = w.node.url();
+    let upstream = format!("http://{}", w.upstream.addr);
+    // The owner (w.service) registers its agent and opens a session for a key it hands to the
+    // sidecar; its own key stays here.
+    let owner = w.service.secret_bytes().to_string();
+    common::cast(&[
+        "send",
+        "0x0000000000000000000000000000000000008004",
+        "register(string)",
+        "https://service.example/.well-known/agent-registration.json",
+        "--private-key",
+        &owner,
+        "--rpc-url",
+        &url,
+    ]);
+    let agent = common::cast(&[
+        "call",
+        "0x0000000000000000000000000000000000008004",
+        "tokenOfOwnerByIndex(address,uint256)(uint256)",
+        &w.service.address().to_string(),
+        "0",
+        "--rpc-url",
+        &url,
+    ]);
+    let session = Key::random();
+    let cfg = config(&w, "session", &upstream, false);
+
+    // A key without a session does not start, and says why.
+    let out = Command::new(sidecar_bin())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--session-of", &agent])
+        .env("AGNT2_SIDECAR_KEY", session.secret_bytes().to_string())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("holds no valid session"), "{err}");
+
+    let expiry =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+            + 3600;
+    common::cast(&[
+        "send",
+        "0x0000000000000000000000000000000000008008",
+        "open(uint256,address,uint64,uint256,address[])",
+        &agent,
+        &session.address().to_string(),
+        &expiry.to_string(),
+        "1ether",
+        "[]",
+        "--private-key",
+        &owner,
+        "--rpc-url",
+        &url,
+    ]);
+    let sc = SidecarProc::start_with(&cfg, &session, &["--session-of", &agent]);
+    assert_eq!(sc.address, w.service.address(), "paid at the owner's address");
+    assert_eq!(sc.agent, agent);
+    let file: Value = serde_json::from_slice(
+        &get(&sc.url("/.well-known/agent-registration.json"), &[]).await.body,
+    )
+    .unwrap();
+    assert_eq!(file["registrations"][0]["agentId"].to_string(), agent, "{file}");
+    let req = required(&get(&sc.url("/paid/a"), &[]).await);
+    let r = req.accepts[0].clone();
+    assert_eq!(r.pay_to, w.service.address());
+    assert_eq!(r.extra["agentId"], agent.as_str());
+    assert_eq!(r.extra["signer"], session.address().to_string().to_lowercase().as_str());
+
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    // A channel that does not name the agent cannot be countersigned by its session key: the
+    // sidecar refuses the payment, and `agnt2 pay` says so before paying.
+    let states = tempfile::tempdir().unwrap();
+    let (unnamed, _) = open_channel(&w, &payer, states.path(), w.service.address());
+    let head = hub_latest(&w, &payer, unnamed).await.state;
+    let h = header(&r, unnamed, &head, PRICE, &payer, "GET", "/paid/a");
+    let refused = required(&get(&sc.url("/paid/a"), &[("payment-signature", &h)]).await);
+    assert!(refused.error.contains("--to-agent"), "{}", refused.error);
+    let pay = ["pay", &sc.url("/paid/a"), "--l2.rpc-url", &url];
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &pay);
+    assert!(!ok && err.contains("--to-agent"), "{out}\n{err}");
+    assert_eq!(w.upstream.hits("/paid/a"), 0);
+    assert_eq!(hub_latest(&w, &payer, unnamed).await.state, head, "nothing charged");
+
+    // Named: paid, countersigned by the session key, stored at the hub.
+    let states = tempfile::tempdir().unwrap();
+    let (params, id) =
+        open_channel_with(&w, &payer, states.path(), w.service.address(), &["--to-agent", &agent]);
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &[&pay[..], &["--count", "2"]].concat());
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(w.upstream.hits("/paid/a"), 2);
+    let latest = hub_latest(&w, &payer, params).await;
+    assert_eq!(latest.state.sentA, U256::from(2 * PRICE));
+    let digest = state::digest(&latest.state, &state::domain(params.chain_id, params.adjudicator));
+    let sig_b = latest.sig_b.unwrap();
+    assert_eq!(agnt2_channels::keys::recover(&digest, &sig_b), Some(session.address()));
+
+    // The session key countersigns the final state; the Adjudicator takes it and owes the owner.
+    close_channel(&w, &payer, states.path(), &id);
+    let l2 = agnt2_channels::l2::L2::new(&url).unwrap();
+    let onchain =
+        agnt2_channels::l2::ChannelCalls::channel(&l2, w.adjudicator.parse().unwrap(), params.id())
+            .unwrap();
+    assert_eq!(onchain.status, state::status::SETTLED);
+    assert_eq!(onchain.owedB, U256::from(2 * PRICE));
 }

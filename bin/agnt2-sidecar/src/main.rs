@@ -39,9 +39,14 @@ struct Args {
     #[arg(long)]
     metrics: Option<SocketAddr>,
     /// The agent's key (hex); otherwise the configuration's, otherwise <datadir>/sidecar.key
-    /// (created on first start: fund it on the rollup for the registration's gas).
+    /// (created on first start: fund it on the rollup for the registration's gas). With
+    /// --session-of, a session key of that agent.
     #[arg(long, env = "AGNT2_SIDECAR_KEY", hide_env_values = true)]
     key: Option<String>,
+    /// Run on a session key of this agent (its owner registered it and opened the session)
+    /// instead of the configured `session_of`.
+    #[arg(long = "session-of", value_name = "AGENT_ID")]
+    session_of: Option<u64>,
 }
 
 fn load_key(args: &Args, cfg: &Config) -> eyre::Result<Key> {
@@ -81,15 +86,23 @@ async fn main() -> eyre::Result<()> {
     if args.public_url.is_some() {
         cfg.public_url = args.public_url.clone();
     }
+    if args.session_of.is_some() {
+        cfg.agent.session_of = args.session_of;
+        if cfg.agent.register == Some(true) {
+            eyre::bail!("--session-of: a session key cannot register; drop register = true");
+        }
+    }
     let key = load_key(&args, &cfg)?;
     let sidecar = Sidecar::start(cfg, key.clone()).await?;
     // The line tests and scripts wait for.
+    let session = sidecar.address() != key.address();
     println!(
-        "agnt2-sidecar listening on {} as {} agent {}{}",
+        "agnt2-sidecar listening on {} as {} agent {}{}{}",
         sidecar.local_addr(),
-        key.address(),
+        sidecar.address(),
         sidecar.agent_id().map_or_else(|| "-".to_string(), |id| id.to_string()),
         sidecar.metrics_addr().map(|m| format!(" metrics {m}")).unwrap_or_default(),
+        if session { format!(" session {}", key.address()) } else { String::new() },
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

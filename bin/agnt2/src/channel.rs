@@ -6,7 +6,7 @@
 //! the hub is gone.
 
 use agnt2_channels::{
-    ChannelParams, Key, SignedState, State,
+    ChannelParams, Key, Side, SignedState, State,
     client::{ChannelSide, HubClient},
     json::{params_from_json, params_to_json, signed_from_json, signed_to_json},
     l2::{ChannelCalls, L2},
@@ -406,6 +406,17 @@ async fn update(
                 bail!("the counterparty proposed an update; this CLI only proposes")
             }
             other => bail!("unexpected answer from the hub: {other:?}"),
+        }
+    }
+    // A counterparty's agent may countersign with a session key: valid on the rollup for us,
+    // it counts (the Adjudicator checks the same).
+    let other = side.side().other();
+    if let Some(signer) = side.unverified_signer()
+        && signer != saved.params.participant(other)
+    {
+        let agent = if other == Side::B { onchain.agentB } else { onchain.agentA };
+        if !agent.is_zero() && l2.session_valid(agent, signer, key.address())? {
+            side.allow_signer(signer);
         }
     }
     side.verify()?;

@@ -7,7 +7,7 @@ use agnt2_sidecar::{
     payer::Payer,
     scheme::{self, PaymentRequired},
 };
-use alloy_primitives::{B256, U256};
+use alloy_primitives::{Address, B256, U256};
 use bytes::Bytes;
 use clap::Args;
 use eyre::{WrapErr, bail, eyre};
@@ -50,7 +50,8 @@ pub(crate) struct PayArgs {
     /// (mean milliseconds), from your key.
     #[arg(long)]
     feedback: bool,
-    /// The rollup's JSON-RPC (for --feedback).
+    /// The rollup's JSON-RPC (for --feedback, and to check a service that countersigns with a
+    /// session key).
     #[arg(long = "l2.rpc-url", default_value = "http://127.0.0.1:8545")]
     l2_rpc_url: String,
 }
@@ -115,6 +116,13 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
         payer.max_amount = agnt2_client::parse_amount(m)?;
     }
     payer.remember(&method, &pq, r);
+    if let Some(signer) = r.extra.get("signer").and_then(|v| v.as_str()) {
+        let signer: Address = signer.parse().map_err(|e| eyre!("the service's signer: {e}"))?;
+        if signer != saved.params.b {
+            check_session_signer(&args.l2_rpc_url, &saved.params, signer).await?;
+            payer.allow_countersigner(signer);
+        }
+    }
     let mut last = None;
     let mut total = U256::ZERO;
     let (mut answered, mut elapsed) = (0u64, std::time::Duration::ZERO);
@@ -204,4 +212,38 @@ fn print(p: &agnt2_sidecar::payer::Paid, include: bool) -> eyre::Result<()> {
         bail!("HTTP {}", p.status);
     }
     Ok(())
+}
+
+/// A service that countersigns with a session key (`extra.signer`): the key must hold a valid
+/// session of the agent the channel names for the service, for this payer — what the
+/// Adjudicator will check when the state is used.
+async fn check_session_signer(
+    l2_url: &str,
+    params: &agnt2_channels::ChannelParams,
+    signer: Address,
+) -> eyre::Result<()> {
+    use agnt2_channels::l2::{ChannelCalls, L2};
+    let (url, params) = (l2_url.to_string(), *params);
+    tokio::task::spawn_blocking(move || {
+        let l2 = L2::new(&url)?;
+        let onchain = l2
+            .channel(params.adjudicator, params.id())
+            .wrap_err_with(|| format!("reading the channel from {url} (--l2.rpc-url)"))?;
+        if onchain.agentB.is_zero() {
+            bail!(
+                "the service countersigns with the session key {signer}, but the channel names no \
+                 agent for it: open one with --to-agent <extra.agentId>"
+            );
+        }
+        if !l2.session_valid(onchain.agentB, signer, params.a)? {
+            bail!(
+                "the service countersigns with {signer}, which holds no valid session of agent {} \
+                 for {}",
+                onchain.agentB,
+                params.a
+            );
+        }
+        Ok(())
+    })
+    .await?
 }

@@ -320,6 +320,13 @@ impl ChannelSide {
         };
     }
 
+    /// Who signed the newest acknowledged countersignature, before [`Self::verify`] (to check a
+    /// signer that is not the counterparty, such as a session key of its agent).
+    pub fn unverified_signer(&self) -> Option<Address> {
+        let (state, _, theirs) = self.unverified.as_ref()?;
+        recover(&state::digest(state, &self.domain), theirs)
+    }
+
     /// Verifies the newest acknowledged countersignature and makes it the latest co-signed
     /// state. On failure the latest stays the last verified one.
     pub fn verify(&mut self) -> Result<(), AckError> {

@@ -44,11 +44,23 @@ pub struct AgentConfig {
     #[serde(default)]
     pub description: String,
     /// The agent's key (hex); also `AGNT2_SIDECAR_KEY`. It owns the agent id, is side B of the
-    /// channels it is paid over, and pays the registration's gas.
+    /// channels it is paid over, and pays the registration's gas. With `session_of`, a session
+    /// key of that agent instead.
     pub key: Option<String>,
-    /// Register in the Identity precompile (and keep the agentURI current) at start.
-    #[serde(default = "yes")]
-    pub register: bool,
+    /// Register in the Identity precompile (and keep the agentURI current) at start; the
+    /// default unless `session_of` is set (a session key cannot register).
+    pub register: Option<bool>,
+    /// Run on a session key of this agent, already registered by its owner: `key` is a key the
+    /// owner opened a session for in the Sessions precompile (0x8008), so the owner's key stays
+    /// off the machine. The owner is side B of the channels; the session key countersigns.
+    pub session_of: Option<u64>,
+}
+
+impl AgentConfig {
+    /// Whether the sidecar registers the agent (and keeps its agentURI current) at start.
+    pub fn registers(&self) -> bool {
+        self.register.unwrap_or_else(|| self.session_of.is_none())
+    }
 }
 
 /// The rollup and the hub.
@@ -92,9 +104,6 @@ fn default_datadir() -> PathBuf {
 }
 const fn default_timeout() -> u64 {
     30
-}
-const fn yes() -> bool {
-    true
 }
 fn any() -> String {
     "*".into()
@@ -142,6 +151,13 @@ impl Config {
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let c: Self = toml::from_str(text)?;
         c.routes()?;
+        if c.agent.session_of.is_some() && c.agent.register == Some(true) {
+            return Err(ConfigError::Invalid(
+                "register = true needs the agent owner's key; a session key (session_of) cannot \
+                 register or change the agentURI"
+                    .into(),
+            ));
+        }
         if !c.upstream.starts_with("http://") {
             return Err(ConfigError::Invalid(format!(
                 "upstream {:?} must be an http:// URL",
@@ -243,5 +259,14 @@ price = "0.5ether"
             .unwrap_err()
             .to_string();
         assert!(e.contains("http://"), "{e}");
+        let session = SAMPLE.replace("name = \"weather\"", "name = \"weather\"\nsession_of = 3");
+        let c = Config::parse(&session).unwrap();
+        assert_eq!((c.agent.session_of, c.agent.registers()), (Some(3), false));
+        assert!(Config::parse(SAMPLE).unwrap().agent.registers());
+        let e =
+            Config::parse(&session.replace("session_of = 3", "session_of = 3\nregister = true"))
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("session key"), "{e}");
     }
 }

@@ -60,7 +60,15 @@ impl Sidecar {
         let addr = listener.local_addr()?;
         let public = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let uri = format!("{}{}", public.trim_end_matches('/'), register::REGISTRATION_PATH);
-        let agent_id = if cfg.agent.register {
+        let (payee_address, session, agent_id) = if let Some(agent) = cfg.agent.session_of {
+            let agent = alloy_primitives::U256::from(agent);
+            let owner = session_owner(&l2_url, agent, key.address()).await?;
+            tracing::info!(
+                agent_id = %agent, %owner, session_key = %key.address(), %uri,
+                "running on a session key; the agentURI is the owner's to set"
+            );
+            (owner, Some(agent), Some(agent))
+        } else if cfg.agent.registers() {
             let (url, secret, uri2) = (l2_url.clone(), key.secret_bytes(), uri.clone());
             let (id, sent) = tokio::task::spawn_blocking(move || {
                 let signer = alloy_signer_local::PrivateKeySigner::from_bytes(&secret)?;
@@ -69,13 +77,14 @@ impl Sidecar {
             .await?
             .wrap_err("registering the agent in the Identity precompile")?;
             tracing::info!(agent_id = %id, %uri, updated = sent, "agent registered");
-            Some(id)
+            (key.address(), None, Some(id))
         } else {
-            None
+            (key.address(), None, None)
         };
         let (authority, prefix) = split_upstream(&cfg.upstream)?;
         let payee = Arc::new(payee::Payee::new(
             key.clone(),
+            payee::Identity { address: payee_address, session },
             chain_id,
             cfg.chain.adjudicator,
             cfg.chain.hub,
@@ -98,7 +107,7 @@ impl Sidecar {
                 &public,
                 chain_id,
                 agent_id,
-                key.address(),
+                payee_address,
             ),
             client: proxy::Proxy::upstream_client(),
         });
@@ -131,6 +140,39 @@ impl Sidecar {
         self.proxy.agent_id
     }
 
+    /// The address it is paid at (side B of its channels): its key's, or with a session key
+    /// the agent owner's.
+    pub fn address(&self) -> alloy_primitives::Address {
+        self.proxy.payee.address()
+    }
+}
+
+/// The owner of `agent`, after checking that `key` holds a valid session of it.
+async fn session_owner(
+    l2_url: &str,
+    agent: alloy_primitives::U256,
+    key: alloy_primitives::Address,
+) -> eyre::Result<alloy_primitives::Address> {
+    use agnt2_channels::l2::{ChannelCalls, L2};
+    let url = l2_url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let l2 = L2::new(&url)?;
+        let owner = l2
+            .agent_owner(agent)
+            .wrap_err_with(|| format!("reading the owner of agent {agent} (is it registered?)"))?;
+        if !l2.session_valid(agent, key, alloy_primitives::Address::ZERO)? {
+            return Err(eyre!(
+                "{key} holds no valid session of agent {agent}: its owner {owner} opens one with \
+                 the Sessions precompile (0x0000000000000000000000000000000000008008 \
+                 open(agentId, key, expiry, spendLimit, counterparties))"
+            ));
+        }
+        Ok(owner)
+    })
+    .await?
+}
+
+impl Sidecar {
     /// Stops accepting and waits for the listeners to end.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);

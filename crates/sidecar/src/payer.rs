@@ -57,6 +57,9 @@ pub struct Payer {
     /// [`Payer::verify`] before relying on the latest state.
     pub verify_every: bool,
     known: HashMap<(String, String), Requirement>,
+    /// Keys besides side B whose countersignatures count (session keys of the service's agent,
+    /// checked by the caller on the rollup).
+    countersigners: Vec<Address>,
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -79,6 +82,7 @@ impl Payer {
             max_amount: U256::MAX,
             verify_every: true,
             known: HashMap::new(),
+            countersigners: Vec::new(),
             client: Client::builder(TokioExecutor::new()).build(http),
         })
     }
@@ -86,6 +90,15 @@ impl Payer {
     /// The channel's latest co-signed state.
     pub const fn latest(&self) -> &SignedState {
         &self.latest
+    }
+
+    /// Accepts countersignatures by `signer` besides the service's own key: a session key of the
+    /// agent the channel names for side B, which the caller has checked is valid for this payer
+    /// (the Adjudicator takes such signatures only while the session is).
+    pub fn allow_countersigner(&mut self, signer: Address) {
+        if !self.countersigners.contains(&signer) {
+            self.countersigners.push(signer);
+        }
     }
 
     /// Remembers what `method` `path_and_query` costs, so the next request pays up front.
@@ -239,8 +252,15 @@ impl Payer {
     pub fn verify(&self) -> Result<(), PayError> {
         let Some(sig) = self.latest.sig_b else { return Ok(()) };
         let digest = state::digest(&self.latest.state, &self.params.domain());
-        if recover(&digest, &sig) != Some(self.params.b) {
-            return Err(PayError::Service("the countersignature is not the service's".into()));
+        let signer = recover(&digest, &sig);
+        if signer != Some(self.params.b)
+            && !signer.is_some_and(|s| self.countersigners.contains(&s))
+        {
+            return Err(PayError::Service(format!(
+                "the countersignature is not the service's ({}) but {}",
+                self.params.b,
+                signer.map_or_else(|| "unrecoverable".to_string(), |s| s.to_string())
+            )));
         }
         Ok(())
     }

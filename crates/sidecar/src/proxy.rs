@@ -224,6 +224,7 @@ impl Proxy {
                     self.payee.adjudicator(),
                     &self.hub,
                     self.agent_id,
+                    self.payee.session_signer(),
                     latest.as_ref(),
                 ),
             }],

@@ -201,11 +201,15 @@ pub fn requirement_extra(
     adjudicator: Address,
     hub: &str,
     agent_id: Option<U256>,
+    signer: Option<Address>,
     latest: Option<&SignedState>,
 ) -> Value {
     let mut v = json!({"adjudicator": adjudicator, "hub": hub, "token": Address::ZERO});
     if let Some(id) = agent_id {
         v["agentId"] = json!(id.to_string());
+    }
+    if let Some(s) = signer {
+        v["signer"] = json!(s);
     }
     if let Some(l) = latest {
         v["latest"] = signed_to_json(l);
@@ -226,7 +230,7 @@ mod tests {
             asset: Address::ZERO,
             pay_to: Address::repeat_byte(2),
             max_timeout_seconds: 60,
-            extra: requirement_extra(Address::repeat_byte(3), "127.0.0.1:9545", None, None),
+            extra: requirement_extra(Address::repeat_byte(3), "127.0.0.1:9545", None, None, None),
         };
         let pr = PaymentRequired {
             x402_version: 2,

@@ -45,10 +45,21 @@ pub(super) struct Book {
     latest: SignedState,
 }
 
+/// Who the service is on its channels.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity {
+    /// Side B of its channels: the key's own address, or the agent owner's.
+    pub address: Address,
+    /// With a session key: the agent it is a session of (the hub connection authenticates as a
+    /// session, and channels must name this agent for side B).
+    pub session: Option<U256>,
+}
+
 /// The service's channels.
 #[derive(Debug)]
 pub struct Payee {
     key: Key,
+    identity: Identity,
     chain_id: u64,
     adjudicator: Address,
     domain: Eip712Domain,
@@ -89,10 +100,19 @@ pub struct Receipt {
 }
 
 impl Payee {
-    /// A payee for `key` on the chain's `adjudicator`, storing states at `hub`.
-    pub fn new(key: Key, chain_id: u64, adjudicator: Address, hub: SocketAddr, l2: String) -> Self {
+    /// A payee signing with `key` as `identity` on the chain's `adjudicator`, storing states at
+    /// `hub`.
+    pub fn new(
+        key: Key,
+        identity: Identity,
+        chain_id: u64,
+        adjudicator: Address,
+        hub: SocketAddr,
+        l2: String,
+    ) -> Self {
         Self {
             key,
+            identity,
             chain_id,
             adjudicator,
             domain: state::domain(chain_id, adjudicator),
@@ -105,8 +125,13 @@ impl Payee {
     }
 
     /// The service's address (side B of its channels).
-    pub fn address(&self) -> Address {
-        self.key.address()
+    pub const fn address(&self) -> Address {
+        self.identity.address
+    }
+
+    /// The session key it countersigns with, when it runs on one (not the payee's own key).
+    pub fn session_signer(&self) -> Option<Address> {
+        self.identity.session.map(|_| self.key.address())
     }
 
     /// The Adjudicator its channels live in.
@@ -223,6 +248,15 @@ impl Payee {
                 params.a, params.b
             )));
         }
+        if let Some(agent) = self.identity.session
+            && onchain.agentB != agent
+        {
+            return Err(PayError::Refused(format!(
+                "channel {id} names agent {} for the service; this service signs with a session \
+                 key of agent {agent} (open the channel with --to-agent {agent})",
+                onchain.agentB
+            )));
+        }
         let deposits = [onchain.depositA, onchain.depositB];
         let _one = self.registering.lock().await;
         let mut tries = 0;
@@ -265,9 +299,11 @@ impl Payee {
         if let Some(c) = slot.as_ref().filter(|c| c.is_alive()) {
             return Ok(c.clone());
         }
-        let client = HubClient::connect(self.hub, &self.key)
-            .await
-            .map_err(|e| PayError::Unavailable(format!("connecting to the hub: {e:#}")))?;
+        let client = match self.identity.session {
+            Some(agent) => HubClient::connect_session(self.hub, &self.key, agent).await,
+            None => HubClient::connect(self.hub, &self.key).await,
+        }
+        .map_err(|e| PayError::Unavailable(format!("connecting to the hub: {e:#}")))?;
         let conn = Conn {
             out: client.sender(),
             waiters: Arc::default(),
