@@ -943,4 +943,35 @@ async fn a_sidecar_on_a_session_key_is_paid_for_the_owners_agent() {
             .unwrap();
     assert_eq!(onchain.status, state::status::SETTLED);
     assert_eq!(onchain.owedB, U256::from(2 * PRICE));
+
+    // The owner closes the session: the sidecar notices and takes no more payments.
+    let states = tempfile::tempdir().unwrap();
+    let (params, _) =
+        open_channel_with(&w, &payer, states.path(), w.service.address(), &["--to-agent", &agent]);
+    let session_addr = session.address().to_string();
+    common::cast(&[
+        "send",
+        "0x0000000000000000000000000000000000008008",
+        "close(uint256,address)",
+        &agent,
+        &session_addr,
+        "--private-key",
+        &owner,
+        "--rpc-url",
+        &url,
+    ]);
+    let opening = SignedState::opening(&params).state;
+    let h = header(&r, params, &opening, PRICE, &payer, "GET", "/paid/a");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let resp = get(&sc.url("/paid/a"), &[("payment-signature", &h)]).await;
+        let body = String::from_utf8_lossy(&resp.body).to_string();
+        assert_ne!(resp.status, 200, "paid after the session was closed: {body}");
+        if resp.status == 503 && body.contains("no longer valid") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {}: {body}", resp.status);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(w.upstream.hits("/paid/a"), 2, "nothing forwarded");
 }

@@ -13,6 +13,14 @@ alloy_sol_types::sol! {
     interface IAgentChecks {
         function ownerOf(uint256 agentId) external view returns (address);
         function isValid(uint256 agentId, address key, address counterparty) external view returns (bool);
+        struct Session {
+            address key;
+            uint64 expiry;
+            uint256 spendLimit;
+            uint256 spent;
+            address[] counterparties;
+        }
+        function get(uint256 agentId, address key) external view returns (Session memory);
     }
 }
 
@@ -63,6 +71,9 @@ pub trait ChannelCalls {
 
     /// Whether `key` is a valid session key of agent `id` for `counterparty` (zero: any).
     fn session_valid(&self, id: U256, key: Address, counterparty: Address) -> eyre::Result<bool>;
+
+    /// The expiry (unix seconds, inclusive) of `key`'s session of agent `id`.
+    fn session_expiry(&self, id: U256, key: Address) -> eyre::Result<u64>;
 }
 
 impl ChannelCalls for L2 {
@@ -142,5 +153,12 @@ impl ChannelCalls for L2 {
         let call = IAgentChecks::isValidCall { agentId: id, key, counterparty };
         let out = self.eth_call(SESSIONS, &call.abi_encode())?;
         Ok(IAgentChecks::isValidCall::abi_decode_returns(&out)?)
+    }
+
+    /// The expiry (unix seconds, inclusive) of `key`'s session of agent `id`.
+    fn session_expiry(&self, id: U256, key: Address) -> eyre::Result<u64> {
+        let call = IAgentChecks::getCall { agentId: id, key };
+        let out = self.eth_call(SESSIONS, &call.abi_encode())?;
+        Ok(IAgentChecks::getCall::abi_decode_returns(&out)?.expiry)
     }
 }

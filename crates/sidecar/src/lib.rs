@@ -62,12 +62,12 @@ impl Sidecar {
         let uri = format!("{}{}", public.trim_end_matches('/'), register::REGISTRATION_PATH);
         let (payee_address, session, agent_id) = if let Some(agent) = cfg.agent.session_of {
             let agent = alloy_primitives::U256::from(agent);
-            let owner = session_owner(&l2_url, agent, key.address()).await?;
+            let (owner, expiry) = session_owner(&l2_url, agent, key.address()).await?;
             tracing::info!(
                 agent_id = %agent, %owner, session_key = %key.address(), %uri,
                 "running on a session key; the agentURI is the owner's to set"
             );
-            (owner, Some(agent), Some(agent))
+            (owner, Some((agent, expiry)), Some(agent))
         } else if cfg.agent.registers() {
             let (url, secret, uri2) = (l2_url.clone(), key.secret_bytes(), uri.clone());
             let (id, sent) = tokio::task::spawn_blocking(move || {
@@ -84,13 +84,26 @@ impl Sidecar {
         let (authority, prefix) = split_upstream(&cfg.upstream)?;
         let payee = Arc::new(payee::Payee::new(
             key.clone(),
-            payee::Identity { address: payee_address, session },
+            payee::Identity { address: payee_address, session: session.map(|(agent, _)| agent) },
             chain_id,
             cfg.chain.adjudicator,
             cfg.chain.hub,
-            l2_url,
+            l2_url.clone(),
         ));
         let meter = Arc::new(meter::Meter::default());
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        if let Some((agent, expiry)) = session {
+            payee.set_session(true, expiry);
+            tasks.push(tokio::spawn(watch_session(
+                payee.clone(),
+                l2_url,
+                agent,
+                payee_address,
+                key.address(),
+                stopped.clone(),
+            )));
+        }
         let proxy = Arc::new(proxy::Proxy {
             routes,
             upstream_authority: authority,
@@ -111,8 +124,7 @@ impl Sidecar {
             ),
             client: proxy::Proxy::upstream_client(),
         });
-        let (stop, stopped) = watch::channel(false);
-        let mut tasks = vec![tokio::spawn(serve(listener, proxy.clone(), stopped.clone()))];
+        tasks.push(tokio::spawn(serve(listener, proxy.clone(), stopped.clone())));
         let metrics_addr = match cfg.metrics {
             Some(a) => {
                 let l = TcpListener::bind(a).await.wrap_err_with(|| format!("binding {a}"))?;
@@ -147,12 +159,13 @@ impl Sidecar {
     }
 }
 
-/// The owner of `agent`, after checking that `key` holds a valid session of it.
+/// The owner of `agent` and the expiry of `key`'s session, after checking that the session is
+/// valid.
 async fn session_owner(
     l2_url: &str,
     agent: alloy_primitives::U256,
     key: alloy_primitives::Address,
-) -> eyre::Result<alloy_primitives::Address> {
+) -> eyre::Result<(alloy_primitives::Address, u64)> {
     use agnt2_channels::l2::{ChannelCalls, L2};
     let url = l2_url.to_string();
     tokio::task::spawn_blocking(move || {
@@ -167,9 +180,61 @@ async fn session_owner(
                  open(agentId, key, expiry, spendLimit, counterparties))"
             ));
         }
-        Ok(owner)
+        Ok((owner, l2.session_expiry(agent, key)?))
     })
     .await?
+}
+
+/// How often the sidecar asks the rollup whether its session key still holds.
+const SESSION_CHECK: Duration = Duration::from_secs(5);
+
+/// Keeps the payee's view of its session key current: closed by the owner, the agent sold, the
+/// expiry moved (a reopened session). Warns while the expiry is near: states the key
+/// countersigned count on chain only while the session is valid.
+async fn watch_session(
+    payee: Arc<payee::Payee>,
+    l2_url: String,
+    agent: alloy_primitives::U256,
+    owner: alloy_primitives::Address,
+    key: alloy_primitives::Address,
+    mut stop: watch::Receiver<bool>,
+) {
+    use agnt2_channels::l2::{ChannelCalls, L2};
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(SESSION_CHECK) => {}
+            _ = stop.changed() => return,
+        }
+        let url = l2_url.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let l2 = L2::new(&url)?;
+            let valid = l2.agent_owner(agent)? == owner
+                && l2.session_valid(agent, key, alloy_primitives::Address::ZERO)?;
+            // A closed session has no expiry to read.
+            let expiry = if valid { l2.session_expiry(agent, key)? } else { 0 };
+            eyre::Ok((valid, expiry))
+        })
+        .await;
+        match read {
+            Ok(Ok((valid, expiry))) => {
+                payee.set_session(valid, expiry);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                if !valid {
+                    tracing::warn!(%agent, %key, "the session key is no longer valid; payments refused");
+                } else if expiry.saturating_sub(now) < 600 {
+                    tracing::warn!(
+                        %agent, %key, expiry, "the session key expires soon: states it countersigned \
+                        count on chain only while it is valid (extend it, or close the channels)"
+                    );
+                }
+            }
+            // The rollup is unreachable: keep the last view (the expiry still applies).
+            Ok(Err(e)) => tracing::warn!(err = %format!("{e:#}"), "checking the session key"),
+            Err(e) => tracing::warn!(%e, "checking the session key"),
+        }
+    }
 }
 
 impl Sidecar {

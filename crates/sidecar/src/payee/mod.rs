@@ -55,11 +55,19 @@ pub struct Identity {
     pub session: Option<U256>,
 }
 
+/// Seconds before a session's expiry at which the sidecar stops taking payments (the chain's
+/// clock and this one differ a little; a state countersigned after the expiry is worthless).
+pub const SESSION_MARGIN_SECS: u64 = 2;
+
 /// The service's channels.
 #[derive(Debug)]
 pub struct Payee {
     key: Key,
     identity: Identity,
+    /// With a session key: its expiry (unix seconds), and whether the rollup still holds it valid
+    /// (closed, or the agent changed hands, and it is not).
+    session_expiry: std::sync::atomic::AtomicU64,
+    session_valid: std::sync::atomic::AtomicBool,
     chain_id: u64,
     adjudicator: Address,
     domain: Eip712Domain,
@@ -113,6 +121,8 @@ impl Payee {
         Self {
             key,
             identity,
+            session_expiry: std::sync::atomic::AtomicU64::new(u64::MAX),
+            session_valid: std::sync::atomic::AtomicBool::new(true),
             chain_id,
             adjudicator,
             domain: state::domain(chain_id, adjudicator),
@@ -127,6 +137,35 @@ impl Payee {
     /// The service's address (side B of its channels).
     pub const fn address(&self) -> Address {
         self.identity.address
+    }
+
+    /// Records what the rollup says of the session key (see [`crate::Sidecar`]'s watcher).
+    pub fn set_session(&self, valid: bool, expiry: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.session_valid.store(valid, Relaxed);
+        self.session_expiry.store(expiry, Relaxed);
+    }
+
+    /// Why the session key cannot countersign now, if it cannot.
+    fn session_unusable(&self) -> Option<String> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let agent = self.identity.session?;
+        let expiry = self.session_expiry.load(Relaxed);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if !self.session_valid.load(Relaxed) {
+            return Some(format!(
+                "this service's session key is no longer valid for agent {agent} (closed, or the \
+                 agent changed hands): it takes no payments until its owner opens a new session"
+            ));
+        }
+        (now.saturating_add(SESSION_MARGIN_SECS) > expiry).then(|| {
+            format!(
+                "this service's session key for agent {agent} expired at {expiry}: it takes no \
+                 payments until its owner extends the session"
+            )
+        })
     }
 
     /// The session key it countersigns with, when it runs on one (not the payee's own key).
@@ -184,6 +223,9 @@ impl Payee {
         }
         if p.state.isFinal {
             return refuse("a final state cannot pay for a request".into());
+        }
+        if let Some(why) = self.session_unusable() {
+            return Err(PayError::Unavailable(why));
         }
         let book = self.book(c).await?;
         let b = book.as_ref().ok_or_else(|| PayError::Unavailable("channel not loaded".into()))?;
@@ -379,5 +421,32 @@ impl Pending {
     /// The channel's latest co-signed state (before this payment).
     pub fn latest(&self) -> Option<SignedState> {
         self.book.as_ref().map(|b| b.latest.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_key_stops_taking_payments_when_it_expires_or_is_closed() {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let hub = SocketAddr::from(([127, 0, 0, 1], 1));
+        let session = Identity { address: Address::repeat_byte(1), session: Some(U256::from(7)) };
+        let p = Payee::new(Key::random(), session, 1, Address::ZERO, hub, String::new());
+        p.set_session(true, now + 100);
+        assert_eq!(p.session_unusable(), None);
+        p.set_session(true, now + 1);
+        assert!(p.session_unusable().is_some_and(|w| w.contains("expired")), "within the margin");
+        p.set_session(true, now - 1);
+        assert!(p.session_unusable().is_some_and(|w| w.contains("agent 7 expired")));
+        p.set_session(false, now + 100);
+        assert!(p.session_unusable().is_some_and(|w| w.contains("no longer valid")));
+        // The owner's own key has no session to lose.
+        let own = Identity { address: Address::repeat_byte(1), session: None };
+        let p = Payee::new(Key::random(), own, 1, Address::ZERO, hub, String::new());
+        p.set_session(false, 0);
+        assert_eq!(p.session_unusable(), None);
     }
 }
