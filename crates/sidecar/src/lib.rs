@@ -9,7 +9,8 @@
 //! - [`proxy`]: the reverse proxy;
 //! - [`register`]: the agent's registration;
 //! - [`meter`]: per-client counters;
-//! - [`payer`]: the client side (`agnt2 pay`, the benchmark).
+//! - [`payer`]: the client side (`agnt2 pay`, the benchmark);
+//! - `session`: running on a session key of the agent (checked at start, watched after).
 //!
 //! `docs/sidecar.md` describes the scheme and the deployment.
 
@@ -20,6 +21,7 @@ pub mod payer;
 pub mod proxy;
 pub mod register;
 pub mod scheme;
+mod session;
 
 pub use config::Config;
 
@@ -62,7 +64,7 @@ impl Sidecar {
         let uri = format!("{}{}", public.trim_end_matches('/'), register::REGISTRATION_PATH);
         let (payee_address, session, agent_id) = if let Some(agent) = cfg.agent.session_of {
             let agent = alloy_primitives::U256::from(agent);
-            let (owner, expiry) = session_owner(&l2_url, agent, key.address()).await?;
+            let (owner, expiry) = session::owner_and_expiry(&l2_url, agent, key.address()).await?;
             tracing::info!(
                 agent_id = %agent, %owner, session_key = %key.address(), %uri,
                 "running on a session key; the agentURI is the owner's to set"
@@ -95,7 +97,7 @@ impl Sidecar {
         let mut tasks = Vec::new();
         if let Some((agent, expiry)) = session {
             payee.set_session(true, expiry);
-            tasks.push(tokio::spawn(watch_session(
+            tasks.push(tokio::spawn(session::watch(
                 payee.clone(),
                 l2_url,
                 agent,
@@ -157,87 +159,7 @@ impl Sidecar {
     pub fn address(&self) -> alloy_primitives::Address {
         self.proxy.payee.address()
     }
-}
 
-/// The owner of `agent` and the expiry of `key`'s session, after checking that the session is
-/// valid.
-async fn session_owner(
-    l2_url: &str,
-    agent: alloy_primitives::U256,
-    key: alloy_primitives::Address,
-) -> eyre::Result<(alloy_primitives::Address, u64)> {
-    use agnt2_channels::l2::{ChannelCalls, L2};
-    let url = l2_url.to_string();
-    tokio::task::spawn_blocking(move || {
-        let l2 = L2::new(&url)?;
-        let owner = l2
-            .agent_owner(agent)
-            .wrap_err_with(|| format!("reading the owner of agent {agent} (is it registered?)"))?;
-        if !l2.session_valid(agent, key, alloy_primitives::Address::ZERO)? {
-            return Err(eyre!(
-                "{key} holds no valid session of agent {agent}: its owner {owner} opens one with \
-                 the Sessions precompile (0x0000000000000000000000000000000000008008 \
-                 open(agentId, key, expiry, spendLimit, counterparties))"
-            ));
-        }
-        Ok((owner, l2.session_expiry(agent, key)?))
-    })
-    .await?
-}
-
-/// How often the sidecar asks the rollup whether its session key still holds.
-const SESSION_CHECK: Duration = Duration::from_secs(5);
-
-/// Keeps the payee's view of its session key current: closed by the owner, the agent sold, the
-/// expiry moved (a reopened session). Warns while the expiry is near: states the key
-/// countersigned count on chain only while the session is valid.
-async fn watch_session(
-    payee: Arc<payee::Payee>,
-    l2_url: String,
-    agent: alloy_primitives::U256,
-    owner: alloy_primitives::Address,
-    key: alloy_primitives::Address,
-    mut stop: watch::Receiver<bool>,
-) {
-    use agnt2_channels::l2::{ChannelCalls, L2};
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(SESSION_CHECK) => {}
-            _ = stop.changed() => return,
-        }
-        let url = l2_url.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            let l2 = L2::new(&url)?;
-            let valid = l2.agent_owner(agent)? == owner
-                && l2.session_valid(agent, key, alloy_primitives::Address::ZERO)?;
-            // A closed session has no expiry to read.
-            let expiry = if valid { l2.session_expiry(agent, key)? } else { 0 };
-            eyre::Ok((valid, expiry))
-        })
-        .await;
-        match read {
-            Ok(Ok((valid, expiry))) => {
-                payee.set_session(valid, expiry);
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                if !valid {
-                    tracing::warn!(%agent, %key, "the session key is no longer valid; payments refused");
-                } else if expiry.saturating_sub(now) < 600 {
-                    tracing::warn!(
-                        %agent, %key, expiry, "the session key expires soon: states it countersigned \
-                        count on chain only while it is valid (extend it, or close the channels)"
-                    );
-                }
-            }
-            // The rollup is unreachable: keep the last view (the expiry still applies).
-            Ok(Err(e)) => tracing::warn!(err = %format!("{e:#}"), "checking the session key"),
-            Err(e) => tracing::warn!(%e, "checking the session key"),
-        }
-    }
-}
-
-impl Sidecar {
     /// Stops accepting and waits for the listeners to end.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);

@@ -151,9 +151,7 @@ impl Payee {
         use std::sync::atomic::Ordering::Relaxed;
         let agent = self.identity.session?;
         let expiry = self.session_expiry.load(Relaxed);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = crate::session::unix_now();
         if !self.session_valid.load(Relaxed) {
             return Some(format!(
                 "this service's session key is no longer valid for agent {agent} (closed, or the \
