@@ -894,6 +894,13 @@ async fn a_sidecar_on_a_session_key_is_paid_for_the_owners_agent() {
     ]);
     let sc = SidecarProc::start_with(&cfg, &session, &["--session-of", &agent]);
     assert_eq!(sc.address, w.service.address(), "paid at the owner's address");
+    let metrics = format!("http://{}/metrics", sc.metrics.unwrap());
+    let gauges = String::from_utf8_lossy(&get(&metrics, &[]).await.body).to_string();
+    assert!(gauges.contains("agnt2_sidecar_session_valid 1\n"), "{gauges}");
+    assert!(
+        gauges.contains(&format!("agnt2_sidecar_session_expiry_seconds {expiry}\n")),
+        "{gauges}"
+    );
     assert_eq!(sc.agent, agent);
     let file: Value = serde_json::from_slice(
         &get(&sc.url("/.well-known/agent-registration.json"), &[]).await.body,
@@ -968,6 +975,8 @@ async fn a_sidecar_on_a_session_key_is_paid_for_the_owners_agent() {
         let body = String::from_utf8_lossy(&resp.body).to_string();
         assert_ne!(resp.status, 200, "paid after the session was closed: {body}");
         if resp.status == 503 && body.contains("no longer valid") {
+            let gauges = String::from_utf8_lossy(&get(&metrics, &[]).await.body).to_string();
+            assert!(gauges.contains("agnt2_sidecar_session_valid 0\n"), "{gauges}");
             break;
         }
         assert!(std::time::Instant::now() < deadline, "still {}: {body}", resp.status);

@@ -131,7 +131,7 @@ impl Sidecar {
             Some(a) => {
                 let l = TcpListener::bind(a).await.wrap_err_with(|| format!("binding {a}"))?;
                 let addr = l.local_addr()?;
-                tasks.push(tokio::spawn(serve_metrics(l, meter, stopped)));
+                tasks.push(tokio::spawn(serve_metrics(l, meter, payee.clone(), stopped)));
                 Some(addr)
             }
             None => None,
@@ -240,6 +240,7 @@ async fn serve(listener: TcpListener, proxy: Arc<proxy::Proxy>, mut stop: watch:
 async fn serve_metrics(
     listener: TcpListener,
     meter: Arc<meter::Meter>,
+    payee: Arc<payee::Payee>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -247,14 +248,15 @@ async fn serve_metrics(
             r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
             _ = stop.changed() => return,
         };
-        let meter = meter.clone();
+        let (meter, payee) = (meter.clone(), payee.clone());
         tokio::spawn(async move {
             let svc = service_fn(move |req: Request<Incoming>| {
-                let meter = meter.clone();
+                let (meter, payee) = (meter.clone(), payee.clone());
                 async move {
                     let resp = match req.uri().path() {
                         "/metrics" => {
-                            let mut r = hyper::Response::new(proxy::full(meter.prometheus()));
+                            let text = meter.prometheus() + &payee.session_metrics();
+                            let mut r = hyper::Response::new(proxy::full(text));
                             r.headers_mut().insert(
                                 hyper::header::CONTENT_TYPE,
                                 hyper::header::HeaderValue::from_static(
