@@ -984,3 +984,80 @@ async fn a_sidecar_on_a_session_key_is_paid_for_the_owners_agent() {
     }
     assert_eq!(w.upstream.hits("/paid/a"), 2, "nothing forwarded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_priced_in_an_erc20_is_paid_over_a_token_channel() {
+    let w = world();
+    let url = w.node.url();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let token = forge_create(
+        &url,
+        DEV_KEY0,
+        "src/tokens/DemoToken.sol:DemoToken",
+        &["--constructor-args", "1000000000000000000000"],
+    );
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let to_payer = ["send", &token, "transfer(address,uint256)", &payer.address().to_string()];
+    common::cast(
+        &[&to_payer[..], &["100000000000000000000", "--private-key", DEV_KEY0, "--rpc-url", &url]]
+            .concat(),
+    );
+    let cfg = config(&w, "tok", &upstream, false);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("{text}\n[[route]]\npath = \"/token/*\"\nprice = \"5\"\nasset = \"{token}\"\n"),
+    )
+    .unwrap();
+    let sc = SidecarProc::start(&cfg, &w.service);
+    let r = required(&get(&sc.url("/token/a"), &[]).await).accepts[0].clone();
+    assert_eq!(r.asset.to_string().to_lowercase(), token.to_lowercase());
+    assert_eq!(r.extra["token"].as_str().unwrap().to_lowercase(), token.to_lowercase());
+    assert_eq!(r.amount, "5");
+    // An ETH channel does not pay a token route: the sidecar says so, `agnt2 pay` points at
+    // `--token`, nothing is forwarded.
+    let states = tempfile::tempdir().unwrap();
+    let (eth, _) = open_channel(&w, &payer, states.path(), w.service.address());
+    let head = hub_latest(&w, &payer, eth).await.state;
+    let h = header(&r, eth, &head, 5, &payer, "GET", "/token/a");
+    let refused = required(&get(&sc.url("/token/a"), &[("payment-signature", &h)]).await);
+    assert!(refused.error.contains("priced in"), "{}", refused.error);
+    let pay = ["pay", &sc.url("/token/a"), "--l2.rpc-url", &url];
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &pay);
+    assert!(!ok && err.contains("--token"), "{out}\n{err}");
+    assert_eq!(w.upstream.hits("/token/a"), 0);
+
+    // A channel in the token (approved and deposited by `agnt2 channel open --token`).
+    let (params, id) =
+        open_channel_with(&w, &payer, states.path(), w.service.address(), &["--token", &token]);
+    assert_eq!(params.token.to_string().to_lowercase(), token.to_lowercase());
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &[&pay[..], &["--count", "3"]].concat());
+    assert!(ok, "{out}\n{err}");
+    assert!(err.contains("paid 15 of token"), "{err}");
+    assert_eq!(w.upstream.hits("/token/a"), 3);
+    assert_eq!(hub_latest(&w, &payer, params).await.state.sentA, U256::from(15));
+    // Settled and withdrawn in the token.
+    close_channel(&w, &payer, states.path(), &id);
+    let service = w.service.secret_bytes().to_string();
+    common::cast(&[
+        "send",
+        &w.adjudicator,
+        "withdraw(bytes32,address)",
+        &id,
+        &w.service.address().to_string(),
+        "--private-key",
+        &service,
+        "--rpc-url",
+        &url,
+    ]);
+    let balance = common::cast(&[
+        "call",
+        &token,
+        "balanceOf(address)(uint256)",
+        &w.service.address().to_string(),
+        "--rpc-url",
+        &url,
+    ]);
+    assert_eq!(balance, "15");
+}

@@ -24,6 +24,12 @@ use std::{
     path::{Path, PathBuf},
 };
 
+alloy_sol_types::sol! {
+    interface IErc20 {
+        function approve(address spender, uint256 value) external returns (bool);
+    }
+}
+
 /// Flags every channel command takes.
 #[derive(Debug, Args)]
 pub(crate) struct Common {
@@ -81,6 +87,11 @@ enum ChannelCommand {
         /// The counterparty's agent (a sidecar names it in its 402 as `extra.agentId`).
         #[arg(long = "to-agent")]
         to_agent: Option<U256>,
+        /// An ERC-20 channel in this token (the deposit is then in its smallest units, or with a
+        /// unit such as `1ether` for 18 decimals); the Adjudicator is approved for the deposit
+        /// first. Default: ETH.
+        #[arg(long)]
+        token: Option<Address>,
     },
     /// Pay the other side through the hub (one co-signed update per payment).
     Pay {
@@ -208,7 +219,16 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
             let address = l2.deploy(&signer, code).wrap_err("deploying the Adjudicator")?;
             println!("{address}");
         }
-        ChannelCommand::Open { adjudicator, to, deposit, nonce, window, agent, to_agent } => {
+        ChannelCommand::Open {
+            adjudicator,
+            to,
+            deposit,
+            nonce,
+            window,
+            agent,
+            to_agent,
+            token,
+        } => {
             let (key, signer) = key(c)?;
             let deposit = parse_amount(&deposit)?;
             let mut hub = connect(c, &key).await?;
@@ -220,18 +240,32 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
                 adjudicator,
                 a: key.address(),
                 b: to,
-                token: Address::ZERO,
+                token: token.unwrap_or_default(),
                 nonce,
             };
             let mut call = agnt2_channels::l2::open_eth_call(to, nonce, window, deposit);
             call.agentA = agent.unwrap_or_default();
             call.agentB = to_agent.unwrap_or_default();
-            let tx = l2.transact(&signer, Some(adjudicator), deposit, call.abi_encode())?;
+            let value = match token {
+                Some(token) => {
+                    let approve = IErc20::approveCall { spender: adjudicator, value: deposit };
+                    l2.transact(&signer, Some(token), U256::ZERO, approve.abi_encode())
+                        .wrap_err_with(|| format!("approving the Adjudicator for {token}"))?;
+                    call.token = token;
+                    U256::ZERO
+                }
+                None => deposit,
+            };
+            let tx = l2.transact(&signer, Some(adjudicator), value, call.abi_encode())?;
             let latest = hub.register(params, [deposit, U256::ZERO]).await?;
             let onchain = l2.channel(adjudicator, params.id())?;
             Saved { params, deposits: [onchain.depositA, onchain.depositB], latest }
                 .save(&c.state_dir)?;
-            println!("opened channel {} with {to} (tx {tx}), deposit {deposit} wei", params.id());
+            let unit = token.map_or_else(|| "wei".to_string(), |t| format!("of token {t}"));
+            println!(
+                "opened channel {} with {to} (tx {tx}), deposit {deposit} {unit}",
+                params.id()
+            );
         }
         ChannelCommand::Pay { channel, amount, count } => {
             let amount = parse_amount(&amount)?;

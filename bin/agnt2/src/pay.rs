@@ -107,7 +107,7 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
         .ok_or_else(|| eyre!("the service takes no {} payment", scheme::SCHEME))?;
     let saved = match args.channel {
         Some(id) => Saved::load(&args.state_dir, &id)?,
-        None => find_channel(&args.state_dir, &key, r.pay_to)?,
+        None => find_channel(&args.state_dir, &key, r.pay_to, r.asset)?,
     };
     let id = saved.params.id();
     let signer = alloy_signer_local::PrivateKeySigner::from_bytes(&key.secret_bytes())?;
@@ -141,7 +141,9 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
         last = Some(paid);
     }
     let last = last.ok_or_else(|| eyre!("no request was made"))?;
-    eprintln!("paid {total} wei over channel {id} (version {})", payer.latest().state.version);
+    let token = saved.params.token;
+    let unit = if token.is_zero() { "wei".to_string() } else { format!("of token {token}") };
+    eprintln!("paid {total} {unit} over channel {id} (version {})", payer.latest().state.version);
     if args.feedback {
         let agent: U256 = agent_id
             .ok_or_else(|| eyre!("the service names no agent id to rate"))?
@@ -173,11 +175,16 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
 fn find_channel(
     dir: &std::path::Path,
     key: &Key,
-    pay_to: alloy_primitives::Address,
+    pay_to: Address,
+    asset: Address,
 ) -> eyre::Result<Saved> {
-    let entries = std::fs::read_dir(dir).wrap_err_with(|| {
-        format!("no channel states in {} (agnt2 channel open --to {pay_to})", dir.display())
-    })?;
+    let open = if asset.is_zero() {
+        format!("agnt2 channel open --to {pay_to}")
+    } else {
+        format!("agnt2 channel open --to {pay_to} --token {asset}")
+    };
+    let entries = std::fs::read_dir(dir)
+        .wrap_err_with(|| format!("no channel states in {} ({open})", dir.display()))?;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
         let Some(id) = name.strip_suffix(".json").and_then(|n| n.parse::<B256>().ok()) else {
@@ -186,15 +193,13 @@ fn find_channel(
         if let Ok(s) = Saved::load(dir, &id)
             && s.params.a == key.address()
             && s.params.b == pay_to
+            && s.params.token == asset
         {
             return Ok(s);
         }
     }
-    bail!(
-        "no channel from {} to {pay_to} in {} (agnt2 channel open --to {pay_to})",
-        key.address(),
-        dir.display()
-    )
+    let what = if asset.is_zero() { "ETH".to_string() } else { format!("token {asset}") };
+    bail!("no {what} channel from {} to {pay_to} in {} ({open})", key.address(), dir.display())
 }
 
 fn print(p: &agnt2_sidecar::payer::Paid, include: bool) -> eyre::Result<()> {

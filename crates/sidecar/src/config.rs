@@ -86,9 +86,10 @@ pub struct RouteConfig {
     pub method: String,
     /// Path: exact, or a prefix ending in `*` (`/v1/*`).
     pub path: String,
-    /// Price per request: wei, or with a unit (`1000gwei`, `0.001ether`); `0` makes it free.
+    /// Price per request: wei (or the token's smallest unit), or with a unit (`1000gwei`,
+    /// `0.001ether`: 18 decimals); `0` makes it free.
     pub price: String,
-    /// Asset: `ETH` (the only one channels through the CLI carry today).
+    /// Asset: `ETH`, or an ERC-20's address (paid over channels in that token).
     #[serde(default = "eth")]
     pub asset: String,
     /// Shown in the 402's resource description.
@@ -121,8 +122,10 @@ pub struct Route {
     pub path: String,
     /// Whether `path` is a prefix.
     pub prefix: bool,
-    /// Wei per request.
+    /// Wei (or token units) per request.
     pub price: U256,
+    /// The asset: the zero address for ETH, else the ERC-20 channels pay in.
+    pub asset: Address,
     /// Description for the 402.
     pub description: String,
 }
@@ -179,12 +182,16 @@ impl Config {
         self.routes
             .iter()
             .map(|r| {
-                if !r.asset.eq_ignore_ascii_case("ETH") {
-                    return Err(ConfigError::Invalid(format!(
-                        "route {}: asset {:?} is not supported (ETH only)",
-                        r.path, r.asset
-                    )));
-                }
+                let asset = if r.asset.eq_ignore_ascii_case("ETH") {
+                    Address::ZERO
+                } else {
+                    r.asset.parse::<Address>().map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "route {}: asset {:?} is neither ETH nor an ERC-20 address",
+                            r.path, r.asset
+                        ))
+                    })?
+                };
                 if !r.path.starts_with('/') {
                     return Err(ConfigError::Invalid(format!(
                         "route path {:?} must start with /",
@@ -202,6 +209,7 @@ impl Config {
                     path,
                     prefix,
                     price,
+                    asset,
                     description: r.description.clone(),
                 })
             })
@@ -252,7 +260,15 @@ price = "0.5ether"
             .to_string();
         assert!(e.contains("must start with /"), "{e}");
         let e = Config::parse(&format!("{SAMPLE}\nasset = \"USDC\"")).unwrap_err().to_string();
-        assert!(e.contains("ETH only"), "{e}");
+        assert!(e.contains("neither ETH nor an ERC-20 address"), "{e}");
+        let token = Config::parse(&format!(
+            "{SAMPLE}\nasset = \"0x00000000000000000000000000000000000000aa\""
+        ))
+        .unwrap()
+        .routes()
+        .unwrap();
+        assert_eq!(token[1].asset, Address::with_last_byte(0xaa));
+        assert_eq!(token[0].asset, Address::ZERO);
         let e = Config::parse(&format!("{SAMPLE}\nbogus = 1")).unwrap_err().to_string();
         assert!(e.contains("bogus"), "{e}");
         let e = Config::parse(&SAMPLE.replace("http://127.0.0.1:3000", "ftp://x"))

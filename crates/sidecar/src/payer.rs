@@ -183,7 +183,7 @@ impl Payer {
                 why.push(format!("pays {} on {}", r.pay_to, r.network));
                 continue;
             }
-            if r.adjudicator() != Ok(self.params.adjudicator) || r.asset != Address::ZERO {
+            if r.adjudicator() != Ok(self.params.adjudicator) || r.asset != self.params.token {
                 why.push("another adjudicator or asset".into());
                 continue;
             }

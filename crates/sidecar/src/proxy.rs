@@ -92,7 +92,7 @@ impl Proxy {
             mime_type: String::new(),
         };
         let Some(header) = req.headers().get(scheme::PAYMENT_SIGNATURE) else {
-            return self.payment_required(&resource, route.price, "payment required", None);
+            return self.payment_required(&resource, route, "payment required", None);
         };
         let payment = match parse_payment(header.as_bytes()) {
             Ok(p) => p,
@@ -108,12 +108,12 @@ impl Proxy {
         let payer = payment.channel.a;
         let channel_id = payment.channel.id();
         let binding = scheme::request_binding(&method, &path_and_query);
-        let pending = match self.payee.check(payment, route.price, binding).await {
+        let pending = match self.payee.check(payment, route.price, route.asset, binding).await {
             Ok(p) => p,
             Err(PayError::Refused(reason)) => {
                 self.meter.record(Some(payer), Outcome::Refused, 0);
                 let latest = self.payee.latest(&channel_id);
-                return self.payment_required(&resource, route.price, &reason, latest);
+                return self.payment_required(&resource, route, &reason, latest);
             }
             Err(PayError::Unavailable(reason)) => {
                 return error(StatusCode::SERVICE_UNAVAILABLE, &reason);
@@ -205,7 +205,7 @@ impl Proxy {
     fn payment_required(
         &self,
         resource: &Resource,
-        price: U256,
+        route: &Route,
         reason: &str,
         latest: Option<agnt2_channels::SignedState>,
     ) -> Response<Body> {
@@ -216,12 +216,13 @@ impl Proxy {
             accepts: vec![Requirement {
                 scheme: scheme::SCHEME.into(),
                 network: self.network.clone(),
-                amount: price.to_string(),
-                asset: Address::ZERO,
+                amount: route.price.to_string(),
+                asset: route.asset,
                 pay_to: self.payee.address(),
                 max_timeout_seconds: self.upstream_timeout.as_secs(),
                 extra: scheme::requirement_extra(
                     self.payee.adjudicator(),
+                    route.asset,
                     &self.hub,
                     self.agent_id,
                     self.payee.session_signer(),

@@ -199,12 +199,13 @@ pub fn request_binding(method: &str, path_and_query: &str) -> B256 {
 /// The extra a service puts in its requirement.
 pub fn requirement_extra(
     adjudicator: Address,
+    token: Address,
     hub: &str,
     agent_id: Option<U256>,
     signer: Option<Address>,
     latest: Option<&SignedState>,
 ) -> Value {
-    let mut v = json!({"adjudicator": adjudicator, "hub": hub, "token": Address::ZERO});
+    let mut v = json!({"adjudicator": adjudicator, "hub": hub, "token": token});
     if let Some(id) = agent_id {
         v["agentId"] = json!(id.to_string());
     }
@@ -230,7 +231,14 @@ mod tests {
             asset: Address::ZERO,
             pay_to: Address::repeat_byte(2),
             max_timeout_seconds: 60,
-            extra: requirement_extra(Address::repeat_byte(3), "127.0.0.1:9545", None, None, None),
+            extra: requirement_extra(
+                Address::repeat_byte(3),
+                Address::ZERO,
+                "127.0.0.1:9545",
+                None,
+                None,
+                None,
+            ),
         };
         let pr = PaymentRequired {
             x402_version: 2,

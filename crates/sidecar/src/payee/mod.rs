@@ -207,6 +207,7 @@ impl Payee {
         self: &Arc<Self>,
         p: ChannelPayment,
         price: U256,
+        asset: Address,
         binding: B256,
     ) -> Result<Pending, PayError> {
         let refuse = |m: String| Err(PayError::Refused(m));
@@ -224,8 +225,13 @@ impl Payee {
                 self.address()
             ));
         }
-        if c.token != Address::ZERO {
-            return refuse("the channel carries a token; this service takes ETH".into());
+        if c.token != asset {
+            let name = |a: Address| if a.is_zero() { "ETH".to_string() } else { a.to_string() };
+            return refuse(format!(
+                "the channel carries {}; this route is priced in {}",
+                name(c.token),
+                name(asset)
+            ));
         }
         if p.state.channelId != c.id() {
             return refuse("the state names another channel than the payload's".into());
