@@ -1061,3 +1061,67 @@ async fn a_route_priced_in_an_erc20_is_paid_over_a_token_channel() {
     ]);
     assert_eq!(balance, "15");
 }
+
+/// An h2c upstream (HTTP/2 with prior knowledge, as gRPC servers speak): answers with the
+/// version and path it saw, the request body's length, and a `grpc-status` trailer.
+async fn h2c_upstream() -> SocketAddr {
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    |req: hyper::Request<hyper::body::Incoming>| async move {
+                        let seen = format!("{:?} {}", req.version(), req.uri().path());
+                        let len = req.into_body().collect().await?.to_bytes().len();
+                        let mut trailers = hyper::HeaderMap::new();
+                        trailers
+                            .insert("grpc-status", hyper::header::HeaderValue::from_static("0"));
+                        let body = http_body_util::Full::new(Bytes::from(format!("{seen} {len}")))
+                            .with_trailers(async move { Some(Ok(trailers)) });
+                        Ok::<_, hyper::Error>(hyper::Response::new(body))
+                    },
+                );
+                let _ =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(s), svc)
+                        .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h2c_upstream_is_spoken_to_in_http2_and_its_trailers_come_back() {
+    use http_body_util::BodyExt;
+    let w = world();
+    let up = h2c_upstream().await;
+    let cfg = config(&w, "h2", &format!("http://{up}"), false);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("upstream_http2 = true\n{text}")).unwrap();
+    let sc = SidecarProc::start(&cfg, &w.service);
+    // A gRPC-style call: HTTP/2 from the client, POST with a body; the trailer comes back.
+    let h2: hyper_util::client::legacy::Client<_, http_body_util::Full<Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .http2_only(true)
+            .build_http();
+    let req = hyper::Request::post(sc.url("/free/pkg.Service/Call"))
+        .header("content-type", "application/grpc")
+        .body(http_body_util::Full::new(Bytes::from_static(b"0123456789")))
+        .unwrap();
+    let resp = h2.request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let collected = resp.into_body().collect().await.unwrap();
+    let trailers = collected.trailers().cloned().expect("trailers passed through");
+    assert_eq!(trailers.get("grpc-status").unwrap(), "0");
+    assert_eq!(collected.to_bytes(), "HTTP/2.0 /free/pkg.Service/Call 10");
+    // An HTTP/1.1 client is served over HTTP/2 upstream too.
+    let plain = get(&sc.url("/free/x"), &[]).await;
+    assert_eq!((plain.status.as_u16(), &plain.body[..]), (200, &b"HTTP/2.0 /free/x 0"[..]));
+    // Without `upstream_http2` the sidecar speaks HTTP/1.1 and this upstream refuses it.
+    let cfg = config(&w, "h1", &format!("http://{up}"), false);
+    let sc = SidecarProc::start(&cfg, &w.service);
+    assert_eq!(get(&sc.url("/free/x"), &[]).await.status, 502);
+}

@@ -23,6 +23,10 @@ pub struct Config {
     /// Seconds to wait for the upstream's response head before answering 504.
     #[serde(default = "default_timeout")]
     pub upstream_timeout_secs: u64,
+    /// Speak HTTP/2 to the upstream (cleartext, prior knowledge: gRPC and other h2c servers)
+    /// instead of HTTP/1.1. Bodies and trailers pass through either way.
+    #[serde(default)]
+    pub upstream_http2: bool,
     /// Metrics (`/metrics`, Prometheus text; `/clients`, JSON) on a separate address.
     pub metrics: Option<SocketAddr>,
     /// The agent the service becomes.

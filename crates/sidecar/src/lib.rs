@@ -124,7 +124,12 @@ impl Sidecar {
                 agent_id,
                 payee_address,
             ),
-            client: proxy::Proxy::upstream_client(),
+            upstream_version: if cfg.upstream_http2 {
+                hyper::Version::HTTP_2
+            } else {
+                hyper::Version::HTTP_11
+            },
+            client: proxy::Proxy::upstream_client(cfg.upstream_http2),
         });
         tasks.push(tokio::spawn(serve(listener, proxy.clone(), stopped.clone())));
         let metrics_addr = match cfg.metrics {

@@ -39,6 +39,8 @@ pub struct Proxy {
     pub upstream_prefix: String,
     /// Waiting longer for the upstream's response head is a 504.
     pub upstream_timeout: Duration,
+    /// HTTP/1.1, or HTTP/2 (h2c) with `upstream_http2`.
+    pub upstream_version: hyper::Version,
     /// The channels.
     pub payee: Arc<Payee>,
     /// Counters.
@@ -57,10 +59,13 @@ pub struct Proxy {
 
 impl Proxy {
     /// A client for the upstream with keep-alive and no Nagle delay.
-    pub fn upstream_client() -> Client<HttpConnector, Incoming> {
+    pub fn upstream_client(http2: bool) -> Client<HttpConnector, Incoming> {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
-        Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build(http)
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(256)
+            .http2_only(http2)
+            .build(http)
     }
 
     /// Serves one request.
@@ -173,8 +178,8 @@ impl Proxy {
         let uri = format!("{}{}{}", self.upstream_authority, self.upstream_prefix, pq);
         parts.uri =
             uri.parse().map_err(|_| error(StatusCode::BAD_REQUEST, "bad request target"))?;
-        // The upstream speaks HTTP/1.1 whatever the client spoke.
-        parts.version = hyper::Version::HTTP_11;
+        // The upstream speaks its configured version whatever the client spoke.
+        parts.version = self.upstream_version;
         let host = parts.headers.get(header::HOST).cloned();
         strip_hop_by_hop(&mut parts.headers);
         parts.headers.remove(scheme::PAYMENT_SIGNATURE);
