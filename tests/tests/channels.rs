@@ -78,6 +78,22 @@ fn open(s: &Setup, agent: &Key, nonce: u64, window: u64, deposit: U256) -> Chann
 }
 
 /// Pays `n` updates of `amount` with a window of 32; returns the last acknowledged version.
+/// Opens a channel from `agent` with `deposit` on the rollup, connects to the hub at `hub` and
+/// registers it: the client, the agent's side and the channel.
+async fn open_at_hub(
+    s: &Setup,
+    hub: SocketAddr,
+    agent: &Key,
+    window: u64,
+    deposit: U256,
+) -> (HubClient, ChannelSide, ChannelParams) {
+    let p = open(s, agent, 1, window, deposit);
+    let mut c = HubClient::connect(hub, agent).await.unwrap();
+    let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
+    let side = ChannelSide::new(p, [deposit, U256::ZERO], agent.address(), latest).unwrap();
+    (c, side, p)
+}
+
 async fn pay(c: &mut HubClient, side: &mut ChannelSide, key: &Key, n: u64, amount: U256) {
     let (mut sent, mut acked) = (0, 0);
     while acked < n {
@@ -195,10 +211,7 @@ async fn stale_dispute_is_refuted_by_the_hub_and_a_lone_party_settles() {
     let mut hub = s.hub(dir.path(), 0, &[]);
     let alice = Key::random();
     let deposit = gwei(1_000_000);
-    let p = open(&s, &alice, 1, 60, deposit);
-    let mut c = HubClient::connect(hub.addr, &alice).await.unwrap();
-    let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
-    let mut side = ChannelSide::new(p, [deposit, U256::ZERO], alice.address(), latest).unwrap();
+    let (mut c, mut side, p) = open_at_hub(&s, hub.addr, &alice, 60, deposit).await;
     pay(&mut c, &mut side, &alice, 3, gwei(10)).await;
     let stale = side.latest().clone();
     pay(&mut c, &mut side, &alice, 7, gwei(10)).await;
@@ -266,10 +279,7 @@ async fn kill9_during_a_stream_loses_no_cosigned_state() {
     let mut hub = s.hub(dir.path(), port, &[]);
     let alice = Key::random();
     let deposit = gwei(1_000_000);
-    let p = open(&s, &alice, 1, 3600, deposit);
-    let mut c = HubClient::connect(hub.addr, &alice).await.unwrap();
-    let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
-    let mut side = ChannelSide::new(p, [deposit, U256::ZERO], alice.address(), latest).unwrap();
+    let (mut c, mut side, p) = open_at_hub(&s, hub.addr, &alice, 3600, deposit).await;
 
     // Stream without end; kill the hub once 2,000 are acknowledged.
     let mut acked = 0u64;
@@ -594,10 +604,7 @@ async fn a_dispute_sent_while_the_hub_was_down_is_refuted_when_it_comes_back() {
     let mut hub = start();
     let alice = Key::random();
     let deposit = gwei(1_000_000);
-    let p = open(&s, &alice, 1, 60, deposit);
-    let mut c = HubClient::connect(hub.addr, &alice).await.unwrap();
-    let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
-    let mut side = ChannelSide::new(p, [deposit, U256::ZERO], alice.address(), latest).unwrap();
+    let (mut c, mut side, p) = open_at_hub(&s, hub.addr, &alice, 60, deposit).await;
     pay(&mut c, &mut side, &alice, 2, gwei(10)).await;
     let stale = side.latest().clone();
     pay(&mut c, &mut side, &alice, 3, gwei(10)).await;

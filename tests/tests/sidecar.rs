@@ -233,9 +233,21 @@ fn world() -> World {
 }
 
 fn config(w: &World, name: &str, upstream: &str, register: bool) -> PathBuf {
+    config_with(w, name, upstream, register, "", "")
+}
+
+/// [`config`] with `top` among the top-level keys and `routes` after the standard routes.
+fn config_with(
+    w: &World,
+    name: &str,
+    upstream: &str,
+    register: bool,
+    top: &str,
+    routes: &str,
+) -> PathBuf {
     let path = w.dir.path().join(format!("{name}.toml"));
     let text = format!(
-        r#"
+        r#"{top}
 listen = "127.0.0.1:0"
 upstream = "{upstream}"
 datadir = "{datadir}"
@@ -256,6 +268,7 @@ description = "paid things"
 [[route]]
 path = "/free/priced-at-zero"
 price = "0"
+{routes}
 "#,
         datadir = w.dir.path().join(name).display(),
         l2 = w.node.url(),
@@ -1003,13 +1016,8 @@ async fn a_route_priced_in_an_erc20_is_paid_over_a_token_channel() {
         &[&to_payer[..], &["100000000000000000000", "--private-key", DEV_KEY0, "--rpc-url", &url]]
             .concat(),
     );
-    let cfg = config(&w, "tok", &upstream, false);
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(
-        &cfg,
-        format!("{text}\n[[route]]\npath = \"/token/*\"\nprice = \"5\"\nasset = \"{token}\"\n"),
-    )
-    .unwrap();
+    let route = format!("[[route]]\npath = \"/token/*\"\nprice = \"5\"\nasset = \"{token}\"");
+    let cfg = config_with(&w, "tok", &upstream, false, "", &route);
     let sc = SidecarProc::start(&cfg, &w.service);
     let r = required(&get(&sc.url("/token/a"), &[]).await).accepts[0].clone();
     assert_eq!(r.asset.to_string().to_lowercase(), token.to_lowercase());
@@ -1098,9 +1106,7 @@ async fn an_h2c_upstream_is_spoken_to_in_http2_and_its_trailers_come_back() {
     use http_body_util::BodyExt;
     let w = world();
     let up = h2c_upstream().await;
-    let cfg = config(&w, "h2", &format!("http://{up}"), false);
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, format!("upstream_http2 = true\n{text}")).unwrap();
+    let cfg = config_with(&w, "h2", &format!("http://{up}"), false, "upstream_http2 = true", "");
     let sc = SidecarProc::start(&cfg, &w.service);
     // A gRPC-style call: HTTP/2 from the client, POST with a body; the trailer comes back.
     let h2: hyper_util::client::legacy::Client<_, http_body_util::Full<Bytes>> =
