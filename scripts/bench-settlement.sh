@@ -16,7 +16,7 @@ for _ in $(seq 1 100); do
   curl -sf -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "http://127.0.0.1:$l1p" >/dev/null && break
   sleep 0.1
 done
-"$BIN" -q launch --l1.rpc-url "http://127.0.0.1:$l1p" --l1.key 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 \
+"$BIN" -q launch --dev --l1.rpc-url "http://127.0.0.1:$l1p" --l1.key 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 \
   --datadir "$tmp/node" --http.port "$l2p" --finalization-period 12 --submission-interval 10 >/dev/null 2>&1 & node_pid=$!
 for _ in $(seq 1 300); do
   curl -sf -H 'content-type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"optimism_rollupConfig","params":[]}' "http://127.0.0.1:$l2p" | grep -q result && break

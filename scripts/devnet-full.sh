@@ -26,7 +26,7 @@ wait_rpc() {
 # anvil's state lives in the datadir too, so a restart keeps the L1 and reuses the deployment.
 anvil --host 127.0.0.1 --port 8546 --block-time 2 --silent --state "$DATA/anvil-state.json" & pids+=($!)
 wait_rpc "$L1"
-target/debug/agnt2 launch --l1.rpc-url "$L1" --l1.key "$KEY" --datadir "$DATA/node" --http.port 8545 & pids+=($!)
+target/debug/agnt2 launch --dev --l1.rpc-url "$L1" --l1.key "$KEY" --datadir "$DATA/node" --http.port 8545 & pids+=($!)
 wait_rpc "$L2"
 if [ ! -s "$DATA/adjudicator" ]; then
   (cd contracts && forge create src/channels/Adjudicator.sol:Adjudicator --rpc-url "$L2" --private-key "$KEY" --broadcast) \

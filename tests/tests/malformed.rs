@@ -40,10 +40,10 @@ fn malformed_requests_get_clear_errors() {
     let resp = node.rpc_raw("eth_getBalance", json!([DEV_ADDR0, "0x99999999"]));
     assert_eq!(resp["error"]["message"], "header not found", "{resp}");
 
-    // A 10 MiB body is refused as too big.
+    // A body over 15 MB (reth's --rpc.max-request-size) is refused as too big.
     let big = format!(
         "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_sendRawTransaction\",\"params\":[\"0x{}\"]}}",
-        "ab".repeat(5 * 1024 * 1024 + 16)
+        "ab".repeat(8 * 1024 * 1024 + 16)
     );
     let (status, body) = node.post_raw(big.as_bytes());
     assert!(status == 413 || error_of(&body)["code"] == -32007, "status {status}: {body}");

@@ -15,7 +15,7 @@ use std::{
 fn launch(l1: &str, datadir: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(agnt2_bin())
         .current_dir(workspace())
-        .args(["launch", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0, "--datadir"])
+        .args(["launch", "--dev", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0, "--datadir"])
         .arg(datadir)
         .args(extra)
         .output()
@@ -118,6 +118,7 @@ fn launch_starts_the_node_after_deploying() {
         .current_dir(workspace())
         .args([
             "launch",
+            "--dev",
             "--l1.rpc-url",
             &l1,
             "--l1.key",
@@ -187,7 +188,7 @@ impl Launched {
     fn start(l1: &str, datadir: &Path) -> Self {
         let mut child = Command::new(agnt2_bin())
             .current_dir(workspace())
-            .args(["launch", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0, "--http.port", "0"])
+            .args(["launch", "--dev", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0, "--http.port", "0"])
             .args(["--block-time", "200", "--l1.poll-ms", "50", "--datadir"])
             .arg(datadir)
             .stdout(Stdio::piped())

@@ -15,9 +15,23 @@ pub(crate) struct LaunchArgs {
     /// The L1's JSON-RPC.
     #[arg(long = "l1.rpc-url")]
     pub(crate) l1_rpc_url: String,
-    /// Key that deploys on L1 (and, by default, proposes and owns the system config).
-    #[arg(long = "l1.key", env = "AGNT2_L1_KEY", hide_env_values = true)]
-    pub(crate) l1_key: String,
+    /// Key that deploys on L1 (and, by default, proposes and owns the system config), in hex.
+    /// Prefer --keystore: a key on the command line is visible to other local users.
+    #[arg(
+        long = "l1.key",
+        env = "AGNT2_L1_KEY",
+        hide_env_values = true,
+        required_unless_present = "keystore",
+        conflicts_with = "keystore"
+    )]
+    pub(crate) l1_key: Option<String>,
+    /// The same key from an encrypted keystore (geth's and Foundry's format, e.g. written by
+    /// `cast wallet import`), unlocked with --password-file.
+    #[arg(long, value_name = "FILE", requires = "password_file")]
+    pub(crate) keystore: Option<PathBuf>,
+    /// The file whose first line is the keystore's password.
+    #[arg(long = "password-file", value_name = "FILE", requires = "keystore")]
+    pub(crate) password_file: Option<PathBuf>,
     /// A JSON deploy config (camelCase fields of `DeployConfig`); flags fill what it leaves out.
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
@@ -47,6 +61,26 @@ pub(crate) struct LaunchArgs {
     /// proposer.
     #[arg(long = "proposer.key", env = "AGNT2_PROPOSER_KEY", hide_env_values = true)]
     pub(crate) proposer_key: Option<String>,
+    /// Fund ADDRESS with AMOUNT (wei, or with a unit: 10ether, 5gwei) in the L2 genesis;
+    /// repeatable. Without it nothing is funded: value arrives through deposits. Ignored with
+    /// --dev (the devnet accounts are funded).
+    #[arg(long = "alloc", value_name = "ADDRESS=AMOUNT", value_parser = parse_alloc)]
+    pub(crate) alloc: Vec<(Address, alloy_primitives::U256)>,
+}
+
+/// `0xabc…=10ether`.
+fn parse_alloc(s: &str) -> Result<(Address, alloy_primitives::U256), String> {
+    let (addr, amount) =
+        s.split_once('=').ok_or_else(|| format!("{s:?}: expected ADDRESS=AMOUNT"))?;
+    let addr: Address = addr.trim().parse().map_err(|e| format!("{addr:?}: {e}"))?;
+    let amount = amount.trim();
+    let split = amount.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(amount.len());
+    let (num, unit) = amount.split_at(split);
+    let unit = if unit.is_empty() { "wei" } else { unit };
+    let value = alloy_primitives::utils::parse_units(num, unit)
+        .map_err(|e| format!("{amount:?}: {e}"))?
+        .get_absolute();
+    Ok((addr, value))
 }
 
 /// Following the L1 for the node: the inbox the miner adopts from and its feeder.
@@ -60,6 +94,23 @@ pub(crate) struct L1Follow {
     proposer: PrivateKeySigner,
 }
 
+impl LaunchArgs {
+    /// The operator's L1 key: `--l1.key`, or `--keystore` unlocked with `--password-file`.
+    pub(crate) fn operator_key(&self) -> eyre::Result<PrivateKeySigner> {
+        match (&self.l1_key, &self.keystore, &self.password_file) {
+            (Some(k), _, _) => k.trim().parse().map_err(|e| eyre::eyre!("--l1.key: {e}")),
+            (None, Some(file), Some(pw)) => {
+                let text = std::fs::read_to_string(pw)
+                    .wrap_err_with(|| format!("reading the password file {}", pw.display()))?;
+                let password = text.lines().next().unwrap_or_default();
+                PrivateKeySigner::decrypt_keystore(file, password)
+                    .map_err(|e| eyre::eyre!("cannot unlock the keystore {}: {e}", file.display()))
+            }
+            _ => eyre::bail!("give --l1.key or --keystore with --password-file"),
+        }
+    }
+}
+
 impl L1Follow {
     pub(crate) fn new(args: &LaunchArgs, deployment: Deployment) -> eyre::Result<Self> {
         Ok(Self {
@@ -68,13 +119,10 @@ impl L1Follow {
             deployment,
             depth: args.l1_confirmations,
             poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
-            proposer: args
-                .proposer_key
-                .as_deref()
-                .unwrap_or(&args.l1_key)
-                .trim()
-                .parse()
-                .map_err(|e| eyre::eyre!("--proposer.key: {e}"))?,
+            proposer: match &args.proposer_key {
+                Some(k) => k.trim().parse().map_err(|e| eyre::eyre!("--proposer.key: {e}"))?,
+                None => args.operator_key()?,
+            },
         })
     }
 
@@ -180,13 +228,16 @@ impl L1Follow {
 /// Writes `<datadir>/genesis.json` once: the devnet's genesis with its timestamp set to the
 /// oracle's starting timestamp and the L1Block predeploy holding the L1 block before the
 /// portal's initialization, so that the L2 genesis commits to the L1 deployment (and the first
-/// L1 block the node adopts is the one the deployment ended in). Returns `None` for a datadir
-/// whose chain predates this file (it keeps the embedded genesis).
+/// L1 block the node adopts is the one the deployment ended in). Without `dev` the 20 devnet
+/// accounts are not funded (only `--alloc`) and the fee vaults pay the deployment's owner.
+/// Returns `None` for a datadir whose chain predates this file (it keeps the embedded genesis).
 pub(crate) fn write_genesis(
     datadir: &std::path::Path,
     d: &Deployment,
-    l1_url: &str,
+    args: &LaunchArgs,
+    dev: bool,
 ) -> eyre::Result<Option<PathBuf>> {
+    let l1_url = &args.l1_rpc_url;
     let path = datadir.join("genesis.json");
     if path.exists() {
         return Ok(Some(path));
@@ -240,10 +291,48 @@ pub(crate) fn write_genesis(
             ),
         );
     }
+    if !dev {
+        production_alloc(&mut g, d.config.owner, &args.alloc)?;
+    }
     std::fs::create_dir_all(datadir)?;
     std::fs::write(&path, serde_json::to_string_pretty(&g)?)
         .wrap_err_with(|| format!("writing {}", path.display()))?;
     Ok(Some(path))
+}
+
+/// A genesis that holds value: the devnet accounts are removed, `alloc` is funded, and the fee
+/// vaults (0x…11, 0x…19, 0x…1a, 0x…1b) pay `owner` instead of dev account 0.
+fn production_alloc(
+    g: &mut serde_json::Value,
+    owner: Address,
+    alloc: &[(Address, alloy_primitives::U256)],
+) -> eyre::Result<()> {
+    let accounts = g["alloc"]
+        .as_object_mut()
+        .ok_or_else(|| eyre::eyre!("the embedded genesis has no alloc"))?;
+    for s in agnt2_primitives::dev_signers(20) {
+        let key = accounts.keys().find(|k| k.parse::<Address>().ok() == Some(s.address())).cloned();
+        if let Some(k) = key {
+            accounts.remove(&k);
+        }
+    }
+    let recipient = alloy_primitives::B256::left_padding_from(owner.as_slice()).to_string();
+    for n in [0x11u8, 0x19, 0x1a, 0x1b] {
+        let vault = format!("0x42{}{n:02x}", "00".repeat(18));
+        let storage = accounts
+            .get_mut(&vault)
+            .and_then(|a| a.get_mut("storage"))
+            .and_then(|s| s.as_object_mut())
+            .ok_or_else(|| eyre::eyre!("the embedded genesis has no fee vault {vault}"))?;
+        storage.insert(format!("{:#066x}", 0), serde_json::json!(recipient));
+    }
+    for (address, amount) in alloc {
+        let entry = accounts
+            .entry(address.to_checksum(None))
+            .or_insert_with(|| serde_json::json!({"balance": "0x0"}));
+        entry["balance"] = serde_json::json!(format!("{amount:#x}"));
+    }
+    Ok(())
 }
 
 /// The deployment file in a datadir.
@@ -269,6 +358,11 @@ fn resume(
 }
 
 impl L1Follow {
+    /// Whether this node posts output roots (its proposer key is the oracle's proposer).
+    pub(crate) fn proposes(&self) -> bool {
+        self.proposer.address() == self.deployment.config.proposer
+    }
+
     /// Posts output roots from a thread when the key is the oracle's proposer.
     fn start_proposer(&self, l2_url: &str) -> eyre::Result<()> {
         let d = &self.deployment;
@@ -316,8 +410,7 @@ pub(crate) fn deploy_or_reuse(
         println!("reusing the L1 deployment in {} (portal {})", path.display(), d.optimism_portal);
         return Ok(d);
     }
-    let deployer: PrivateKeySigner =
-        args.l1_key.trim().parse().map_err(|e| eyre::eyre!("--l1.key: {e}"))?;
+    let deployer = args.operator_key()?;
     let me = deployer.address();
     let cfg = match &args.config {
         Some(file) => {

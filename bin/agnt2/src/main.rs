@@ -242,6 +242,164 @@ struct NodeArgs {
     /// Write the head state (anvil's JSON format) to PATH on shutdown.
     #[arg(long = "dump-state", value_name = "PATH")]
     dump_state: Option<PathBuf>,
+    #[command(flatten)]
+    rpc: RpcArgs,
+    #[command(flatten)]
+    txpool: TxPoolArgs,
+}
+
+/// What the JSON-RPC server serves and what one client may make it spend (reth's and geth's
+/// flag names and defaults; docs/operations.md).
+#[derive(Debug, Args)]
+struct RpcArgs {
+    /// Namespaces served over HTTP, comma-separated (eth, net, web3, rpc, txpool, debug,
+    /// optimism, agent; with --dev also anvil, evm, hardhat, personal; or all). Default: all
+    /// with --dev, else eth,net,web3,optimism,agent.
+    #[arg(long = "http.api", value_name = "LIST")]
+    http_api: Option<String>,
+    /// Namespaces served over WebSocket (same port). Default: as --http.api.
+    #[arg(long = "ws.api", value_name = "LIST")]
+    ws_api: Option<String>,
+    /// Most gas one eth_call, eth_estimateGas, eth_createAccessList or debug_traceCall may
+    /// use; a larger gas is lowered to it (0: no cap).
+    #[arg(long = "rpc.gascap", value_name = "GAS", default_value_t = 50_000_000)]
+    gas_cap: u64,
+    /// Wall time of one call, estimate or trace, e.g. 5s or 500ms (0: none).
+    #[arg(long = "rpc.evmtimeout", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    evm_timeout: Duration,
+    /// Most requests in one JSON-RPC batch (0: no limit).
+    #[arg(long = "rpc.batch-request-limit", value_name = "N", default_value_t = 1_000)]
+    batch_request_limit: u32,
+    /// Largest request, in MB.
+    #[arg(long = "rpc.max-request-size", value_name = "MB", default_value_t = 15)]
+    max_request_size: u32,
+    /// Largest response (a whole batch's included), in MB.
+    #[arg(long = "rpc.max-response-size", value_name = "MB", default_value_t = 160)]
+    max_response_size: u32,
+    /// Most concurrent connections.
+    #[arg(long = "rpc.max-connections", value_name = "N", default_value_t = 500)]
+    max_connections: u32,
+    /// Most subscriptions one WebSocket connection may hold.
+    #[arg(
+        long = "rpc.max-subscriptions-per-connection",
+        value_name = "N",
+        default_value_t = 1_024
+    )]
+    max_subscriptions: u32,
+    /// Tracing requests running at once; more are refused. Default: cores − 2, at least 1.
+    #[arg(long = "rpc.max-tracing-requests", value_name = "N")]
+    max_tracing_requests: Option<usize>,
+    /// Steps the struct logger may record in one request (0: none).
+    #[arg(long = "rpc.max-trace-steps", value_name = "N", default_value_t = 1_000_000)]
+    max_trace_steps: u64,
+    /// Logs in one eth_getLogs answer (0: none).
+    #[arg(long = "rpc.max-logs-per-response", value_name = "N", default_value_t = 20_000)]
+    max_logs_per_response: usize,
+    /// Blocks one log query may span (0: none).
+    #[arg(long = "rpc.max-blocks-per-filter", value_name = "N", default_value_t = 100_000)]
+    max_blocks_per_filter: u64,
+    /// Polling filters installed at once (idle ones expire after 5 minutes).
+    #[arg(long = "rpc.max-filters", value_name = "N", default_value_t = 10_000)]
+    max_filters: usize,
+}
+
+/// Pool limits. Defaults without --dev: geth's and reth's; with --dev: no per-sender limits.
+#[derive(Debug, Args)]
+struct TxPoolArgs {
+    /// Executable transactions one sender may have (default 16; --dev: no limit; 0: none).
+    #[arg(long = "txpool.max-account-slots", value_name = "N")]
+    max_account_slots: Option<usize>,
+    /// Transactions one sender may have waiting for a lower nonce (default 64; --dev: no
+    /// limit; 0: none).
+    #[arg(long = "txpool.max-account-queued", value_name = "N")]
+    max_account_queued: Option<usize>,
+    /// Transactions held in all (default 20,000; --dev: 200,000).
+    #[arg(long = "txpool.max-count", value_name = "N")]
+    max_count: Option<usize>,
+    /// Encoded transactions held in all, in MB (default 40; --dev: 512).
+    #[arg(long = "txpool.max-size", value_name = "MB")]
+    max_size: Option<usize>,
+    /// How long a transaction may wait for a lower nonce, e.g. 3h (0: forever).
+    #[arg(long = "txpool.lifetime", value_name = "DURATION", default_value = "3h", value_parser = parse_duration)]
+    lifetime: Duration,
+}
+
+/// `5s`, `500ms`, `3h`, `2m`, or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 =
+        num.parse().map_err(|_| format!("{s:?} is not a duration (e.g. 5s, 500ms, 3h)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1_000.0,
+        "m" => n * 60.0,
+        "h" => n * 3_600.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (ms, s, m, h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
+impl NodeArgs {
+    /// The RPC server's configuration for `addr` in this mode.
+    fn rpc_config(&self, addr: SocketAddr) -> eyre::Result<agnt2_node::RpcServerConfig> {
+        let r = &self.rpc;
+        let mut c = agnt2_node::RpcServerConfig::new(addr, self.dev);
+        let select = |list: &Option<String>, flag: &str| match list {
+            Some(l) => {
+                agnt2_node::ApiSelection::parse(l, self.dev).map_err(|e| eyre::eyre!("{flag}: {e}"))
+            }
+            None => Ok(agnt2_node::ApiSelection::default_for(self.dev)),
+        };
+        c.http_api = select(&r.http_api, "--http.api")?;
+        c.ws_api = match &r.ws_api {
+            Some(_) => select(&r.ws_api, "--ws.api")?,
+            None => c.http_api.clone(),
+        };
+        let mb = |v: u32, flag: &str| {
+            v.checked_mul(1024 * 1024)
+                .filter(|b| *b > 0)
+                .ok_or_else(|| eyre::eyre!("{flag} must be 1..=4095 MB"))
+        };
+        c.max_request_body = mb(r.max_request_size, "--rpc.max-request-size")?;
+        c.max_response_body = mb(r.max_response_size, "--rpc.max-response-size")?;
+        c.max_connections = r.max_connections;
+        c.max_batch_size = r.batch_request_limit;
+        c.max_subscriptions_per_connection = r.max_subscriptions;
+        c.limits = agnt2_node::RpcLimits {
+            gas_cap: r.gas_cap,
+            evm_timeout: r.evm_timeout,
+            max_tracing_requests: match r.max_tracing_requests {
+                Some(0) => eyre::bail!("--rpc.max-tracing-requests must be at least 1"),
+                Some(n) => n,
+                None => c.limits.max_tracing_requests,
+            },
+            max_trace_steps: r.max_trace_steps,
+            max_logs_per_response: r.max_logs_per_response,
+            max_blocks_per_filter: r.max_blocks_per_filter,
+            max_filters: r.max_filters,
+        };
+        Ok(c)
+    }
+
+    /// The pool's limits for `chain` in this mode.
+    fn pool_config(&self, chain: &ChainSpec) -> agnt2_node::PoolConfig {
+        let t = &self.txpool;
+        let base = if self.dev {
+            agnt2_node::PoolConfig::dev(chain.chain_id(), chain.gas_limit())
+        } else {
+            agnt2_node::PoolConfig::production(chain.chain_id(), chain.gas_limit())
+        };
+        agnt2_node::PoolConfig {
+            max_account_slots: t.max_account_slots.unwrap_or(base.max_account_slots),
+            max_account_queued: t.max_account_queued.unwrap_or(base.max_account_queued),
+            max_txs: t.max_count.unwrap_or(base.max_txs),
+            max_bytes: t.max_size.map_or(base.max_bytes, |mb| mb.saturating_mul(1024 * 1024)),
+            queued_lifetime: t.lifetime,
+            ..base
+        }
+    }
 }
 
 fn init_logs(verbose: u8, quiet: bool) {
@@ -266,7 +424,7 @@ async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<
         );
     }
     let chain = Arc::new(chain);
-    let datadir = match args.datadir {
+    let datadir = match args.datadir.clone() {
         Some(d) => d,
         None => {
             let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| ".".into());
@@ -279,18 +437,33 @@ async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<
         (None, true) => MiningMode::Manual,
         (None, false) => MiningMode::Instant,
     };
+    if !args.dev && args.load_state.is_some() {
+        eyre::bail!("--load-state rewrites accounts: it is a devnet control, only with --dev");
+    }
+    if let Some(f) = &l1
+        && f.proposes()
+        && !args.rpc_config(SocketAddr::new(args.http_addr, 0))?.http_api.serves("optimism_")
+    {
+        eyre::bail!(
+            "the proposer reads optimism_outputAtBlock from this node: keep optimism in --http.api"
+        );
+    }
     let config = NodeConfig {
         datadir: datadir.clone(),
         chain: chain.clone(),
-        http: SocketAddr::new(args.http_addr, args.http_port),
-        mining,
-        metrics: args.metrics,
-        history: args.history,
-        builder_threads: match args.builder_threads {
-            Some(0) => eyre::bail!("--builder.threads must be at least 1"),
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, usize::from),
+        rpc: args.rpc_config(SocketAddr::new(args.http_addr, args.http_port))?,
+        chain_config: agnt2_node::ChainConfig {
+            mining,
+            history: args.history,
+            builder_threads: match args.builder_threads {
+                Some(0) => eyre::bail!("--builder.threads must be at least 1"),
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(1, usize::from),
+            },
+            dev: args.dev,
+            pool: Some(args.pool_config(&chain)),
         },
+        metrics: args.metrics,
         l1: l1.as_ref().map(|f| f.inbox.clone()),
     };
     let node = Node::launch(config).await?;
@@ -308,13 +481,18 @@ async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<
         tracing::info!(accounts = n, path = %path.display(), "loaded state");
     }
 
-    println!("agnt2 devnet · chain id {} · datadir {}", chain.chain_id(), datadir.display());
-    println!();
-    println!("Available accounts (10,000 ETH each; mnemonic \"test test … junk\")");
-    for (i, s) in dev_signers(20).iter().enumerate() {
-        println!("({i}) {} 0x{}", s.address(), alloy_primitives::hex::encode(s.to_bytes()));
+    if args.dev {
+        println!("agnt2 devnet · chain id {} · datadir {}", chain.chain_id(), datadir.display());
+        println!();
+        println!("Available accounts (10,000 ETH each; mnemonic \"test test … junk\")");
+        for (i, s) in dev_signers(20).iter().enumerate() {
+            println!("({i}) {} 0x{}", s.address(), alloy_primitives::hex::encode(s.to_bytes()));
+        }
+        println!();
+    } else {
+        // A chain that holds value: no keys are held, none is printed.
+        println!("agnt2 node · chain id {} · datadir {}", chain.chain_id(), datadir.display());
     }
-    println!();
     println!("Listening on {}", node.http);
     println!("RPC: http://{0}  ws://{0}", node.http);
     if let Some(m) = node.metrics {
@@ -335,6 +513,15 @@ async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<
         tracing::info!(path = %path.display(), "dumped state");
     }
     Ok(())
+}
+
+/// Runs the node on a multi-threaded runtime; once it returns, work still running on the
+/// runtime (a call that ignores the cancel switch) gets 3 s before the process leaves it.
+fn in_runtime(fut: impl std::future::Future<Output = eyre::Result<()>>) -> eyre::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let out = rt.block_on(fut);
+    rt.shutdown_timeout(Duration::from_secs(3));
+    out
 }
 
 async fn shutdown_signal() {
@@ -550,10 +737,7 @@ fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.verbose, cli.quiet);
     match cli.command {
-        Command::Node(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(run_node(args, None)),
+        Command::Node(args) => in_runtime(run_node(args, None)),
         Command::Db { command: DbCommand::Stats { datadir } } => db_stats(datadir),
         Command::Bench { command: BenchCommand::Rpc(args) } => bench::run(args),
         Command::Bench { command: BenchCommand::Agent(args) } => bench_agent(args),
@@ -570,21 +754,19 @@ fn main() -> eyre::Result<()> {
             if launch.deploy_only {
                 return Ok(());
             }
-            // The devnet's accounts, a genesis that commits to the L1 deployment, L1 origins
-            // and deposits from the L1.
+            // A genesis that commits to the L1 deployment (with the devnet's accounts only with
+            // --dev; otherwise funding only --alloc), L1 origins and deposits from the L1.
             if node.chain.is_none() {
-                node.chain = launch::write_genesis(&datadir, &deployment, &launch.l1_rpc_url)?;
+                node.chain = launch::write_genesis(&datadir, &deployment, &launch, node.dev)?;
+            } else if !launch.alloc.is_empty() {
+                eyre::bail!("--alloc shapes the genesis agnt2 writes; it cannot change --chain");
             }
             node.datadir = Some(datadir);
-            node.dev = true;
             if node.block_time.is_none() && !node.no_mining {
                 node.block_time = Some(1000);
             }
             let follow = launch::L1Follow::new(&launch, deployment)?;
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on(run_node(node, Some(follow)))
+            in_runtime(run_node(node, Some(follow)))
         }
     }
 }

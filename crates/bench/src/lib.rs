@@ -12,7 +12,7 @@ mod calls;
 pub mod channels;
 pub mod sidecar;
 
-use agnt2_node::{Chain, MiningMode};
+use agnt2_node::{Chain, ChainConfig};
 use agnt2_primitives::{ChainSpec, ReceiptEnvelope, TxEnvelope, dev_signers};
 use agnt2_rpc::ChainApi;
 use agnt2_txpool::PooledTx;
@@ -111,7 +111,8 @@ impl Harness {
         let dir = tempfile::tempdir().wrap_err("temp datadir")?;
         let spec = Arc::new(spec);
         let chain_id = spec.chain_id();
-        let chain = Chain::open(spec, dir.path(), MiningMode::Manual, None, builder_threads)?;
+        let config = ChainConfig { builder_threads, ..ChainConfig::dev() };
+        let chain = Chain::open(spec, dir.path(), config)?;
         Ok(Self { _dir: dir, chain, accounts: Accounts::dev(20, chain_id) })
     }
 

@@ -76,18 +76,25 @@ impl Key {
         }
     }
 
-    /// The key in the file at `path` (hex), or a fresh one written there (and its directory
-    /// created) when there is no such file.
+    /// The key in the file at `path` (hex), or a fresh one written there (mode 0600, its
+    /// directory created) when there is no such file. A file that exists but cannot be read,
+    /// does not hold a key, or is readable by others is an error: it is never replaced.
     pub fn load_or_create(path: &std::path::Path) -> eyre::Result<Self> {
         use eyre::WrapErr;
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return Self::from_hex(&text).wrap_err_with(|| format!("reading {}", path.display()));
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                check_private(path)?;
+                return Self::from_hex(&text)
+                    .wrap_err_with(|| format!("{} does not hold a key", path.display()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).wrap_err_with(|| format!("reading {}", path.display())),
         }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
         }
         let key = Self::random();
-        std::fs::write(path, format!("{}\n", key.secret_bytes()))
+        write_private(path, format!("{}\n", key.secret_bytes()).as_bytes())
             .wrap_err_with(|| format!("writing {}", path.display()))?;
         Ok(key)
     }
@@ -166,5 +173,79 @@ mod tests {
         twin.0[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
         twin.0[64] = if ours.0[64] == 27 { 28 } else { 27 };
         assert_eq!(recover(&d, &twin), None);
+    }
+}
+
+/// Creates `path` with `bytes`, readable by its owner only (0600), failing if it exists.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Refuses a key file that others can read (as ssh refuses such identity files).
+pub fn check_private(path: &std::path::Path) -> eyre::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            eyre::bail!(
+                "key file {} is accessible by others (mode {mode:o}): run chmod 600 on it",
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn a_new_key_file_is_private_and_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/hub.key");
+        let k = Key::load_or_create(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        assert_eq!(Key::load_or_create(&path).unwrap().address(), k.address());
+    }
+
+    #[test]
+    fn an_unreadable_or_bad_key_file_is_an_error_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: reading fails with something else than
+        // "not found", which must not lead to a new key.
+        let path = dir.path().join("hub.key");
+        std::fs::create_dir(&path).unwrap();
+        assert!(Key::load_or_create(&path).is_err());
+        assert!(path.is_dir(), "nothing was written in its place");
+        // Garbage in a private file: an error, the file untouched.
+        let bad = dir.path().join("bad.key");
+        write_private(&bad, b"not a key\n").unwrap();
+        assert!(Key::load_or_create(&bad).unwrap_err().to_string().contains("does not hold a key"));
+        assert_eq!(std::fs::read(&bad).unwrap(), b"not a key\n");
+        // A key others can read is refused.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let open = dir.path().join("open.key");
+            std::fs::write(&open, format!("{}\n", Key::random().secret_bytes())).unwrap();
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(Key::load_or_create(&open).unwrap_err().to_string().contains("chmod 600"));
+        }
     }
 }

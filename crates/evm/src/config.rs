@@ -1,4 +1,4 @@
-use crate::AgentEvmFactory;
+use crate::{AgentEvmFactory, ExecLimits};
 use agnt2_primitives::ChainSpec;
 use alloy_evm::{Evm, EvmEnv, EvmFactory};
 use alloy_op_evm::{OpBlockExecutorFactory, OpTx, block::OpAlloyReceiptBuilder};
@@ -52,6 +52,9 @@ pub enum CallError {
     /// The state could not be read.
     #[error("database error: {0}")]
     Database(String),
+    /// A bound of [`ExecLimits`] stopped the execution.
+    #[error("{0}")]
+    Aborted(crate::Abort),
 }
 
 /// The L1 fee fields of an L2 transaction receipt.
@@ -156,18 +159,26 @@ impl EvmConfig {
         })
     }
 
-    /// Executes `tx` over `db` without committing (`eth_call`, `eth_estimateGas`).
+    /// Executes `tx` over `db` without committing (`eth_call`, `eth_estimateGas`), within
+    /// `limits` (a deadline, the shutdown switch).
     pub fn call<DB: alloy_evm::Database>(
         &self,
         db: DB,
         mut env: EvmEnv<OpSpecId>,
         tx: OpTx,
+        limits: &mut ExecLimits,
     ) -> Result<ExecutionResult<OpHaltReason>, CallError> {
+        limits.check().map_err(CallError::Aborted)?;
         env.cfg_env.disable_nonce_check = true;
         env.cfg_env.disable_base_fee = true;
         env.cfg_env.disable_block_gas_limit = true;
-        let mut evm = self.factory.evm_factory().create_evm(db, env);
-        match evm.transact(tx) {
+        let mut evm = self.factory.evm_factory().create_evm_with_inspector(db, env, &mut *limits);
+        let res = evm.transact(tx);
+        drop(evm);
+        if let Some(a) = limits.aborted() {
+            return Err(CallError::Aborted(a));
+        }
+        match res {
             Ok(r) => Ok(r.result),
             Err(revm::context::result::EVMError::Database(e)) => {
                 Err(CallError::Database(e.to_string()))

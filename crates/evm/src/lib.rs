@@ -6,11 +6,13 @@
 mod cache;
 mod config;
 mod factory;
+mod limits;
 mod overlay;
 
 pub use cache::ReadCache;
 pub use config::{BlockEnvInput, CallError, EvmConfig, Executor, ExecutorFactory, L1Fees, TxOut};
 pub use factory::{AgentEvmFactory, FEE_VAULTS, fee_vault_observed, reset_fee_vault_observed};
+pub use limits::{Abort, ExecLimits, cancel_all, cancelled};
 pub use overlay::PendingState;
 
 pub use alloy_evm::{

@@ -85,16 +85,44 @@ pub struct Chain {
     rollup_config: std::sync::OnceLock<serde_json::Value>,
 }
 
+/// How a [`Chain`] runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ChainConfig {
+    /// How blocks are produced.
+    pub mining: MiningMode,
+    /// Keep state history for this many blocks (none: all).
+    pub history: Option<u64>,
+    /// Threads of the block builder (1: sequential).
+    pub builder_threads: usize,
+    /// Devnet mode: the node holds the 20 dev keys (signing, impersonation).
+    pub dev: bool,
+    /// Pool limits (`None`: the mode's defaults, [`PoolConfig::dev`] or
+    /// [`PoolConfig::production`]).
+    pub pool: Option<PoolConfig>,
+}
+
+impl ChainConfig {
+    /// A devnet with the defaults: manual mining, all history, one builder thread.
+    pub const fn dev() -> Self {
+        Self {
+            mining: MiningMode::Manual,
+            history: None,
+            builder_threads: 1,
+            dev: true,
+            pool: None,
+        }
+    }
+}
+
 impl Chain {
     /// Opens `<datadir>/db`, writing genesis on first start and checking on later starts that
     /// the datadir holds this chain.
     pub fn open(
         spec: Arc<ChainSpec>,
         datadir: &Path,
-        mining: MiningMode,
-        history: Option<u64>,
-        builder_threads: usize,
+        config: ChainConfig,
     ) -> eyre::Result<Arc<Self>> {
+        let ChainConfig { mining, history, builder_threads, dev, pool } = config;
         let store = Store::open(&datadir.join("db"))
             .wrap_err_with(|| format!("cannot open database in {}", datadir.display()))?;
         let head = match store.reader()?.head()? {
@@ -115,12 +143,13 @@ impl Chain {
         }
         info!(target: "node", number = head.number, hash = %head.hash, "opened chain");
         let evm = EvmConfig::new(spec.clone());
-        let pool = Pool::new(PoolConfig {
-            chain_id: spec.chain_id(),
-            block_gas_limit: spec.gas_limit(),
-            max_txs: 200_000,
-            price_bump_percent: 10,
-        });
+        let pool = Pool::new(pool.unwrap_or_else(|| {
+            if dev {
+                PoolConfig::dev(spec.chain_id(), spec.gas_limit())
+            } else {
+                PoolConfig::production(spec.chain_id(), spec.gas_limit())
+            }
+        }));
         Ok(Arc::new_cyclic(|me| Self {
             me: me.clone(),
             builder: ParallelBuilder::new(evm.clone(), builder_threads, PARALLEL_MIN_TXS),
@@ -131,7 +160,7 @@ impl Chain {
             head: RwLock::new(head),
             events: broadcast::channel(4096).0,
             pending: broadcast::channel(65536).0,
-            signers: dev_signers(20),
+            signers: if dev { dev_signers(20) } else { Vec::new() },
             wake: Notify::new(),
             build_lock: Mutex::new(()),
             mining: RwLock::new(mining),

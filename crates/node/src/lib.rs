@@ -12,11 +12,13 @@ mod metrics;
 mod miner;
 
 pub use agnt2_rpc::MiningMode;
-pub use chain::{Chain, DryRun, PARALLEL_MIN_TXS};
+pub use agnt2_rpc::{ApiSelection, RpcLimits, RpcServerConfig};
+pub use agnt2_txpool::PoolConfig;
+pub use chain::{Chain, ChainConfig, DryRun, PARALLEL_MIN_TXS};
 pub use l1::L1Inbox;
 
 use agnt2_primitives::ChainSpec;
-use agnt2_rpc::{RpcServerConfig, start_server};
+use agnt2_rpc::start_server;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 /// Node configuration.
@@ -26,16 +28,12 @@ pub struct NodeConfig {
     pub datadir: PathBuf,
     /// The chain.
     pub chain: Arc<ChainSpec>,
-    /// JSON-RPC address (HTTP and WS).
-    pub http: SocketAddr,
-    /// How blocks are produced.
-    pub mining: MiningMode,
+    /// The JSON-RPC server (HTTP and WS on one port): address, namespaces, limits.
+    pub rpc: RpcServerConfig,
+    /// Mining, history, builder threads, mode, pool limits.
+    pub chain_config: ChainConfig,
     /// Where to serve Prometheus metrics (none: not served).
     pub metrics: Option<SocketAddr>,
-    /// Keep state history for this many blocks (none: all).
-    pub history: Option<u64>,
-    /// Threads of the block builder (1: sequential).
-    pub builder_threads: usize,
     /// Confirmed L1 blocks to adopt as L1 origins (none: devnet L1 attributes).
     pub l1: Option<Arc<L1Inbox>>,
 }
@@ -57,21 +55,16 @@ pub struct Node {
 impl Node {
     /// Opens the datadir, starts the miner and the RPC server.
     pub async fn launch(config: NodeConfig) -> eyre::Result<Self> {
-        let chain = Chain::open(
-            config.chain.clone(),
-            &config.datadir,
-            config.mining,
-            config.history,
-            config.builder_threads,
-        )?;
+        if config.rpc.dev != config.chain_config.dev {
+            eyre::bail!("the RPC server and the chain disagree on --dev");
+        }
+        let chain = Chain::open(config.chain.clone(), &config.datadir, config.chain_config)?;
         if let Some(inbox) = config.l1 {
             chain.set_l1_inbox(inbox);
         }
         let miner = tokio::spawn(miner::run(chain.clone()));
         let rpc_metrics = Arc::new(agnt2_rpc::RpcMetrics::default());
-        let (http, rpc) =
-            start_server(RpcServerConfig::new(config.http), chain.clone(), rpc_metrics.clone())
-                .await?;
+        let (http, rpc) = start_server(config.rpc, chain.clone(), rpc_metrics.clone()).await?;
         let (metrics, metrics_task) = match config.metrics {
             Some(addr) => {
                 let (bound, task) = metrics::serve(addr, chain.clone(), rpc_metrics).await?;
@@ -82,10 +75,17 @@ impl Node {
         Ok(Self { chain, http, metrics, rpc, miner, metrics_task })
     }
 
-    /// Stops serving and mining. Every block already committed is durable.
+    /// Stops serving and mining, within a few seconds even while calls or traces run: they are
+    /// aborted first (nothing they did is committed). Every block already committed is durable.
     pub async fn shutdown(self) {
+        agnt2_evm::cancel_all();
         let _ = self.rpc.stop();
-        self.rpc.stopped().await;
+        if tokio::time::timeout(std::time::Duration::from_secs(5), self.rpc.stopped())
+            .await
+            .is_err()
+        {
+            tracing::warn!(target: "node", "the RPC server did not stop within 5 s; leaving it");
+        }
         self.miner.abort();
         let _ = self.miner.await;
         if let Some(t) = self.metrics_task {

@@ -3,11 +3,11 @@
 //! shaped as geth and reth shape them.
 
 use crate::{
-    ChainApi,
+    ChainApi, RpcLimits,
     error::{RpcError, RpcResult},
     eth::{Args, Ctx, env_of, find_block, reg_blocking, snapshot_head},
 };
-use agnt2_evm::{EvmConfig, EvmEnv, OpSpecId, OpTx, PendingState};
+use agnt2_evm::{EvmConfig, EvmEnv, ExecLimits, OpSpecId, OpTx, PendingState};
 use agnt2_primitives::TxEnvelope;
 use agnt2_storage::{StateAt, StoreReader};
 use alloy_eips::{BlockId, BlockNumberOrTag};
@@ -67,7 +67,22 @@ fn tracer_of(opts: GethDebugTracingOptions) -> RpcResult<Tracer> {
 
 type Db<'a> = PendingState<StateAt<'a>>;
 
-/// Runs `tx` with a tracer over `db`; commits its state when `commit` (block replays).
+/// The bounds of one tracing request: the EVM timeout, and for the struct logger the step cap
+/// (lowered by the request's own `limit`).
+fn exec_limits(limits: &RpcLimits, tracer: &Tracer) -> ExecLimits {
+    let steps = match tracer {
+        Tracer::Default(o) => match (o.limit.filter(|l| *l > 0), limits.max_trace_steps) {
+            (Some(l), 0) => l,
+            (Some(l), cap) => l.min(cap),
+            (None, cap) => cap,
+        },
+        _ => 0,
+    };
+    ExecLimits::new(limits.evm_timeout, steps)
+}
+
+/// Runs `tx` with a tracer over `db`, within `exec`; commits its state when `commit` (block
+/// replays).
 fn trace_one(
     evm_config: &EvmConfig,
     db: &mut Db<'_>,
@@ -75,7 +90,9 @@ fn trace_one(
     tx: OpTx,
     tracer: &Tracer,
     commit: bool,
+    exec: &mut ExecLimits,
 ) -> RpcResult<GethTrace> {
+    exec.check().map_err(|a| RpcError::Execution(a.to_string()))?;
     let config = match tracer {
         Tracer::Default(o) => TracingInspectorConfig::from_geth_config(o),
         Tracer::Call(c) => TracingInspectorConfig::from_geth_call_config(c),
@@ -85,9 +102,14 @@ fn trace_one(
     let mut inspector = TracingInspector::new(config);
     let factory = evm_config.executor_factory().evm_factory();
     let res = {
-        let mut evm = factory.create_evm_with_inspector(&mut *db, env, &mut inspector);
-        evm.transact(tx).map_err(|e| RpcError::Execution(e.to_string()))?
+        let mut evm =
+            factory.create_evm_with_inspector(&mut *db, env, (&mut inspector, &mut *exec));
+        evm.transact(tx)
     };
+    if let Some(a) = exec.aborted() {
+        return Err(RpcError::Execution(a.to_string()));
+    }
+    let res = res.map_err(|e| RpcError::Execution(e.to_string()))?;
     let gas_used = res.result.tx_gas_used();
     let trace = match tracer {
         Tracer::Default(o) => {
@@ -122,6 +144,7 @@ fn trace_block<C: ChainApi>(
     n: u64,
     last: Option<usize>,
     tracer: &Tracer,
+    exec: &mut ExecLimits,
 ) -> RpcResult<Vec<(B256, GethTrace)>> {
     if n == 0 {
         return Ok(vec![]);
@@ -135,9 +158,10 @@ fn trace_block<C: ChainApi>(
     for (i, (sender, tx)) in body.iter().enumerate() {
         let wanted = last.is_none_or(|l| i == l);
         let trace = if wanted {
-            trace_one(api.evm(), &mut db, env.clone(), op_tx(*sender, tx), tracer, true)?
+            trace_one(api.evm(), &mut db, env.clone(), op_tx(*sender, tx), tracer, true, exec)?
         } else {
-            trace_one(api.evm(), &mut db, env.clone(), op_tx(*sender, tx), &Tracer::Noop, true)?
+            let noop = &Tracer::Noop;
+            trace_one(api.evm(), &mut db, env.clone(), op_tx(*sender, tx), noop, true, exec)?
         };
         if wanted {
             out.push((tx.tx_hash(), trace));
@@ -154,10 +178,12 @@ fn opts(a: &Args, i: usize) -> RpcResult<GethDebugTracingOptions> {
 }
 
 fn block_traces<C: ChainApi>(c: &Ctx<C>, id: BlockId, a: &Args) -> RpcResult<Vec<TraceResult>> {
+    let _permit = c.tracing.try_acquire(c.limits.max_tracing_requests)?;
     let tracer = tracer_of(opts(a, 1)?)?;
     let r = c.api.reader()?;
     let n = find_block(&r, Some(id))?.ok_or(RpcError::UnknownBlock)?;
-    Ok(trace_block(&*c.api, &r, n, None, &tracer)?
+    let exec = &mut exec_limits(&c.limits, &tracer);
+    Ok(trace_block(&*c.api, &r, n, None, &tracer, exec)?
         .into_iter()
         .map(|(hash, result)| TraceResult::Success { result, tx_hash: Some(hash) })
         .collect())
@@ -186,6 +212,8 @@ fn create_access_list<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<serde_json
     let id: Option<BlockId> = a.opt(1, "block")?;
     let r = c.api.reader()?;
     let (env, at) = call_env(&*c.api, &r, id)?;
+    req.gas = Some(c.limits.call_gas(req.gas, env.block_env.gas_limit));
+    let mut exec = c.limits.exec();
     let factory = c.api.evm().executor_factory().evm_factory();
     let mut list = req.access_list.clone().unwrap_or_default();
     for _ in 0..10 {
@@ -195,11 +223,17 @@ fn create_access_list<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<serde_json
             .try_into_tx_env(&env)
             .map_err(|e| RpcError::InvalidParams(e.to_string()))?;
         let mut inspector = AccessListInspector::new(list.clone());
+        exec.check().map_err(|a| RpcError::Execution(a.to_string()))?;
         let res = {
             let db = PendingState::new(r.state(at));
-            let mut evm = factory.create_evm_with_inspector(db, env.clone(), &mut inspector);
-            evm.transact(EvmConfig::call_tx(tx)).map_err(|e| RpcError::Execution(e.to_string()))?
+            let mut evm =
+                factory.create_evm_with_inspector(db, env.clone(), (&mut inspector, &mut exec));
+            evm.transact(EvmConfig::call_tx(tx))
         };
+        if let Some(a) = exec.aborted() {
+            return Err(RpcError::Execution(a.to_string()));
+        }
+        let res = res.map_err(|e| RpcError::Execution(e.to_string()))?;
         let next = inspector.into_access_list();
         if next == list {
             let error = (!res.result.is_success()).then(|| match &res.result {
@@ -227,12 +261,15 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
     reg_blocking(m, "eth_createAccessList", |a, c| create_access_list(c, a));
     reg_blocking(m, "debug_traceTransaction", |a, c| {
         let hash: B256 = a.req(0, "hash")?;
+        let _permit = c.tracing.try_acquire(c.limits.max_tracing_requests)?;
         let tracer = tracer_of(opts(a, 1)?)?;
         let r = c.api.reader()?;
         let loc = r
             .tx_location(hash)?
             .ok_or_else(|| RpcError::Execution(format!("transaction {hash} not found")))?;
-        let mut traces = trace_block(&*c.api, &r, loc.block, Some(loc.index as usize), &tracer)?;
+        let exec = &mut exec_limits(&c.limits, &tracer);
+        let index = Some(loc.index as usize);
+        let mut traces = trace_block(&*c.api, &r, loc.block, index, &tracer, exec)?;
         traces.pop().map(|(_, t)| t).ok_or(RpcError::UnknownBlock)
     });
     reg_blocking(m, "debug_traceBlockByNumber", |a, c| {
@@ -244,13 +281,16 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
         block_traces(c, BlockId::from(h), a)
     });
     reg_blocking(m, "debug_traceCall", |a, c| {
-        let req: TransactionRequest = a.req(0, "transaction")?;
+        let mut req: TransactionRequest = a.req(0, "transaction")?;
         let id: Option<BlockId> = a.opt(1, "block")?;
+        let _permit = c.tracing.try_acquire(c.limits.max_tracing_requests)?;
         let tracer = tracer_of(opts(a, 2)?)?;
         let r = c.api.reader()?;
         let (env, at) = call_env(&*c.api, &r, id)?;
+        req.gas = Some(c.limits.call_gas(req.gas, env.block_env.gas_limit));
         let tx = req.try_into_tx_env(&env).map_err(|e| RpcError::InvalidParams(e.to_string()))?;
         let mut db = PendingState::new(r.state(at));
-        trace_one(c.api.evm(), &mut db, env, EvmConfig::call_tx(tx), &tracer, false)
+        let exec = &mut exec_limits(&c.limits, &tracer);
+        trace_one(c.api.evm(), &mut db, env, EvmConfig::call_tx(tx), &tracer, false, exec)
     });
 }

@@ -30,6 +30,14 @@ pub enum RpcError {
     /// Unknown signing account.
     #[error("unknown account {0}")]
     UnknownAccount(alloy_primitives::Address),
+    /// A bound of the node was reached (-32005, "limit exceeded" in EIP-1474).
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// The node holds no keys (outside `--dev`): signing methods cannot be served.
+    #[error(
+        "this node holds no keys: sign the transaction yourself and send it with eth_sendRawTransaction"
+    )]
+    NoKeys,
     /// Something broke inside the node (-32603).
     #[error("internal error: {0}")]
     Internal(String),
@@ -49,6 +57,7 @@ impl From<CallError> for RpcError {
         match e {
             CallError::Invalid(m) => Self::Execution(m),
             CallError::Database(m) => Self::Internal(m),
+            CallError::Aborted(a) => Self::Execution(a.to_string()),
         }
     }
 }
@@ -61,6 +70,7 @@ impl From<RpcError> for ErrorObjectOwned {
                 ErrorObjectOwned::owned(INVALID_PARAMS_CODE, msg, None::<()>)
             }
             RpcError::Reverted { data, .. } => ErrorObjectOwned::owned(3, msg, Some(data)),
+            RpcError::LimitExceeded(_) => ErrorObjectOwned::owned(-32005, msg, None::<()>),
             RpcError::Internal(_) => {
                 tracing::error!(target: "rpc", %msg, "internal error");
                 ErrorObjectOwned::owned(-32603, msg, None::<()>)

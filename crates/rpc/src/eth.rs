@@ -1,15 +1,19 @@
 //! The `eth`, `net`, `web3` namespaces (and manual mining: `evm_mine`, `anvil_mine`).
 
 use crate::{
-    ChainApi,
+    ChainApi, RpcLimits, RpcServerConfig,
     convert::{
         BlockMeta, StoredBlock, rpc_block, rpc_pending_tx, rpc_receipt_at, rpc_receipts, rpc_tx,
     },
     error::{RpcError, RpcResult, revert_reason},
     filters::{Changes, Filters, get_logs},
+    limits::TracingPermits,
+    modules::Apis,
     sign,
 };
-use agnt2_evm::{BlockEnvInput, EvmConfig, EvmEnv, ExecutionResult, OpSpecId, PendingState};
+use agnt2_evm::{
+    BlockEnvInput, EvmConfig, EvmEnv, ExecLimits, ExecutionResult, OpSpecId, PendingState,
+};
 use agnt2_primitives::{Header, constants::CLIENT_VERSION};
 use agnt2_storage::StoreReader;
 use agnt2_txpool::{PoolContent, PooledTx};
@@ -73,6 +77,9 @@ impl Args {
 pub(crate) struct Ctx<C> {
     pub(crate) api: Arc<C>,
     pub(crate) filters: Filters,
+    pub(crate) limits: RpcLimits,
+    pub(crate) tracing: TracingPermits,
+    apis: Arc<Apis>,
 }
 
 /// Methods that may run long (EVM execution, scans over many blocks or the whole state) run on
@@ -162,11 +169,15 @@ struct CallSpec {
     next_block: bool,
 }
 
+/// Runs `spec` with `gas` (default: what it asks for), never more than the gas cap, within
+/// `exec`'s bounds.
 fn run_call<C: ChainApi>(
     api: &C,
     r: &StoreReader,
     spec: &CallSpec,
     gas: Option<u64>,
+    limits: &RpcLimits,
+    exec: &mut ExecLimits,
 ) -> RpcResult<ExecutionResult<agnt2_evm::OpHaltReason>> {
     let (n, at) = state_block(r, spec.block)?;
     let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
@@ -187,11 +198,9 @@ fn run_call<C: ChainApi>(
             .map_err(|e| RpcError::InvalidParams(e.to_string()))?;
     }
     let mut req = spec.req.clone();
-    if let Some(g) = gas {
-        req.gas = Some(g);
-    }
+    req.gas = Some(limits.call_gas(gas.or(req.gas), env.block_env.gas_limit));
     let tx = req.try_into_tx_env(&env).map_err(|e| RpcError::InvalidParams(e.to_string()))?;
-    Ok(api.evm().call(db, env, EvmConfig::call_tx(tx))?)
+    Ok(api.evm().call(db, env, EvmConfig::call_tx(tx), exec)?)
 }
 
 fn call_output(res: ExecutionResult<agnt2_evm::OpHaltReason>) -> RpcResult<Bytes> {
@@ -209,10 +218,17 @@ fn halt_message(reason: &agnt2_evm::OpHaltReason) -> String {
     if s.contains("OutOfGas") { "out of gas".into() } else { format!("execution halted: {s}") }
 }
 
-fn estimate<C: ChainApi>(api: &C, r: &StoreReader, spec: &CallSpec) -> RpcResult<u64> {
+fn estimate<C: ChainApi>(
+    api: &C,
+    r: &StoreReader,
+    spec: &CallSpec,
+    limits: &RpcLimits,
+) -> RpcResult<u64> {
     let (n, _) = state_block(r, spec.block)?;
     let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
-    let mut hi = spec.req.gas.unwrap_or(header.gas_limit);
+    let mut hi = limits.call_gas(spec.req.gas, header.gas_limit);
+    // One deadline for the whole search, as geth's.
+    let exec = &mut limits.exec();
     // Cap by what the sender can pay for when a fee is given.
     if let (Some(from), Some(price)) =
         (spec.req.from, spec.req.max_fee_per_gas.or(spec.req.gas_price))
@@ -224,7 +240,7 @@ fn estimate<C: ChainApi>(api: &C, r: &StoreReader, spec: &CallSpec) -> RpcResult
         let cap = avail / U256::from(price);
         hi = hi.min(cap.saturating_to());
     }
-    let first = run_call(api, r, spec, Some(hi))?;
+    let first = run_call(api, r, spec, Some(hi), limits, exec)?;
     let used = match first {
         ExecutionResult::Success { gas, .. } => gas.tx_gas_used(),
         // A revert or halt at the gas cap is the answer: report it as eth_call would.
@@ -238,7 +254,10 @@ fn estimate<C: ChainApi>(api: &C, r: &StoreReader, spec: &CallSpec) -> RpcResult
     // Most calls succeed at used * 64/63 (the EIP-150 reserve); try it before bisecting.
     let optimistic = (used + 2_300) * 64 / 63;
     if optimistic < hi {
-        if matches!(run_call(api, r, spec, Some(optimistic))?, ExecutionResult::Success { .. }) {
+        if matches!(
+            run_call(api, r, spec, Some(optimistic), limits, exec)?,
+            ExecutionResult::Success { .. }
+        ) {
             hi = optimistic;
         } else {
             lo = optimistic;
@@ -250,7 +269,10 @@ fn estimate<C: ChainApi>(api: &C, r: &StoreReader, spec: &CallSpec) -> RpcResult
             break;
         }
         let mid = lo + (hi - lo) / 2;
-        if matches!(run_call(api, r, spec, Some(mid))?, ExecutionResult::Success { .. }) {
+        if matches!(
+            run_call(api, r, spec, Some(mid), limits, exec)?,
+            ExecutionResult::Success { .. }
+        ) {
             hi = mid;
         } else {
             lo = mid;
@@ -270,7 +292,11 @@ fn call_spec(a: &Args) -> RpcResult<CallSpec> {
 }
 
 /// Fills nonce, chain id, fees and gas of a request from a dev or impersonated account.
-fn fill<C: ChainApi>(api: &C, mut req: TransactionRequest) -> RpcResult<TransactionRequest> {
+fn fill<C: ChainApi>(
+    api: &C,
+    mut req: TransactionRequest,
+    limits: &RpcLimits,
+) -> RpcResult<TransactionRequest> {
     let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing from".into()))?;
     let r = api.reader()?;
     if req.nonce.is_none() {
@@ -294,7 +320,7 @@ fn fill<C: ChainApi>(api: &C, mut req: TransactionRequest) -> RpcResult<Transact
             overrides: None,
             next_block: true,
         };
-        req.gas = Some(estimate(api, &r, &spec)?);
+        req.gas = Some(estimate(api, &r, &spec, limits)?);
     }
     if req.to.is_none() {
         req.to = Some(alloy_primitives::TxKind::Create);
@@ -302,24 +328,35 @@ fn fill<C: ChainApi>(api: &C, mut req: TransactionRequest) -> RpcResult<Transact
     Ok(req)
 }
 
-fn fill_and_sign<C: ChainApi>(api: &C, req: TransactionRequest) -> RpcResult<Bytes> {
+fn fill_and_sign<C: ChainApi>(
+    api: &C,
+    req: TransactionRequest,
+    limits: &RpcLimits,
+) -> RpcResult<Bytes> {
     let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing from".into()))?;
     let signer = sign::signer(api, from)?;
-    sign::sign_request(signer, fill(api, req)?)
+    sign::sign_request(signer, fill(api, req, limits)?)
 }
 
 /// `eth_sendTransaction`: signed with the dev key of `from`, or sent as `from` when it is
 /// impersonated.
-fn send_transaction<C: ChainApi>(api: &C, req: TransactionRequest) -> RpcResult<B256> {
+fn send_transaction<C: ChainApi>(
+    api: &C,
+    req: TransactionRequest,
+    limits: &RpcLimits,
+) -> RpcResult<B256> {
     let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing from".into()))?;
     if sign::signer(api, from).is_ok() {
-        let raw = fill_and_sign(api, req)?;
+        let raw = fill_and_sign(api, req, limits)?;
         return Ok(api.submit(&raw)?);
+    }
+    if api.signers().is_empty() {
+        return Err(RpcError::NoKeys);
     }
     if !api.is_impersonated(from) {
         return Err(RpcError::UnknownAccount(from));
     }
-    let (tx, hash) = sign::impersonated(fill(api, req)?)?;
+    let (tx, hash) = sign::impersonated(fill(api, req, limits)?)?;
     Ok(api.submit_recovered(tx, hash)?)
 }
 
@@ -432,9 +469,17 @@ pub(crate) fn proof_response(
     })
 }
 
-/// Builds the module with every method.
-pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
-    let mut m = RpcModule::new(Ctx { api, filters: Filters::default() });
+/// Builds the module: every method of the selected namespaces (the union of both
+/// transports'), the devnet controls only with `--dev`.
+pub(crate) fn module<C: ChainApi>(
+    api: Arc<C>,
+    config: &RpcServerConfig,
+    apis: Arc<Apis>,
+) -> RpcModule<Ctx<C>> {
+    let limits = config.limits;
+    let filters = Filters::new(limits);
+    let tracing = TracingPermits::default();
+    let mut m = RpcModule::new(Ctx { api, filters, limits, tracing, apis });
 
     reg(&mut m, "web3_clientVersion", |_, _| Ok(CLIENT_VERSION.to_string()));
     reg(&mut m, "web3_sha3", |a, _| Ok(keccak256(a.req::<Bytes>(0, "data")?)));
@@ -501,13 +546,13 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     reg(&mut m, "eth_call", |a, c| {
         let spec = call_spec(a)?;
         let r = c.api.reader()?;
-        call_output(run_call(&*c.api, &r, &spec, None)?)
+        call_output(run_call(&*c.api, &r, &spec, None, &c.limits, &mut c.limits.exec())?)
     });
     reg(&mut m, "eth_estimateGas", |a, c| {
         let mut spec = call_spec(a)?;
         spec.next_block = true;
         let r = c.api.reader()?;
-        Ok(U64::from(estimate(&*c.api, &r, &spec)?))
+        Ok(U64::from(estimate(&*c.api, &r, &spec, &c.limits)?))
     });
 
     reg(&mut m, "eth_sendRawTransaction", |a, c| {
@@ -518,13 +563,13 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     });
     reg(&mut m, "eth_sendTransaction", |a, c| {
         let req: TransactionRequest = a.req(0, "transaction")?;
-        let hash = send_transaction(&*c.api, req)?;
+        let hash = send_transaction(&*c.api, req, &c.limits)?;
         c.filters.on_pending(hash);
         Ok(hash)
     });
     reg(&mut m, "eth_signTransaction", |a, c| {
         let req: TransactionRequest = a.req(0, "transaction")?;
-        fill_and_sign(&*c.api, req)
+        fill_and_sign(&*c.api, req, &c.limits)
     });
     reg(&mut m, "eth_sign", |a, c| {
         let addr: Address = a.req(0, "address")?;
@@ -631,12 +676,9 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
             Ok(Value::Null)
         });
     }
-    reg(&mut m, "rpc_modules", |_, _| {
-        Ok(serde_json::json!({
-            "eth": "1.0", "net": "1.0", "web3": "1.0", "txpool": "1.0", "evm": "1.0",
-            "anvil": "1.0", "rpc": "1.0"
-        }))
-    });
+    // What the transport the request came over serves.
+    m.register_method("rpc_modules", |_, ctx, ext| ctx.apis.of(ext).modules_json())
+        .expect("method names are unique");
     reg(&mut m, "txpool_content", |_, c| {
         Ok(txpool_view(&c.api.pool().content(), |t| {
             serde_json::to_value(rpc_pending_tx(&t.tx)).unwrap_or_default()
@@ -653,14 +695,14 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
         let s = c.api.pool().status();
         Ok(serde_json::json!({"pending": U64::from(s.pending), "queued": U64::from(s.queued)}))
     });
-    reg(&mut m, "eth_getLogs", |a, c| get_logs(&*c.api, &a.req::<Filter>(0, "filter")?));
+    reg(&mut m, "eth_getLogs", |a, c| get_logs(&*c.api, &a.req::<Filter>(0, "filter")?, &c.limits));
     reg(&mut m, "eth_newFilter", |a, c| {
         let f: Filter = a.req(0, "filter")?;
-        Ok(c.filters.new_logs(f, c.api.head().number))
+        c.filters.new_logs(f, c.api.head().number)
     });
-    reg(&mut m, "eth_newBlockFilter", |_, c| Ok(c.filters.new_blocks(c.api.head().number)));
+    reg(&mut m, "eth_newBlockFilter", |_, c| c.filters.new_blocks(c.api.head().number));
     reg(&mut m, "eth_newPendingTransactionFilter", |_, c| {
-        Ok(c.filters.new_pending(c.api.head().number))
+        c.filters.new_pending(c.api.head().number)
     });
     reg(&mut m, "eth_uninstallFilter", |a, c| Ok(c.filters.uninstall(a.req(0, "id")?)));
     reg(&mut m, "eth_getFilterChanges", |a, c| {
@@ -672,14 +714,30 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
     });
     reg(&mut m, "eth_getFilterLogs", |a, c| {
         let f = c.filters.filter_of(a.req(0, "id")?)?;
-        get_logs(&*c.api, &f)
+        get_logs(&*c.api, &f, &c.limits)
     });
 
     crate::pubsub::register(&mut m);
-    crate::dev::register(&mut m);
     crate::debug::register(&mut m);
     crate::agent::register(&mut m);
     crate::optimism::register(&mut m);
+    if config.dev {
+        register_dev(&mut m);
+    }
+    // Drop what neither transport serves: it answers -32601 as a method that does not exist.
+    let served = config.http_api.union(&config.ws_api);
+    let names: Vec<&'static str> = m.method_names().collect();
+    for name in names {
+        if !served.serves(name) {
+            m.remove_method(name);
+        }
+    }
+    m
+}
+
+/// The devnet controls and manual mining.
+fn register_dev<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
+    crate::dev::register(m);
     for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
         m.register_async_method(name, move |p, ctx, _| async move {
             let args = Args::new(&p)?;
@@ -694,7 +752,6 @@ pub(crate) fn module<C: ChainApi>(api: Arc<C>) -> RpcModule<Ctx<C>> {
         })
         .expect("unique");
     }
-    m
 }
 
 /// `{pending: {sender: {nonce: f(tx)}}, queued: {…}}`, the shape of geth's txpool namespace.

@@ -1,7 +1,7 @@
 //! `eth_getLogs` and the polling filters (`eth_newFilter`, `eth_getFilterChanges`, …).
 
 use crate::{
-    ChainApi,
+    ChainApi, RpcLimits,
     convert::{StoredBlock, rpc_receipts},
     error::{RpcError, RpcResult},
 };
@@ -16,8 +16,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The most blocks one `eth_getLogs` may scan.
-const MAX_LOG_RANGE: u64 = 100_000;
 /// Filters not polled for this long are removed (as geth does).
 const FILTER_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -36,10 +34,11 @@ struct Entry {
 }
 
 /// Installed filters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Filters {
     next: AtomicU64,
     map: Mutex<HashMap<U256, Entry>>,
+    limits: RpcLimits,
 }
 
 /// What a poll returns.
@@ -50,23 +49,35 @@ pub(crate) enum Changes {
 }
 
 impl Filters {
-    fn install(&self, kind: Kind, head: u64) -> U256 {
-        let id = U256::from(self.next.fetch_add(1, Ordering::Relaxed) + 1);
-        let mut map = self.map.lock();
-        map.retain(|_, e| e.polled.elapsed() < FILTER_TIMEOUT);
-        map.insert(id, Entry { kind, last_block: head, polled: Instant::now() });
-        id
+    /// No filters yet; at most `limits.max_filters` at once, log queries bounded by `limits`.
+    pub(crate) fn new(limits: RpcLimits) -> Self {
+        Self { next: AtomicU64::new(0), map: Mutex::new(HashMap::new()), limits }
     }
 
-    pub(crate) fn new_logs(&self, filter: Filter, head: u64) -> U256 {
+    fn install(&self, kind: Kind, head: u64) -> RpcResult<U256> {
+        let mut map = self.map.lock();
+        map.retain(|_, e| e.polled.elapsed() < FILTER_TIMEOUT);
+        if self.limits.max_filters != 0 && map.len() >= self.limits.max_filters {
+            return Err(RpcError::LimitExceeded(format!(
+                "too many installed filters (at most {}; --rpc.max-filters): uninstall some or \
+                 let them expire (5 minutes without a poll)",
+                self.limits.max_filters
+            )));
+        }
+        let id = U256::from(self.next.fetch_add(1, Ordering::Relaxed) + 1);
+        map.insert(id, Entry { kind, last_block: head, polled: Instant::now() });
+        Ok(id)
+    }
+
+    pub(crate) fn new_logs(&self, filter: Filter, head: u64) -> RpcResult<U256> {
         self.install(Kind::Logs(Box::new(filter)), head)
     }
 
-    pub(crate) fn new_blocks(&self, head: u64) -> U256 {
+    pub(crate) fn new_blocks(&self, head: u64) -> RpcResult<U256> {
         self.install(Kind::Blocks, head)
     }
 
-    pub(crate) fn new_pending(&self, head: u64) -> U256 {
+    pub(crate) fn new_pending(&self, head: u64) -> RpcResult<U256> {
         self.install(Kind::PendingTxs(Vec::new()), head)
     }
 
@@ -123,7 +134,8 @@ impl Filters {
                 if lo > hi {
                     return Ok(Changes::Logs(vec![]));
                 }
-                logs_in_range(api, &r, &f, lo, hi).map(Changes::Logs)
+                logs_in_range(api, &r, &f, lo, hi, self.limits.max_logs_per_response)
+                    .map(Changes::Logs)
             }
         }
     }
@@ -146,12 +158,17 @@ fn range(f: &Filter, head: u64) -> RpcResult<(u64, u64)> {
 }
 
 /// `eth_getLogs`.
-pub(crate) fn get_logs<C: ChainApi>(api: &C, filter: &Filter) -> RpcResult<Vec<Log>> {
+pub(crate) fn get_logs<C: ChainApi>(
+    api: &C,
+    filter: &Filter,
+    limits: &RpcLimits,
+) -> RpcResult<Vec<Log>> {
+    let max_logs = limits.max_logs_per_response;
     let r = api.reader()?;
     let head = crate::eth::snapshot_head(&r)?;
     if let FilterBlockOption::AtBlockHash(hash) = filter.block_option {
         let n = r.block_number(hash)?.ok_or(RpcError::UnknownBlock)?;
-        return logs_in_range(api, &r, filter, n, n);
+        return logs_in_range(api, &r, filter, n, n, max_logs);
     }
     let (lo, hi) = range(filter, head)?;
     if lo > hi {
@@ -163,13 +180,15 @@ pub(crate) fn get_logs<C: ChainApi>(api: &C, filter: &Filter) -> RpcResult<Vec<L
         }
         return Ok(vec![]);
     }
-    if hi - lo >= MAX_LOG_RANGE {
-        return Err(RpcError::InvalidParams(format!(
-            "query spans {} blocks; the limit is {MAX_LOG_RANGE}",
+    let max_range = limits.max_blocks_per_filter;
+    if max_range != 0 && hi - lo >= max_range {
+        return Err(RpcError::LimitExceeded(format!(
+            "query exceeds max block range {max_range} (it spans {} blocks; \
+             --rpc.max-blocks-per-filter)",
             hi - lo + 1
         )));
     }
-    logs_in_range(api, &r, filter, lo, hi)
+    logs_in_range(api, &r, filter, lo, hi, max_logs)
 }
 
 pub(crate) fn logs_in_range<C: ChainApi>(
@@ -178,6 +197,7 @@ pub(crate) fn logs_in_range<C: ChainApi>(
     filter: &Filter,
     lo: u64,
     hi: u64,
+    max_logs: usize,
 ) -> RpcResult<Vec<Log>> {
     let mut out = Vec::new();
     for n in lo..=hi {
@@ -190,6 +210,14 @@ pub(crate) fn logs_in_range<C: ChainApi>(
         for receipt in rpc_receipts(api, &block, &receipts) {
             for log in receipt.inner.inner.logs() {
                 if filter.matches(&log.inner) {
+                    if max_logs != 0 && out.len() >= max_logs {
+                        // reth's wording, with the range that still fits.
+                        let last = n.saturating_sub(1).max(lo);
+                        return Err(RpcError::LimitExceeded(format!(
+                            "query exceeds max results {max_logs}, retry with the range \
+                             {lo}-{last} (--rpc.max-logs-per-response)"
+                        )));
+                    }
                     out.push(log.clone());
                 }
             }

@@ -51,7 +51,8 @@ async fn heads<C: ChainApi>(
                 }
             }
             Some(f) => {
-                let Ok(logs) = logs_in_range(&*ctx.api, &r, f, block.number, block.number) else {
+                let Ok(logs) = logs_in_range(&*ctx.api, &r, f, block.number, block.number, 0)
+                else {
                     continue;
                 };
                 for log in logs {

@@ -1,36 +1,59 @@
 use crate::{
-    ChainApi, eth,
+    ApiSelection, ChainApi, RpcLimits, eth,
     metrics::{MetricsLayer, RpcMetrics},
+    modules::{ApiFilterLayer, Apis, TagWsLayer},
 };
 use jsonrpsee::{
     core::{middleware::RpcServiceBuilder, traits::IdProvider},
-    server::{Server, ServerConfig, ServerHandle},
+    server::{BatchRequestConfig, Server, ServerConfig, ServerHandle},
     types::SubscriptionId,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::{net::SocketAddr, sync::Arc};
 
-/// Server limits.
-#[derive(Debug, Clone, Copy)]
+/// The server: where it listens, what it serves and what it allows.
+#[derive(Debug, Clone)]
 pub struct RpcServerConfig {
     /// Address to bind (127.0.0.1 by default).
     pub addr: SocketAddr,
-    /// Largest request body (bytes).
+    /// Largest request body in bytes (`--rpc.max-request-size`, reth: 15 MB).
     pub max_request_body: u32,
-    /// Largest response body (bytes).
+    /// Largest response body in bytes, a batch's whole answer included
+    /// (`--rpc.max-response-size`, reth: 160 MB).
     pub max_response_body: u32,
-    /// Most concurrent connections.
+    /// Most concurrent connections (`--rpc.max-connections`, reth: 500).
     pub max_connections: u32,
+    /// Most requests in one batch (`--rpc.batch-request-limit`, geth: 1,000).
+    pub max_batch_size: u32,
+    /// Most subscriptions one WebSocket connection may hold
+    /// (`--rpc.max-subscriptions-per-connection`, reth: 1,024).
+    pub max_subscriptions_per_connection: u32,
+    /// Devnet mode: the devnet controls are registered and the node's keys sign.
+    pub dev: bool,
+    /// Namespaces served over HTTP (`--http.api`).
+    pub http_api: ApiSelection,
+    /// Namespaces served over WebSocket (`--ws.api`).
+    pub ws_api: ApiSelection,
+    /// Per-request bounds.
+    pub limits: RpcLimits,
 }
 
 impl RpcServerConfig {
-    /// Defaults for `addr`: 10 MiB requests, 160 MiB responses, 500 connections.
-    pub const fn new(addr: SocketAddr) -> Self {
+    /// The defaults of a mode for `addr`: 15 MB requests, 160 MB responses, 500 connections,
+    /// batches of 1,000, 1,024 subscriptions per connection; every namespace on a devnet,
+    /// [`crate::DEFAULT_API`] otherwise.
+    pub fn new(addr: SocketAddr, dev: bool) -> Self {
         Self {
             addr,
-            max_request_body: 10 * 1024 * 1024,
+            max_request_body: 15 * 1024 * 1024,
             max_response_body: 160 * 1024 * 1024,
             max_connections: 500,
+            max_batch_size: 1_000,
+            max_subscriptions_per_connection: 1_024,
+            dev,
+            http_api: ApiSelection::default_for(dev),
+            ws_api: ApiSelection::default_for(dev),
+            limits: RpcLimits::default(),
         }
     }
 }
@@ -42,17 +65,29 @@ pub async fn start_server<C: ChainApi>(
     api: Arc<C>,
     metrics: Arc<RpcMetrics>,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let batch = match config.max_batch_size {
+        0 => BatchRequestConfig::Unlimited,
+        n => BatchRequestConfig::Limit(n),
+    };
     let cfg = ServerConfig::builder()
         .max_request_body_size(config.max_request_body)
         .max_response_body_size(config.max_response_body)
         .max_connections(config.max_connections)
+        .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
+        .set_batch_request_config(batch)
         .set_id_provider(HexIdProvider::default())
         .build();
-    let middleware = RpcServiceBuilder::new().layer(MetricsLayer(metrics));
-    let server =
-        Server::builder().set_config(cfg).set_rpc_middleware(middleware).build(config.addr).await?;
+    let apis = Arc::new(Apis { http: config.http_api.clone(), ws: config.ws_api.clone() });
+    let middleware =
+        RpcServiceBuilder::new().layer(MetricsLayer(metrics)).layer(ApiFilterLayer(apis.clone()));
+    let server = Server::builder()
+        .set_config(cfg)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(TagWsLayer))
+        .set_rpc_middleware(middleware)
+        .build(config.addr)
+        .await?;
     let addr = server.local_addr()?;
-    let handle = server.start(eth::module(api));
+    let handle = server.start(eth::module(api, &config, apis));
     Ok((addr, handle))
 }
 

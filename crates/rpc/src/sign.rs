@@ -14,6 +14,9 @@ use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 
 pub(crate) fn signer<C: ChainApi>(api: &C, address: Address) -> RpcResult<&PrivateKeySigner> {
+    if api.signers().is_empty() {
+        return Err(RpcError::NoKeys);
+    }
     api.signers().iter().find(|s| s.address() == address).ok_or(RpcError::UnknownAccount(address))
 }
 

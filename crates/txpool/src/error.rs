@@ -84,9 +84,21 @@ pub enum PoolError {
     /// A replacement must raise both fees by the bump.
     #[error("replacement transaction underpriced")]
     ReplacementUnderpriced,
-    /// Pool full.
+    /// Pool full, and the transaction is not worth more than what it would evict.
     #[error("txpool is full")]
     Full,
+    /// The sender holds as many transactions of this kind as one account may.
+    #[error("account limit exceeded: {sender} holds {limit} {kind} transactions ({flag})")]
+    AccountLimit {
+        /// The sender.
+        sender: alloy_primitives::Address,
+        /// `executable` or `queued`.
+        kind: &'static str,
+        /// The limit.
+        limit: usize,
+        /// The flag that sets it.
+        flag: &'static str,
+    },
     /// EIP-7702 transaction without authorizations.
     #[error("EIP-7702 transaction with empty authorization list")]
     EmptyAuthorizationList,

@@ -9,7 +9,11 @@ use std::{
     cmp::Ordering,
     collections::{BTreeMap, BinaryHeap, HashMap},
     sync::Arc,
+    time::{Duration, Instant},
 };
+
+/// How often, at most, queued transactions are checked against their lifetime.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// The head-state view of an account that validation needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,17 +24,57 @@ pub struct AccountState {
     pub balance: U256,
 }
 
-/// Pool limits and rules.
+/// Pool limits and rules. A limit of 0 is no limit.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolConfig {
     /// Chain id transactions must carry.
     pub chain_id: u64,
     /// Block gas limit: no transaction may ask for more.
     pub block_gas_limit: u64,
-    /// Maximum number of transactions held.
+    /// Maximum number of transactions held (`--txpool.max-count`).
     pub max_txs: usize,
+    /// Maximum encoded bytes held (`--txpool.max-size`).
+    pub max_bytes: usize,
+    /// Executable transactions one sender may have (`--txpool.max-account-slots`, reth and
+    /// geth: 16).
+    pub max_account_slots: usize,
+    /// Transactions one sender may have waiting for a lower nonce
+    /// (`--txpool.max-account-queued`, geth's `accountqueue`: 64).
+    pub max_account_queued: usize,
+    /// How long a transaction may wait for a lower nonce (`--txpool.lifetime`, geth: 3 h).
+    pub queued_lifetime: Duration,
     /// Minimum fee increase of a replacement, in percent.
     pub price_bump_percent: u128,
+}
+
+impl PoolConfig {
+    /// The limits of a node that holds value: geth's and reth's defaults (16 executable and 64
+    /// queued transactions per sender, 3 h for queued ones, 20,000 transactions and 40 MB in
+    /// all: reth's 10,000 + 10,000 and 20 MB + 20 MB for its pending and queued sub-pools).
+    pub const fn production(chain_id: u64, block_gas_limit: u64) -> Self {
+        Self {
+            chain_id,
+            block_gas_limit,
+            max_txs: 20_000,
+            max_bytes: 40 * 1024 * 1024,
+            max_account_slots: 16,
+            max_account_queued: 64,
+            queued_lifetime: Duration::from_secs(3 * 3600),
+            price_bump_percent: 10,
+        }
+    }
+
+    /// The devnet's: no per-sender limits (as anvil; benchmarks send thousands per account),
+    /// 200,000 transactions and 512 MB in all.
+    pub const fn dev(chain_id: u64, block_gas_limit: u64) -> Self {
+        Self {
+            max_txs: 200_000,
+            max_bytes: 512 * 1024 * 1024,
+            max_account_slots: 0,
+            max_account_queued: 0,
+            ..Self::production(chain_id, block_gas_limit)
+        }
+    }
 }
 
 /// A validated transaction.
@@ -76,21 +120,42 @@ pub struct PoolStatus {
     pub queued: usize,
 }
 
+/// A pooled transaction with what the limits need.
+#[derive(Debug, Clone)]
+struct Slot {
+    tx: Arc<PooledTx>,
+    /// EIP-2718 length.
+    size: usize,
+    /// gas × max fee + value.
+    cost: U256,
+    /// When it was admitted.
+    added: Instant,
+}
+
 #[derive(Debug, Default)]
 struct SenderQueue {
     state_nonce: u64,
-    txs: BTreeMap<u64, Arc<PooledTx>>,
+    txs: BTreeMap<u64, Slot>,
 }
 
 impl SenderQueue {
     fn executable(&self) -> impl Iterator<Item = &Arc<PooledTx>> {
         let mut next = self.state_nonce;
-        self.txs.range(self.state_nonce..).map_while(move |(n, tx)| {
+        self.txs.range(self.state_nonce..).map_while(move |(n, slot)| {
             (*n == next).then(|| {
                 next += 1;
-                tx
+                &slot.tx
             })
         })
+    }
+
+    /// The first nonce that is not executable.
+    fn first_gap(&self) -> u64 {
+        let mut next = self.state_nonce;
+        while self.txs.contains_key(&next) {
+            next += 1;
+        }
+        next
     }
 }
 
@@ -98,6 +163,55 @@ impl SenderQueue {
 struct Inner {
     by_hash: HashMap<B256, Arc<PooledTx>>,
     senders: HashMap<Address, SenderQueue>,
+    /// Encoded bytes held.
+    bytes: usize,
+    /// Last sweep of queued transactions past their lifetime.
+    swept: Option<Instant>,
+}
+
+impl Inner {
+    /// Removes the transaction of `sender` at `nonce`; returns it.
+    fn take(&mut self, sender: Address, nonce: u64) -> Option<Slot> {
+        let q = self.senders.get_mut(&sender)?;
+        let slot = q.txs.remove(&nonce)?;
+        if q.txs.is_empty() {
+            self.senders.remove(&sender);
+        }
+        self.by_hash.remove(&slot.tx.hash);
+        self.bytes -= slot.size;
+        Some(slot)
+    }
+
+    /// The cheapest transaction at the end of its sender's queue (evicting it opens no nonce
+    /// gap), among queued ones (`queued`) or executable ones: `(fee cap, sender, nonce)`.
+    fn cheapest_tail(&self, queued: bool) -> Option<(u128, Address, u64)> {
+        self.senders
+            .iter()
+            .filter_map(|(sender, q)| {
+                let (nonce, slot) = q.txs.last_key_value()?;
+                let is_queued = *nonce >= q.first_gap();
+                (is_queued == queued).then(|| (slot.tx.tx.max_fee_per_gas(), *sender, *nonce))
+            })
+            .min()
+    }
+
+    /// Drops transactions that waited for a lower nonce longer than `lifetime`.
+    fn sweep(&mut self, lifetime: Duration) -> usize {
+        let mut stale = Vec::new();
+        for (sender, q) in &self.senders {
+            let gap = q.first_gap();
+            for (nonce, slot) in q.txs.range(gap..) {
+                if slot.added.elapsed() > lifetime {
+                    stale.push((*sender, *nonce));
+                }
+            }
+        }
+        for (sender, nonce) in &stale {
+            self.take(*sender, *nonce);
+        }
+        self.swept = Some(Instant::now());
+        stale.len()
+    }
 }
 
 /// The transaction pool.
@@ -161,15 +275,33 @@ impl Pool {
         if cost > state.balance {
             return Err(PoolError::InsufficientFunds { balance: state.balance, cost });
         }
+        let size = tx.inner().eip2718_encoded_length();
 
         let sender = tx.signer();
+        let cfg = &self.config;
         let mut inner = self.inner.lock();
         if inner.by_hash.contains_key(&hash) {
             return Err(PoolError::AlreadyKnown(hash));
         }
+        if !cfg.queued_lifetime.is_zero()
+            && inner.swept.is_none_or(|t| t.elapsed() > SWEEP_EVERY.min(cfg.queued_lifetime / 10))
+        {
+            inner.sweep(cfg.queued_lifetime);
+        }
+        // What the sender's transactions before this one may already spend: the balance must
+        // cover them and this one (geth checks the sum too).
+        let before = inner.senders.get(&sender).map_or(U256::ZERO, |q| {
+            q.txs.range(state.nonce.max(q.state_nonce)..nonce).map(|(_, s)| s.cost).sum()
+        });
+        if before + cost > state.balance {
+            return Err(PoolError::InsufficientFunds {
+                balance: state.balance,
+                cost: before + cost,
+            });
+        }
         let bump = self.config.price_bump_percent;
         let replaced = match inner.senders.get(&sender).and_then(|q| q.txs.get(&nonce)) {
-            Some(old) => {
+            Some(Slot { tx: old, .. }) => {
                 let bumped = |v: u128| v.saturating_mul(100 + bump) / 100;
                 let old_tip =
                     old.tx.max_priority_fee_per_gas().unwrap_or_else(|| old.tx.max_fee_per_gas());
@@ -181,17 +313,92 @@ impl Pool {
             }
             None => None,
         };
-        if replaced.is_none() && inner.by_hash.len() >= self.config.max_txs {
-            return Err(PoolError::Full);
-        }
-        if let Some(old) = replaced {
-            inner.by_hash.remove(&old);
+        let executable = match inner.senders.get(&sender) {
+            Some(q) => {
+                let mut q_nonce = q.state_nonce.max(state.nonce);
+                while q.txs.contains_key(&q_nonce) {
+                    q_nonce += 1;
+                }
+                nonce <= q_nonce
+            }
+            None => nonce == state.nonce,
+        };
+        if replaced.is_none() {
+            self.check_account_limits(&inner, sender, state.nonce, executable)?;
+            self.make_room(&mut inner, size, max_fee, executable)?;
+        } else {
+            // The replacement takes its predecessor's slot.
+            inner.take(sender, nonce);
         }
         let pooled = Arc::new(PooledTx { tx, hash });
         inner.by_hash.insert(hash, pooled.clone());
+        inner.bytes += size;
         let queue = inner.senders.entry(sender).or_default();
         queue.state_nonce = queue.state_nonce.max(state.nonce);
-        queue.txs.insert(nonce, pooled);
+        queue.txs.insert(nonce, Slot { tx: pooled, size, cost, added: Instant::now() });
+        Ok(())
+    }
+
+    /// Per-sender limits: executable transactions (`max_account_slots`) and transactions
+    /// waiting for a lower nonce (`max_account_queued`).
+    fn check_account_limits(
+        &self,
+        inner: &Inner,
+        sender: Address,
+        state_nonce: u64,
+        executable: bool,
+    ) -> Result<(), PoolError> {
+        let cfg = &self.config;
+        if cfg.max_account_slots == 0 && cfg.max_account_queued == 0 {
+            return Ok(());
+        }
+        let Some(q) = inner.senders.get(&sender) else { return Ok(()) };
+        let gap = q.first_gap().max(state_nonce);
+        let pending = q.txs.range(state_nonce..gap).count();
+        let queued = q.txs.range(gap..).count();
+        let (count, limit, kind, flag) = if executable {
+            (pending, cfg.max_account_slots, "executable", "--txpool.max-account-slots")
+        } else {
+            (queued, cfg.max_account_queued, "queued", "--txpool.max-account-queued")
+        };
+        if limit != 0 && count >= limit {
+            return Err(PoolError::AccountLimit { sender, kind, limit, flag });
+        }
+        Ok(())
+    }
+
+    /// Makes room for `size` more bytes and one more transaction by evicting what is worth
+    /// least: first a transaction waiting for a lower nonce (any of them, for an executable
+    /// newcomer; a cheaper one for a queued newcomer), then an executable one paying a lower
+    /// fee cap. Only the last transaction of a sender is evicted, so no nonce gap opens.
+    fn make_room(
+        &self,
+        inner: &mut Inner,
+        size: usize,
+        max_fee: u128,
+        executable: bool,
+    ) -> Result<(), PoolError> {
+        let cfg = &self.config;
+        let full = |inner: &Inner| {
+            (cfg.max_txs != 0 && inner.by_hash.len() >= cfg.max_txs)
+                || (cfg.max_bytes != 0 && inner.bytes + size > cfg.max_bytes)
+        };
+        if cfg.max_bytes != 0 && size > cfg.max_bytes {
+            return Err(PoolError::Full);
+        }
+        if full(inner) && !cfg.queued_lifetime.is_zero() {
+            inner.sweep(cfg.queued_lifetime);
+        }
+        while full(inner) {
+            let victim = match inner.cheapest_tail(true) {
+                Some((fee, s, n)) if executable || fee < max_fee => (s, n),
+                _ => match inner.cheapest_tail(false) {
+                    Some((fee, s, n)) if fee < max_fee => (s, n),
+                    _ => return Err(PoolError::Full),
+                },
+            };
+            inner.take(victim.0, victim.1);
+        }
         Ok(())
     }
 
@@ -253,13 +460,14 @@ impl Pool {
     /// Records new head nonces (after a block) and drops what they made stale.
     pub fn on_new_nonces(&self, nonces: impl IntoIterator<Item = (Address, u64)>) {
         let mut inner = self.inner.lock();
-        let Inner { by_hash, senders } = &mut *inner;
+        let Inner { by_hash, senders, bytes, .. } = &mut *inner;
         for (sender, nonce) in nonces {
             let Some(q) = senders.get_mut(&sender) else { continue };
             q.state_nonce = nonce;
             let keep = q.txs.split_off(&nonce);
-            for tx in std::mem::replace(&mut q.txs, keep).into_values() {
-                by_hash.remove(&tx.hash);
+            for slot in std::mem::replace(&mut q.txs, keep).into_values() {
+                by_hash.remove(&slot.tx.hash);
+                *bytes -= slot.size;
             }
             if q.txs.is_empty() {
                 senders.remove(&sender);
@@ -272,14 +480,9 @@ impl Pool {
         let mut inner = self.inner.lock();
         let mut removed = 0;
         for hash in hashes {
-            let Some(tx) = inner.by_hash.remove(hash) else { continue };
-            removed += 1;
-            let sender = tx.sender();
-            if let Some(q) = inner.senders.get_mut(&sender) {
-                q.txs.remove(&tx.nonce());
-                if q.txs.is_empty() {
-                    inner.senders.remove(&sender);
-                }
+            let Some(tx) = inner.by_hash.get(hash).cloned() else { continue };
+            if inner.take(tx.sender(), tx.nonce()).is_some() {
+                removed += 1;
             }
         }
         removed
@@ -296,8 +499,8 @@ impl Pool {
             for tx in pending {
                 out.pending.entry(*sender).or_default().insert(tx.nonce(), tx);
             }
-            for (n, tx) in q.txs.range(first_queued..) {
-                out.queued.entry(*sender).or_default().insert(*n, tx.clone());
+            for (n, slot) in q.txs.range(first_queued..) {
+                out.queued.entry(*sender).or_default().insert(*n, slot.tx.clone());
             }
         }
         out
@@ -329,6 +532,21 @@ impl Pool {
         let inner = self.inner.lock();
         let pending: usize = inner.senders.values().map(|q| q.executable().count()).sum();
         PoolStatus { pending, queued: inner.by_hash.len() - pending }
+    }
+
+    /// Encoded bytes held.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().bytes
+    }
+
+    /// Drops transactions that waited for a lower nonce longer than the configured lifetime
+    /// (the pool also does this as transactions arrive); returns how many.
+    pub fn evict_stale(&self) -> usize {
+        let lifetime = self.config.queued_lifetime;
+        if lifetime.is_zero() {
+            return 0;
+        }
+        self.inner.lock().sweep(lifetime)
     }
 
     /// Number of transactions held.

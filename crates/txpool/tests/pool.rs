@@ -11,12 +11,7 @@ use alloy_signer_local::PrivateKeySigner;
 const CHAIN: u64 = 80042;
 
 fn pool() -> Pool {
-    Pool::new(PoolConfig {
-        chain_id: CHAIN,
-        block_gas_limit: 30_000_000,
-        max_txs: 1000,
-        price_bump_percent: 10,
-    })
+    Pool::new(PoolConfig { max_txs: 1000, ..PoolConfig::dev(CHAIN, 30_000_000) })
 }
 
 fn tx1559(signer: &PrivateKeySigner, nonce: u64, max_fee: u128, tip: u128, gas: u64) -> Bytes {
@@ -143,4 +138,112 @@ fn fee_cap_below_the_base_fee_waits_with_its_successors() {
     add(&p, &tx1559(s, 1, 9_000_000_000, 1, 21_000), rich()).unwrap();
     assert!(p.best(3_000_000_000).is_empty(), "nonce 0 cannot pay 3 gwei; nonce 1 waits for it");
     assert_eq!(p.best(1_500_000_000).len(), 2);
+}
+
+fn production(max_txs: usize) -> Pool {
+    Pool::new(PoolConfig { max_txs, ..PoolConfig::production(CHAIN, 30_000_000) })
+}
+
+const GWEI2: u128 = 2_000_000_000;
+
+#[test]
+fn one_sender_gets_its_slots_and_no_more() {
+    let p = production(1000);
+    let s = &dev_signers(1)[0];
+    // 16 executable (reth's and geth's slots), then refused in geth's words.
+    for n in 0..16 {
+        add(&p, &tx1559(s, n, GWEI2, 1, 21_000), rich()).unwrap();
+    }
+    let err = add(&p, &tx1559(s, 16, GWEI2, 1, 21_000), rich()).unwrap_err();
+    assert!(err.to_string().starts_with("account limit exceeded"), "{err}");
+    // 64 queued (geth's accountqueue) after a gap, then refused.
+    for n in 100..164 {
+        add(&p, &tx1559(s, n, GWEI2, 1, 21_000), rich()).unwrap();
+    }
+    let err = add(&p, &tx1559(s, 164, GWEI2, 1, 21_000), rich()).unwrap_err();
+    assert!(matches!(err, PoolError::AccountLimit { kind: "queued", limit: 64, .. }), "{err}");
+    assert_eq!(p.len(), 80);
+    // A replacement is not a new slot.
+    add(&p, &tx1559(s, 3, 3 * GWEI2, 100, 21_000), rich()).unwrap();
+    // Another sender is unaffected.
+    add(&p, &tx1559(&dev_signers(2)[1], 0, GWEI2, 1, 21_000), rich()).unwrap();
+    // Without per-sender limits (the devnet) the same flood is taken.
+    let dev = pool();
+    for n in 0..100 {
+        add(&dev, &tx1559(s, n, GWEI2, 1, 21_000), rich()).unwrap();
+    }
+}
+
+#[test]
+fn the_balance_must_cover_every_pending_transaction_of_the_sender() {
+    let p = production(1000);
+    let s = &dev_signers(1)[0];
+    // Each costs 21,000 × 2 gwei + 1 wei; the balance covers two and a half.
+    let one = 21_000u128 * GWEI2 + 1;
+    let state = AccountState { nonce: 0, balance: U256::from(one * 5 / 2) };
+    add(&p, &tx1559(s, 0, GWEI2, 1, 21_000), state).unwrap();
+    add(&p, &tx1559(s, 1, GWEI2, 1, 21_000), state).unwrap();
+    let err = add(&p, &tx1559(s, 2, GWEI2, 1, 21_000), state).unwrap_err();
+    assert!(
+        matches!(err, PoolError::InsufficientFunds { cost, .. } if cost == U256::from(3 * one)),
+        "{err}"
+    );
+    assert_eq!(p.len(), 2);
+}
+
+#[test]
+fn a_full_pool_evicts_queued_transactions_for_better_ones() {
+    let p = production(20);
+    let signers = dev_signers(6);
+    // Five senders fill the pool with transactions that cannot run (nonce gaps).
+    for s in &signers[..5] {
+        for n in 1..5 {
+            add(&p, &tx1559(s, n, GWEI2, 1, 21_000), rich()).unwrap();
+        }
+    }
+    assert_eq!(p.len(), 20);
+    // A sixth sender's executable transaction is admitted: a queued one makes room.
+    let fresh = &signers[5];
+    add(&p, &tx1559(fresh, 0, GWEI2, 1, 21_000), rich()).unwrap();
+    assert_eq!(p.len(), 20);
+    assert_eq!(p.best(1_000_000_000).len(), 1);
+    // Another queued transaction at the same fee is not worth an eviction; a better one is.
+    assert_eq!(add(&p, &tx1559(fresh, 7, GWEI2, 1, 21_000), rich()), Err(PoolError::Full));
+    add(&p, &tx1559(fresh, 7, 2 * GWEI2, 1, 21_000), rich()).unwrap();
+    assert_eq!(p.len(), 20);
+}
+
+#[test]
+fn the_pool_is_bounded_in_bytes() {
+    let txs: Vec<Bytes> = dev_signers(3).iter().map(|s| tx1559(s, 0, GWEI2, 1, 21_000)).collect();
+    let total: usize = txs.iter().map(|t| t.len()).sum();
+    let p = Pool::new(PoolConfig {
+        max_bytes: total + 50,
+        ..PoolConfig::production(CHAIN, 30_000_000)
+    });
+    for tx in &txs {
+        add(&p, tx, rich()).unwrap();
+    }
+    assert_eq!(p.bytes(), total);
+    let fourth = &dev_signers(4)[3];
+    assert_eq!(add(&p, &tx1559(fourth, 0, GWEI2, 1, 21_000), rich()), Err(PoolError::Full));
+    // Paying more evicts the cheapest executable tail.
+    add(&p, &tx1559(fourth, 0, 3 * GWEI2, 1, 21_000), rich()).unwrap();
+    assert_eq!(p.len(), 3);
+    p.on_new_nonces(dev_signers(4).iter().map(|s| (s.address(), 1)));
+    assert_eq!((p.len(), p.bytes()), (0, 0));
+}
+
+#[test]
+fn queued_transactions_expire() {
+    let p = Pool::new(PoolConfig {
+        queued_lifetime: std::time::Duration::from_millis(50),
+        ..PoolConfig::production(CHAIN, 30_000_000)
+    });
+    let s = &dev_signers(1)[0];
+    add(&p, &tx1559(s, 0, GWEI2, 1, 21_000), rich()).unwrap();
+    add(&p, &tx1559(s, 5, GWEI2, 1, 21_000), rich()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(80));
+    assert_eq!(p.evict_stale(), 1, "only the queued one expires");
+    assert_eq!(p.len(), 1);
 }

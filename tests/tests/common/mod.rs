@@ -54,10 +54,19 @@ impl Node {
 
     /// Starts a node on an existing datadir (for restarts).
     pub fn start_in(datadir: &Path, extra: &[&str]) -> Self {
+        let mut args = vec!["node", "--dev", "--http.port", "0", "--datadir"];
+        let dir = datadir.to_str().expect("utf-8 datadir");
+        args.push(dir);
+        args.extend_from_slice(extra);
+        Self::spawn(&args, datadir).0
+    }
+
+    /// Runs `agnt2 ARGS` (a node or a launch, with `--http.port 0` among them) on `datadir`,
+    /// waits for "Listening on", and returns it with every line it printed up to there.
+    pub fn spawn(args: &[&str], datadir: &Path) -> (Self, Vec<String>) {
         let mut child = Command::new(agnt2_bin())
-            .args(["node", "--dev", "--http.port", "0", "--datadir"])
-            .arg(datadir)
-            .args(extra)
+            .current_dir(workspace())
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -66,19 +75,27 @@ impl Node {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(a) = line.strip_prefix("Listening on ") {
-                    let _ = tx.send(a.trim().to_string());
-                }
+                let _ = tx.send(line);
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(a) => a.parse().expect("address"),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("agnt2 did not start");
+        let mut printed = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(90)) {
+                Ok(line) => {
+                    if let Some(a) = line.strip_prefix("Listening on ") {
+                        let addr = a.trim().parse().expect("address");
+                        let node = Self { child, addr, datadir: datadir.to_path_buf(), _tmp: None };
+                        return (node, printed);
+                    }
+                    printed.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("agnt2 {args:?} did not start; it printed {printed:?}");
+                }
             }
-        };
-        Self { child, addr, datadir: datadir.to_path_buf(), _tmp: None }
+        }
     }
 
     pub fn url(&self) -> String {
