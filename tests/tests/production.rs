@@ -57,7 +57,8 @@ fn call_with_code(code: &str) -> Value {
 
 #[test]
 fn a_launched_chain_has_no_devnet_surface_and_only_deposits_bring_eth() {
-    let anvil = Anvil::start();
+    // 1 s L1 blocks: the oracle takes an output once the L1 clock passes its L2 timestamp.
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
     let l1 = format!("http://{}", anvil.addr);
     let dir = tempfile::tempdir().unwrap();
     let funded = "0x00000000000000000000000000000000000000bb";
@@ -175,6 +176,15 @@ fn a_launched_chain_has_no_devnet_surface_and_only_deposits_bring_eth() {
     while node.rpc("eth_getBalance", json!([to, "latest"])) != "0x309" {
         assert!(Instant::now() < end, "the deposit did not arrive");
         std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The proposer (the operator key from the keystore) posts output roots, reading them
+    // from the node's default namespaces.
+    let oracle = d["l2OutputOracle"].as_str().unwrap();
+    let end = Instant::now() + Duration::from_secs(90);
+    while cast(&["call", oracle, "latestBlockNumber()(uint256)", "--rpc-url", &l1]) == "0" {
+        assert!(Instant::now() < end, "no output root was proposed");
+        std::thread::sleep(Duration::from_millis(200));
     }
 
     // eth_call's gas is capped (50,000,000 by default): the code sees at most that.

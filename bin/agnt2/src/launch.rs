@@ -57,10 +57,21 @@ pub(crate) struct LaunchArgs {
     /// How often the L1 is polled, in milliseconds.
     #[arg(long = "l1.poll-ms", default_value_t = 250)]
     pub(crate) l1_poll_ms: u64,
-    /// The proposer's key (default: --l1.key); output roots are posted when it is the oracle's
-    /// proposer.
-    #[arg(long = "proposer.key", env = "AGNT2_PROPOSER_KEY", hide_env_values = true)]
+    /// The proposer's key (default: the operator key); output roots are posted when it is the
+    /// oracle's proposer.
+    #[arg(
+        long = "proposer.key",
+        env = "AGNT2_PROPOSER_KEY",
+        hide_env_values = true,
+        conflicts_with = "proposer_keystore"
+    )]
     pub(crate) proposer_key: Option<String>,
+    /// The proposer's key from an encrypted keystore, unlocked with --proposer.password-file.
+    #[arg(long = "proposer.keystore", value_name = "FILE", requires = "proposer_password_file")]
+    pub(crate) proposer_keystore: Option<PathBuf>,
+    /// The file whose first line is the proposer keystore's password.
+    #[arg(long = "proposer.password-file", value_name = "FILE", requires = "proposer_keystore")]
+    pub(crate) proposer_password_file: Option<PathBuf>,
     /// Fund ADDRESS with AMOUNT (wei, or with a unit: 10ether, 5gwei) in the L2 genesis;
     /// repeatable. Without it nothing is funded: value arrives through deposits. Ignored with
     /// --dev (the devnet accounts are funded).
@@ -99,16 +110,32 @@ impl LaunchArgs {
     pub(crate) fn operator_key(&self) -> eyre::Result<PrivateKeySigner> {
         match (&self.l1_key, &self.keystore, &self.password_file) {
             (Some(k), _, _) => k.trim().parse().map_err(|e| eyre::eyre!("--l1.key: {e}")),
-            (None, Some(file), Some(pw)) => {
-                let text = std::fs::read_to_string(pw)
-                    .wrap_err_with(|| format!("reading the password file {}", pw.display()))?;
-                let password = text.lines().next().unwrap_or_default();
-                PrivateKeySigner::decrypt_keystore(file, password)
-                    .map_err(|e| eyre::eyre!("cannot unlock the keystore {}: {e}", file.display()))
-            }
+            (None, Some(file), Some(pw)) => unlock(file, pw),
             _ => eyre::bail!("give --l1.key or --keystore with --password-file"),
         }
     }
+
+    /// The proposer's key: `--proposer.key`, `--proposer.keystore`, or the operator key.
+    pub(crate) fn proposer_key(&self) -> eyre::Result<PrivateKeySigner> {
+        match (&self.proposer_key, &self.proposer_keystore, &self.proposer_password_file) {
+            (Some(k), _, _) => k.trim().parse().map_err(|e| eyre::eyre!("--proposer.key: {e}")),
+            (None, Some(file), Some(pw)) => unlock(file, pw),
+            _ => self.operator_key(),
+        }
+    }
+}
+
+/// A key from an encrypted keystore (geth's and Foundry's format) and the first line of a
+/// password file.
+fn unlock(
+    keystore: &std::path::Path,
+    password_file: &std::path::Path,
+) -> eyre::Result<PrivateKeySigner> {
+    let text = std::fs::read_to_string(password_file)
+        .wrap_err_with(|| format!("reading the password file {}", password_file.display()))?;
+    let password = text.lines().next().unwrap_or_default();
+    PrivateKeySigner::decrypt_keystore(keystore, password)
+        .map_err(|e| eyre::eyre!("cannot unlock the keystore {}: {e}", keystore.display()))
 }
 
 impl L1Follow {
@@ -119,10 +146,7 @@ impl L1Follow {
             deployment,
             depth: args.l1_confirmations,
             poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
-            proposer: match &args.proposer_key {
-                Some(k) => k.trim().parse().map_err(|e| eyre::eyre!("--proposer.key: {e}"))?,
-                None => args.operator_key()?,
-            },
+            proposer: args.proposer_key()?,
         })
     }
 
