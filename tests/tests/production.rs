@@ -354,3 +354,73 @@ fn a_wrong_keystore_password_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("cannot unlock the keystore"), "{err}");
 }
+
+/// Deploys `runtime` (at most 255 bytes) from dev account 0 of a `--dev` node; returns its address.
+fn deploy(node: &Node, runtime: &str) -> String {
+    let code = runtime.trim_start_matches("0x");
+    let len = code.len() / 2;
+    // PUSH1 len, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 len, PUSH1 0, RETURN; then the runtime.
+    let init = format!("0x60{len:02x}600c60003960{len:02x}6000f3{code}");
+    let hash = node.rpc("eth_sendTransaction", json!([{"from": DEV_ADDR0, "data": init}]));
+    let r = node.wait_receipt(hash.as_str().unwrap(), Duration::from_secs(20));
+    r["contractAddress"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn traces_logs_and_filters_are_bounded() {
+    let node = Node::start(&[
+        "--rpc.max-trace-steps",
+        "1000",
+        "--rpc.max-tracing-requests",
+        "1",
+        "--rpc.evmtimeout",
+        "2s",
+        "--rpc.gascap",
+        "0",
+        "--rpc.max-logs-per-response",
+        "2",
+        "--rpc.max-filters",
+        "2",
+    ]);
+    let looping = deploy(&node, LOOP);
+    // The struct logger stops at the step cap.
+    let resp =
+        node.rpc_raw("debug_traceCall", json!([{"to": looping, "gas": "0x5f5e100"}, "latest"]));
+    assert!(message(&resp).contains("more than 1000 steps"), "{resp}");
+    // While one trace runs (the call tracer records no steps: it runs to the time limit), a
+    // second is refused at once.
+    let addr = node.addr;
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "debug_traceCall",
+        "params": [{"to": looping, "gas": "0xffffffffffff"}, "latest", {"tracer": "callTracer"}]});
+    let first = std::thread::spawn(move || common::post_raw(addr, body.to_string().as_bytes()).1);
+    std::thread::sleep(Duration::from_millis(500));
+    let second = node.rpc_raw("debug_traceCall", json!([{"to": looping}, "latest"]));
+    assert_eq!(code(&second), -32005, "{second}");
+    assert!(message(&second).contains("--rpc.max-tracing-requests"), "{second}");
+    let first: Value = serde_json::from_str(&first.join().unwrap()).unwrap();
+    assert!(message(&first).contains("execution aborted (timeout = 2s)"), "{first}");
+    // With the permit back, tracing works again.
+    let ok = node.rpc_raw("debug_traceCall", json!([{"to": looping, "gas": "0x5400"}, "latest"]));
+    assert!(ok.get("result").is_some(), "{ok}");
+
+    // Three logs (LOG0 with no data) but two per answer: refused with the range that fits.
+    let logger = deploy(&node, "0x60006000a000");
+    for _ in 0..3 {
+        let h = node.rpc("eth_sendTransaction", json!([{"from": DEV_ADDR0, "to": logger}]));
+        node.wait_receipt(h.as_str().unwrap(), Duration::from_secs(20));
+    }
+    let resp = node.rpc_raw("eth_getLogs", json!([{"fromBlock": "0x0", "address": logger}]));
+    assert_eq!(code(&resp), -32005, "{resp}");
+    assert!(message(&resp).contains("query exceeds max results 2"), "{resp}");
+    let head = node.block_number();
+    let two = node
+        .rpc("eth_getLogs", json!([{"fromBlock": format!("{:#x}", head - 1), "address": logger}]));
+    assert_eq!(two.as_array().unwrap().len(), 2);
+
+    // Two polling filters at most.
+    node.rpc("eth_newBlockFilter", json!([]));
+    let f = node.rpc("eth_newBlockFilter", json!([]));
+    assert_eq!(code(&node.rpc_raw("eth_newBlockFilter", json!([]))), -32005);
+    assert_eq!(node.rpc("eth_uninstallFilter", json!([f])), true);
+    node.rpc("eth_newBlockFilter", json!([]));
+}

@@ -202,6 +202,7 @@ fn call_env<C: ChainApi>(
     let mut env = env_of(api.evm(), &header);
     env.cfg_env.disable_nonce_check = true;
     env.cfg_env.disable_base_fee = true;
+    env.cfg_env.disable_block_gas_limit = true;
     Ok((env, at))
 }
 
