@@ -41,6 +41,26 @@ fn node_production(dir: &Path, extra: &[&str]) -> (Node, Vec<String>) {
     Node::spawn(&args, dir)
 }
 
+/// DEV_KEY0 in a keystore `cast wallet import` writes in `dir` under `password`, and a
+/// password file holding `typed`: (keystore, password file).
+fn keystore(dir: &Path, password: &str, typed: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let ks = dir.to_str().unwrap();
+    cast(&[
+        "wallet",
+        "import",
+        "op",
+        "--private-key",
+        DEV_KEY0,
+        "--keystore-dir",
+        ks,
+        "--unsafe-password",
+        password,
+    ]);
+    let file = dir.join("password");
+    std::fs::write(&file, format!("{typed}\n")).unwrap();
+    (dir.join("op"), file)
+}
+
 /// Code that loops forever (JUMPDEST, PUSH1 0, JUMP).
 const LOOP: &str = "0x5b600056";
 /// Code that returns the gas it was given (GAS, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN).
@@ -64,16 +84,7 @@ fn a_launched_chain_has_no_devnet_surface_and_only_deposits_bring_eth() {
     let funded = "0x00000000000000000000000000000000000000bb";
     // The operator key from an encrypted keystore that Foundry wrote.
     let keys = tempfile::tempdir().unwrap();
-    let ks = keys.path().to_str().unwrap();
-    cast(
-        &["wallet", "import", "op", "--private-key", DEV_KEY0, "--keystore-dir", ks]
-            .into_iter()
-            .chain(["--unsafe-password", "correct horse"])
-            .collect::<Vec<_>>(),
-    );
-    let password = keys.path().join("password");
-    std::fs::write(&password, "correct horse\n").unwrap();
-    let keystore = keys.path().join("op");
+    let (keystore, password) = keystore(keys.path(), "correct horse", "correct horse");
     let (node, printed) = launch_production(
         &l1,
         dir.path(),
@@ -333,18 +344,10 @@ fn sigterm_stops_a_node_in_an_endless_call_and_keeps_its_blocks() {
 #[test]
 fn a_wrong_keystore_password_is_a_clear_error() {
     let keys = tempfile::tempdir().unwrap();
-    let ks = keys.path().to_str().unwrap();
-    cast(
-        &["wallet", "import", "op", "--private-key", DEV_KEY0, "--keystore-dir", ks]
-            .into_iter()
-            .chain(["--unsafe-password", "right"])
-            .collect::<Vec<_>>(),
-    );
-    let password = keys.path().join("password");
-    std::fs::write(&password, "wrong\n").unwrap();
+    let (keystore, password) = keystore(keys.path(), "right", "wrong");
     let out = std::process::Command::new(common::agnt2_bin())
         .args(["launch", "--l1.rpc-url", "http://127.0.0.1:1", "--deploy-only", "--keystore"])
-        .arg(keys.path().join("op"))
+        .arg(&keystore)
         .arg("--password-file")
         .arg(&password)
         .arg("--datadir")
