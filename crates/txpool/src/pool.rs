@@ -136,6 +136,8 @@ struct Slot {
 struct SenderQueue {
     state_nonce: u64,
     txs: BTreeMap<u64, Slot>,
+    /// The sum of the costs in `txs`.
+    total_cost: U256,
 }
 
 impl SenderQueue {
@@ -147,6 +149,21 @@ impl SenderQueue {
                 &slot.tx
             })
         })
+    }
+
+    /// What the transactions from nonce `from` up to (not including) `nonce` may spend. A
+    /// newcomer usually comes after every pooled one: then the running total less what lies
+    /// below `from` (already mined, not yet dropped), instead of a walk over the queue.
+    fn cost_between(&self, from: u64, nonce: u64) -> U256 {
+        let sum = |r: std::collections::btree_map::Range<'_, u64, Slot>| -> U256 {
+            r.map(|(_, s)| s.cost).fold(U256::ZERO, U256::saturating_add)
+        };
+        match self.txs.last_key_value() {
+            Some((last, _)) if *last < nonce => {
+                self.total_cost.saturating_sub(sum(self.txs.range(..from)))
+            }
+            _ => sum(self.txs.range(from..nonce.max(from))),
+        }
     }
 
     /// The first nonce that is not executable.
@@ -174,6 +191,7 @@ impl Inner {
     fn take(&mut self, sender: Address, nonce: u64) -> Option<Slot> {
         let q = self.senders.get_mut(&sender)?;
         let slot = q.txs.remove(&nonce)?;
+        q.total_cost -= slot.cost;
         if q.txs.is_empty() {
             self.senders.remove(&sender);
         }
@@ -290,13 +308,14 @@ impl Pool {
         }
         // What the sender's transactions before this one may already spend: the balance must
         // cover them and this one (geth checks the sum too).
-        let before = inner.senders.get(&sender).map_or(U256::ZERO, |q| {
-            q.txs.range(state.nonce.max(q.state_nonce)..nonce).map(|(_, s)| s.cost).sum()
-        });
-        if before + cost > state.balance {
+        let before = inner
+            .senders
+            .get(&sender)
+            .map_or(U256::ZERO, |q| q.cost_between(state.nonce.max(q.state_nonce), nonce));
+        if before.saturating_add(cost) > state.balance {
             return Err(PoolError::InsufficientFunds {
                 balance: state.balance,
-                cost: before + cost,
+                cost: before.saturating_add(cost),
             });
         }
         let bump = self.config.price_bump_percent;
@@ -335,6 +354,7 @@ impl Pool {
         inner.bytes += size;
         let queue = inner.senders.entry(sender).or_default();
         queue.state_nonce = queue.state_nonce.max(state.nonce);
+        queue.total_cost += cost;
         queue.txs.insert(nonce, Slot { tx: pooled, size, cost, added: Instant::now() });
         Ok(())
     }
@@ -468,6 +488,7 @@ impl Pool {
             for slot in std::mem::replace(&mut q.txs, keep).into_values() {
                 by_hash.remove(&slot.tx.hash);
                 *bytes -= slot.size;
+                q.total_cost -= slot.cost;
             }
             if q.txs.is_empty() {
                 senders.remove(&sender);

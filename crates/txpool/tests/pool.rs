@@ -189,6 +189,20 @@ fn the_balance_must_cover_every_pending_transaction_of_the_sender() {
         "{err}"
     );
     assert_eq!(p.len(), 2);
+    // Once nonce 0 is mined (the pool not told yet), its cost no longer counts: the balance
+    // (what is left of it) covers nonces 1 and 2.
+    let after = AccountState { nonce: 1, balance: U256::from(one * 5 / 2 - one) };
+    assert!(add(&p, &tx1559(s, 2, GWEI2, 1, 21_000), after).is_err());
+    let after = AccountState { nonce: 1, balance: U256::from(2 * one) };
+    add(&p, &tx1559(s, 2, GWEI2, 1, 21_000), after).unwrap();
+    // A newcomer below queued ones counts only what comes before it.
+    let q = production(1000);
+    let state = AccountState { nonce: 0, balance: U256::from(one * 5 / 2) };
+    add(&q, &tx1559(s, 3, GWEI2, 1, 21_000), state).unwrap();
+    add(&q, &tx1559(s, 4, GWEI2, 1, 21_000), state).unwrap();
+    add(&q, &tx1559(s, 0, GWEI2, 1, 21_000), state).unwrap();
+    add(&q, &tx1559(s, 1, GWEI2, 1, 21_000), state).unwrap();
+    assert!(add(&q, &tx1559(s, 2, GWEI2, 1, 21_000), state).is_err());
 }
 
 #[test]
