@@ -84,7 +84,7 @@ contract AdjudicatorTest {
     uint256 constant KA = 0xA11CE;
     uint256 constant KB = 0xB0B;
     uint256 constant KS = 0x5E55;
-    Adjudicator adj = new Adjudicator();
+    Adjudicator adj = new Adjudicator(60);
     address a = vm.addr(KA);
     address b = vm.addr(KB);
 
@@ -116,7 +116,7 @@ contract AdjudicatorTest {
         bytes32 id = adj.channelId(a, b, address(0), 1);
         require(id != adj.channelId(b, a, address(0), 1), "participants");
         require(id != adj.channelId(a, b, address(0), 2), "nonce");
-        require(id != new Adjudicator().channelId(a, b, address(0), 1), "adjudicator");
+        require(id != new Adjudicator(60).channelId(a, b, address(0), 1), "adjudicator");
         vm.chainId(999);
         require(id != adj.channelId(a, b, address(0), 1), "chain id");
     }
@@ -218,7 +218,7 @@ contract AdjudicatorTest {
         vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
         adj.close(moved, sa, sb);
         // Signed for another adjudicator.
-        Adjudicator twin = new Adjudicator();
+        Adjudicator twin = new Adjudicator(60);
         bytes memory ta = _sig(twin, KA, s);
         bytes memory tb = _sig(twin, KB, s);
         vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
@@ -300,11 +300,28 @@ contract AdjudicatorTest {
         require(c.owedA == 0 && c.owedB == 1 ether, "clamped");
     }
 
+    function test_the_minimum_window_is_set_at_deployment() public {
+        require(adj.MIN_CHALLENGE_DURATION() == 60, "min");
+        require(adj.DEFAULT_MIN_CHALLENGE_DURATION() == 36 hours, "default");
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadChallengeDuration.selector, uint48(0)));
+        new Adjudicator(0);
+        uint48 tooLong = 365 days + 1;
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadChallengeDuration.selector, tooLong));
+        new Adjudicator(tooLong);
+    }
+
     function test_bad_open_parameters() public {
         vm.expectRevert(Adjudicator.BadParticipants.selector);
         adj.open(address(this), address(0), 1, 100, 0, 0, 0);
         vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadChallengeDuration.selector, uint48(0)));
         adj.open(b, address(0), 1, 0, 0, 0, 0);
+        // The short-window attack: a window below the adjudicator's minimum (60 s here) is
+        // refused, so a payer cannot dispute and settle before a watchtower can refute.
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadChallengeDuration.selector, uint48(1)));
+        adj.open(b, address(0), 1, 1, 0, 0, 0);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadChallengeDuration.selector, uint48(59)));
+        adj.open(b, address(0), 1, 59, 0, 0, 0);
+        adj.open(b, address(0), 1, 60, 0, 0, 0);
         bytes32 id = adj.channelId(a, b, address(0), 9);
         vm.expectRevert(abi.encodeWithSelector(Adjudicator.UnknownChannel.selector, id));
         adj.settle(id);
@@ -330,10 +347,10 @@ contract AdjudicatorTest {
         Adjudicator.State memory s2 = _state(id2, 1, 1, 0, true);
         adj.close(s2, _sig(adj, KA, s2), _sig(adj, KB, s2));
         vm.prank(a);
-        bytes32 id3 = adj.open{value: 1 ether}(b, address(0), 3, 1, 0, 7, 1 ether);
+        bytes32 id3 = adj.open{value: 1 ether}(b, address(0), 3, 60, 0, 7, 1 ether);
         vm.prank(a);
         adj.dispute(_state(id3, 0, 0, 0, false), "", "");
-        vm.warp(block.timestamp + 2);
+        vm.warp(block.timestamp + 61);
         adj.settle(id3);
         require(rec.calls() == 1, "nothing else recorded");
         // A recorder that fails does not block settlement.

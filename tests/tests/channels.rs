@@ -45,10 +45,14 @@ impl Setup {
 fn setup() -> Setup {
     let node = Node::start(&[]);
     let l2 = L2::new(&node.url()).unwrap();
-    let adjudicator: Address =
-        forge_create(&node.url(), DEV_KEY0, "src/channels/Adjudicator.sol:Adjudicator", &[])
-            .parse()
-            .unwrap();
+    let adjudicator: Address = forge_create(
+        &node.url(),
+        DEV_KEY0,
+        "src/channels/Adjudicator.sol:Adjudicator",
+        &["--constructor-args", "60"],
+    )
+    .parse()
+    .unwrap();
     let funder: PrivateKeySigner = DEV_KEY0.parse().unwrap();
     let hub_key = Key::random();
     // The hub pays gas for the refutes it sends as a watchtower.
@@ -631,4 +635,43 @@ async fn a_dispute_sent_while_the_hub_was_down_is_refuted_when_it_comes_back() {
     // It resumed from its stored cursor instead of rescanning the chain from block 0.
     let scanned = hub_metric(&metrics, "agnt2_hub_watched_blocks_total");
     assert!(scanned < head_at_restart, "rescanned {scanned} blocks of {head_at_restart}");
+}
+
+/// The short-window attack: a payer opens with a window a refute cannot be sure to land in,
+/// is served, disputes with the opening state and settles first. The Adjudicator refuses windows
+/// below its minimum (60 s here, set at deployment), and a hub with a stricter policy
+/// (`--min-challenge-window`) refuses the channels it would not be able to defend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_with_a_short_challenge_window_are_refused() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = s.hub(dir.path(), 0, &["--min-challenge-window", "600"]);
+
+    // On chain: a 1-second window does not open.
+    let mallory = Key::random();
+    let p = s.l2.open_channels(
+        &s.funder,
+        s.adjudicator,
+        s.hub_key.address(),
+        std::slice::from_ref(&mallory),
+        gwei(100_000_000),
+        gwei(1),
+        1,
+        1,
+    );
+    if let Ok(p) = p {
+        assert_eq!(channel(&s, p[0].id()).status, 0, "a 1 s channel exists on chain");
+    }
+
+    // 60 s passes the Adjudicator's minimum but not this hub's policy: refused at registration.
+    let p = open(&s, &mallory, 2, 60, gwei(1));
+    assert_eq!(channel(&s, p.id()).status, 1);
+    let mut c = HubClient::connect(hub.addr, &mallory).await.unwrap();
+    let err = c.register(p, [U256::ZERO; 2]).await.unwrap_err();
+    assert!(format!("{err:#}").contains("challenge window is 60 s"), "{err:#}");
+
+    // A channel with the hub's window is taken and paid over.
+    let honest = Key::random();
+    let (mut c, mut side, _) = open_at_hub(&s, hub.addr, &honest, 600, gwei(10)).await;
+    pay(&mut c, &mut side, &honest, 3, gwei(1)).await;
 }

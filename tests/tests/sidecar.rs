@@ -206,8 +206,12 @@ fn fund(node: &Node, to: Address) {
 
 fn world() -> World {
     let node = Node::start(&[]);
-    let adjudicator =
-        forge_create(&node.url(), DEV_KEY0, "src/channels/Adjudicator.sol:Adjudicator", &[]);
+    let adjudicator = forge_create(
+        &node.url(),
+        DEV_KEY0,
+        "src/channels/Adjudicator.sol:Adjudicator",
+        &["--constructor-args", "60"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let hub_key = Key::random();
     fund(&node, hub_key.address());
@@ -311,7 +315,8 @@ fn open_channel_with(
     let (url, hub, to) = (w.node.url(), w.hub_addr.to_string(), to.to_string());
     let mut args =
         vec!["channel", "open", "--adjudicator", &w.adjudicator, "--deposit", "0.01ether"];
-    args.extend(["--window", "60", "--l2.rpc-url", &url, "--hub", &hub, "--to", &to]);
+    // No --window: the Adjudicator's minimum (60 s here).
+    args.extend(["--l2.rpc-url", &url, "--hub", &hub, "--to", &to]);
     args.extend(extra);
     let (ok, out, err) = agnt2(w, payer, states, &args);
     assert!(ok, "{out}\n{err}");
@@ -1130,4 +1135,30 @@ async fn an_h2c_upstream_is_spoken_to_in_http2_and_its_trailers_come_back() {
     let cfg = config(&w, "h1", &format!("http://{up}"), false);
     let sc = SidecarProc::start(&cfg, &w.service);
     assert_eq!(get(&sc.url("/free/x"), &[]).await.status, 502);
+}
+
+/// A sidecar with a stricter challenge-window policy than the Adjudicator's takes no payment
+/// over a channel it could not defend; nothing reaches the upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_with_a_short_window_pays_for_nothing() {
+    let w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let cfg = config(&w, "strict", &upstream, false);
+    let sc = SidecarProc::start_with(&cfg, &w.service, &["--min-challenge-window", "600"]);
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let states = tempfile::tempdir().unwrap();
+    // 60 s: what the Adjudicator allows, less than this service asks.
+    let (_, _) = open_channel(&w, &payer, states.path(), w.service.address());
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/a")]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("challenge window is 60 s"), "{err}");
+    assert_eq!(w.upstream.hits("/paid/a"), 0);
+    // A channel with the window the service asks for pays.
+    let states = tempfile::tempdir().unwrap();
+    let extra = ["--window", "600"];
+    open_channel_with(&w, &payer, states.path(), w.service.address(), &extra);
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/a")]);
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(w.upstream.hits("/paid/a"), 1);
 }

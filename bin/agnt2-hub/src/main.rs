@@ -50,6 +50,11 @@ struct Args {
     /// Watchtower poll interval in milliseconds.
     #[arg(long = "watch.interval-ms", default_value_t = 500)]
     watch_interval_ms: u64,
+    /// Refuse channels whose challenge window is shorter than SECONDS. Default: the
+    /// adjudicator's MIN_CHALLENGE_DURATION (which it enforces itself); a longer value is a
+    /// stricter policy of this hub.
+    #[arg(long = "min-challenge-window", value_name = "SECONDS")]
+    min_challenge_window: Option<u64>,
 }
 
 fn load_key(args: &Args) -> eyre::Result<Key> {
@@ -103,6 +108,14 @@ async fn main() -> eyre::Result<()> {
         (None, Some(c)) => c,
         (None, None) => eyre::bail!("give --l2.rpc-url or --chain-id"),
     };
+    let min_challenge_window = match &l2 {
+        Some(l2) => agnt2_channels::l2::challenge_window_policy(
+            l2,
+            args.adjudicator,
+            args.min_challenge_window,
+        )?,
+        None => args.min_challenge_window.unwrap_or(0),
+    };
     let hub = Hub::start(HubConfig {
         listen: args.listen,
         ws: (!args.no_ws).then_some(args.ws),
@@ -112,6 +125,7 @@ async fn main() -> eyre::Result<()> {
         adjudicator: args.adjudicator,
         l2,
         watch_interval: Duration::from_millis(args.watch_interval_ms),
+        min_challenge_window,
     })
     .await?;
     // The line tests and scripts wait for.

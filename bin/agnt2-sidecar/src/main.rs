@@ -43,6 +43,10 @@ struct Args {
     /// --session-of, a session key of that agent.
     #[arg(long, env = "AGNT2_SIDECAR_KEY", hide_env_values = true)]
     key: Option<String>,
+    /// Refuse channels whose challenge window is shorter than SECONDS instead of the
+    /// configured `min_challenge_window` (default: the Adjudicator's minimum).
+    #[arg(long = "min-challenge-window", value_name = "SECONDS")]
+    min_challenge_window: Option<u64>,
     /// Run on a session key of this agent (its owner registered it and opened the session)
     /// instead of the configured `session_of`.
     #[arg(long = "session-of", value_name = "AGENT_ID")]
@@ -82,6 +86,9 @@ async fn main() -> eyre::Result<()> {
     }
     if let Some(a) = args.adjudicator {
         cfg.chain.adjudicator = a;
+    }
+    if args.min_challenge_window.is_some() {
+        cfg.chain.min_challenge_window = args.min_challenge_window;
     }
     if args.public_url.is_some() {
         cfg.public_url = args.public_url.clone();

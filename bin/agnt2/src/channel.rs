@@ -63,6 +63,11 @@ enum ChannelCommand {
         /// Foundry's output with Adjudicator.sol.
         #[arg(long, default_value = "contracts/out", value_name = "DIR")]
         artifacts: PathBuf,
+        /// The shortest challenge window channels may open with, in seconds. The default (36 h)
+        /// exceeds the OP Stack's 24 h sequencing window, the longest a sequencer can keep a
+        /// refute out; a devnet may use seconds.
+        #[arg(long = "min-challenge-window", value_name = "SECONDS", default_value_t = 129_600)]
+        min_challenge_window: u64,
     },
     /// Open a channel on the rollup (you are side A) and register it with the hub.
     Open {
@@ -78,9 +83,9 @@ enum ChannelCommand {
         /// Channel nonce (default: random).
         #[arg(long)]
         nonce: Option<u64>,
-        /// Challenge window in seconds.
-        #[arg(long, default_value_t = 3600)]
-        window: u64,
+        /// Challenge window in seconds (default: the Adjudicator's minimum).
+        #[arg(long)]
+        window: Option<u64>,
         /// Your agent (its session keys may sign for you; settlement records the interaction).
         #[arg(long)]
         agent: Option<U256>,
@@ -213,9 +218,12 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
     let c = &args.common;
     let l2 = L2::new(&c.l2_rpc_url)?;
     match args.command {
-        ChannelCommand::Deploy { artifacts } => {
+        ChannelCommand::Deploy { artifacts, min_challenge_window } => {
+            if min_challenge_window == 0 || min_challenge_window > 365 * 86_400 {
+                eyre::bail!("--min-challenge-window must be 1 s ..= 365 days");
+            }
             let (_, signer) = key(c)?;
-            let code = agnt2_bench::artifact(&artifacts, "Adjudicator.sol", "Adjudicator")?;
+            let code = agnt2_bench::adjudicator_code(&artifacts, min_challenge_window)?;
             let address = l2.deploy(&signer, code).wrap_err("deploying the Adjudicator")?;
             println!("{address}");
         }
@@ -242,6 +250,10 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
                 b: to,
                 token: token.unwrap_or_default(),
                 nonce,
+            };
+            let window = match window {
+                Some(w) => w,
+                None => agnt2_channels::l2::challenge_window_policy(&l2, adjudicator, None)?,
             };
             let mut call = agnt2_channels::l2::open_eth_call(to, nonce, window, deposit);
             call.agentA = agent.unwrap_or_default();

@@ -83,6 +83,14 @@ contract Adjudicator {
     address public constant INTERACTIONS = address(0x8009);
     address public constant SESSIONS = address(0x8008);
     uint48 public constant MAX_CHALLENGE_DURATION = 365 days;
+    /// @notice What `agnt2 channel deploy` sets as the minimum by default: the OP Stack's
+    ///         sequencing window (24 h, the longest a sequencer can keep a refute out by censoring
+    ///         it before L1 forces it in) plus 12 h of margin.
+    uint48 public constant DEFAULT_MIN_CHALLENGE_DURATION = 36 hours;
+    /// @notice The shortest challenge window a channel may open with. A window a refute cannot
+    ///         be sure to land in lets a payer dispute with an old state and settle before the
+    ///         watchtower gets through.
+    uint48 public immutable MIN_CHALLENGE_DURATION;
     /// @dev secp256k1n / 2: signatures with a higher s are malleable copies.
     uint256 private constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
@@ -120,6 +128,15 @@ contract Adjudicator {
     error TransferFailed();
     error NothingOwed();
 
+    /// @param minChallengeDuration The shortest challenge window a channel may open with (see
+    ///        DEFAULT_MIN_CHALLENGE_DURATION; a devnet may use seconds).
+    constructor(uint48 minChallengeDuration) {
+        if (minChallengeDuration == 0 || minChallengeDuration > MAX_CHALLENGE_DURATION) {
+            revert BadChallengeDuration(minChallengeDuration);
+        }
+        MIN_CHALLENGE_DURATION = minChallengeDuration;
+    }
+
     /// @notice The id a channel with these parameters has on this chain and adjudicator.
     function channelId(address a, address b, address token, uint64 nonce) public view returns (bytes32) {
         return keccak256(abi.encode(block.chainid, address(this), a, b, token, nonce));
@@ -155,7 +172,7 @@ contract Adjudicator {
         uint256 amount
     ) external payable returns (bytes32 id) {
         if (b == address(0) || b == msg.sender) revert BadParticipants();
-        if (challengeDuration == 0 || challengeDuration > MAX_CHALLENGE_DURATION) {
+        if (challengeDuration < MIN_CHALLENGE_DURATION || challengeDuration > MAX_CHALLENGE_DURATION) {
             revert BadChallengeDuration(challengeDuration);
         }
         id = channelId(msg.sender, b, token, nonce);

@@ -136,7 +136,7 @@ pub fn run(opts: Options) -> eyre::Result<Report> {
     let adjudicator = match opts.adjudicator {
         Some(a) => a,
         None => {
-            let code = crate::artifact(&opts.artifacts, "Adjudicator.sol", "Adjudicator")?;
+            let code = crate::adjudicator_code(&opts.artifacts, 3600)?;
             l2.deploy(&opts.funder, code).wrap_err("deploying the adjudicator")?
         }
     };

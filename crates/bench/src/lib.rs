@@ -172,6 +172,14 @@ pub fn artifact(out: &Path, file: &str, contract: &str) -> eyre::Result<Bytes> {
     hex.parse().wrap_err_with(|| format!("bad bytecode in {}", path.display()))
 }
 
+/// The Adjudicator's creation code with its constructor argument: the shortest challenge window
+/// (seconds) channels may open with.
+pub fn adjudicator_code(out: &Path, min_challenge_window: u64) -> eyre::Result<Bytes> {
+    let mut code = artifact(out, "Adjudicator.sol", "Adjudicator")?.to_vec();
+    code.extend_from_slice(&alloy_primitives::U256::from(min_challenge_window).to_be_bytes::<32>());
+    Ok(code.into())
+}
+
 /// Median of `xs` (sorted in place); 0 when empty.
 pub fn median(xs: &mut [f64]) -> f64 {
     if xs.is_empty() {

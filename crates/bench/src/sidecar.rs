@@ -339,7 +339,7 @@ pub fn run(opts: Options) -> eyre::Result<Report> {
         }
     };
     let l2 = L2::new(&l2_url)?;
-    let code = crate::artifact(&opts.artifacts, "Adjudicator.sol", "Adjudicator")?;
+    let code = crate::adjudicator_code(&opts.artifacts, 3600)?;
     let adjudicator = l2.deploy(&opts.funder, code).wrap_err("deploying the adjudicator")?;
     let hub_dir = tempfile::tempdir()?;
     let (hub, hub_addr) =

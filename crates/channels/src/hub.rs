@@ -56,6 +56,9 @@ pub struct HubConfig {
     pub l2: Option<L2>,
     /// How often the watchtower polls the adjudicator.
     pub watch_interval: Duration,
+    /// Channels with a shorter challenge window (seconds) are refused at registration (checked
+    /// only with `l2`; see [`crate::l2::challenge_window_policy`]).
+    pub min_challenge_window: u64,
 }
 
 /// Counters of the hub, exported as Prometheus text by the binary.
@@ -185,6 +188,7 @@ pub(crate) struct Shared {
     adjudicator: Address,
     domain: Eip712Domain,
     l2: Option<L2>,
+    min_challenge_window: u64,
     channels: Mutex<HashMap<B256, Arc<Mutex<Entry>>>>,
     conns: Mutex<HashMap<Address, Vec<(u64, Outbox)>>>,
     /// Bounds concurrent L2 reads (a burst of registrations must not exhaust the node's
@@ -226,6 +230,7 @@ impl Hub {
             chain_id: cfg.chain_id,
             adjudicator: cfg.adjudicator,
             l2: cfg.l2,
+            min_challenge_window: cfg.min_challenge_window,
             channels: Mutex::new(channels),
             conns: Mutex::new(HashMap::new()),
             l2_permits: tokio::sync::Semaphore::new(8),
@@ -377,6 +382,7 @@ impl Shared {
             if onchain.a != params.a || onchain.b != params.b || onchain.token != params.token {
                 return Err("channel parameters differ from the adjudicator's".into());
             }
+            crate::l2::check_challenge_window(&onchain, self.min_challenge_window)?;
             deposits = [onchain.depositA, onchain.depositB];
             if who.is_session() {
                 let agent = if side == Side::A { onchain.agentA } else { onchain.agentB };

@@ -76,6 +76,42 @@ pub trait ChannelCalls {
     fn session_expiry(&self, id: U256, key: Address) -> eyre::Result<u64>;
 }
 
+/// The shortest challenge window a hub or sidecar accepts on `adjudicator`: the adjudicator's
+/// own minimum (which it enforces at `open`), raised to `policy` when that is longer. An
+/// adjudicator without a minimum (deployed before it existed) needs an explicit `policy`.
+pub fn challenge_window_policy(
+    l2: &L2,
+    adjudicator: Address,
+    policy: Option<u64>,
+) -> eyre::Result<u64> {
+    let call = Adjudicator::MIN_CHALLENGE_DURATIONCall {}.abi_encode();
+    let onchain = l2.eth_call(adjudicator, &call).and_then(|out| {
+        Adjudicator::MIN_CHALLENGE_DURATIONCall::abi_decode_returns(&out)
+            .map(|v| v.to::<u64>())
+            .map_err(Into::into)
+    });
+    match (onchain, policy) {
+        (Ok(min), policy) => Ok(min.max(policy.unwrap_or(0))),
+        (Err(_), Some(policy)) => Ok(policy),
+        (Err(e), None) => Err(e).wrap_err(format!(
+            "the adjudicator {adjudicator} has no MIN_CHALLENGE_DURATION (deployed before the \
+             minimum existed): give --min-challenge-window, or deploy a new one"
+        )),
+    }
+}
+
+/// Refuses a channel whose challenge window is shorter than `min` seconds.
+pub fn check_challenge_window(channel: &Adjudicator::Channel, min: u64) -> Result<(), String> {
+    let window = channel.challengeDuration.to::<u64>();
+    if window < min {
+        return Err(format!(
+            "the channel's challenge window is {window} s; this service takes channels of at \
+             least {min} s (a shorter one could be disputed and settled before a refute lands)"
+        ));
+    }
+    Ok(())
+}
+
 impl ChannelCalls for L2 {
     fn channel(&self, adjudicator: Address, id: B256) -> eyre::Result<Adjudicator::Channel> {
         let out = self.eth_call(adjudicator, &Adjudicator::getChannelCall { id }.abi_encode())?;

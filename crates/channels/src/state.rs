@@ -55,6 +55,7 @@ mod abi {
             function settle(bytes32 id) external;
             function withdraw(bytes32 id, address to) external;
             function getChannel(bytes32 id) external view returns (Channel memory);
+            function MIN_CHALLENGE_DURATION() external view returns (uint48);
             function stateDigest(State s) external view returns (bytes32);
         }
     }

@@ -30,6 +30,7 @@ async fn start(dir: &Path, key: &Key) -> Hub {
         chain_id: CHAIN,
         adjudicator: adjudicator(),
         l2: None,
+        min_challenge_window: 0,
         watch_interval: Duration::from_secs(1),
     })
     .await

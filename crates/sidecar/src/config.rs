@@ -79,6 +79,10 @@ pub struct ChainConfig {
     pub adjudicator: Address,
     /// The chain id (read from the rollup when absent).
     pub chain_id: Option<u64>,
+    /// Refuse channels whose challenge window is shorter (seconds). Default: the
+    /// Adjudicator's MIN_CHALLENGE_DURATION.
+    #[serde(default)]
+    pub min_challenge_window: Option<u64>,
 }
 
 /// A priced route.

@@ -83,6 +83,15 @@ impl Sidecar {
         } else {
             (key.address(), None, None)
         };
+        let min_window = {
+            let (url, adjudicator, policy) =
+                (l2_url.clone(), cfg.chain.adjudicator, cfg.chain.min_challenge_window);
+            tokio::task::spawn_blocking(move || {
+                let l2 = agnt2_channels::l2::L2::new(&url)?;
+                agnt2_channels::l2::challenge_window_policy(&l2, adjudicator, policy)
+            })
+            .await??
+        };
         let (authority, prefix) = split_upstream(&cfg.upstream)?;
         let payee = Arc::new(payee::Payee::new(
             key.clone(),
@@ -91,6 +100,7 @@ impl Sidecar {
             cfg.chain.adjudicator,
             cfg.chain.hub,
             l2_url.clone(),
+            min_window,
         ));
         let meter = Arc::new(meter::Meter::default());
         let (stop, stopped) = watch::channel(false);

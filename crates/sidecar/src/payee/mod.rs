@@ -73,6 +73,8 @@ pub struct Payee {
     domain: Eip712Domain,
     hub: SocketAddr,
     l2: String,
+    /// Channels with a shorter challenge window (seconds) are refused.
+    min_challenge_window: u64,
     conn: tokio::sync::Mutex<Option<Conn>>,
     /// One registration at a time (the hub answers a failed one without naming the channel).
     registering: tokio::sync::Mutex<()>,
@@ -117,6 +119,7 @@ impl Payee {
         adjudicator: Address,
         hub: SocketAddr,
         l2: String,
+        min_challenge_window: u64,
     ) -> Self {
         Self {
             key,
@@ -128,6 +131,7 @@ impl Payee {
             domain: state::domain(chain_id, adjudicator),
             hub,
             l2,
+            min_challenge_window,
             conn: tokio::sync::Mutex::new(None),
             registering: tokio::sync::Mutex::new(()),
             books: Books::default(),
@@ -312,6 +316,8 @@ impl Payee {
                 params.a, params.b
             )));
         }
+        agnt2_channels::l2::check_challenge_window(&onchain, self.min_challenge_window)
+            .map_err(PayError::Refused)?;
         if let Some(agent) = self.identity.session
             && onchain.agentB != agent
         {
@@ -456,7 +462,7 @@ mod tests {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let hub = SocketAddr::from(([127, 0, 0, 1], 1));
         let session = Identity { address: Address::repeat_byte(1), session: Some(U256::from(7)) };
-        let p = Payee::new(Key::random(), session, 1, Address::ZERO, hub, String::new());
+        let p = Payee::new(Key::random(), session, 1, Address::ZERO, hub, String::new(), 0);
         p.set_session(true, now + 100);
         assert_eq!(p.session_unusable(), None);
         p.set_session(true, now + 1);
@@ -467,7 +473,7 @@ mod tests {
         assert!(p.session_unusable().is_some_and(|w| w.contains("no longer valid")));
         // The owner's own key has no session to lose.
         let own = Identity { address: Address::repeat_byte(1), session: None };
-        let p = Payee::new(Key::random(), own, 1, Address::ZERO, hub, String::new());
+        let p = Payee::new(Key::random(), own, 1, Address::ZERO, hub, String::new(), 0);
         p.set_session(false, 0);
         assert_eq!(p.session_unusable(), None);
     }
