@@ -29,7 +29,7 @@ wait_rpc "$L1"
 target/debug/agnt2 launch --dev --l1.rpc-url "$L1" --l1.key "$KEY" --datadir "$DATA/node" --http.port 8545 & pids+=($!)
 wait_rpc "$L2"
 if [ ! -s "$DATA/adjudicator" ]; then
-  (cd contracts && forge create src/channels/Adjudicator.sol:Adjudicator --rpc-url "$L2" --private-key "$KEY" --broadcast) \
+  (cd contracts && forge create src/channels/Adjudicator.sol:Adjudicator --rpc-url "$L2" --private-key "$KEY" --broadcast --constructor-args 60) \
     | awk '/Deployed to/{print $3}' > "$DATA/adjudicator"
 fi
 ADJ=$(cat "$DATA/adjudicator")
