@@ -675,3 +675,60 @@ async fn channels_with_a_short_challenge_window_are_refused() {
     let (mut c, mut side, _) = open_at_hub(&s, hub.addr, &honest, 600, gwei(10)).await;
     pay(&mut c, &mut side, &honest, 3, gwei(1)).await;
 }
+
+/// One dispute the watchtower can no longer refute (its window passed while the hub was down)
+/// must not blind it to the others: a stale dispute on a second channel is still refuted, and
+/// the scan goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispute_that_cannot_be_refuted_does_not_blind_the_watchtower() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let (port, metrics) = (free_port(), format!("127.0.0.1:{}", free_port()));
+    let start = || s.hub(dir.path(), port, &["--metrics", &metrics]);
+    let mut hub = start();
+    let (alice, bob) = (Key::random(), Key::random());
+    let deposit = gwei(1_000_000);
+    let (mut ca, mut sa, pa) = open_at_hub(&s, hub.addr, &alice, 60, deposit).await;
+    let (mut cb, mut sb, pb) = open_at_hub(&s, hub.addr, &bob, 60, deposit).await;
+    pay(&mut ca, &mut sa, &alice, 1, gwei(10)).await;
+    pay(&mut cb, &mut sb, &bob, 1, gwei(10)).await;
+    let (stale_a, stale_b) = (sa.latest().clone(), sb.latest().clone());
+    pay(&mut ca, &mut sa, &alice, 2, gwei(10)).await;
+    pay(&mut cb, &mut sb, &bob, 2, gwei(10)).await;
+    let head = s.node.block_number();
+    let t0 = Instant::now();
+    while hub_metric(&metrics, "agnt2_hub_watched_blocks_total") < head + 1 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the watchtower did not scan");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    hub.kill9();
+
+    // While the hub is down: Alice disputes with version 1 and her window runs out...
+    let (st, sig_a, sig_b) = args(&stale_a);
+    call(&s, &alice, Adjudicator::disputeCall { s: st, sigA: sig_a, sigB: sig_b }.abi_encode())
+        .unwrap();
+    let end = channel(&s, pa.id()).disputeEnd;
+    advance_to(&s, end + 1);
+    // ...then Bob disputes his channel with version 1.
+    let (st, sig_a, sig_b) = args(&stale_b);
+    call(&s, &bob, Adjudicator::disputeCall { s: st, sigA: sig_a, sigB: sig_b }.abi_encode())
+        .unwrap();
+
+    let _hub = start();
+    let t0 = Instant::now();
+    while channel(&s, pb.id()).version != 3 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "Bob's stale dispute was not refuted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Alice's dispute stands (nothing can change it now) and the scan moved past it.
+    assert_eq!(channel(&s, pa.id()).version, 1);
+    let head = s.node.block_number();
+    let t0 = Instant::now();
+    while hub_metric(&metrics, "agnt2_hub_watched_blocks_total") == 0
+        || hub_metric(&metrics, "agnt2_hub_disputes_open") != 1
+    {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the watchtower is stuck below {head}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

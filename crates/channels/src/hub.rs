@@ -84,6 +84,12 @@ pub struct Metrics {
     pub watched_blocks: AtomicU64,
     /// Refutes the watchtower sent.
     pub refutes_sent: AtomicU64,
+    /// Refutes that failed (retried at the next poll while the window is open).
+    pub refute_failures: AtomicU64,
+    /// Disputes being watched (their window is open).
+    pub disputes_open: AtomicU64,
+    /// The hub's balance on the rollup, in gwei (it pays for refutes).
+    pub balance_gwei: AtomicU64,
 }
 
 impl Metrics {
@@ -101,9 +107,19 @@ impl Metrics {
             ("disputes_seen_total", &self.disputes_seen, "disputes seen on the adjudicator"),
             ("watched_blocks_total", &self.watched_blocks, "L2 blocks scanned for disputes"),
             ("refutes_sent_total", &self.refutes_sent, "refutes sent by the watchtower"),
+            ("refute_failures_total", &self.refute_failures, "refutes that failed (retried)"),
         ] {
             out.push_str(&format!(
                 "# HELP agnt2_hub_{name} {help}\n# TYPE agnt2_hub_{name} counter\nagnt2_hub_{name} {}\n",
+                v.load(Ordering::Relaxed)
+            ));
+        }
+        for (name, v, help) in [
+            ("disputes_open", &self.disputes_open, "disputes whose window is open"),
+            ("balance_gwei", &self.balance_gwei, "the hub's balance on the rollup (pays refutes)"),
+        ] {
+            out.push_str(&format!(
+                "# HELP agnt2_hub_{name} {help}\n# TYPE agnt2_hub_{name} gauge\nagnt2_hub_{name} {}\n",
                 v.load(Ordering::Relaxed)
             ));
         }
