@@ -1162,3 +1162,48 @@ async fn a_channel_with_a_short_window_pays_for_nothing() {
     assert!(ok, "{out}\n{err}");
     assert_eq!(w.upstream.hits("/paid/a"), 1);
 }
+
+/// Theft of service at the proxy: other spellings of a priced path do not pass free, a client's
+/// own `x-agnt2-payer` never reaches the upstream, and the payer does not sign whatever price a
+/// service asks or more than its channel holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priced_paths_have_one_spelling_payer_headers_are_the_sidecars_and_prices_are_bounded() {
+    let w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let pricey = "[[route]]\npath = \"/pricey\"\nprice = \"0.006ether\"\n";
+    let cfg = config_with(&w, "strict-paths", &upstream, false, "", pricey);
+    let sc = SidecarProc::start(&cfg, &w.service);
+
+    // `//paid/a`, `/paid/./a`, `/%70aid/a`, `/x/../paid/a`: refused, never forwarded.
+    for spelling in ["//paid/a", "/paid/./a", "/%70aid/a", "/x/../paid/a", "/paid%2Fa"] {
+        let r = get(&sc.url(spelling), &[]).await;
+        assert_eq!(r.status, 400, "{spelling}: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(w.upstream.hits(spelling), 0, "{spelling}");
+    }
+    assert_eq!(w.upstream.hits("/paid/a"), 0);
+    // The normal spelling asks for payment; a free path with a harmless `//` still passes.
+    assert_eq!(get(&sc.url("/paid/a"), &[]).await.status, 402);
+    assert_eq!(get(&sc.url("/free//x"), &[]).await.status, 200);
+
+    // A client's x-agnt2-payer is dropped on free routes.
+    let spoof = ("x-agnt2-payer", "0x000000000000000000000000000000000000dEaD");
+    let r = get(&sc.url("/free/who"), &[spoof]).await;
+    let echo: Value = serde_json::from_slice(&r.body).unwrap();
+    let headers = echo["headers"].to_string().to_lowercase();
+    assert!(!headers.contains("x-agnt2-payer"), "{headers}");
+
+    // The payer pays at most 0.001 ether per request unless told more (--max-price), and never
+    // more than its side of the channel (0.01 ether) holds.
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let states = tempfile::tempdir().unwrap();
+    open_channel(&w, &payer, states.path(), w.service.address());
+    let (ok, _, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/pricey")]);
+    assert!(!ok && err.contains("more than the 1000000000000000 wei allowed"), "{err}");
+    let more = ["pay", &sc.url("/pricey"), "--max-price", "0.01ether"];
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &more);
+    assert!(ok, "{out}\n{err}");
+    let (ok, _, err) = agnt2(&w, &payer, states.path(), &more);
+    assert!(!ok && err.contains("deposit more"), "{err}");
+    assert_eq!(w.upstream.hits("/pricey"), 1);
+}

@@ -33,8 +33,8 @@ pub(crate) struct PayArgs {
     /// The channel to pay with (default: the one in --state-dir to the service's address).
     #[arg(long)]
     channel: Option<B256>,
-    /// Pay at most this per request (wei or with a unit).
-    #[arg(long = "max-amount")]
+    /// Pay at most this per request (wei or with a unit). Default: 0.001 ether.
+    #[arg(long = "max-price", alias = "max-amount")]
     max_amount: Option<String>,
     /// Your key (side A of the channel).
     #[arg(long = "private-key", env = "AGNT2_PRIVATE_KEY", hide_env_values = true)]
@@ -112,6 +112,7 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
     let id = saved.params.id();
     let signer = alloy_signer_local::PrivateKeySigner::from_bytes(&key.secret_bytes())?;
     let mut payer = Payer::new(key, saved.params, saved.latest).map_err(|e| eyre!("{e}"))?;
+    payer.set_deposits(saved.deposits);
     if let Some(m) = &args.max_amount {
         payer.max_amount = agnt2_client::parse_amount(m)?;
     }

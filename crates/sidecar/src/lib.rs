@@ -6,6 +6,7 @@
 //! - [`config`]: the TOML configuration;
 //! - [`scheme`]: the 402 / `PAYMENT-SIGNATURE` / `PAYMENT-RESPONSE` bodies;
 //! - [`payee`]: the service's side of its channels (checks, holds, stores at the hub);
+//! - [`path`]: request paths as routes see them (normalized; ambiguous spellings refused);
 //! - [`proxy`]: the reverse proxy;
 //! - [`register`]: the agent's registration;
 //! - [`meter`]: per-client counters;
@@ -16,6 +17,7 @@
 
 pub mod config;
 pub mod meter;
+pub mod path;
 pub mod payee;
 pub mod payer;
 pub mod proxy;

@@ -45,13 +45,19 @@ pub struct Paid {
     pub paid: U256,
 }
 
+/// What a payer pays for one request at most unless told otherwise: 0.001 ETH (10^15 of the
+/// asset's smallest units). A service cannot make a client sign away its channel with one 402.
+pub const DEFAULT_MAX_AMOUNT: u64 = 1_000_000_000_000_000;
+
 /// An agent paying one service over one channel (it is side A).
 #[derive(Debug)]
 pub struct Payer {
     key: Key,
     params: ChannelParams,
     latest: SignedState,
-    /// The most it pays for one request.
+    /// The channel's deposits `[A, B]`, when known: a payment must fit in what A has left.
+    deposits: Option<[U256; 2]>,
+    /// The most it pays for one request (default [`DEFAULT_MAX_AMOUNT`]).
     pub max_amount: U256,
     /// Check the service's countersignature on every answer (default); otherwise call
     /// [`Payer::verify`] before relying on the latest state.
@@ -79,12 +85,19 @@ impl Payer {
             key,
             params,
             latest,
-            max_amount: U256::MAX,
+            deposits: None,
+            max_amount: U256::from(DEFAULT_MAX_AMOUNT),
             verify_every: true,
             known: HashMap::new(),
             countersigners: Vec::new(),
             client: Client::builder(TokioExecutor::new()).build(http),
         })
+    }
+
+    /// The channel's deposits `[A, B]` (as the rollup holds them): payments that A's side cannot
+    /// cover are refused before anything is signed.
+    pub const fn set_deposits(&mut self, deposits: [U256; 2]) {
+        self.deposits = Some(deposits);
     }
 
     /// The channel's latest co-signed state.
@@ -213,6 +226,14 @@ impl Payer {
             )));
         }
         let prev = &self.latest.state;
+        if let Some([deposit_a, _]) = self.deposits {
+            let left = (deposit_a + prev.sentB).saturating_sub(prev.sentA);
+            if amount > left {
+                return Err(PayError::Unpayable(format!(
+                    "the route costs {amount}; the channel has {left} left on your side (deposit more)"
+                )));
+            }
+        }
         let state = State {
             version: prev.version + 1,
             sentA: prev.sentA + amount,

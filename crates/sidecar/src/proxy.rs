@@ -79,11 +79,31 @@ impl Proxy {
             return json_response(StatusCode::OK, &self.registration, HeaderMap::new());
         }
         // Free requests are matched on borrowed parts and forwarded without copying anything.
-        let priced = self
-            .routes
-            .iter()
-            .position(|r| r.matches(req.method().as_str(), req.uri().path()))
-            .filter(|&i| !self.routes[i].price.is_zero());
+        let priced_at = |p: &str| {
+            self.routes
+                .iter()
+                .position(|r| r.matches(req.method().as_str(), p))
+                .filter(|&i| !self.routes[i].price.is_zero())
+        };
+        let raw = req.uri().path();
+        let priced = if crate::path::is_plain(raw) {
+            priced_at(raw)
+        } else {
+            // Another spelling of a priced path must not pass free, nor a priced spelling of a
+            // free one be charged: such requests are refused with the normal form to send.
+            let normal = match crate::path::normalize(raw) {
+                Ok(p) => p,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+            };
+            let priced = priced_at(&normal);
+            if normal != raw && (priced.is_some() || priced_at(raw).is_some()) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("ambiguous request path {raw:?}: send {normal:?}"),
+                );
+            }
+            priced
+        };
         let Some(i) = priced else {
             return self.forward_free(req, peer).await;
         };
@@ -183,6 +203,8 @@ impl Proxy {
         let host = parts.headers.get(header::HOST).cloned();
         strip_hop_by_hop(&mut parts.headers);
         parts.headers.remove(scheme::PAYMENT_SIGNATURE);
+        // Only the sidecar says who paid: a client's own header never reaches the upstream.
+        parts.headers.remove("x-agnt2-payer");
         if let Some(h) = host {
             parts.headers.insert("x-forwarded-host", h);
         }
