@@ -35,10 +35,20 @@ contract TestToken {
         return true;
     }
 
-    function transferFrom(address f, address to, uint256 v) external returns (bool) {
+    function transferFrom(address f, address to, uint256 v) external virtual returns (bool) {
         allowance[f][msg.sender] -= v;
         balanceOf[f] -= v;
         balanceOf[to] += v;
+        return true;
+    }
+}
+
+/// @notice A token that keeps 1% of every transfer (fee-on-transfer).
+contract FeeToken is TestToken {
+    function transferFrom(address f, address to, uint256 v) external override returns (bool) {
+        allowance[f][msg.sender] -= v;
+        balanceOf[f] -= v;
+        balanceOf[to] += v - v / 100;
         return true;
     }
 }
@@ -308,6 +318,53 @@ contract AdjudicatorTest {
         uint48 tooLong = 365 days + 1;
         vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadChallengeDuration.selector, tooLong));
         new Adjudicator(tooLong);
+    }
+
+    /// A 1%-fee token and two channels: credited what arrived, every withdrawal is paid and the
+    /// adjudicator ends holding what it owes (on today's `amount` crediting the second payout
+    /// would fail: insolvent).
+    function test_a_fee_on_transfer_token_leaves_the_adjudicator_solvent() public {
+        FeeToken t = new FeeToken();
+        t.mint(a, 10 ether);
+        vm.prank(a);
+        t.approve(address(adj), 2 ether);
+        vm.prank(a);
+        bytes32 id1 = adj.open(b, address(t), 1, 100, 0, 0, 1 ether);
+        vm.prank(a);
+        bytes32 id2 = adj.open(b, address(t), 2, 100, 0, 0, 1 ether);
+        require(adj.getChannel(id1).depositA == 0.99 ether, "credited what arrived");
+        require(t.balanceOf(address(adj)) == 1.98 ether, "held");
+        // A pays B everything on both channels; both withdraw.
+        for (uint256 i = 0; i < 2; i++) {
+            bytes32 id = i == 0 ? id1 : id2;
+            Adjudicator.State memory s = _state(id, 1, 1 ether, 0, true);
+            adj.close(s, _sig(adj, KA, s), _sig(adj, KB, s));
+            vm.prank(b);
+            adj.withdraw(id, b);
+        }
+        require(t.balanceOf(address(adj)) == 0, "owes nothing, holds nothing");
+        require(t.balanceOf(b) == 1.98 ether, "B got what arrived");
+    }
+
+    /// Attested volume is bounded by what the channel held: a zero-deposit channel between one's
+    /// own addresses attests nothing, however large the co-signed totals.
+    function test_attested_volume_is_bounded_by_the_deposits() public {
+        FakeAgents fake = new FakeAgents();
+        vm.etch(address(0x8004), address(fake).code);
+        vm.etch(address(0x8009), address(new FakeInteractions()).code);
+        FakeAgents(address(0x8004)).set(b, address(0));
+        FakeInteractions rec = FakeInteractions(address(0x8009));
+        vm.prank(a);
+        bytes32 id = adj.open(b, address(0), 1, 100, 0, 7, 0);
+        Adjudicator.State memory s = _state(id, 1, 1e30, 1e30, true);
+        adj.close(s, _sig(adj, KA, s), _sig(adj, KB, s));
+        require(rec.calls() == 1 && rec.volume() == 0, "nothing moved");
+        vm.deal(a, 1 ether);
+        vm.prank(a);
+        bytes32 id2 = adj.open{value: 1 ether}(b, address(0), 2, 100, 0, 7, 1 ether);
+        Adjudicator.State memory s2 = _state(id2, 1, 50 ether, 49.5 ether, true);
+        adj.close(s2, _sig(adj, KA, s2), _sig(adj, KB, s2));
+        require(rec.volume() == 1 ether, "at most the deposits");
     }
 
     function test_bad_open_parameters() public {

@@ -5,6 +5,7 @@ pragma solidity ^0.8.28;
 interface IERC20Min {
     function transferFrom(address from, address to, uint256 amount) external returns (bool);
     function transfer(address to, uint256 amount) external returns (bool);
+    function balanceOf(address who) external view returns (uint256);
 }
 
 /// @notice The record the adjudicator leaves when a channel between agents settles (agnt2 0x8009).
@@ -271,13 +272,20 @@ contract Adjudicator {
         if (c.status == Status.None) revert UnknownChannel(id);
     }
 
+    /// @dev Credits what arrived: for an ERC-20 the adjudicator's balance change, so a token that
+    ///      takes a fee on transfer (or otherwise delivers less) cannot make it owe more than it
+    ///      holds.
     function _fund(Channel storage c, bytes32 id, address participant, uint256 amount) private {
         if (c.token == address(0)) {
             if (msg.value != amount) revert WrongValue(amount, msg.value);
         } else {
             if (msg.value != 0) revert WrongValue(0, msg.value);
-            if (amount != 0 && !IERC20Min(c.token).transferFrom(msg.sender, address(this), amount)) {
-                revert TransferFailed();
+            if (amount != 0) {
+                IERC20Min token = IERC20Min(c.token);
+                uint256 before = token.balanceOf(address(this));
+                if (!token.transferFrom(msg.sender, address(this), amount)) revert TransferFailed();
+                uint256 afterwards = token.balanceOf(address(this));
+                amount = afterwards > before ? afterwards - before : 0;
             }
         }
         uint256 total;
@@ -318,11 +326,15 @@ contract Adjudicator {
         uint256 agentA = _owns(c.a, c.agentA) ? c.agentA : 0;
         uint256 agentB = _owns(c.b, c.agentB) ? c.agentB : 0;
         if (agentA == 0 && agentB == 0) return;
+        // What both sides sent, at most what the channel holds: a channel without deposits moves
+        // nothing, however large the co-signed totals between one's own addresses.
         uint256 volume;
         unchecked {
             volume = c.sentA + c.sentB;
         }
         if (volume < c.sentA) volume = type(uint256).max;
+        uint256 held = c.depositA + c.depositB;
+        if (volume > held) volume = held;
         (bool ok,) = INTERACTIONS.call{gas: 200_000}(
             abi.encodeCall(IInteractionRecord.record, (agentA, agentB, volume))
         );
