@@ -732,3 +732,25 @@ async fn a_dispute_that_cannot_be_refuted_does_not_blind_the_watchtower() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Once the watchtower sees a channel disputed, the hub takes no new payment on it (a final
+/// state, which closes it cooperatively, is still taken).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_takes_no_payment_on_a_disputed_channel() {
+    let s = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let hub = s.hub(dir.path(), 0, &[]);
+    let alice = Key::random();
+    let (mut c, mut side, p) = open_at_hub(&s, hub.addr, &alice, 60, gwei(1_000)).await;
+    pay(&mut c, &mut side, &alice, 2, gwei(1)).await;
+    let (st, sa, sb) = args(side.latest());
+    call(&s, &alice, Adjudicator::disputeCall { s: st, sigA: sa, sigB: sb }.abi_encode()).unwrap();
+    assert_eq!(channel(&s, p.id()).status, 2);
+    // Give the watchtower (100 ms polls here) time to see the event.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    c.send(side.propose(&alice, gwei(1), None, false).unwrap()).unwrap();
+    match c.recv().await.unwrap() {
+        Msg::Reject { reason, .. } => assert!(reason.contains("disputed"), "{reason}"),
+        other => panic!("the hub took a payment on a disputed channel: {other:?}"),
+    }
+}

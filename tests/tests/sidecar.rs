@@ -1207,3 +1207,45 @@ async fn priced_paths_have_one_spelling_payer_headers_are_the_sidecars_and_price
     assert!(!ok && err.contains("deposit more"), "{err}");
     assert_eq!(w.upstream.hits("/pricey"), 1);
 }
+
+/// Settle, then keep paying: a payer disputes, settles and withdraws, then pays again with
+/// states of the concluded channel. The sidecar reads the channel again (at most a second
+/// after it last did) and serves nothing more; nothing reaches the upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disputed_or_settled_channel_pays_for_nothing() {
+    let w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let cfg = config(&w, "settled", &upstream, false);
+    let sc = SidecarProc::start(&cfg, &w.service);
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let states = tempfile::tempdir().unwrap();
+    let (params, id) = open_channel(&w, &payer, states.path(), w.service.address());
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/a")]);
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(w.upstream.hits("/paid/a"), 1);
+
+    let (url, hub) = (w.node.url(), w.hub_addr.to_string());
+    let flags = ["--channel", &id, "--hub", &hub, "--l2.rpc-url", &url];
+    let (ok, out, err) =
+        agnt2(&w, &payer, states.path(), &[&["channel", "dispute"][..], &flags].concat());
+    assert!(ok, "{out}\n{err}");
+    // Disputed: no more payments.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (ok, _, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/b")]);
+    assert!(!ok && err.contains("disputed on the rollup"), "{err}");
+    // Past the window: settled and withdrawn; still nothing.
+    let l2 = agnt2_channels::l2::L2::new(&w.node.url()).unwrap();
+    let ch =
+        agnt2_channels::l2::ChannelCalls::channel(&l2, w.adjudicator.parse().unwrap(), params.id())
+            .unwrap();
+    assert_eq!(ch.status, 2);
+    w.node.rpc("evm_setNextBlockTimestamp", serde_json::json!([ch.disputeEnd]));
+    w.node.rpc("evm_mine", serde_json::json!([]));
+    let (ok, out, err) =
+        agnt2(&w, &payer, states.path(), &[&["channel", "settle"][..], &flags].concat());
+    assert!(ok, "{out}\n{err}");
+    let (ok, _, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/c")]);
+    assert!(!ok && err.contains("on the rollup"), "{err}");
+    assert_eq!(w.upstream.hits("/paid/b") + w.upstream.hits("/paid/c"), 0);
+}

@@ -172,6 +172,35 @@ pub(crate) struct Entry {
     /// Session keys admitted to sign for side A and side B (checked on the rollup when the
     /// connection registered the channel; not stored: a session re-registers).
     session_signers: [Vec<Address>; 2],
+    /// What the watchtower saw on chain: the channel is disputed (only final states, which
+    /// close it cooperatively, are still taken) or concluded (nothing is).
+    pub(crate) onchain: OnChain,
+}
+
+/// A channel's status on the rollup as the watchtower last saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum OnChain {
+    /// Open (or not yet seen otherwise).
+    #[default]
+    Open,
+    /// A dispute is running.
+    Disputed,
+    /// Settled or closed.
+    Concluded,
+}
+
+impl Entry {
+    /// Refuses a new state the channel's on-chain status no longer allows.
+    fn check_onchain(&self, state: &State) -> Result<(), String> {
+        match self.onchain {
+            OnChain::Open => Ok(()),
+            OnChain::Disputed if state.isFinal => Ok(()),
+            OnChain::Disputed => {
+                Err("the channel is disputed on the rollup: only a final state is taken".into())
+            }
+            OnChain::Concluded => Err("the channel is concluded on the rollup".into()),
+        }
+    }
 }
 
 impl Entry {
@@ -183,6 +212,7 @@ impl Entry {
             latest,
             relayed: BTreeMap::new(),
             session_signers: [Vec::new(), Vec::new()],
+            onchain: OnChain::Open,
         }
     }
 
@@ -464,6 +494,7 @@ impl Shared {
         }
         let mut e = entry.lock();
         let side = e.side_of(who)?;
+        e.check_onchain(&state)?;
         check_transition(&e.head, &state, side, e.rec.deposits).map_err(|err| err.to_string())?;
         let other = e.rec.params.participant(side.other());
         if other == self.key.address() {
@@ -513,6 +544,7 @@ impl Shared {
         if !e.relayed.is_empty() {
             return Err("proposals of this channel are in flight through the hub".into());
         }
+        e.check_onchain(&state)?;
         // Whichever side raised what it sends proposed it; a state neither side could have
         // proposed is refused.
         check_transition(&e.head, &state, Side::A, e.rec.deposits)

@@ -7,7 +7,7 @@
 //! `agnt2_hub_refute_failures_total` and retried at the next poll until its window closes; it
 //! never stops the scan, whose cursor moves on.
 
-use super::Shared;
+use super::{OnChain, Shared};
 use crate::{
     l2::{ChannelCalls, L2},
     state::Adjudicator,
@@ -40,7 +40,7 @@ type Open = HashMap<B256, u64>;
 pub(super) async fn watchtower(shared: Arc<Shared>, l2: L2, interval: Duration, from: Option<u64>) {
     let mut from = from.unwrap_or(0);
     let mut open = Open::new();
-    if from > 0 {
+    if !shared.channels.lock().is_empty() {
         let (s, l) = (shared.clone(), l2.clone());
         match tokio::task::spawn_blocking(move || reopen(&s, &l)).await {
             Ok(Ok(found)) => open = found,
@@ -106,11 +106,15 @@ fn poll(shared: &Shared, l2: &L2, from: u64, open: &mut Open) -> eyre::Result<u6
             match event(log) {
                 Some(Event::Disputed { id, end }) => {
                     shared.metrics.disputes_seen.fetch_add(1, Ordering::Relaxed);
-                    if shared.entry(&id).is_some() {
+                    if let Some(entry) = shared.entry(&id) {
+                        mark(&entry, OnChain::Disputed);
                         open.insert(id, end);
                     }
                 }
                 Some(Event::Concluded(id)) => {
+                    if let Some(entry) = shared.entry(&id) {
+                        mark(&entry, OnChain::Concluded);
+                    }
                     open.remove(&id);
                 }
                 None => {}
@@ -196,15 +200,30 @@ fn refute_if_stale(shared: &Shared, l2: &L2, id: B256) -> eyre::Result<bool> {
     Ok(true)
 }
 
-/// After a restart: the channels the hub holds that are disputed on chain with their window
-/// still open (a dispute seen before the stop is behind the stored cursor).
+/// Records what the chain says of a channel: new states are refused once it is not open.
+fn mark(entry: &parking_lot::Mutex<super::Entry>, status: OnChain) {
+    let mut e = entry.lock();
+    // Concluded is final.
+    if e.onchain != OnChain::Concluded {
+        e.onchain = status;
+    }
+}
+
+/// After a restart: the on-chain status of the channels the hub holds, and those disputed
+/// with their window still open (a dispute seen before the stop is behind the stored cursor).
 fn reopen(shared: &Shared, l2: &L2) -> eyre::Result<Open> {
-    let ids: Vec<B256> = shared.channels.lock().keys().copied().collect();
+    let entries: Vec<(B256, Arc<parking_lot::Mutex<super::Entry>>)> =
+        shared.channels.lock().iter().map(|(id, e)| (*id, e.clone())).collect();
     let mut open = Open::new();
-    for id in ids {
+    for (id, entry) in entries {
         let ch = l2.channel(shared.adjudicator, id)?;
-        if ch.status == crate::state::status::DISPUTED {
-            open.insert(id, ch.disputeEnd);
+        match ch.status {
+            crate::state::status::DISPUTED => {
+                mark(&entry, OnChain::Disputed);
+                open.insert(id, ch.disputeEnd);
+            }
+            crate::state::status::OPEN => {}
+            _ => mark(&entry, OnChain::Concluded),
         }
     }
     Ok(open)

@@ -43,7 +43,17 @@ pub(super) struct Book {
     pub(super) payer: Address,
     pub(super) deposits: [U256; 2],
     latest: SignedState,
+    /// When the channel was last read from the rollup.
+    checked: std::time::Instant,
+    /// Set once the rollup showed the channel disputed or concluded: no more payments (and no
+    /// more reads).
+    closed: Option<&'static str>,
 }
+
+/// How long a channel's on-chain status and deposits are trusted before a payment reads them
+/// again: a channel that is disputed or concluded takes no payment after at most this long
+/// (the hub refuses its states as soon as its watchtower sees the event).
+pub const STATUS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Who the service is on its channels.
 #[derive(Debug, Clone, Copy)]
@@ -253,7 +263,35 @@ impl Payee {
         if let Some(why) = self.session_unusable() {
             return Err(PayError::Unavailable(why));
         }
-        let book = self.book(c).await?;
+        let mut book = self.book(c).await?;
+        if let Some(why) = book.as_ref().and_then(|b| b.closed) {
+            return refuse(format!(
+                "the channel is {why} on the rollup: it takes no more payments"
+            ));
+        }
+        if book.as_ref().is_some_and(|b| b.checked.elapsed() > STATUS_TTL) {
+            let (l2, adjudicator, id) = (self.l2.clone(), self.adjudicator, c.id());
+            let onchain =
+                tokio::task::spawn_blocking(move || L2::new(&l2)?.channel(adjudicator, id))
+                    .await
+                    .map_err(|e| PayError::Unavailable(e.to_string()))?
+                    .map_err(|e| {
+                        PayError::Unavailable(format!("reading the channel on the rollup: {e:#}"))
+                    })?;
+            if onchain.status != status::OPEN {
+                let why = if onchain.status == status::DISPUTED { "disputed" } else { "concluded" };
+                if let Some(b) = book.as_mut() {
+                    b.closed = Some(why);
+                }
+                return refuse(format!(
+                    "the channel is {why} on the rollup: it takes no more payments"
+                ));
+            }
+            if let Some(b) = book.as_mut() {
+                b.deposits = [onchain.depositA, onchain.depositB];
+                b.checked = std::time::Instant::now();
+            }
+        }
         let b = book.as_ref().ok_or_else(|| PayError::Unavailable("channel not loaded".into()))?;
         check_transition(&b.latest.state, &p.state, Side::A, b.deposits).map_err(|e| {
             PayError::Refused(format!(
@@ -348,7 +386,13 @@ impl Payee {
                 Err(e) => return Err(PayError::Unavailable(format!("hub: {e}"))),
             }
         };
-        Ok(Book { payer: params.a, deposits, latest })
+        Ok(Book {
+            payer: params.a,
+            deposits,
+            latest,
+            checked: std::time::Instant::now(),
+            closed: None,
+        })
     }
 
     /// The hub's latest co-signed state of channel `id`.
