@@ -4,12 +4,16 @@
 
 mod common;
 
-use agnt2_channels::{ChannelParams, Key, SignedState, State, client::HubClient, state};
+use agnt2_channels::{
+    ChannelParams, Key, SignedState, State,
+    client::{ChannelSide, HubClient},
+    state,
+};
 use agnt2_sidecar::{
     payer::{Paid, plain_request},
     scheme::{self, ChannelPayment, PaymentPayload, PaymentRequired, Requirement},
 };
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, B256, U256};
 use bytes::Bytes;
 use common::{DEV_KEY0, HubProc, Node, forge_create};
 use serde_json::Value;
@@ -107,6 +111,10 @@ fn serve_conn(stream: TcpStream, hits: &Mutex<HashMap<String, u64>>) {
                 respond(&mut w, "200 OK", b"late").is_ok()
             }
             "/paid/fail" => respond(&mut w, "500 Internal Server Error", b"broken").is_ok(),
+            "/paid/halfsec" => {
+                std::thread::sleep(Duration::from_millis(500));
+                respond(&mut w, "200 OK", b"acted on").is_ok()
+            }
             _ => {
                 let echo = serde_json::json!({
                     "method": method,
@@ -1248,4 +1256,52 @@ async fn a_disputed_or_settled_channel_pays_for_nothing() {
     let (ok, _, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/c")]);
     assert!(!ok && err.contains("on the rollup"), "{err}");
     assert_eq!(w.upstream.hits("/paid/b") + w.upstream.hits("/paid/c"), 0);
+}
+
+/// The racing proposal: while the sidecar forwards a paid request, the payer sends a
+/// zero-value proposal of the same version through the hub, hoping the service's stored payment
+/// is refused after the upstream acted. The state both sides signed wins at the hub; the
+/// relayed one is superseded and the sidecar does not countersign it: every request the
+/// upstream served is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_raced_through_the_hub_does_not_unpay_a_served_request() {
+    let w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let cfg = config(&w, "race", &upstream, false);
+    let sc = SidecarProc::start(&cfg, &w.service);
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let states = tempfile::tempdir().unwrap();
+    let (params, _) = open_channel(&w, &payer, states.path(), w.service.address());
+    // One paid request loads the channel at the sidecar and the hub.
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &["pay", &sc.url("/paid/a")]);
+    assert!(ok, "{out}\n{err}");
+    let head = hub_latest(&w, &payer, params).await;
+    assert_eq!(head.state.version, 1);
+
+    // The paid request to a slow route (500 ms upstream)...
+    let r = required(&get(&sc.url("/paid/halfsec"), &[]).await).accepts[0].clone();
+    let pay = header(&r, params, &head.state, PRICE, &payer, "GET", "/paid/halfsec");
+    let url = sc.url("/paid/halfsec");
+    let paid = tokio::spawn(async move { get(&url, &[(scheme::PAYMENT_SIGNATURE, &pay)]).await });
+    // ...and, while the upstream works, a zero-value version 2 through the hub.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut c = HubClient::connect(w.hub_addr, &payer).await.unwrap();
+    let latest = c.register(params, [U256::ZERO; 2]).await.unwrap();
+    let deposits = [U256::from(10u64).pow(U256::from(16u64)), U256::ZERO];
+    let mut side = ChannelSide::new(params, deposits, payer.address(), latest).unwrap();
+    c.send(side.propose(&payer, U256::ZERO, Some(B256::repeat_byte(7)), false).unwrap()).unwrap();
+
+    let paid = paid.await.unwrap();
+    assert_eq!(paid.status, 200, "{}", String::from_utf8_lossy(&paid.body));
+    assert_eq!(w.upstream.hits("/paid/halfsec"), 1);
+    match tokio::time::timeout(Duration::from_secs(5), c.recv()).await.unwrap().unwrap() {
+        agnt2_channels::wire::Msg::Reject { version: 2, .. } => {}
+        other => panic!("the raced proposal was not refused: {other:?}"),
+    }
+    // The hub holds the paid version 2: two requests served, two paid.
+    let stored = hub_latest(&w, &payer, params).await;
+    assert_eq!(stored.state.version, 2);
+    assert_eq!(stored.state.sentA, U256::from(2 * PRICE));
+    assert!(stored.is_cosigned());
 }

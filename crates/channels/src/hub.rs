@@ -526,7 +526,11 @@ impl Shared {
     }
 
     /// A state both sides signed, handed in by a participant: stored if it follows the newest
-    /// admitted state (nothing may be in flight through the hub on that channel).
+    /// co-signed state. Proposals relayed and not yet countersigned are superseded (their
+    /// proposers get a `Reject`; they were built on an older head): a state both signed outranks
+    /// one only its
+    /// proposer did, so a payer cannot race a proposal through the hub to void the payment a
+    /// service already acted on.
     fn submit(&self, who: &Who, state: State, sigs: [Sig; 2], out: &Outbox) -> Result<(), String> {
         let id = state.channelId;
         let entry = self.entry(&id).ok_or("unknown channel: register it first")?;
@@ -541,17 +545,22 @@ impl Shared {
                 return Err(format!("signature of side {s:?} is not its participant's"));
             }
         }
-        if !e.relayed.is_empty() {
-            return Err("proposals of this channel are in flight through the hub".into());
-        }
         e.check_onchain(&state)?;
         // Whichever side raised what it sends proposed it; a state neither side could have
         // proposed is refused.
-        check_transition(&e.head, &state, Side::A, e.rec.deposits)
+        let base = e.cosigned.clone();
+        check_transition(&base, &state, Side::A, e.rec.deposits)
             .or_else(|err| {
-                check_transition(&e.head, &state, Side::B, e.rec.deposits).map_err(|_| err)
+                check_transition(&base, &state, Side::B, e.rec.deposits).map_err(|_| err)
             })
             .map_err(|err| err.to_string())?;
+        for (v, r) in std::mem::take(&mut e.relayed) {
+            let _ = r.reply.send(Msg::Reject {
+                channel_id: id,
+                version: v,
+                reason: "superseded by a state both sides signed".into(),
+            });
+        }
         e.head = state.clone();
         e.cosigned = state.clone();
         let other = sigs[side.other() as usize];
