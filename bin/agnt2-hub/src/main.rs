@@ -55,6 +55,13 @@ struct Args {
     /// stricter policy of this hub.
     #[arg(long = "min-challenge-window", value_name = "SECONDS")]
     min_challenge_window: Option<u64>,
+    /// Binary-protocol connections open at once; more are closed on accept. An idle
+    /// connection costs about 15 KiB; one that has not authenticated is closed after 10 s.
+    #[arg(long = "max-connections", value_name = "N", default_value_t = 10_000)]
+    max_connections: usize,
+    /// Seconds a new connection has to authenticate before it is closed.
+    #[arg(long = "handshake-timeout", value_name = "SECONDS", default_value_t = 10)]
+    handshake_timeout: u64,
 }
 
 fn load_key(args: &Args) -> eyre::Result<Key> {
@@ -126,6 +133,8 @@ async fn main() -> eyre::Result<()> {
         l2,
         watch_interval: Duration::from_millis(args.watch_interval_ms),
         min_challenge_window,
+        max_connections: args.max_connections,
+        handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
     })
     .await?;
     // The line tests and scripts wait for.

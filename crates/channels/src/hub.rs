@@ -59,6 +59,10 @@ pub struct HubConfig {
     /// Channels with a shorter challenge window (seconds) are refused at registration (checked
     /// only with `l2`; see [`crate::l2::challenge_window_policy`]).
     pub min_challenge_window: u64,
+    /// Binary-protocol connections open at once; more are closed on accept.
+    pub max_connections: usize,
+    /// Time a new connection has to authenticate.
+    pub handshake_timeout: Duration,
 }
 
 /// Counters of the hub, exported as Prometheus text by the binary.
@@ -86,6 +90,8 @@ pub struct Metrics {
     pub refutes_sent: AtomicU64,
     /// Refutes that failed (retried at the next poll while the window is open).
     pub refute_failures: AtomicU64,
+    /// Connections closed on accept because `max_connections` were open.
+    pub connections_refused: AtomicU64,
     /// Disputes being watched (their window is open).
     pub disputes_open: AtomicU64,
     /// The hub's balance on the rollup, in gwei (it pays for refutes).
@@ -108,6 +114,7 @@ impl Metrics {
             ("watched_blocks_total", &self.watched_blocks, "L2 blocks scanned for disputes"),
             ("refutes_sent_total", &self.refutes_sent, "refutes sent by the watchtower"),
             ("refute_failures_total", &self.refute_failures, "refutes that failed (retried)"),
+            ("connections_refused_total", &self.connections_refused, "connections over the limit"),
         ] {
             out.push_str(&format!(
                 "# HELP agnt2_hub_{name} {help}\n# TYPE agnt2_hub_{name} counter\nagnt2_hub_{name} {}\n",
@@ -235,6 +242,8 @@ pub(crate) struct Shared {
     domain: Eip712Domain,
     l2: Option<L2>,
     min_challenge_window: u64,
+    max_connections: usize,
+    handshake_timeout: Duration,
     channels: Mutex<HashMap<B256, Arc<Mutex<Entry>>>>,
     conns: Mutex<HashMap<Address, Vec<(u64, Outbox)>>>,
     /// Bounds concurrent L2 reads (a burst of registrations must not exhaust the node's
@@ -277,6 +286,8 @@ impl Hub {
             adjudicator: cfg.adjudicator,
             l2: cfg.l2,
             min_challenge_window: cfg.min_challenge_window,
+            max_connections: cfg.max_connections.max(1),
+            handshake_timeout: cfg.handshake_timeout,
             channels: Mutex::new(channels),
             conns: Mutex::new(HashMap::new()),
             l2_permits: tokio::sync::Semaphore::new(8),

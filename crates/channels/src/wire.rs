@@ -402,7 +402,8 @@ pub async fn write_queued<W: AsyncWrite + Unpin>(
     mut w: W,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Msg>,
 ) {
-    let mut buf = Vec::with_capacity(64 * 1024);
+    // Grows with the batches a busy connection writes; an idle one keeps a small buffer.
+    let mut buf = Vec::new();
     while let Some(msg) = rx.recv().await {
         buf.clear();
         frame_into(&msg, &mut buf);

@@ -31,6 +31,8 @@ async fn start(dir: &Path, key: &Key) -> Hub {
         adjudicator: adjudicator(),
         l2: None,
         min_challenge_window: 0,
+        max_connections: 1_000,
+        handshake_timeout: Duration::from_secs(10),
         watch_interval: Duration::from_secs(1),
     })
     .await

@@ -17,8 +17,8 @@ use tokio::{
     sync::mpsc,
 };
 
-/// Time a client has to answer the challenge.
-const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read buffer of an authenticated connection (a few dozen frames per read).
+const READ_BUFFER: usize = 16 * 1024;
 /// Refused requests in a row after which the hub closes the connection (a flooding client).
 const MAX_REFUSED_IN_A_ROW: u32 = 256;
 
@@ -30,9 +30,17 @@ pub(super) fn next_conn_id() -> u64 {
 }
 
 pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(shared.max_connections));
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                // Over the limit the connection is closed at once (as reth's and geth's servers
+                // do): nothing is allocated for it.
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    shared.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+                    drop(stream);
+                    continue;
+                };
                 shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
                 let id = next_conn_id();
                 let s = shared.clone();
@@ -41,6 +49,7 @@ pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                         tracing::debug!(%peer, %err, "connection ended");
                     }
                     s.conn_tasks.lock().remove(&id);
+                    drop(permit);
                 });
                 shared.conn_tasks.lock().insert(id, task.abort_handle());
             }
@@ -54,8 +63,7 @@ pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
 
 async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Result<()> {
     stream.set_nodelay(true)?;
-    let (r, w) = stream.into_split();
-    let mut r = BufReader::with_capacity(64 * 1024, r);
+    let (mut raw, w) = stream.into_split();
     let (out, rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(wire::write_queued(w, rx));
     let mut buf = Vec::new();
@@ -63,7 +71,10 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Re
     let nonce = B256::from(rand::random::<[u8; 32]>());
     let hub = shared.key.address();
     let _ = out.send(Msg::Challenge { nonce, hub });
-    let answer = tokio::time::timeout(AUTH_TIMEOUT, wire::read_msg(&mut r, &mut buf)).await;
+    // The handshake is read unbuffered (a connection that never authenticates costs no read
+    // buffer); the buffer comes with authentication, nothing read past the Auth frame is lost.
+    let answer =
+        tokio::time::timeout(shared.handshake_timeout, wire::read_msg(&mut raw, &mut buf)).await;
     let (sig, agent) = match answer {
         Ok(Ok(Some(Msg::Auth { sig }))) => (sig, None),
         Ok(Ok(Some(Msg::AuthSession { agent_id, sig }))) => (sig, Some(agent_id)),
@@ -79,6 +90,7 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Re
         Err(e) => return fail(&shared, out, writer, &e).await,
     };
     shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
+    let mut r = BufReader::with_capacity(READ_BUFFER, raw);
     shared.conns.lock().entry(who.me).or_default().push((conn_id, out.clone()));
     let _ = out.send(Msg::Welcome { address: who.me });
 
