@@ -408,3 +408,29 @@ fn malformed_calls_to_every_agent_precompile_revert_with_a_reason_and_cost_gas()
         assert!(hex_u64(&receipt["gasUsed"]) >= 21_000 + 4 * 16 + 200, "{receipt}");
     }
 }
+
+/// A session is bound to the owner who opened it: once the agent is sold, the seller's session
+/// key no longer signs for it (isValid, list, the typed RPC read), and the buyer's own session
+/// is valid.
+#[test]
+fn a_session_ends_when_its_agent_changes_hands() {
+    let node = Node::start(&[]);
+    let url = node.url();
+    // Dev account 2 (KEY2) registers agent 1 and opens a session for dev account 3.
+    send(&url, KEY2, IDENTITY, &["register(string)", "ipfs://sold"]);
+    let exp = (head_timestamp(&node) + 3600).to_string();
+    let open = ["open(uint256,address,uint64,uint256,address[])", "1", ADDR3, &exp, "1ether", "[]"];
+    send(&url, KEY2, SESSIONS, &open);
+    let valid =
+        |k: &str| call(&url, SESSIONS, "isValid(uint256,address,address)(bool)", &["1", k, ADDR2]);
+    assert_eq!(valid(ADDR3), "true");
+    // Sold to dev account 1.
+    send(&url, KEY2, IDENTITY, &["transferFrom(address,address,uint256)", ADDR2, DEV_ADDR1, "1"]);
+    assert_eq!(call(&url, IDENTITY, "ownerOf(uint256)(address)", &["1"]), DEV_ADDR1);
+    assert_eq!(valid(ADDR3), "false", "the seller's session outlived the sale");
+    assert_eq!(call(&url, SESSIONS, "list(uint256)(address[])", &["1"]), "[]");
+    assert_eq!(node.rpc("agent_getSessions", json!(["0x1"]))[0]["valid"], false);
+    // The buyer opens its own session for the same key: valid again.
+    send(&url, KEY1, SESSIONS, &open);
+    assert_eq!(valid(ADDR3), "true");
+}

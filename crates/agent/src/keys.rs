@@ -146,7 +146,7 @@ impl CapabilityWord {
 }
 
 /// A session: `expiry (64 bits) | 1-based position in the agent's list (32) | epoch (32) |
-/// number of counterparties (32)`.
+/// number of counterparties (32) | owner tag (96)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionWord {
     /// Unix time after which the key is no longer valid.
@@ -157,6 +157,17 @@ pub struct SessionWord {
     pub epoch: u64,
     /// Number of allowed counterparties (0: any).
     pub parties: u64,
+    /// [`owner_tag`] of the owner who opened the session: it is valid only while that owner
+    /// holds the agent (a transfer ends it).
+    pub owner_tag: u128,
+}
+
+/// The low 96 bits of an owner's address, kept in its sessions' words (matching another
+/// address by chance takes 2^96 tries).
+pub fn owner_tag(owner: Address) -> u128 {
+    let mut b = [0u8; 16];
+    b[4..].copy_from_slice(&owner.as_slice()[8..]);
+    u128::from_be_bytes(b)
 }
 
 impl SessionWord {
@@ -166,6 +177,7 @@ impl SessionWord {
             | (U256::from(self.pos) << 64usize)
             | (U256::from(self.epoch) << 96usize)
             | (U256::from(self.parties) << 128usize)
+            | (U256::from(self.owner_tag & ((1u128 << 96) - 1)) << 160usize)
     }
 
     /// Unpacks a word.
@@ -175,6 +187,7 @@ impl SessionWord {
             pos: field(w, 64, 32),
             epoch: field(w, 96, 32),
             parties: field(w, 128, 32),
+            owner_tag: (w >> 160usize).saturating_to(),
         }
     }
 }
@@ -255,8 +268,15 @@ mod tests {
         assert_eq!(OwnerWord::unpack(o.pack()), o);
         let c = CapabilityWord { expiry: u64::MAX, grantor: a, pos: u32::MAX as u64 };
         assert_eq!(CapabilityWord::unpack(c.pack()), c);
-        let s = SessionWord { expiry: u64::MAX, pos: 7, epoch: u32::MAX as u64, parties: 3 };
+        let s = SessionWord {
+            expiry: u64::MAX,
+            pos: 7,
+            epoch: u32::MAX as u64,
+            parties: 3,
+            owner_tag: owner_tag(a),
+        };
         assert_eq!(SessionWord::unpack(s.pack()), s);
+        assert_eq!(owner_tag(a), 0xffff_ffff_ffff_ffff_ffff_ff01);
         let i = InteractionWord { count: u64::MAX, last_block: u64::MAX - 1 };
         assert_eq!(InteractionWord::unpack(i.pack()), i);
         assert_eq!(OwnerWord::unpack(U256::ZERO).owner, Address::ZERO);

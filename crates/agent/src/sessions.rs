@@ -67,6 +67,11 @@ fn check_valid(
     if now(store) > w.expiry {
         return Ok(Err("session expired".into()));
     }
+    // Bound to the owner who opened it: a session of a seller does not sign for its buyer.
+    let owner = view::owner_word(store, id)?.map(|o| o.owner).unwrap_or_default();
+    if keys::owner_tag(owner) != w.owner_tag {
+        return Ok(Err("the agent changed hands since this session was opened".into()));
+    }
     if !counterparty.is_zero() && w.parties != 0 {
         let sub = keys::pair_subkey(key, counterparty.as_slice());
         let epoch = store.word(keys::slot(Kind::SessionAllowed, id, &sub))?;
@@ -101,6 +106,7 @@ fn open(
     w.expiry = c.expiry;
     w.epoch = (w.epoch + 1) & u64::from(u32::MAX);
     w.parties = c.counterparties.len() as u64;
+    w.owner_tag = keys::owner_tag(caller);
     store.store(slot, w.pack())?;
     store.store(keys::slot(Kind::SessionLimit, id, key.as_slice()), c.spendLimit)?;
     store.store(keys::slot(Kind::SessionSpent, id, key.as_slice()), U256::ZERO)?;
@@ -143,7 +149,8 @@ fn close(
         store.store(mslot, m.pack())?;
     }
     // The epoch stays, so that a later session of this key does not revive these counterparties.
-    store.store(slot, SessionWord { expiry: 0, pos: 0, epoch: w.epoch, parties: 0 }.pack())?;
+    let closed = SessionWord { expiry: 0, pos: 0, epoch: w.epoch, parties: 0, owner_tag: 0 };
+    store.store(slot, closed.pack())?;
     store.store(keys::slot(Kind::SessionLimit, id, key.as_slice()), U256::ZERO)?;
     store.store(keys::slot(Kind::SessionSpent, id, key.as_slice()), U256::ZERO)?;
     emit(store, SESSIONS, &ISessions::SessionClosed { agentId: id, key, closedBy: caller })?;
@@ -209,10 +216,14 @@ fn dispatch(store: &mut Store<'_, '_>, call: Call, ctx: &Ctx) -> Result<Outcome,
         },
         Call::list(c) => {
             let now = now(store);
+            let owner = view::owner_word(store, c.agentId)?.map(|o| o.owner).unwrap_or_default();
+            let tag = keys::owner_tag(owner);
             let mut live = Vec::new();
             for key in store.list(Kind::Sessions, c.agentId)? {
                 let key = Address::from_word(key.into());
-                if view::session_word(store, c.agentId, key)?.is_some_and(|w| now <= w.expiry) {
+                if view::session_word(store, c.agentId, key)?
+                    .is_some_and(|w| now <= w.expiry && w.owner_tag == tag)
+                {
                     live.push(key);
                 }
             }

@@ -271,12 +271,16 @@ pub struct Session {
     pub spent: U256,
     /// The counterparties it may deal with (empty: any).
     pub counterparties: Vec<Address>,
+    /// Whether the agent's current owner opened it (a transfer ends the seller's sessions).
+    #[serde(skip)]
+    pub current_owner: bool,
 }
 
 impl Session {
     /// Whether the key is valid at unix time `now` for `counterparty` (zero: any).
     pub fn valid(&self, now: u64, counterparty: Address) -> bool {
-        now <= self.expiry
+        self.current_owner
+            && now <= self.expiry
             && (counterparty.is_zero()
                 || self.counterparties.is_empty()
                 || self.counterparties.contains(&counterparty))
@@ -301,8 +305,10 @@ pub fn session<S: Slots>(s: &mut S, id: U256, key: Address) -> Result<Option<Ses
         let sub = keys::pair_subkey(key, &i.to_be_bytes());
         counterparties.push(s.address(keys::slot(Kind::SessionParty, id, &sub))?);
     }
+    let owner = owner_word(s, id)?.map(|o| o.owner).unwrap_or_default();
     Ok(Some(Session {
         key,
+        current_owner: keys::owner_tag(owner) == w.owner_tag,
         expiry: w.expiry,
         spend_limit: s.word(keys::slot(Kind::SessionLimit, id, key.as_slice()))?,
         spent: s.word(keys::slot(Kind::SessionSpent, id, key.as_slice()))?,
