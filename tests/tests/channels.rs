@@ -765,8 +765,18 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
+/// A child process killed on drop (also when the test panics).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A hub (offline: no rollup) on a free port with `extra` flags; its process and address.
-fn offline_hub(dir: &Path, extra: &[&str]) -> (std::process::Child, SocketAddr) {
+fn offline_hub(dir: &Path, extra: &[&str]) -> (Killed, SocketAddr) {
     use std::io::BufRead;
     let port = free_port();
     let mut child = Command::new(common::hub_bin())
@@ -784,9 +794,11 @@ fn offline_hub(dir: &Path, extra: &[&str]) -> (std::process::Child, SocketAddr) 
     if !line.contains("listening") {
         let mut err = String::new();
         let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("agnt2-hub did not start: {line}{err}");
     }
-    (child, format!("127.0.0.1:{port}").parse().unwrap())
+    (Killed(child), format!("127.0.0.1:{port}").parse().unwrap())
 }
 
 /// 2,000 idle connections cost the hub little memory (no read buffer before authentication),
@@ -797,13 +809,13 @@ fn idle_connections_are_cheap_and_bounded() {
     let dir = tempfile::tempdir().unwrap();
     // A long handshake timeout: connecting 2,000 sockets takes seconds on this machine.
     let flags = ["--max-connections", "2000", "--handshake-timeout", "120"];
-    let (mut hub, addr) = offline_hub(dir.path(), &flags);
+    let (hub, addr) = offline_hub(dir.path(), &flags);
     std::thread::sleep(Duration::from_millis(300));
-    let before = rss_kib(hub.id());
+    let before = rss_kib(hub.0.id());
     let mut conns: Vec<std::net::TcpStream> =
         (0..2000).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
     std::thread::sleep(Duration::from_millis(1500));
-    let grown = rss_kib(hub.id()).saturating_sub(before);
+    let grown = rss_kib(hub.0.id()).saturating_sub(before);
     // 80 KiB each (buffers allocated at accept) before; about 15 KiB now.
     assert!(grown < 64 * 1024, "2,000 idle connections took {grown} KiB");
     // 50 more than the limit: closed without a challenge.
@@ -823,6 +835,4 @@ fn idle_connections_are_cheap_and_bounded() {
     assert!(served <= 2000 && closed >= 1, "served {served}, closed {closed}");
     assert!(served >= 1900, "served {served}: the hub should take its 2,000");
     drop(conns);
-    let _ = hub.kill();
-    let _ = hub.wait();
 }

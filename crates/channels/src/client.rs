@@ -18,6 +18,9 @@ use eyre::{WrapErr, bail, eyre};
 use std::{collections::VecDeque, net::SocketAddr};
 use tokio::{io::BufReader, net::TcpStream, sync::mpsc};
 
+/// How long connecting and authenticating to a hub may take.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// An authenticated connection to a hub.
 #[derive(Debug)]
 pub struct HubClient {
@@ -44,6 +47,18 @@ impl HubClient {
     }
 
     async fn connect_as(addr: SocketAddr, key: &Key, agent: Option<U256>) -> eyre::Result<Self> {
+        // The hub speaks first: a connection it never took (its accept queue overflowed) would
+        // wait for the challenge forever.
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, Self::handshake(addr, key, agent)).await.map_err(
+            |_| {
+                eyre::eyre!(
+                    "hub {addr} did not complete the handshake within {HANDSHAKE_TIMEOUT:?}"
+                )
+            },
+        )?
+    }
+
+    async fn handshake(addr: SocketAddr, key: &Key, agent: Option<U256>) -> eyre::Result<Self> {
         let stream =
             TcpStream::connect(addr).await.wrap_err_with(|| format!("connecting to hub {addr}"))?;
         stream.set_nodelay(true)?;

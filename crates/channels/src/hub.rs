@@ -257,6 +257,20 @@ pub(crate) struct Shared {
     metrics: Arc<Metrics>,
 }
 
+/// Binds `addr` with a deep accept queue: the hub speaks first, so a connection whose final ACK
+/// an overflowing queue dropped would leave its client waiting for a challenge (bursts of a
+/// thousand agents connecting at once are normal).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
 /// A running hub.
 #[derive(Debug)]
 pub struct Hub {
@@ -277,7 +291,7 @@ impl Hub {
         let watch_from = store.watch_cursor()?;
         let metrics = Arc::new(Metrics::default());
         let persist = persist::Persister::start(store, metrics.clone())?;
-        let listener = TcpListener::bind(cfg.listen).await?;
+        let listener = listen(cfg.listen)?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             domain: state::domain(cfg.chain_id, cfg.adjudicator),
