@@ -1305,3 +1305,23 @@ async fn a_proposal_raced_through_the_hub_does_not_unpay_a_served_request() {
     assert_eq!(stored.state.sentA, U256::from(2 * PRICE));
     assert!(stored.is_cosigned());
 }
+
+/// Connections over `max_connections` are closed on accept; the ones within are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_limit_are_closed() {
+    use std::io::Read;
+    let w = world();
+    let upstream = format!("http://{}", w.upstream.addr);
+    let cfg = config_with(&w, "capped", &upstream, false, "max_connections = 3", "");
+    let sc = SidecarProc::start(&cfg, &w.service);
+    let held: Vec<std::net::TcpStream> =
+        (0..3).map(|_| std::net::TcpStream::connect(sc.addr).unwrap()).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut over = std::net::TcpStream::connect(sc.addr).unwrap();
+    over.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut b = [0u8; 1];
+    assert_eq!(over.read(&mut b).unwrap_or(1), 0, "a fourth connection was kept");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(get(&sc.url("/free/x"), &[]).await.status, 200);
+}

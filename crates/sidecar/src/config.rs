@@ -29,6 +29,10 @@ pub struct Config {
     pub upstream_http2: bool,
     /// Metrics (`/metrics`, Prometheus text; `/clients`, JSON) on a separate address.
     pub metrics: Option<SocketAddr>,
+    /// Client connections open at once; more are closed on accept (nginx's
+    /// `worker_connections` plays this part).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     /// The agent the service becomes.
     pub agent: AgentConfig,
     /// The chain and hub payments go through.
@@ -111,6 +115,10 @@ fn default_listen() -> SocketAddr {
 fn default_datadir() -> PathBuf {
     PathBuf::from(".agnt2/sidecar")
 }
+const fn default_max_connections() -> usize {
+    10_000
+}
+
 const fn default_timeout() -> u64 {
     30
 }

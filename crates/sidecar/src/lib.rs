@@ -143,7 +143,12 @@ impl Sidecar {
             },
             client: proxy::Proxy::upstream_client(cfg.upstream_http2),
         });
-        tasks.push(tokio::spawn(serve(listener, proxy.clone(), stopped.clone())));
+        tasks.push(tokio::spawn(serve(
+            listener,
+            proxy.clone(),
+            stopped.clone(),
+            cfg.max_connections,
+        )));
         let metrics_addr = match cfg.metrics {
             Some(a) => {
                 let l = TcpListener::bind(a).await.wrap_err_with(|| format!("binding {a}"))?;
@@ -200,8 +205,14 @@ fn split_upstream(url: &str) -> eyre::Result<(String, String)> {
 
 /// Accepts connections until `stop`, then closes the listener and waits (at most 11 s) for the
 /// connections to finish what they are serving.
-async fn serve(listener: TcpListener, proxy: Arc<proxy::Proxy>, mut stop: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    proxy: Arc<proxy::Proxy>,
+    mut stop: watch::Receiver<bool>,
+    max_connections: usize,
+) {
     let mut conns = tokio::task::JoinSet::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -215,10 +226,15 @@ async fn serve(listener: TcpListener, proxy: Arc<proxy::Proxy>, mut stop: watch:
             Some(_) = conns.join_next(), if !conns.is_empty() => continue,
             _ = stop.changed() => break,
         };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "connection over --max-connections closed");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let proxy = proxy.clone();
         let mut stop = stop.clone();
         conns.spawn(async move {
+            let _permit = permit;
             let svc = service_fn(move |req: Request<Incoming>| {
                 let proxy = proxy.clone();
                 async move { Ok::<_, std::convert::Infallible>(proxy.serve(req, peer).await) }

@@ -58,7 +58,16 @@ impl Meter {
         counter.fetch_add(1, Ordering::Relaxed);
         let Some(payer) = payer else { return };
         let mut clients = self.clients.lock();
-        let c = clients.entry(payer).or_default();
+        // Only a payment that was taken makes a client known: a refused one names an address
+        // nobody proved (anyone can sign with a fresh key), so it adds to a known client's
+        // counters or to the totals only — the table cannot be grown by strangers.
+        let c = match outcome {
+            Outcome::Paid(_) => clients.entry(payer).or_default(),
+            _ => match clients.get_mut(&payer) {
+                Some(c) => c,
+                None => return,
+            },
+        };
         match outcome {
             Outcome::Paid(wei) => {
                 c.paid += 1;
@@ -127,7 +136,12 @@ mod tests {
         m.record(Some(a), Outcome::Paid(U256::from(5)), 300);
         m.record(Some(a), Outcome::Refused, 0);
         m.record(None, Outcome::Free, 0);
+        // Strangers' refused payments count in the totals, not as clients.
+        for i in 0..100u8 {
+            m.record(Some(Address::repeat_byte(i + 2)), Outcome::Refused, 0);
+        }
         let j = m.clients_json();
+        assert_eq!(j["clients"].as_array().unwrap().len(), 1);
         assert_eq!(j["clients"][0]["paid"], 2);
         assert_eq!(j["clients"][0]["wei"], "10");
         assert_eq!(j["clients"][0]["refused"], 1);
