@@ -836,3 +836,57 @@ fn idle_connections_are_cheap_and_bounded() {
     assert!(served >= 1900, "served {served}: the hub should take its 2,000");
     drop(conns);
 }
+
+/// A client that floods proposals and never reads the hub's acknowledgements cannot make the
+/// hub queue without bound: past `--max-queued-messages` the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_does_not_read_is_disconnected() {
+    use agnt2_channels::wire;
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let flags = ["--max-queued-messages", "16", "--metrics", &metrics];
+    let (_hub, addr) = offline_hub(dir.path(), &flags);
+    // A small receive window: little of what the hub sends fits in the socket buffers.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let (mut r, mut w) = stream.into_split();
+    let mut buf = Vec::new();
+    let agent = Key::random();
+    let Some(Msg::Challenge { nonce, hub }) = wire::read_msg(&mut r, &mut buf).await.unwrap()
+    else {
+        panic!("no challenge")
+    };
+    let sig = agent.sign(&wire::auth_digest(&nonce, &hub));
+    wire::write_msg(&mut w, &Msg::Auth { sig }).await.unwrap();
+    assert!(matches!(wire::read_msg(&mut r, &mut buf).await.unwrap(), Some(Msg::Welcome { .. })));
+    let params = ChannelParams {
+        chain_id: 80042,
+        adjudicator: "0x5FbDB2315678afecb367f032d93F642f64180aa3".parse().unwrap(),
+        a: agent.address(),
+        b: hub,
+        token: Address::ZERO,
+        nonce: 1,
+    };
+    let deposits = [gwei(1_000_000), U256::ZERO];
+    wire::write_msg(&mut w, &Msg::Register { params, deposits }).await.unwrap();
+    let opening = SignedState::opening(&params);
+    let mut side = ChannelSide::new(params, deposits, agent.address(), opening).unwrap();
+    // Flood without reading; the hub closes the connection at some point (a write fails).
+    let mut sent = 0;
+    for _ in 0..20_000 {
+        let m = side.propose(&agent, U256::from(1), None, false).unwrap();
+        if wire::write_msg(&mut w, &m).await.is_err() {
+            break;
+        }
+        sent += 1;
+        if sent % 500 == 0 && hub_metric(&metrics, "agnt2_hub_outbox_overflows_total") > 0 {
+            break;
+        }
+    }
+    let t0 = Instant::now();
+    while hub_metric(&metrics, "agnt2_hub_outbox_overflows_total") == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the hub kept queueing ({sent} sent)");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

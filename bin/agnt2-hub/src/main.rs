@@ -62,6 +62,10 @@ struct Args {
     /// Seconds a new connection has to authenticate before it is closed.
     #[arg(long = "handshake-timeout", value_name = "SECONDS", default_value_t = 10)]
     handshake_timeout: u64,
+    /// Messages held for a connection that does not read them (acknowledgements, relayed
+    /// proposals); past this it is closed and resynchronizes on reconnect.
+    #[arg(long = "max-queued-messages", value_name = "N", default_value_t = 4_096)]
+    max_queued_messages: usize,
 }
 
 fn load_key(args: &Args) -> eyre::Result<Key> {
@@ -135,6 +139,7 @@ async fn main() -> eyre::Result<()> {
         min_challenge_window,
         max_connections: args.max_connections,
         handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
+        max_queued_messages: args.max_queued_messages,
     })
     .await?;
     // The line tests and scripts wait for.

@@ -31,10 +31,89 @@ use std::{
     },
     time::Duration,
 };
-use tokio::{net::TcpListener, sync::mpsc::UnboundedSender};
+use tokio::{
+    net::TcpListener,
+    sync::mpsc::{UnboundedReceiver, UnboundedSender},
+};
 
-/// Where a connection's outgoing frames go.
-pub(crate) type Outbox = UnboundedSender<Msg>;
+/// Where a connection's outgoing messages go: a queue bounded in messages. A peer that does not
+/// read what the hub sends cannot make it hold more than the bound; past it the queue closes
+/// and so does the connection (the peer resynchronizes from the stored states on reconnect).
+#[derive(Debug, Clone)]
+pub(crate) struct Outbox {
+    tx: UnboundedSender<Msg>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+    overflowed: Arc<std::sync::atomic::AtomicBool>,
+    max: usize,
+}
+
+/// The writer's side of an [`Outbox`].
+#[derive(Debug)]
+pub(crate) struct OutboxRx {
+    rx: UnboundedReceiver<Msg>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+    overflowed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Outbox {
+    /// A queue of at most `max` messages.
+    pub(crate) fn channel(max: usize) -> (Self, OutboxRx) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let overflowed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let out = Self { tx, queued: queued.clone(), overflowed: overflowed.clone(), max };
+        (out, OutboxRx { rx, queued, overflowed })
+    }
+
+    /// Queues `m`; refused (and the queue closed for good) when `max` are waiting.
+    pub(crate) fn send(&self, m: Msg) -> Result<(), Msg> {
+        if self.overflowed.load(Ordering::Acquire) {
+            return Err(m);
+        }
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= self.max {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            self.overflowed.store(true, Ordering::Release);
+            return Err(m);
+        }
+        self.tx.send(m).map_err(|e| {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            e.0
+        })
+    }
+
+    /// Whether nothing more can be sent (the writer is gone or the peer fell behind).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tx.is_closed() || self.overflowed.load(Ordering::Acquire)
+    }
+
+    /// Whether the peer fell behind by more than the bound.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Acquire)
+    }
+}
+
+impl crate::wire::MsgQueue for OutboxRx {
+    async fn recv(&mut self) -> Option<Msg> {
+        if self.overflowed.load(Ordering::Acquire) {
+            return None;
+        }
+        let m = self.rx.recv().await?;
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        if self.overflowed.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(m)
+    }
+
+    fn try_recv(&mut self) -> Option<Msg> {
+        if self.overflowed.load(Ordering::Acquire) {
+            return None;
+        }
+        let m = self.rx.try_recv().ok()?;
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        Some(m)
+    }
+}
 
 /// What the hub is configured with.
 #[derive(Debug, Clone)]
@@ -63,6 +142,9 @@ pub struct HubConfig {
     pub max_connections: usize,
     /// Time a new connection has to authenticate.
     pub handshake_timeout: Duration,
+    /// Messages the hub holds for one connection that does not read them; past this the
+    /// connection is closed.
+    pub max_queued_messages: usize,
 }
 
 /// Counters of the hub, exported as Prometheus text by the binary.
@@ -92,6 +174,8 @@ pub struct Metrics {
     pub refute_failures: AtomicU64,
     /// Connections closed on accept because `max_connections` were open.
     pub connections_refused: AtomicU64,
+    /// Connections closed because they fell `max_queued_messages` behind.
+    pub outbox_overflows: AtomicU64,
     /// Disputes being watched (their window is open).
     pub disputes_open: AtomicU64,
     /// The hub's balance on the rollup, in gwei (it pays for refutes).
@@ -115,6 +199,11 @@ impl Metrics {
             ("refutes_sent_total", &self.refutes_sent, "refutes sent by the watchtower"),
             ("refute_failures_total", &self.refute_failures, "refutes that failed (retried)"),
             ("connections_refused_total", &self.connections_refused, "connections over the limit"),
+            (
+                "outbox_overflows_total",
+                &self.outbox_overflows,
+                "connections closed for not reading",
+            ),
         ] {
             out.push_str(&format!(
                 "# HELP agnt2_hub_{name} {help}\n# TYPE agnt2_hub_{name} counter\nagnt2_hub_{name} {}\n",
@@ -244,6 +333,7 @@ pub(crate) struct Shared {
     min_challenge_window: u64,
     max_connections: usize,
     handshake_timeout: Duration,
+    max_queued_messages: usize,
     channels: Mutex<HashMap<B256, Arc<Mutex<Entry>>>>,
     conns: Mutex<HashMap<Address, Vec<(u64, Outbox)>>>,
     /// Bounds concurrent L2 reads (a burst of registrations must not exhaust the node's
@@ -302,6 +392,7 @@ impl Hub {
             min_challenge_window: cfg.min_challenge_window,
             max_connections: cfg.max_connections.max(1),
             handshake_timeout: cfg.handshake_timeout,
+            max_queued_messages: cfg.max_queued_messages.max(16),
             channels: Mutex::new(channels),
             conns: Mutex::new(HashMap::new()),
             l2_permits: tokio::sync::Semaphore::new(8),

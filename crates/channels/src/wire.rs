@@ -398,10 +398,27 @@ pub fn frame_into(msg: &Msg, out: &mut Vec<u8>) {
 
 /// Writes the messages of `rx` as frames until it closes, batching whatever is queued into one
 /// write (up to ~60 KiB), then shuts the stream down. Stops at the first write error.
-pub async fn write_queued<W: AsyncWrite + Unpin>(
-    mut w: W,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<Msg>,
-) {
+/// A queue of messages to write ([`write_queued`]).
+pub trait MsgQueue: Send {
+    /// The next message; `None` when the queue is closed.
+    fn recv(&mut self) -> impl std::future::Future<Output = Option<Msg>> + Send;
+    /// A message already queued, without waiting.
+    fn try_recv(&mut self) -> Option<Msg>;
+}
+
+impl MsgQueue for tokio::sync::mpsc::UnboundedReceiver<Msg> {
+    fn recv(&mut self) -> impl std::future::Future<Output = Option<Msg>> + Send {
+        Self::recv(self)
+    }
+
+    fn try_recv(&mut self) -> Option<Msg> {
+        Self::try_recv(self).ok()
+    }
+}
+
+/// Writes what `rx` yields, batching frames already queued into one write; stops when the
+/// queue closes or the peer goes away.
+pub async fn write_queued<W: AsyncWrite + Unpin, Q: MsgQueue>(mut w: W, mut rx: Q) {
     // Grows with the batches a busy connection writes; an idle one keeps a small buffer.
     let mut buf = Vec::new();
     while let Some(msg) = rx.recv().await {
@@ -409,8 +426,8 @@ pub async fn write_queued<W: AsyncWrite + Unpin>(
         frame_into(&msg, &mut buf);
         while buf.len() < 60 * 1024 {
             match rx.try_recv() {
-                Ok(m) => frame_into(&m, &mut buf),
-                Err(_) => break,
+                Some(m) => frame_into(&m, &mut buf),
+                None => break,
             }
         }
         if w.write_all(&buf).await.is_err() {

@@ -33,6 +33,7 @@ async fn start(dir: &Path, key: &Key) -> Hub {
         min_challenge_window: 0,
         max_connections: 1_000,
         handshake_timeout: Duration::from_secs(10),
+        max_queued_messages: 4_096,
         watch_interval: Duration::from_secs(1),
     })
     .await

@@ -14,7 +14,6 @@ use std::{
 use tokio::{
     io::BufReader,
     net::{TcpListener, TcpStream},
-    sync::mpsc,
 };
 
 /// Read buffer of an authenticated connection (a few dozen frames per read).
@@ -64,7 +63,7 @@ pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
 async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Result<()> {
     stream.set_nodelay(true)?;
     let (mut raw, w) = stream.into_split();
-    let (out, rx) = mpsc::unbounded_channel();
+    let (out, rx) = Outbox::channel(shared.max_queued_messages);
     let writer = tokio::spawn(wire::write_queued(w, rx));
     let mut buf = Vec::new();
 
@@ -131,6 +130,10 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
             }
         };
         let refused = handle(shared, who, msg, out).await;
+        if out.overflowed() {
+            shared.metrics.outbox_overflows.fetch_add(1, Ordering::Relaxed);
+            eyre::bail!("the client fell {} messages behind; closing", shared.max_queued_messages);
+        }
         match refused {
             None => refused_in_a_row = 0,
             Some(reply) => {

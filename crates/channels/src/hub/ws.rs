@@ -26,7 +26,6 @@ use std::{
     net::SocketAddr,
     sync::{Arc, atomic::Ordering},
 };
-use tokio::sync::mpsc;
 
 /// A WebSocket session.
 #[derive(Debug)]
@@ -63,7 +62,7 @@ pub(super) async fn start(
             let Some(conn) = ext.get::<ConnectionId>().copied() else { return };
             let Ok(sink) = pending.accept().await else { return };
             let sid = key(&serde_json::to_value(sink.subscription_id()).unwrap_or_default());
-            let (out, mut rx) = mpsc::unbounded_channel::<Msg>();
+            let (out, mut rx) = super::Outbox::channel(shared.max_queued_messages);
             let nonce = B256::from(rand::random::<[u8; 32]>());
             let id = super::conn::next_conn_id();
             shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
@@ -72,7 +71,7 @@ pub(super) async fn start(
             loop {
                 tokio::select! {
                     _ = sink.closed() => break,
-                    m = rx.recv() => {
+                    m = crate::wire::MsgQueue::recv(&mut rx) => {
                         let Some(m) = m else { break };
                         let Ok(raw) = serde_json::value::to_raw_value(&msg_to_json(&m)) else { break };
                         if sink.send(raw).await.is_err() {
