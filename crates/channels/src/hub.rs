@@ -347,6 +347,10 @@ pub(crate) struct Shared {
     metrics: Arc<Metrics>,
 }
 
+/// Proposals of one channel relayed and not yet answered by the counterparty, at most (far
+/// above any pipelining window; a counterparty that never answers cannot grow the hub).
+pub const MAX_RELAYED: usize = 1_024;
+
 /// Binds `addr` with a deep accept queue: the hub speaks first, so a connection whose final ACK
 /// an overflowing queue dropped would leave its client waiting for a challenge (bursts of a
 /// thousand agents connecting at once are normal).
@@ -630,6 +634,12 @@ impl Shared {
             return Ok(());
         }
         let to = self.outbox_of(other).ok_or("counterparty is not connected to this hub")?;
+        // A counterparty that never answers must not let proposals pile up at the hub.
+        if e.relayed.len() >= MAX_RELAYED {
+            return Err(format!(
+                "{MAX_RELAYED} proposals of this channel wait for the counterparty's answer"
+            ));
+        }
         e.head = state.clone();
         e.relayed.insert(
             state.version,

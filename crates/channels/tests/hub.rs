@@ -561,3 +561,32 @@ async fn a_participant_submits_states_both_sides_signed_elsewhere() {
     }
     hub.shutdown();
 }
+
+/// A counterparty that never answers cannot make the hub hold unbounded relayed proposals:
+/// past `MAX_RELAYED` in flight on a channel, further proposals are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_to_a_silent_counterparty_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start(dir.path(), &Key::random()).await;
+    let (alice, bob) = (Key::random(), Key::random());
+    let p = params(alice.address(), bob.address(), 9);
+    let deposits = [U256::from(1_000_000), U256::ZERO];
+    let mut ca = HubClient::connect(hub.local_addr(), &alice).await.unwrap();
+    let mut cb = HubClient::connect(hub.local_addr(), &bob).await.unwrap();
+    let la = ca.register(p, deposits).await.unwrap();
+    cb.register(p, deposits).await.unwrap();
+    let mut sa = ChannelSide::new(p, deposits, alice.address(), la).unwrap();
+    // Bob stays connected and silent.
+    let limit = agnt2_channels::hub::MAX_RELAYED;
+    for _ in 0..=limit {
+        ca.send(sa.propose(&alice, U256::from(1), None, false).unwrap()).unwrap();
+    }
+    match tokio::time::timeout(Duration::from_secs(20), ca.recv()).await.unwrap().unwrap() {
+        Msg::Reject { version, reason, .. } => {
+            assert_eq!(version, limit as u64 + 1);
+            assert!(reason.contains("wait for the counterparty"), "{reason}");
+        }
+        other => panic!("the hub took more than {limit} unanswered proposals: {other:?}"),
+    }
+    drop(cb);
+}
