@@ -50,6 +50,10 @@ pub(super) struct Book {
     closed: Option<&'static str>,
 }
 
+/// Channels read from the rollup at once, at most (a channel is read the first time a payment
+/// names it; more at once answer 503).
+pub const MAX_LOADING: usize = 16;
+
 /// How long a channel's on-chain status and deposits are trusted before a payment reads them
 /// again: a channel that is disputed or concluded takes no payment after at most this long
 /// (the hub refuses its states as soon as its watchtower sees the event).
@@ -88,6 +92,9 @@ pub struct Payee {
     conn: tokio::sync::Mutex<Option<Conn>>,
     /// One registration at a time (the hub answers a failed one without naming the channel).
     registering: tokio::sync::Mutex<()>,
+    /// Channels being read from the rollup at once (any key can name a new channel id, and
+    /// each costs a read).
+    loading: tokio::sync::Semaphore,
     books: Books,
 }
 
@@ -144,6 +151,7 @@ impl Payee {
             min_challenge_window,
             conn: tokio::sync::Mutex::new(None),
             registering: tokio::sync::Mutex::new(()),
+            loading: tokio::sync::Semaphore::new(MAX_LOADING),
             books: Books::default(),
         }
     }
@@ -341,6 +349,11 @@ impl Payee {
 
     /// Reads the channel from the adjudicator and registers it with the hub.
     async fn load(&self, params: &ChannelParams) -> Result<Book, PayError> {
+        let _reading = self.loading.try_acquire().map_err(|_| {
+            PayError::Unavailable(format!(
+                "{MAX_LOADING} channels are being read from the rollup already; retry"
+            ))
+        })?;
         let (l2, adjudicator, id) = (self.l2.clone(), self.adjudicator, params.id());
         let onchain = tokio::task::spawn_blocking(move || L2::new(&l2)?.channel(adjudicator, id))
             .await
@@ -520,5 +533,72 @@ mod tests {
         let p = Payee::new(Key::random(), own, 1, Address::ZERO, hub, String::new(), 0);
         p.set_session(false, 0);
         assert_eq!(p.session_unusable(), None);
+    }
+
+    /// Strangers naming new channel ids cannot make the sidecar read the rollup without bound:
+    /// at most `MAX_LOADING` reads run at once, the next payment is told to retry (503).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_of_unknown_channels_are_bounded() {
+        // A "rollup" that accepts connections and never answers.
+        let l2 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l2.local_addr().unwrap());
+        let held = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let h = held.clone();
+        std::thread::spawn(move || {
+            for s in l2.incoming().flatten() {
+                h.lock().push(s);
+            }
+        });
+        let service = Key::random();
+        let own = Identity { address: service.address(), session: None };
+        let hub = SocketAddr::from(([127, 0, 0, 1], 1));
+        let payee = Arc::new(Payee::new(service.clone(), own, 1, Address::ZERO, hub, url, 0));
+        let price = U256::from(5);
+        let binding = B256::repeat_byte(3);
+        let payment = |nonce: u64| {
+            let payer = Key::random();
+            let channel = ChannelParams {
+                chain_id: 1,
+                adjudicator: Address::ZERO,
+                a: payer.address(),
+                b: service.address(),
+                token: Address::ZERO,
+                nonce,
+            };
+            let state = State {
+                channelId: channel.id(),
+                version: 1,
+                sentA: price,
+                sentB: U256::ZERO,
+                appData: binding,
+                isFinal: false,
+            };
+            let signature = payer.sign(&state::digest(&state, &channel.domain()));
+            ChannelPayment { channel, state, signature }
+        };
+        let mut waiting = Vec::new();
+        for nonce in 0..MAX_LOADING as u64 {
+            let (p, pay) = (payee.clone(), payment(nonce));
+            waiting.push(tokio::spawn(
+                async move { p.check(pay, price, Address::ZERO, binding).await },
+            ));
+        }
+        let t0 = std::time::Instant::now();
+        while payee.loading.available_permits() > 0 {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(10), "the reads did not start");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let over = payee.check(payment(99), price, Address::ZERO, binding).await;
+        assert!(
+            matches!(&over, Err(PayError::Unavailable(m)) if m.contains("already; retry")),
+            "{:?}",
+            over.err()
+        );
+        // The rollup goes away: the waiting reads fail and free their permits.
+        held.lock().clear();
+        for w in waiting {
+            let _ = w.await;
+        }
+        assert_eq!(payee.loading.available_permits(), MAX_LOADING);
     }
 }
