@@ -599,6 +599,18 @@ fn hub_metric(addr: &str, name: &str) -> u64 {
         .unwrap()
 }
 
+/// Lets the watchtower scan (and store its cursor past) the blocks so far, then kills the hub.
+async fn scanned_then_killed(s: &Setup, metrics: &str, hub: &mut HubProc) {
+    let head = s.node.block_number();
+    let t0 = Instant::now();
+    while hub_metric(metrics, "agnt2_hub_watched_blocks_total") < head + 1 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "the watchtower did not scan");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    hub.kill9();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispute_sent_while_the_hub_was_down_is_refuted_when_it_comes_back() {
     let s = setup();
@@ -612,15 +624,7 @@ async fn a_dispute_sent_while_the_hub_was_down_is_refuted_when_it_comes_back() {
     pay(&mut c, &mut side, &alice, 2, gwei(10)).await;
     let stale = side.latest().clone();
     pay(&mut c, &mut side, &alice, 3, gwei(10)).await;
-    // Let the watchtower scan (and store its cursor past) the blocks so far.
-    let head = s.node.block_number();
-    let t0 = Instant::now();
-    while hub_metric(&metrics, "agnt2_hub_watched_blocks_total") < head + 1 {
-        assert!(t0.elapsed() < Duration::from_secs(10), "the watchtower did not scan");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    hub.kill9();
+    scanned_then_killed(&s, &metrics, &mut hub).await;
     // While the hub is down, Alice disputes with version 2.
     let (st, sa, sb) = args(&stale);
     call(&s, &alice, Adjudicator::disputeCall { s: st, sigA: sa, sigB: sb }.abi_encode()).unwrap();
@@ -695,14 +699,7 @@ async fn a_dispute_that_cannot_be_refuted_does_not_blind_the_watchtower() {
     let (stale_a, stale_b) = (sa.latest().clone(), sb.latest().clone());
     pay(&mut ca, &mut sa, &alice, 2, gwei(10)).await;
     pay(&mut cb, &mut sb, &bob, 2, gwei(10)).await;
-    let head = s.node.block_number();
-    let t0 = Instant::now();
-    while hub_metric(&metrics, "agnt2_hub_watched_blocks_total") < head + 1 {
-        assert!(t0.elapsed() < Duration::from_secs(10), "the watchtower did not scan");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    hub.kill9();
+    scanned_then_killed(&s, &metrics, &mut hub).await;
 
     // While the hub is down: Alice disputes with version 1 and her window runs out...
     let (st, sig_a, sig_b) = args(&stale_a);

@@ -440,9 +440,10 @@ async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<
     if !args.dev && args.load_state.is_some() {
         eyre::bail!("--load-state rewrites accounts: it is a devnet control, only with --dev");
     }
+    let rpc = args.rpc_config(SocketAddr::new(args.http_addr, args.http_port))?;
     if let Some(f) = &l1
         && f.proposes()
-        && !args.rpc_config(SocketAddr::new(args.http_addr, 0))?.http_api.serves("optimism_")
+        && !rpc.http_api.serves("optimism_")
     {
         eyre::bail!(
             "the proposer reads optimism_outputAtBlock from this node: keep optimism in --http.api"
@@ -451,7 +452,7 @@ async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<
     let config = NodeConfig {
         datadir: datadir.clone(),
         chain: chain.clone(),
-        rpc: args.rpc_config(SocketAddr::new(args.http_addr, args.http_port))?,
+        rpc,
         chain_config: agnt2_node::ChainConfig {
             mining,
             history: args.history,

@@ -346,12 +346,13 @@ fn send_transaction<C: ChainApi>(
     limits: &RpcLimits,
 ) -> RpcResult<B256> {
     let from = req.from.ok_or_else(|| RpcError::InvalidParams("missing from".into()))?;
-    if sign::signer(api, from).is_ok() {
-        let raw = fill_and_sign(api, req, limits)?;
-        return Ok(api.submit(&raw)?);
-    }
-    if api.signers().is_empty() {
-        return Err(RpcError::NoKeys);
+    match sign::signer(api, from) {
+        Ok(_) => {
+            let raw = fill_and_sign(api, req, limits)?;
+            return Ok(api.submit(&raw)?);
+        }
+        Err(RpcError::NoKeys) => return Err(RpcError::NoKeys),
+        Err(_) => {}
     }
     if !api.is_impersonated(from) {
         return Err(RpcError::UnknownAccount(from));

@@ -168,7 +168,12 @@ impl SenderQueue {
 
     /// The first nonce that is not executable.
     fn first_gap(&self) -> u64 {
-        let mut next = self.state_nonce;
+        self.gap_from(self.state_nonce)
+    }
+
+    /// The first nonce from `start` on that holds no transaction.
+    fn gap_from(&self, start: u64) -> u64 {
+        let mut next = start;
         while self.txs.contains_key(&next) {
             next += 1;
         }
@@ -332,19 +337,17 @@ impl Pool {
             }
             None => None,
         };
-        let executable = match inner.senders.get(&sender) {
-            Some(q) => {
-                let mut q_nonce = q.state_nonce.max(state.nonce);
-                while q.txs.contains_key(&q_nonce) {
-                    q_nonce += 1;
-                }
-                nonce <= q_nonce
-            }
-            None => nonce == state.nonce,
-        };
         if replaced.is_none() {
-            self.check_account_limits(&inner, sender, state.nonce, executable)?;
-            self.make_room(&mut inner, size, max_fee, executable)?;
+            // Whether the newcomer is executable walks the sender's queue: only when a per-sender
+            // limit or a full pool needs it (a devnet sender may hold thousands).
+            let limited = cfg.max_account_slots != 0 || cfg.max_account_queued != 0;
+            if limited || self.is_full(&inner, size) {
+                let executable = inner.senders.get(&sender).map_or(nonce == state.nonce, |q| {
+                    nonce <= q.gap_from(q.state_nonce.max(state.nonce))
+                });
+                self.check_account_limits(&inner, sender, state.nonce, executable)?;
+                self.make_room(&mut inner, size, max_fee, executable)?;
+            }
         } else {
             // The replacement takes its predecessor's slot.
             inner.take(sender, nonce);
@@ -373,7 +376,7 @@ impl Pool {
             return Ok(());
         }
         let Some(q) = inner.senders.get(&sender) else { return Ok(()) };
-        let gap = q.first_gap().max(state_nonce);
+        let gap = q.gap_from(q.state_nonce.max(state_nonce));
         let pending = q.txs.range(state_nonce..gap).count();
         let queued = q.txs.range(gap..).count();
         let (count, limit, kind, flag) = if executable {
@@ -399,17 +402,13 @@ impl Pool {
         executable: bool,
     ) -> Result<(), PoolError> {
         let cfg = &self.config;
-        let full = |inner: &Inner| {
-            (cfg.max_txs != 0 && inner.by_hash.len() >= cfg.max_txs)
-                || (cfg.max_bytes != 0 && inner.bytes + size > cfg.max_bytes)
-        };
         if cfg.max_bytes != 0 && size > cfg.max_bytes {
             return Err(PoolError::Full);
         }
-        if full(inner) && !cfg.queued_lifetime.is_zero() {
+        if self.is_full(inner, size) && !cfg.queued_lifetime.is_zero() {
             inner.sweep(cfg.queued_lifetime);
         }
-        while full(inner) {
+        while self.is_full(inner, size) {
             let victim = match inner.cheapest_tail(true) {
                 Some((fee, s, n)) if executable || fee < max_fee => (s, n),
                 _ => match inner.cheapest_tail(false) {
@@ -541,11 +540,14 @@ impl Pool {
     pub fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
         let inner = self.inner.lock();
         let Some(q) = inner.senders.get(&sender) else { return state_nonce };
-        let mut next = state_nonce.max(q.state_nonce);
-        while q.txs.contains_key(&next) {
-            next += 1;
-        }
-        next
+        q.gap_from(state_nonce.max(q.state_nonce))
+    }
+
+    /// Whether one more transaction of `size` bytes would exceed the count or the bytes held.
+    fn is_full(&self, inner: &Inner, size: usize) -> bool {
+        let cfg = &self.config;
+        (cfg.max_txs != 0 && inner.by_hash.len() >= cfg.max_txs)
+            || (cfg.max_bytes != 0 && inner.bytes + size > cfg.max_bytes)
     }
 
     /// Pending and queued counts.
