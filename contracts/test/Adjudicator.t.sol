@@ -5,6 +5,8 @@ import {Adjudicator} from "../src/channels/Adjudicator.sol";
 
 interface VmChan {
     function prank(address) external;
+    function startPrank(address) external;
+    function stopPrank() external;
     function deal(address, uint256) external;
     function warp(uint256) external;
     function chainId(uint256) external;
@@ -54,15 +56,32 @@ contract FeeToken is TestToken {
 }
 
 /// @notice Stands in for the agent precompiles, which Foundry's local EVM does not run (the
-///         devnet e2e test covers the real ones): agent 7 is owned by `owner`, and `key` is its
-///         valid session key.
+///         devnet e2e tests cover the real ones): agent 7 is owned by `owner`, and `key` is its
+///         session key for `party` (zero: anyone), with a spend limit, until `closed`.
 contract FakeAgents {
+    struct Session {
+        address key;
+        uint64 expiry;
+        uint256 spendLimit;
+        uint256 spent;
+        address[] counterparties;
+    }
+
     address public owner;
     address public key;
+    address public party;
+    uint256 public limit;
+    uint256 public spent;
+    bool public closed;
 
     function set(address o, address k) external {
         owner = o;
         key = k;
+        limit = type(uint256).max;
+    }
+
+    function setSession(address p, uint256 l, uint256 s, bool c) external {
+        (party, limit, spent, closed) = (p, l, s, c);
     }
 
     function ownerOf(uint256 id) external view returns (address) {
@@ -70,8 +89,16 @@ contract FakeAgents {
         return owner;
     }
 
-    function isValid(uint256 id, address k, address) external view returns (bool) {
-        return id == 7 && k == key;
+    function isValid(uint256 id, address k, address counterparty) external view returns (bool) {
+        return id == 7 && k == key && !closed && (party == address(0) || party == counterparty);
+    }
+
+    function get(uint256 id, address k) external view returns (Session memory s) {
+        require(id == 7 && k == key && !closed, "no open session for this key");
+        s.key = k;
+        s.expiry = type(uint64).max;
+        s.spendLimit = limit;
+        s.spent = spent;
     }
 }
 
@@ -255,29 +282,122 @@ contract AdjudicatorTest {
         adj.close(lo, s1, s2);
     }
 
-    function test_session_key_of_the_participants_agent_signs() public {
+    /// Agent 7 (owned by `owner`) with `key` as its session key, in both precompile slots.
+    function _agents(address owner, address key) internal returns (FakeAgents ids, FakeAgents sessions) {
         FakeAgents fake = new FakeAgents();
         vm.etch(address(0x8004), address(fake).code);
         vm.etch(address(0x8008), address(fake).code);
+        (ids, sessions) = (FakeAgents(address(0x8004)), FakeAgents(address(0x8008)));
+        ids.set(owner, key);
+        sessions.set(owner, key);
+    }
+
+    function test_an_admitted_session_key_of_the_participants_agent_signs() public {
         address key = vm.addr(KS);
-        FakeAgents(address(0x8004)).set(b, key);
-        FakeAgents(address(0x8008)).set(b, key);
+        (FakeAgents ids,) = _agents(b, key);
         vm.deal(a, 10 ether);
         vm.prank(a);
         bytes32 id = adj.open{value: 1 ether}(b, address(0), 1, 100, 0, 7, 1 ether);
         Adjudicator.State memory s = _state(id, 2, 0.25 ether, 0, true);
-        // The key is valid for B's agent 7; it does not count for A (no agent).
         bytes memory bySession = _sig(adj, KS, s);
         bytes memory byA = _sig(adj, KA, s);
-        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
-        adj.close(s, bySession, bySession);
-        // Once the agent changes hands, its keys no longer sign for B.
-        FakeAgents(address(0x8004)).set(address(0xdead), key);
+        // A valid session key counts only once admitted to the channel.
         vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, b));
         adj.close(s, byA, bySession);
-        FakeAgents(address(0x8004)).set(b, key);
+        // Anyone may admit it with cap 0 (B receives); it lands on B's side, the side of agent 7.
+        vm.prank(address(0xbeef));
+        adj.admit(id, key, 0);
+        (uint8 side, uint248 cap) = adj.signers(id, key);
+        require(side == 2 && cap == 0, "admitted for B");
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.SignerExists.selector, key));
+        adj.admit(id, key, 0);
+        // It does not count for A (no agent), and a stranger's key is not a session key.
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
+        adj.close(s, bySession, bySession);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.NotSessionKey.selector, address(0x5)));
+        adj.admit(id, address(0x5), 0);
+        // A key whose agent changed hands cannot be admitted any more.
+        ids.set(address(0xdead), vm.addr(0x5));
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.NotSessionKey.selector, vm.addr(0x5)));
+        adj.admit(id, vm.addr(0x5), 0);
+        ids.set(b, key);
         adj.close(s, byA, bySession);
         require(adj.getChannel(id).owedB == 0.25 ether, "paid to B");
+    }
+
+    /// The attack of issue 15 item 9: the payer's owner pays through a session key, closes the
+    /// session, and disputes with the opening state. Before admission, the key's states no longer
+    /// counted and the payer took back everything it paid.
+    function test_closing_a_session_does_not_void_what_its_key_signed() public {
+        address key = vm.addr(KS);
+        (FakeAgents ids, FakeAgents sessions) = _agents(a, key);
+        sessions.setSession(b, 1 ether, 0, false);
+        vm.deal(a, 10 ether);
+        vm.prank(a);
+        bytes32 id = adj.open{value: 1 ether}(b, address(0), 1, 100, 7, 0, 1 ether);
+        vm.prank(a);
+        adj.admit(id, key, 0.5 ether);
+        Adjudicator.State memory paid = _state(id, 5, 0.3 ether, 0, false);
+        bytes memory bySession = _sig(adj, KS, paid);
+        bytes memory byB = _sig(adj, KB, paid);
+        // The owner ends the session (and sells the agent), then disputes with the opening state.
+        sessions.setSession(b, 1 ether, 0, true);
+        ids.set(address(0xdead), key);
+        vm.prank(a);
+        adj.dispute(_state(id, 0, 0, 0, false), "", "");
+        // B refutes with what the key signed while it could: it still counts.
+        adj.refute(paid, bySession, byB);
+        vm.warp(block.timestamp + 101);
+        adj.settle(id);
+        require(adj.getChannel(id).owedB == 0.3 ether, "B keeps what it was paid");
+    }
+
+    function test_a_session_key_moves_at_most_its_cap_and_caps_stay_within_the_spend_limit() public {
+        address key = vm.addr(KS);
+        (, FakeAgents sessions) = _agents(a, key);
+        sessions.setSession(b, 0.8 ether, 0.1 ether, false);
+        vm.deal(a, 10 ether);
+        vm.startPrank(a);
+        bytes32 one = adj.open{value: 1 ether}(b, address(0), 1, 100, 7, 0, 1 ether);
+        bytes32 two = adj.open{value: 1 ether}(b, address(0), 2, 100, 7, 0, 1 ether);
+        bytes32 three = adj.open{value: 1 ether}(b, address(0), 3, 100, 7, 0, 1 ether);
+        vm.stopPrank();
+        // A positive cap draws on the owner's limit: not for strangers, nor the counterparty.
+        vm.prank(b);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.NotParticipant.selector, b));
+        adj.admit(one, key, 0.5 ether);
+        // 0.8 limit - 0.1 spent = 0.7 across all channels.
+        vm.prank(a);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.CapTooHigh.selector, 0.8 ether, 0.7 ether));
+        adj.admit(one, key, 0.8 ether);
+        vm.prank(a);
+        adj.admit(one, key, 0.5 ether);
+        vm.prank(key);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.CapTooHigh.selector, 0.3 ether, 0.2 ether));
+        adj.admit(two, key, 0.3 ether);
+        vm.prank(key);
+        adj.admit(two, key, 0.2 ether);
+        require(adj.reserved(7, key) == 0.7 ether, "reserved");
+        adj.admit(three, key, 0);
+        // Within the cap (net of what B sent back) it counts; beyond it, not.
+        Adjudicator.State memory over = _state(one, 3, 0.7 ether, 0.1 ether, true);
+        (bytes memory overA, bytes memory overB) = (_sig(adj, KS, over), _sig(adj, KB, over));
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
+        adj.close(over, overA, overB);
+        Adjudicator.State memory within = _state(one, 3, 0.6 ether, 0.1 ether, true);
+        adj.close(within, _sig(adj, KS, within), _sig(adj, KB, within));
+        require(adj.getChannel(one).owedB == 0.5 ether, "B got the cap");
+        // A cap-0 key signs nothing that costs its side.
+        Adjudicator.State memory paying = _state(three, 1, 1, 0, true);
+        (bytes memory payA, bytes memory payB) = (_sig(adj, KS, paying), _sig(adj, KB, paying));
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.BadSignature.selector, a));
+        adj.close(paying, payA, payB);
+        // A key whose session names another counterparty is not admitted.
+        sessions.setSession(address(0x77), 0.8 ether, 0.1 ether, false);
+        vm.prank(a);
+        bytes32 four = adj.open{value: 1 ether}(b, address(0), 4, 100, 7, 0, 1 ether);
+        vm.expectRevert(abi.encodeWithSelector(Adjudicator.NotSessionKey.selector, key));
+        adj.admit(four, key, 0);
     }
 
     function test_erc20_channel_and_bad_funding() public {

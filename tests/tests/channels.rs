@@ -431,11 +431,18 @@ alloy_sol_types::sol! {
         function register(string agentURI) external returns (uint256 agentId);
         function tokenOfOwnerByIndex(address owner, uint256 index) external view returns (uint256);
         function open(uint256 agentId, address key, uint64 expiry, uint256 spendLimit, address[] counterparties) external;
+        function close(uint256 agentId, address key) external;
+        function transferFrom(address from, address to, uint256 tokenId) external;
     }
 }
 
+/// A session key of an agent signs for its owner once admitted to the channel, within its cap;
+/// what it signed survives the owner closing the session and selling the agent (issue 15, item
+/// 9: before admission, the owner could then dispute with the opening state and take back what
+/// the key had paid); and a sold agent's key is refused by the hub and on chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_key_of_the_agent_signs_for_its_owner_at_the_hub_and_on_chain() {
+async fn a_session_key_admitted_to_a_channel_signs_for_its_owner_and_its_states_survive_the_session()
+ {
     let s = setup();
     let dir = tempfile::tempdir().unwrap();
     let hub = s.hub(dir.path(), 0, &[]);
@@ -450,10 +457,9 @@ async fn a_session_key_of_the_agent_signs_for_its_owner_at_the_hub_and_on_chain(
     .unwrap();
     let identity = agnt2_channels::l2::IDENTITY;
     let sessions = agnt2_channels::l2::SESSIONS;
-    let send = |to: Address, data: Vec<u8>| {
-        s.l2.transact(&owner_signer, Some(to), U256::ZERO, data).unwrap()
-    };
-    send(identity, IAgents::registerCall { agentURI: "ipfs://payer".into() }.abi_encode());
+    let send =
+        |to: Address, data: Vec<u8>| s.l2.transact(&owner_signer, Some(to), U256::ZERO, data);
+    send(identity, IAgents::registerCall { agentURI: "ipfs://payer".into() }.abi_encode()).unwrap();
     let out =
         s.l2.eth_call(
             identity,
@@ -471,11 +477,12 @@ async fn a_session_key_of_the_agent_signs_for_its_owner_at_the_hub_and_on_chain(
                 agentId: agent,
                 key,
                 expiry,
-                spendLimit: U256::MAX,
+                spendLimit: gwei(100),
                 counterparties: vec![counterparty],
             }
             .abi_encode(),
         )
+        .unwrap()
     };
     open_session(session.address(), s.hub_key.address());
 
@@ -493,69 +500,101 @@ async fn a_session_key_of_the_agent_signs_for_its_owner_at_the_hub_and_on_chain(
         b: p.b,
         token: Address::ZERO,
         nonce: 1,
-        challengeDuration: alloy_primitives::aliases::U48::from(3600),
+        challengeDuration: alloy_primitives::aliases::U48::from(60),
         agentA: agent,
         agentB: U256::ZERO,
         amount: deposit,
     };
     s.l2.transact(&owner_signer, Some(s.adjudicator), deposit, open.abi_encode()).unwrap();
 
-    // The session key connects for the owner, pays, and co-signs a final state.
+    // A valid session key is not enough: it signs on a channel once admitted to it.
     let mut c = HubClient::connect_session(hub.addr, &session, agent).await.unwrap();
     assert_eq!(c.address(), owner.address(), "the connection acts for the agent's owner");
+    let err = c.register(p, [U256::ZERO; 2]).await.unwrap_err();
+    assert!(format!("{err:#}").contains("not admitted"), "{err:#}");
+    let admit = |id: B256, key: Address, cap: U256| {
+        send(s.adjudicator, Adjudicator::admitCall { id, key, cap }.abi_encode())
+    };
+    // Its cap draws on the session's spend limit (100 gwei).
+    assert!(admit(p.id(), session.address(), gwei(101)).is_err(), "a cap above the limit");
+    admit(p.id(), session.address(), gwei(50)).unwrap();
+    let mut c = HubClient::connect_session(hub.addr, &session, agent).await.unwrap();
     let latest = c.register(p, [U256::ZERO; 2]).await.unwrap();
     let mut side = ChannelSide::new(p, [deposit, U256::ZERO], owner.address(), latest).unwrap();
     pay(&mut c, &mut side, &session, 10, gwei(2)).await;
-    c.send(side.propose(&session, U256::ZERO, None, true).unwrap()).unwrap();
-    let Msg::Accepted { version, sig, .. } = c.recv().await.unwrap() else { panic!() };
-    side.accepted(version, sig).unwrap();
-    side.verify().unwrap();
-    // The owner's own key is not what signed.
-    let fin = side.latest().clone();
-    let digest = agnt2_channels::state::digest(&fin.state, &p.domain());
+    let paid = side.latest().clone();
+    let digest = agnt2_channels::state::digest(&paid.state, &p.domain());
     assert_eq!(
-        agnt2_channels::keys::recover(&digest, &fin.sig_a.unwrap()),
-        Some(session.address())
+        agnt2_channels::keys::recover(&digest, &paid.sig_a.unwrap()),
+        Some(session.address()),
+        "the session key signed, not the owner"
     );
-    // The adjudicator accepts the session key's signature through the agent precompiles.
-    let (st, sa, sb) = args(&fin);
-    s.l2.transact(
-        &owner_signer,
-        Some(s.adjudicator),
-        U256::ZERO,
-        Adjudicator::closeCall { s: st, sigA: sa, sigB: sb }.abi_encode(),
-    )
+    // Beyond its cap (20 + 31 > 50 gwei) the hub refuses what the Adjudicator would not count.
+    let mut over = paid.state.clone();
+    over.version += 1;
+    over.sentA += gwei(31);
+    c.send(Msg::Propose {
+        sig: session.sign(&agnt2_channels::state::digest(&over, &p.domain())),
+        state: over,
+    })
     .unwrap();
-    assert_eq!(channel(&s, p.id()).owedB, gwei(20));
+    match c.recv().await.unwrap() {
+        Msg::Reject { reason, .. } => assert!(reason.contains("cap"), "{reason}"),
+        other => panic!("an over-cap state was taken: {other:?}"),
+    }
 
-    // A key without a session is refused at authentication.
-    let stranger = Key::random();
-    let err = HubClient::connect_session(hub.addr, &stranger, agent).await.unwrap_err();
-    assert!(format!("{err:#}").contains("no valid session"), "{err:#}");
-    // A session for another counterparty authenticates but cannot register a channel with the hub.
+    // A session for another counterparty authenticates but cannot be admitted to this channel.
     let other = Key::random();
     open_session(other.address(), Address::with_last_byte(0x77));
+    assert!(admit(p.id(), other.address(), U256::ZERO).is_err(), "admitted for another party");
+    let mut c2 = HubClient::connect_session(hub.addr, &other, agent).await.unwrap();
+    let err = c2.register(p, [U256::ZERO; 2]).await.unwrap_err();
+    assert!(format!("{err:#}").contains("not admitted"), "{err:#}");
+
+    // The attack: the owner ends the session, sells the agent, and disputes with the opening
+    // state to take back the 20 gwei its key paid.
+    send(sessions, IAgents::closeCall { agentId: agent, key: session.address() }.abi_encode())
+        .unwrap();
+    let buyer = Address::with_last_byte(0xb7);
+    send(
+        identity,
+        IAgents::transferFromCall { from: owner.address(), to: buyer, tokenId: agent }.abi_encode(),
+    )
+    .unwrap();
+    let opening = SignedState::opening(&p).state;
+    let dispute = Adjudicator::disputeCall { s: opening, sigA: vec![].into(), sigB: vec![].into() };
+    send(s.adjudicator, dispute.abi_encode()).unwrap();
+    // The hub's watchtower refutes with what the key signed: it still counts.
+    let t0 = Instant::now();
+    let refuted = loop {
+        let ch = channel(&s, p.id());
+        if ch.version == paid.state.version {
+            break ch;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "the hub did not refute");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    advance_to(&s, refuted.disputeEnd);
+    send(s.adjudicator, Adjudicator::settleCall { id: p.id() }.abi_encode()).unwrap();
+    let settled = channel(&s, p.id());
+    assert_eq!(
+        (settled.status, settled.owedB),
+        (agnt2_channels::state::status::SETTLED, gwei(20)),
+        "the hub is paid"
+    );
+
+    // The sold agent's key: the hub no longer authenticates it, and no channel admits it.
+    let err = HubClient::connect_session(hub.addr, &session, agent).await.unwrap_err();
+    assert!(format!("{err:#}").contains("no valid session"), "{err:#}");
     let p2 = ChannelParams { nonce: 2, ..p };
     s.l2.transact(
         &owner_signer,
         Some(s.adjudicator),
         deposit,
-        Adjudicator::openCall { nonce: 2, ..open }.abi_encode(),
+        Adjudicator::openCall { nonce: 2, agentA: agent, ..open }.abi_encode(),
     )
     .unwrap();
-    let mut c2 = HubClient::connect_session(hub.addr, &other, agent).await.unwrap();
-    let err = c2.register(p2, [U256::ZERO; 2]).await.unwrap_err();
-    assert!(format!("{err:#}").contains("not valid for"), "{err:#}");
-    // Nor can it propose on the channel the first key registered.
-    let mut forged = fin.state.clone();
-    forged.version += 1;
-    forged.isFinal = false;
-    c2.send(Msg::Propose {
-        sig: other.sign(&agnt2_channels::state::digest(&forged, &p.domain())),
-        state: forged,
-    })
-    .unwrap();
-    assert!(matches!(c2.recv().await.unwrap(), Msg::Reject { .. }));
+    assert!(admit(p2.id(), session.address(), U256::ZERO).is_err(), "admitted after the sale");
 }
 
 #[test]

@@ -959,8 +959,15 @@ async fn a_sidecar_on_a_session_key_is_paid_for_the_owners_agent() {
     let states = tempfile::tempdir().unwrap();
     let (params, id) =
         open_channel_with(&w, &payer, states.path(), w.service.address(), &["--to-agent", &agent]);
+    // Its countersignatures count on chain only once the key is admitted to the service's side:
+    // before, the sidecar takes nothing; `agnt2 pay` admits it (cap 0) and pays.
+    let h =
+        header(&r, params, &SignedState::opening(&params).state, PRICE, &payer, "GET", "/paid/a");
+    let refused = required(&get(&sc.url("/paid/a"), &[("payment-signature", &h)]).await);
+    assert!(refused.error.contains("not admitted"), "{}", refused.error);
     let (ok, out, err) = agnt2(&w, &payer, states.path(), &[&pay[..], &["--count", "2"]].concat());
     assert!(ok, "{out}\n{err}");
+    assert!(err.contains("admitted the service's session key"), "{err}");
     assert_eq!(w.upstream.hits("/paid/a"), 2);
     let latest = hub_latest(&w, &payer, params).await;
     assert_eq!(latest.state.sentA, U256::from(2 * PRICE));

@@ -62,6 +62,11 @@ struct Args {
     /// Seconds a new connection has to authenticate before it is closed.
     #[arg(long = "handshake-timeout", value_name = "SECONDS", default_value_t = 10)]
     handshake_timeout: u64,
+    /// Seconds an authenticated connection may stay silent: half-way the hub pings it (clients
+    /// answer on their own), and one that has completed no message by then is closed. 0: never.
+    /// Default 120 s, geth's HTTP idle timeout.
+    #[arg(long = "idle-timeout", value_name = "SECONDS", default_value_t = 120)]
+    idle_timeout: u64,
     /// Messages held for a connection that does not read them (acknowledgements, relayed
     /// proposals); past this it is closed and resynchronizes on reconnect.
     #[arg(long = "max-queued-messages", value_name = "N", default_value_t = 4_096)]
@@ -139,6 +144,7 @@ async fn main() -> eyre::Result<()> {
         min_challenge_window,
         max_connections: args.max_connections,
         handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
         max_queued_messages: args.max_queued_messages,
     })
     .await?;

@@ -6,7 +6,7 @@
 //! the hub is gone.
 
 use agnt2_channels::{
-    ChannelParams, Key, Side, SignedState, State,
+    ChannelParams, Key, SignedState, State,
     client::{ChannelSide, HubClient},
     json::{params_from_json, params_to_json, signed_from_json, signed_to_json},
     l2::{ChannelCalls, L2},
@@ -97,6 +97,26 @@ enum ChannelCommand {
         /// first. Default: ETH.
         #[arg(long)]
         token: Option<Address>,
+    },
+    /// Admit a session key of a participant's agent to sign for that side of a channel. It pins
+    /// the session as it is now: closing it, letting it expire or selling the agent later does
+    /// not void what the key signed on this channel. Anyone may admit with cap 0 (a receiving
+    /// side); a positive cap draws on the session's spend limit and needs the participant's
+    /// (or the key's) own transaction.
+    Admit {
+        /// The Adjudicator contract.
+        #[arg(long)]
+        adjudicator: Address,
+        /// Channel id.
+        #[arg(long)]
+        channel: B256,
+        /// The session key.
+        #[arg(long)]
+        key: Address,
+        /// The most a state the key signs may leave its side short of its deposit: wei or with
+        /// a unit.
+        #[arg(long, default_value = "0")]
+        cap: String,
     },
     /// Pay the other side through the hub (one co-signed update per payment).
     Pay {
@@ -279,6 +299,21 @@ async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
                 params.id()
             );
         }
+        ChannelCommand::Admit { adjudicator, channel, key: session, cap } => {
+            let (_, signer) = key(c)?;
+            let cap = parse_amount(&cap)?;
+            let call = Adjudicator::admitCall { id: channel, key: session, cap };
+            let tx = l2
+                .transact(&signer, Some(adjudicator), U256::ZERO, call.abi_encode())
+                .wrap_err_with(|| format!("admitting {session} to {channel}"))?;
+            let side = l2
+                .admitted(adjudicator, channel, session)?
+                .ok_or_else(|| eyre!("{session} is not admitted after tx {tx}"))?;
+            println!(
+                "admitted {session} to side {:?} of {channel} with cap {} wei (tx {tx})",
+                side.side, side.cap
+            );
+        }
         ChannelCommand::Pay { channel, amount, count } => {
             let amount = parse_amount(&amount)?;
             let v =
@@ -454,16 +489,16 @@ async fn update(
             other => bail!("unexpected answer from the hub: {other:?}"),
         }
     }
-    // A counterparty's agent may countersign with a session key: valid on the rollup for us,
-    // it counts (the Adjudicator checks the same).
+    // A counterparty's agent may countersign with a session key admitted to its side of the
+    // channel, within its cap (the Adjudicator counts the same).
     let other = side.side().other();
     if let Some(signer) = side.unverified_signer()
         && signer != saved.params.participant(other)
+        && let Some(admitted) = l2.admitted(saved.params.adjudicator, channel, signer)?
+        && admitted.side == other
+        && side.unverified_state().is_some_and(|s| admitted.check(s).is_ok())
     {
-        let agent = if other == Side::B { onchain.agentB } else { onchain.agentA };
-        if !agent.is_zero() && l2.session_valid(agent, signer, key.address())? {
-            side.allow_signer(signer);
-        }
+        side.allow_signer(signer);
     }
     side.verify()?;
     saved.latest = side.latest().clone();

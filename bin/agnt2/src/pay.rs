@@ -110,7 +110,7 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
         None => find_channel(&args.state_dir, &key, r.pay_to, r.asset)?,
     };
     let id = saved.params.id();
-    let signer = alloy_signer_local::PrivateKeySigner::from_bytes(&key.secret_bytes())?;
+    let signer_key = alloy_signer_local::PrivateKeySigner::from_bytes(&key.secret_bytes())?;
     let mut payer = Payer::new(key, saved.params, saved.latest).map_err(|e| eyre!("{e}"))?;
     payer.set_deposits(saved.deposits);
     if let Some(m) = &args.max_amount {
@@ -120,7 +120,7 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
     if let Some(signer) = r.extra.get("signer").and_then(|v| v.as_str()) {
         let signer: Address = signer.parse().map_err(|e| eyre!("the service's signer: {e}"))?;
         if signer != saved.params.b {
-            check_session_signer(&args.l2_rpc_url, &saved.params, signer).await?;
+            admit_session_signer(&args.l2_rpc_url, &saved.params, signer, &signer_key).await?;
             payer.allow_countersigner(signer);
         }
     }
@@ -156,7 +156,7 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
         let txs = tokio::task::spawn_blocking(move || {
             agnt2_sidecar::register::give_feedback(
                 &agnt2_client::Client::new(&url)?,
-                &signer,
+                &signer_key,
                 agent,
                 &endpoint,
                 reachable,
@@ -220,20 +220,32 @@ fn print(p: &agnt2_sidecar::payer::Paid, include: bool) -> eyre::Result<()> {
     Ok(())
 }
 
-/// A service that countersigns with a session key (`extra.signer`): the key must hold a valid
-/// session of the agent the channel names for the service, for this payer — what the
-/// Adjudicator will check when the state is used.
-async fn check_session_signer(
+/// A service that countersigns with a session key (`extra.signer`): its countersignatures count
+/// on chain once the key is admitted to the service's side of the channel. An unadmitted key
+/// that holds a valid session of the agent the channel names for the service (for this payer)
+/// is admitted here, with cap 0 (the service only receives), from the payer's key.
+async fn admit_session_signer(
     l2_url: &str,
     params: &agnt2_channels::ChannelParams,
     signer: Address,
+    payer: &alloy_signer_local::PrivateKeySigner,
 ) -> eyre::Result<()> {
-    use agnt2_channels::l2::{ChannelCalls, L2};
-    let (url, params) = (l2_url.to_string(), *params);
+    use agnt2_channels::{
+        Adjudicator, Side,
+        l2::{ChannelCalls, L2},
+    };
+    use alloy_sol_types::SolCall;
+    let (url, params, payer) = (l2_url.to_string(), *params, payer.clone());
     tokio::task::spawn_blocking(move || {
         let l2 = L2::new(&url)?;
+        let id = params.id();
+        match l2.admitted(params.adjudicator, id, signer)? {
+            Some(a) if a.side == Side::B => return Ok(()),
+            Some(_) => bail!("the service's signer {signer} is admitted for the payer's side"),
+            None => {}
+        }
         let onchain = l2
-            .channel(params.adjudicator, params.id())
+            .channel(params.adjudicator, id)
             .wrap_err_with(|| format!("reading the channel from {url} (--l2.rpc-url)"))?;
         if onchain.agentB.is_zero() {
             bail!(
@@ -249,6 +261,11 @@ async fn check_session_signer(
                 params.a
             );
         }
+        let call = Adjudicator::admitCall { id, key: signer, cap: U256::ZERO };
+        let tx = l2
+            .transact(&payer, Some(params.adjudicator), U256::ZERO, call.abi_encode())
+            .wrap_err_with(|| format!("admitting the service's session key {signer} to {id}"))?;
+        eprintln!("admitted the service's session key {signer} to channel {id} (tx {tx})");
         Ok(())
     })
     .await?

@@ -19,7 +19,16 @@ interface IAgentOwner {
 }
 
 interface ISessionCheck {
+    struct Session {
+        address key;
+        uint64 expiry;
+        uint256 spendLimit;
+        uint256 spent;
+        address[] counterparties;
+    }
+
     function isValid(uint256 agentId, address key, address counterparty) external view returns (bool);
+    function get(uint256 agentId, address key) external view returns (Session memory);
 }
 
 /// @title Adjudicator
@@ -38,8 +47,13 @@ interface ISessionCheck {
 /// window fixes the outcome; each side `withdraw`s its share.
 ///
 /// A signature counts for a participant when it is the participant's own, or that of a session
-/// key which the Sessions precompile holds valid (for the other participant as counterparty) for
-/// the participant's agent, the agent being owned by the participant.
+/// key admitted to that participant's side of the channel (`admit`). Admission pins, once, what
+/// the Sessions precompile says at that moment (the key is a valid session of the participant's
+/// agent, opened by the participant, for the other participant as counterparty); later closing
+/// the session, letting it expire or selling the agent stops the key from being admitted
+/// anywhere else but does not void what it already signed on this channel. What a key's
+/// signature may move out of its side is capped (`Signer.cap`), and the caps of one key across
+/// channels never exceed its session's spend limit.
 contract Adjudicator {
     struct State {
         bytes32 channelId;
@@ -95,7 +109,20 @@ contract Adjudicator {
     /// @dev secp256k1n / 2: signatures with a higher s are malleable copies.
     uint256 private constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
+    /// @notice A session key admitted to one side of one channel.
+    /// @param side 1 for A, 2 for B (0: not admitted).
+    /// @param cap The most a state this key signs may leave its side short of its deposit
+    ///        (`sentSide - sentOther`).
+    struct Signer {
+        uint8 side;
+        uint248 cap;
+    }
+
     mapping(bytes32 => Channel) internal channels;
+    /// @notice Session keys admitted per channel.
+    mapping(bytes32 => mapping(address => Signer)) public signers;
+    /// @notice What the caps of a session key of an agent add up to over all channels.
+    mapping(uint256 => mapping(address => uint256)) public reserved;
 
     event ChannelOpened(
         bytes32 indexed channelId,
@@ -112,6 +139,7 @@ contract Adjudicator {
     event Refuted(bytes32 indexed channelId, uint64 version, address indexed by);
     event Concluded(bytes32 indexed channelId, uint64 version, uint256 balanceA, uint256 balanceB, bool cooperative);
     event Withdrawn(bytes32 indexed channelId, address indexed participant, address to, uint256 amount);
+    event SignerAdmitted(bytes32 indexed channelId, address indexed key, uint8 side, uint256 cap);
 
     error ChannelExists(bytes32 channelId);
     error UnknownChannel(bytes32 channelId);
@@ -128,6 +156,9 @@ contract Adjudicator {
     error BadSignature(address participant);
     error TransferFailed();
     error NothingOwed();
+    error SignerExists(address key);
+    error NotSessionKey(address key);
+    error CapTooHigh(uint256 cap, uint256 available);
 
     /// @param minChallengeDuration The shortest challenge window a channel may open with (see
     ///        DEFAULT_MIN_CHALLENGE_DURATION; a devnet may use seconds).
@@ -162,7 +193,7 @@ contract Adjudicator {
 
     /// @notice Opens a channel from the caller (side A) to `b`, funding A's side with `amount`
     ///         (ETH: `msg.value == amount`; ERC-20: approved beforehand). `agentA`/`agentB` name
-    ///         the participants' agents whose session keys may sign (0: none).
+    ///         the participants' agents whose session keys may be admitted (0: none).
     function open(
         address b,
         address token,
@@ -196,6 +227,42 @@ contract Adjudicator {
         if (c.status != Status.Open) revert WrongStatus(c.status);
         if (participant != c.a && participant != c.b) revert NotParticipant(participant);
         _fund(c, id, participant, amount);
+    }
+
+    /// @notice Admits `key` to sign for the side whose agent it is a valid session key of (for the
+    ///         other participant as counterparty), with signatures that may leave that side at
+    ///         most `cap` short of its deposit. Anyone may admit a key with cap 0 (it only pins
+    ///         what the agent's owner already allowed; a receiving side needs no more); a
+    ///         positive cap draws on the session's spend limit, so only the participant or the
+    ///         key itself may ask for one.
+    function admit(bytes32 id, address key, uint256 cap) external {
+        Channel storage c = _channel(id);
+        if (c.status != Status.Open && c.status != Status.Disputed) revert WrongStatus(c.status);
+        if (signers[id][key].side != 0) revert SignerExists(key);
+        if (key == address(0) || key == c.a || key == c.b) revert NotSessionKey(key);
+        uint8 side;
+        address participant;
+        uint256 agentId;
+        if (_sessionOf(c.a, c.agentA, key, c.b)) {
+            (side, participant, agentId) = (1, c.a, c.agentA);
+        } else if (_sessionOf(c.b, c.agentB, key, c.a)) {
+            (side, participant, agentId) = (2, c.b, c.agentB);
+        } else {
+            revert NotSessionKey(key);
+        }
+        if (cap != 0) {
+            if (msg.sender != participant && msg.sender != key) revert NotParticipant(msg.sender);
+            (bool ok, bytes memory ret) = SESSIONS.staticcall(abi.encodeCall(ISessionCheck.get, (agentId, key)));
+            if (!ok) revert NotSessionKey(key);
+            ISessionCheck.Session memory session = abi.decode(ret, (ISessionCheck.Session));
+            uint256 used = session.spent + reserved[agentId][key];
+            uint256 available = session.spendLimit > used ? session.spendLimit - used : 0;
+            if (available > type(uint248).max) available = type(uint248).max;
+            if (cap > available) revert CapTooHigh(cap, available);
+            reserved[agentId][key] += cap;
+        }
+        signers[id][key] = Signer(side, uint248(cap));
+        emit SignerAdmitted(id, key, side, cap);
     }
 
     /// @notice Cooperative close: a co-signed final state pays out at once (also during a dispute).
@@ -352,11 +419,14 @@ contract Adjudicator {
         view
     {
         bytes32 digest = stateDigest(s);
-        if (!_signedBy(digest, sigA, c.a, c.agentA, c.b)) revert BadSignature(c.a);
-        if (!_signedBy(digest, sigB, c.b, c.agentB, c.a)) revert BadSignature(c.b);
+        uint256 outA = s.sentA > s.sentB ? s.sentA - s.sentB : 0;
+        uint256 outB = s.sentB > s.sentA ? s.sentB - s.sentA : 0;
+        if (!_signedBy(s.channelId, digest, sigA, c.a, 1, outA)) revert BadSignature(c.a);
+        if (!_signedBy(s.channelId, digest, sigB, c.b, 2, outB)) revert BadSignature(c.b);
     }
 
-    function _signedBy(bytes32 digest, bytes calldata sig, address participant, uint256 agentId, address other)
+    /// @dev The participant's own signature, or an admitted key's within its cap.
+    function _signedBy(bytes32 id, bytes32 digest, bytes calldata sig, address participant, uint8 side, uint256 out)
         private
         view
         returns (bool)
@@ -364,10 +434,20 @@ contract Adjudicator {
         address signer = _recover(digest, sig);
         if (signer == address(0)) return false;
         if (signer == participant) return true;
-        if (agentId == 0) return false;
-        (bool ok, bytes memory ret) = IDENTITY.staticcall(abi.encodeCall(IAgentOwner.ownerOf, (agentId)));
-        if (!ok || ret.length != 32 || abi.decode(ret, (address)) != participant) return false;
-        (ok, ret) = SESSIONS.staticcall(abi.encodeCall(ISessionCheck.isValid, (agentId, signer, other)));
+        Signer memory k = signers[id][signer];
+        return k.side == side && out <= k.cap;
+    }
+
+    /// @dev Whether `key` is, now, a valid session key of `agentId` owned by `participant`, for
+    ///      `other` as counterparty.
+    function _sessionOf(address participant, uint256 agentId, address key, address other)
+        private
+        view
+        returns (bool)
+    {
+        if (!_owns(participant, agentId)) return false;
+        (bool ok, bytes memory ret) =
+            SESSIONS.staticcall(abi.encodeCall(ISessionCheck.isValid, (agentId, key, other)));
         return ok && ret.length == 32 && abi.decode(ret, (bool));
     }
 

@@ -85,10 +85,18 @@ impl HubClient {
         let (out, out_rx) = mpsc::unbounded_channel::<Msg>();
         tokio::spawn(wire::write_queued(w, out_rx));
         let (in_tx, inbox) = mpsc::unbounded_channel();
+        // Pings are answered here (the hub closes a connection silent for its idle timeout);
+        // a weak handle, so that dropping the client still ends the writer.
+        let pong = out.downgrade();
         tokio::spawn(async move {
             let mut buf = Vec::new();
             loop {
                 match wire::read_msg(&mut r, &mut buf).await {
+                    Ok(Some(Msg::Ping { nonce })) => {
+                        if let Some(out) = pong.upgrade() {
+                            let _ = out.send(Msg::Pong { nonce });
+                        }
+                    }
                     Ok(Some(m)) => {
                         if in_tx.send(Ok(m)).is_err() {
                             return;
@@ -333,6 +341,11 @@ impl ChannelSide {
             (None, Some((s, _, _))) => s.clone(),
             (None, None) => self.latest.state.clone(),
         };
+    }
+
+    /// The newest acknowledged state, before [`Self::verify`].
+    pub fn unverified_state(&self) -> Option<&State> {
+        self.unverified.as_ref().map(|(state, _, _)| state)
     }
 
     /// Who signed the newest acknowledged countersignature, before [`Self::verify`] (to check a

@@ -142,6 +142,9 @@ pub struct HubConfig {
     pub max_connections: usize,
     /// Time a new connection has to authenticate.
     pub handshake_timeout: Duration,
+    /// An authenticated connection that completes no message for this long is closed; it is
+    /// pinged (`Ping`) half-way. Zero: never.
+    pub idle_timeout: Duration,
     /// Messages the hub holds for one connection that does not read them; past this the
     /// connection is closed.
     pub max_queued_messages: usize,
@@ -176,6 +179,8 @@ pub struct Metrics {
     pub connections_refused: AtomicU64,
     /// Connections closed because they fell `max_queued_messages` behind.
     pub outbox_overflows: AtomicU64,
+    /// Connections closed because they stayed silent for the idle timeout.
+    pub idle_closed: AtomicU64,
     /// Disputes being watched (their window is open).
     pub disputes_open: AtomicU64,
     /// The hub's balance on the rollup, in gwei (it pays for refutes).
@@ -204,6 +209,7 @@ impl Metrics {
                 &self.outbox_overflows,
                 "connections closed for not reading",
             ),
+            ("idle_closed_total", &self.idle_closed, "connections closed for being silent"),
         ] {
             out.push_str(&format!(
                 "# HELP agnt2_hub_{name} {help}\n# TYPE agnt2_hub_{name} counter\nagnt2_hub_{name} {}\n",
@@ -265,9 +271,10 @@ pub(crate) struct Entry {
     /// The highest stored co-signed state.
     latest: SignedState,
     relayed: BTreeMap<u64, Relayed>,
-    /// Session keys admitted to sign for side A and side B (checked on the rollup when the
-    /// connection registered the channel; not stored: a session re-registers).
-    session_signers: [Vec<Address>; 2],
+    /// Session keys admitted to sign for side A and side B, with their caps (read from the
+    /// adjudicator when the key's connection registered the channel; not stored: a session
+    /// re-registers).
+    session_signers: [Vec<(Address, U256)>; 2],
     /// What the watchtower saw on chain: the channel is disputed (only final states, which
     /// close it cooperatively, are still taken) or concluded (nothing is).
     pub(crate) onchain: OnChain,
@@ -315,10 +322,27 @@ impl Entry {
     /// The side `who` signs for on this channel, if its key may sign for it.
     fn side_of(&self, who: &Who) -> Result<Side, String> {
         let side = self.rec.params.side_of(who.me).ok_or("not a participant of this channel")?;
-        if who.is_session() && !self.session_signers[side as usize].contains(&who.signer) {
+        if who.is_session() && self.cap_of(side, who.signer).is_none() {
             return Err("this session key is not admitted on this channel (register it)".into());
         }
         Ok(side)
+    }
+
+    /// The cap of `signer` as a session key of `side`, if admitted.
+    fn cap_of(&self, side: Side, signer: Address) -> Option<U256> {
+        self.session_signers[side as usize].iter().find(|(k, _)| *k == signer).map(|(_, c)| *c)
+    }
+
+    /// Refuses a state `signer` signs for `side` that the adjudicator would not count: another
+    /// key than the participant's own or an admitted session key's, or beyond that key's cap.
+    fn check_signer(&self, side: Side, signer: Address, state: &State) -> Result<(), String> {
+        if signer == self.rec.params.participant(side) {
+            return Ok(());
+        }
+        let Some(cap) = self.cap_of(side, signer) else {
+            return Err(format!("signature of side {side:?} is not its participant's"));
+        };
+        crate::l2::Admitted { side, cap }.check(state)
     }
 }
 
@@ -333,6 +357,7 @@ pub(crate) struct Shared {
     min_challenge_window: u64,
     max_connections: usize,
     handshake_timeout: Duration,
+    idle_timeout: Duration,
     max_queued_messages: usize,
     channels: Mutex<HashMap<B256, Arc<Mutex<Entry>>>>,
     conns: Mutex<HashMap<Address, Vec<(u64, Outbox)>>>,
@@ -396,6 +421,7 @@ impl Hub {
             min_challenge_window: cfg.min_challenge_window,
             max_connections: cfg.max_connections.max(1),
             handshake_timeout: cfg.handshake_timeout,
+            idle_timeout: cfg.idle_timeout,
             max_queued_messages: cfg.max_queued_messages.max(16),
             channels: Mutex::new(channels),
             conns: Mutex::new(HashMap::new()),
@@ -534,6 +560,7 @@ impl Shared {
         if who.is_session() && self.l2.is_none() {
             return Err("session keys need a hub that watches the rollup".into());
         }
+        let mut cap = U256::ZERO;
         if let Some(l2) = self.l2.clone() {
             let _permit = self.l2_permits.acquire().await.map_err(|e| e.to_string())?;
             let adjudicator = self.adjudicator;
@@ -558,15 +585,21 @@ impl Shared {
                         who.agent
                     ));
                 }
-                let signer = who.signer;
-                let other = params.participant(side.other());
-                let valid =
-                    tokio::task::spawn_blocking(move || l2.session_valid(agent, signer, other))
+                // What counts on chain is the key's admission to this channel, pinned when the
+                // session was valid; a session closed later does not void it.
+                let (signer, adjudicator) = (who.signer, self.adjudicator);
+                let admitted =
+                    tokio::task::spawn_blocking(move || l2.admitted(adjudicator, id, signer))
                         .await
                         .map_err(|e| e.to_string())?
-                        .map_err(|e| format!("reading the session from L2: {e:#}"))?;
-                if !valid {
-                    return Err(format!("session key {signer} is not valid for {other}"));
+                        .map_err(|e| format!("reading the adjudicator's signers: {e:#}"))?;
+                match admitted {
+                    Some(a) if a.side == side => cap = a.cap,
+                    _ => {
+                        return Err(format!(
+                            "session key {signer} is not admitted to side {side:?} of channel                              {id}: admit it on the adjudicator first (agnt2 channel admit)"
+                        ));
+                    }
                 }
             }
         }
@@ -585,8 +618,8 @@ impl Shared {
             if self.l2.is_some() {
                 e.rec.deposits = deposits;
             }
-            if who.is_session() && !e.session_signers[side as usize].contains(&who.signer) {
-                e.session_signers[side as usize].push(who.signer);
+            if who.is_session() && e.cap_of(side, who.signer).is_none() {
+                e.session_signers[side as usize].push((who.signer, cap));
             }
             (e.rec.clone(), e.latest.clone())
         };
@@ -614,6 +647,7 @@ impl Shared {
         }
         let mut e = entry.lock();
         let side = e.side_of(who)?;
+        e.check_signer(side, who.signer, &state)?;
         e.check_onchain(&state)?;
         check_transition(&e.head, &state, side, e.rec.deposits).map_err(|err| err.to_string())?;
         let other = e.rec.params.participant(side.other());
@@ -665,11 +699,7 @@ impl Shared {
         let side = e.side_of(who)?;
         for (s, sig) in [Side::A, Side::B].into_iter().zip(&sigs) {
             let signer = recover(&digest, sig).ok_or("unrecoverable signature")?;
-            if signer != e.rec.params.participant(s)
-                && !e.session_signers[s as usize].contains(&signer)
-            {
-                return Err(format!("signature of side {s:?} is not its participant's"));
-            }
+            e.check_signer(s, signer, &state)?;
         }
         e.check_onchain(&state)?;
         // Whichever side raised what it sends proposed it; a state neither side could have
@@ -717,6 +747,12 @@ impl Shared {
         let digest = state::digest(&r.state, &self.domain);
         if recover(&digest, &sig) != Some(who.signer) {
             return Err("countersignature is not yours".into());
+        }
+        if let Err(why) = e.check_signer(side, who.signer, &r.state) {
+            // A countersignature the adjudicator would not count: the proposal is refused.
+            drop(e);
+            self.refuse(who, id, version, why.clone())?;
+            return Err(why);
         }
         let r = e.relayed.remove(&version).expect("checked above");
         let signed = cosigned(r.state.clone(), r.proposer, r.sig, sig);

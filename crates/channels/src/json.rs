@@ -123,6 +123,8 @@ pub fn msg_to_json(m: &Msg) -> Value {
             "type": "submit", "state": state_to_json(state), "sigA": sig_a.to_bytes(), "sigB": sig_b.to_bytes(),
         }),
         Msg::Error { message } => json!({"type": "error", "message": message}),
+        Msg::Ping { nonce } => json!({"type": "ping", "nonce": nonce}),
+        Msg::Pong { nonce } => json!({"type": "pong", "nonce": nonce}),
     }
 }
 
@@ -138,6 +140,8 @@ pub fn msg_from_json(v: &Value) -> Result<Msg, String> {
             Msg::AuthSession { agent_id: field(v, "agentId")?, sig: sig_required(v, "sig")? }
         }
         "welcome" => Msg::Welcome { address: field(v, "address")? },
+        "ping" => Msg::Ping { nonce: field(v, "nonce")? },
+        "pong" => Msg::Pong { nonce: field(v, "nonce")? },
         "register" => Msg::Register {
             params: params_from_json(v.get("params").ok_or("missing field params")?)?,
             deposits: field::<[U256; 2]>(v, "deposits")?,

@@ -1,7 +1,7 @@
 //! The rollup calls of channels: the adjudicator's record, opening channels in bulk, and the
 //! agent-precompile checks of session keys, as [`ChannelCalls`] on the shared JSON-RPC client.
 
-use crate::state::Adjudicator;
+use crate::state::{Adjudicator, Side};
 pub use agnt2_client::{Client as L2, hex_u64};
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
@@ -72,8 +72,41 @@ pub trait ChannelCalls {
     /// Whether `key` is a valid session key of agent `id` for `counterparty` (zero: any).
     fn session_valid(&self, id: U256, key: Address, counterparty: Address) -> eyre::Result<bool>;
 
+    /// The side of channel `id` that session key `key` is admitted to sign for, and its cap
+    /// (`Adjudicator.signers`); `None` when it is not admitted.
+    fn admitted(
+        &self,
+        adjudicator: Address,
+        id: B256,
+        key: Address,
+    ) -> eyre::Result<Option<Admitted>>;
+
     /// The expiry (unix seconds, inclusive) of `key`'s session of agent `id`.
     fn session_expiry(&self, id: U256, key: Address) -> eyre::Result<u64>;
+}
+
+/// A session key admitted to one side of a channel: its signatures count for that side for the
+/// channel's life, within `cap` of what the side deposited ([`crate::state::outflow`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    /// The side it signs for.
+    pub side: Side,
+    /// The most a state it signs may leave that side short of its deposits.
+    pub cap: U256,
+}
+
+impl Admitted {
+    /// Refuses a state this key may not sign for its side.
+    pub fn check(&self, state: &crate::State) -> Result<(), String> {
+        let out = crate::state::outflow(state, self.side);
+        if out > self.cap {
+            return Err(format!(
+                "the session key's cap on this channel is {} wei; this state would move {out} wei                  out of its side",
+                self.cap
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The shortest challenge window a hub or sidecar accepts on `adjudicator`: the adjudicator's
@@ -189,6 +222,22 @@ impl ChannelCalls for L2 {
         let call = IAgentChecks::isValidCall { agentId: id, key, counterparty };
         let out = self.eth_call(SESSIONS, &call.abi_encode())?;
         Ok(IAgentChecks::isValidCall::abi_decode_returns(&out)?)
+    }
+
+    fn admitted(
+        &self,
+        adjudicator: Address,
+        id: B256,
+        key: Address,
+    ) -> eyre::Result<Option<Admitted>> {
+        let out = self.eth_call(adjudicator, &Adjudicator::signersCall { id, key }.abi_encode())?;
+        let r = Adjudicator::signersCall::abi_decode_returns(&out)
+            .wrap_err("decoding signers (is this adjudicator older than signer admission?)")?;
+        Ok(match r.side {
+            1 => Some(Admitted { side: Side::A, cap: r.cap }),
+            2 => Some(Admitted { side: Side::B, cap: r.cap }),
+            _ => None,
+        })
     }
 
     /// The expiry (unix seconds, inclusive) of `key`'s session of agent `id`.

@@ -46,6 +46,7 @@ mod abi {
             event Disputed(bytes32 indexed channelId, uint64 version, uint64 disputeEnd, address indexed by);
             event Refuted(bytes32 indexed channelId, uint64 version, address indexed by);
             event Concluded(bytes32 indexed channelId, uint64 version, uint256 balanceA, uint256 balanceB, bool cooperative);
+            event SignerAdmitted(bytes32 indexed channelId, address indexed key, uint8 side, uint256 cap);
 
             function open(address b, address token, uint64 nonce, uint48 challengeDuration, uint256 agentA, uint256 agentB, uint256 amount) external payable returns (bytes32 id);
             function deposit(bytes32 id, address participant, uint256 amount) external payable;
@@ -55,6 +56,10 @@ mod abi {
             function settle(bytes32 id) external;
             function withdraw(bytes32 id, address to) external;
             function getChannel(bytes32 id) external view returns (Channel memory);
+            function admit(bytes32 id, address key, uint256 cap) external;
+            /// `cap` is a uint248 on chain; the ABI word decodes the same.
+            function signers(bytes32 id, address key) external view returns (uint8 side, uint256 cap);
+            function reserved(uint256 agentId, address key) external view returns (uint256);
             function MIN_CHALLENGE_DURATION() external view returns (uint48);
             function stateDigest(State s) external view returns (bytes32);
         }
@@ -183,6 +188,13 @@ pub fn balance(state: &State, side: Side, deposits: [U256; 2]) -> Option<U256> {
     };
     let _ = theirs;
     mine.checked_add(sent(state, side.other()))?.checked_sub(sent(state, side))
+}
+
+/// What `state` leaves `side` short of its deposits: what it sent minus what it received (zero
+/// when it received more). A session key signs for a side only while this is within the cap the
+/// key was admitted with (`Adjudicator.admit`).
+pub fn outflow(state: &State, side: Side) -> U256 {
+    sent(state, side).saturating_sub(sent(state, side.other()))
 }
 
 /// Why a proposed state cannot follow the current one.

@@ -116,6 +116,17 @@ pub enum Msg {
         /// Side B's signature.
         sig_b: Sig,
     },
+    /// Hub → client on a connection silent for half the hub's idle timeout: answer with
+    /// [`Msg::Pong`] (any message will do) or be disconnected when the timeout passes.
+    Ping {
+        /// Echoed in the pong.
+        nonce: u64,
+    },
+    /// Client → hub: the answer to a [`Msg::Ping`].
+    Pong {
+        /// The ping's nonce.
+        nonce: u64,
+    },
     /// A protocol error; the hub closes the connection after a fatal one.
     Error {
         /// What went wrong.
@@ -173,6 +184,8 @@ mod tag {
     pub(super) const ERROR: u8 = 12;
     pub(super) const AUTH_SESSION: u8 = 13;
     pub(super) const SUBMIT: u8 = 14;
+    pub(super) const PING: u8 = 15;
+    pub(super) const PONG: u8 = 16;
 }
 
 struct Enc(Vec<u8>);
@@ -309,6 +322,8 @@ impl Msg {
             Self::Submit { state, sig_a, sig_b } => {
                 e.u8(tag::SUBMIT).state(state).b(&sig_a.0).b(&sig_b.0)
             }
+            Self::Ping { nonce } => e.u8(tag::PING).u64(*nonce),
+            Self::Pong { nonce } => e.u8(tag::PONG).u64(*nonce),
             Self::Error { message } => e.u8(tag::ERROR).str(message),
         };
         e.0
@@ -349,6 +364,8 @@ impl Msg {
             }
             tag::SUBMIT => Self::Submit { state: d.state()?, sig_a: d.sig()?, sig_b: d.sig()? },
             tag::ERROR => Self::Error { message: d.str()? },
+            tag::PING => Self::Ping { nonce: d.u64()? },
+            tag::PONG => Self::Pong { nonce: d.u64()? },
             t => return Err(WireError::UnknownTag(t)),
         };
         if !d.0.is_empty() {
@@ -481,6 +498,8 @@ pub(crate) fn samples() -> Vec<Msg> {
             Msg::Latest { state: state.clone(), sig_a: Some(sig), sig_b: None },
             Msg::Submit { state, sig_a: sig, sig_b: Sig([8; 65]) },
             Msg::Error { message: String::new() },
+            Msg::Ping { nonce: 5 },
+            Msg::Pong { nonce: u64::MAX },
         ]
     }
 }

@@ -22,6 +22,10 @@ fn adjudicator() -> Address {
 }
 
 async fn start(dir: &Path, key: &Key) -> Hub {
+    start_with(dir, key, Duration::from_secs(120)).await
+}
+
+async fn start_with(dir: &Path, key: &Key, idle_timeout: Duration) -> Hub {
     Hub::start(HubConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ws: Some("127.0.0.1:0".parse().unwrap()),
@@ -33,6 +37,7 @@ async fn start(dir: &Path, key: &Key) -> Hub {
         min_challenge_window: 0,
         max_connections: 1_000,
         handshake_timeout: Duration::from_secs(10),
+        idle_timeout,
         max_queued_messages: 4_096,
         watch_interval: Duration::from_secs(1),
     })
@@ -290,6 +295,39 @@ async fn error_then_close(s: &mut TcpStream) -> String {
             Err(_) => panic!("hub did not close the connection (last error: {last:?})"),
         }
     }
+}
+
+/// A connection that authenticated and then went silent is pinged half-way through the idle
+/// timeout and closed at its end; one that answers pings (the client library does), or trickles
+/// a frame without finishing it, is treated accordingly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_are_pinged_then_closed_and_live_ones_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start_with(dir.path(), &Key::random(), Duration::from_millis(600)).await;
+    let k = Key::random();
+    // Silent: a ping, then the close.
+    let mut silent = raw_connect(&hub, &k).await;
+    let t0 = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let first = tokio::time::timeout(Duration::from_secs(5), wire::read_msg(&mut silent, &mut buf))
+        .await
+        .expect("no ping within 5 s")
+        .unwrap();
+    assert!(matches!(first, Some(Msg::Ping { .. })), "{first:?}");
+    assert!(error_then_close(&mut silent).await.contains("silent"));
+    assert!(t0.elapsed() >= Duration::from_millis(550), "closed early: {:?}", t0.elapsed());
+    assert_eq!(hub.metrics().idle_closed.load(std::sync::atomic::Ordering::Relaxed), 1);
+    // Trickling one byte of a frame is not a message: closed all the same.
+    let mut slow = raw_connect(&hub, &k).await;
+    slow.write_all(&[0]).await.unwrap();
+    assert!(error_then_close(&mut slow).await.contains("silent"));
+    // The client library answers pings: after several timeouts it still gets answers.
+    let mut live = HubClient::connect(hub.local_addr(), &k).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let p = params(k.address(), Address::with_last_byte(9), 1);
+    live.register(p, [U256::from(1), U256::ZERO]).await.unwrap();
+    assert_eq!(hub.metrics().idle_closed.load(std::sync::atomic::Ordering::Relaxed), 2);
+    hub.shutdown();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! Running on a session key of the service's agent: the owner and the session are checked at
-//! start, then watched, so that the sidecar stops taking payments its key can no longer
-//! countersign for (the Adjudicator checks the session when a state is used).
+//! start, then watched, so that the sidecar stops taking payments once the owner ends the
+//! session (closes it, lets it expire or sells the agent). What the key countersigned before
+//! still counts on chain: it is admitted to each channel (`Adjudicator.admit`) while valid.
 
 use crate::payee::Payee;
 use agnt2_channels::l2::{ChannelCalls, L2};
@@ -42,8 +43,8 @@ pub(crate) async fn owner_and_expiry(
 const SESSION_CHECK: Duration = Duration::from_secs(5);
 
 /// Keeps the payee's view of its session key current: closed by the owner, the agent sold, the
-/// expiry moved (a reopened session). Warns while the expiry is near: states the key
-/// countersigned count on chain only while the session is valid.
+/// expiry moved (a reopened session). Warns while the expiry is near: after it the key takes no
+/// more payments (the hub no longer authenticates it either).
 pub(crate) async fn watch(
     payee: Arc<Payee>,
     l2_url: String,
@@ -75,8 +76,8 @@ pub(crate) async fn watch(
                     tracing::warn!(%agent, %key, "the session key is no longer valid; payments refused");
                 } else if expiry.saturating_sub(now) < 600 {
                     tracing::warn!(
-                        %agent, %key, expiry, "the session key expires soon: states it countersigned \
-                        count on chain only while it is valid (extend it, or close the channels)"
+                        %agent, %key, expiry, "the session key expires soon: it takes no payments \
+                        after that (extend the session)"
                     );
                 }
             }

@@ -119,7 +119,17 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
 ) -> eyre::Result<()> {
     let mut refused_in_a_row = 0u32;
     loop {
-        let msg = match wire::read_msg(r, buf).await {
+        let read = match next_message(shared, r, buf, out).await {
+            Some(read) => read,
+            None => {
+                shared.metrics.idle_closed.fetch_add(1, Ordering::Relaxed);
+                let _ = out.send(Msg::Error {
+                    message: format!("silent for {:?}; closing", shared.idle_timeout),
+                });
+                eyre::bail!("idle for {:?}", shared.idle_timeout);
+            }
+        };
+        let msg = match read {
             Ok(Some(m)) => m,
             Ok(None) => return Ok(()),
             Err(ReadError::Io(e)) => return Err(e.into()),
@@ -147,6 +157,35 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
                     });
                     eyre::bail!("client refused {refused_in_a_row} times in a row");
                 }
+            }
+        }
+    }
+}
+
+/// The next message, or `None` when the connection completed none within the idle timeout (a
+/// `Ping` goes out half-way; the read is never cancelled mid-frame, so framing survives it).
+async fn next_message<R: tokio::io::AsyncRead + Unpin>(
+    shared: &Shared,
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    out: &Outbox,
+) -> Option<Result<Option<Msg>, ReadError>> {
+    let read = wire::read_msg(r, buf);
+    if shared.idle_timeout.is_zero() {
+        return Some(read.await);
+    }
+    tokio::pin!(read);
+    let half = shared.idle_timeout / 2;
+    let mut pinged = false;
+    loop {
+        tokio::select! {
+            res = &mut read => return Some(res),
+            () = tokio::time::sleep(half) => {
+                if pinged {
+                    return None;
+                }
+                pinged = true;
+                let _ = out.send(Msg::Ping { nonce: rand::random() });
             }
         }
     }
@@ -185,6 +224,7 @@ pub(super) async fn handle(shared: &Arc<Shared>, who: &Who, msg: Msg, out: &Outb
             .refuse(who, channel_id, version, reason)
             .err()
             .map(|reason| Msg::Reject { channel_id, version, reason }),
+        Msg::Pong { .. } => None,
         Msg::GetLatest { channel_id } => match shared.latest_for(who, &channel_id) {
             Ok(m) => {
                 let _ = out.send(m);

@@ -70,7 +70,8 @@ pub struct Identity {
 }
 
 /// Seconds before a session's expiry at which the sidecar stops taking payments (the chain's
-/// clock and this one differ a little; a state countersigned after the expiry is worthless).
+/// clock and this one differ a little; after the expiry the key can be admitted to no new
+/// channel and the hub no longer authenticates it).
 pub const SESSION_MARGIN_SECS: u64 = 2;
 
 /// The service's channels.
@@ -355,12 +356,19 @@ impl Payee {
             ))
         })?;
         let (l2, adjudicator, id) = (self.l2.clone(), self.adjudicator, params.id());
-        let onchain = tokio::task::spawn_blocking(move || L2::new(&l2)?.channel(adjudicator, id))
-            .await
-            .map_err(|e| PayError::Unavailable(e.to_string()))?
-            .map_err(|e| {
-                PayError::Unavailable(format!("reading the channel on the rollup: {e:#}"))
-            })?;
+        let session_key = self.session_signer();
+        let (onchain, admitted) = tokio::task::spawn_blocking(move || {
+            let l2 = L2::new(&l2)?;
+            let onchain = l2.channel(adjudicator, id)?;
+            let admitted = match session_key {
+                Some(key) if onchain.status == status::OPEN => l2.admitted(adjudicator, id, key)?,
+                _ => None,
+            };
+            eyre::Ok((onchain, admitted))
+        })
+        .await
+        .map_err(|e| PayError::Unavailable(e.to_string()))?
+        .map_err(|e| PayError::Unavailable(format!("reading the channel on the rollup: {e:#}")))?;
         if onchain.status != status::OPEN || onchain.a != params.a || onchain.b != params.b {
             return Err(PayError::Refused(format!(
                 "channel {id} is not open on the rollup between {} and {}",
@@ -376,6 +384,17 @@ impl Payee {
                 "channel {id} names agent {} for the service; this service signs with a session \
                  key of agent {agent} (open the channel with --to-agent {agent})",
                 onchain.agentB
+            )));
+        }
+        // Its countersignatures count on chain only once the key is admitted to side B.
+        if let Some(key) = self.session_signer()
+            && !admitted.is_some_and(|a| a.side == Side::B)
+        {
+            return Err(PayError::Refused(format!(
+                "this service countersigns with the session key {key}, which is not admitted to \
+                 its side of channel {id}: anyone may admit it with cap 0 (`agnt2 pay` does; or \
+                 agnt2 channel admit --adjudicator {adjudicator} --channel {id} --key {key})",
+                adjudicator = self.adjudicator
             )));
         }
         let deposits = [onchain.depositA, onchain.depositB];
