@@ -1319,16 +1319,41 @@ async fn connections_over_the_limit_are_closed() {
     use std::io::Read;
     let w = world();
     let upstream = format!("http://{}", w.upstream.addr);
-    let cfg = config_with(&w, "capped", &upstream, false, "max_connections = 3", "");
+    let top = "max_connections = 3\nidle_timeout_secs = 2";
+    let cfg = config_with(&w, "capped", &upstream, false, top, "");
     let sc = SidecarProc::start(&cfg, &w.service);
     let held: Vec<std::net::TcpStream> =
         (0..3).map(|_| std::net::TcpStream::connect(sc.addr).unwrap()).collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut over = std::net::TcpStream::connect(sc.addr).unwrap();
-    over.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    over.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
     let mut b = [0u8; 1];
     assert_eq!(over.read(&mut b).unwrap_or(1), 0, "a fourth connection was kept");
-    drop(held);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The three that never sent a request are closed after the idle timeout, which frees their
+    // slots (before it, a fifth would have been closed like the fourth).
+    for mut h in held {
+        h.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let t0 = std::time::Instant::now();
+        assert_eq!(h.read(&mut b).unwrap_or(1), 0, "an idle connection was kept");
+        assert!(t0.elapsed() < Duration::from_secs(5), "closed late: {:?}", t0.elapsed());
+    }
     assert_eq!(get(&sc.url("/free/x"), &[]).await.status, 200);
+    // A kept-alive connection that goes quiet after a request is closed too.
+    use std::io::Write;
+    let mut kept = std::net::TcpStream::connect(sc.addr).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    kept.write_all(b"GET /free/x HTTP/1.1\r\nhost: t\r\n\r\n").unwrap();
+    let mut seen = Vec::new();
+    let t0 = std::time::Instant::now();
+    loop {
+        let mut chunk = [0u8; 4096];
+        match kept.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("the kept-alive connection stayed open: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(t0.elapsed() >= Duration::from_millis(1_500), "closed before the timeout");
 }

@@ -33,6 +33,12 @@ pub struct Config {
     /// `worker_connections` plays this part).
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Seconds a client connection may sit without sending a whole request head: before its
+    /// first request, between requests on a kept-alive HTTP/1.1 connection, and while trickling
+    /// a head (hyper's header read timeout); an HTTP/2 connection is pinged at this interval and
+    /// closed when a ping goes unanswered as long.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
     /// The agent the service becomes.
     pub agent: AgentConfig,
     /// The chain and hub payments go through.
@@ -117,6 +123,10 @@ fn default_datadir() -> PathBuf {
 }
 const fn default_max_connections() -> usize {
     10_000
+}
+
+const fn default_idle_timeout() -> u64 {
+    30
 }
 
 const fn default_timeout() -> u64 {

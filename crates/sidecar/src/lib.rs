@@ -148,6 +148,7 @@ impl Sidecar {
             proxy.clone(),
             stopped.clone(),
             cfg.max_connections,
+            Duration::from_secs(cfg.idle_timeout_secs.max(1)),
         )));
         let metrics_addr = match cfg.metrics {
             Some(a) => {
@@ -210,6 +211,7 @@ async fn serve(
     proxy: Arc<proxy::Proxy>,
     mut stop: watch::Receiver<bool>,
     max_connections: usize,
+    idle_timeout: Duration,
 ) {
     let mut conns = tokio::task::JoinSet::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
@@ -235,17 +237,29 @@ async fn serve(
         let mut stop = stop.clone();
         conns.spawn(async move {
             let _permit = permit;
+            // hyper's auto builder reads the first bytes to tell HTTP/1 from HTTP/2 before any
+            // of its timers run: a client that sends nothing would hold its slot forever.
+            if !protocol_known(&stream, idle_timeout).await {
+                return;
+            }
             let svc = service_fn(move |req: Request<Incoming>| {
                 let proxy = proxy.clone();
                 async move { Ok::<_, std::convert::Infallible>(proxy.serve(req, peer).await) }
             });
             let mut builder = auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            // A client gets 30 s to send a request head (slow-header clients do not hold
-            // connections forever).
+            // A client gets `idle_timeout` to send a request head, also between requests of a
+            // kept-alive connection (hyper starts the timer as soon as it waits for a head):
+            // idle and slow-header clients do not hold connections forever. HTTP/2 peers are
+            // pinged and dropped when they stop answering.
             builder
                 .http1()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30));
+                .header_read_timeout(idle_timeout);
+            builder
+                .http2()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .keep_alive_interval(idle_timeout)
+                .keep_alive_timeout(idle_timeout);
             let conn = builder.serve_connection(TokioIo::new(stream), svc);
             tokio::pin!(conn);
             tokio::select! {
@@ -268,6 +282,24 @@ async fn serve(
         while conns.join_next().await.is_some() {}
     })
     .await;
+}
+
+/// Waits (at most `limit`) until the client has sent enough to tell HTTP/1 from HTTP/2: a byte
+/// off the HTTP/2 preface, or the whole preface. False when it sent nothing useful in time.
+async fn protocol_known(stream: &tokio::net::TcpStream, limit: Duration) -> bool {
+    const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let wait = async {
+        let mut buf = [0u8; 24];
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n == PREFACE.len() || buf[..n] != PREFACE[..n] => return true,
+                // Part of the preface: wait for the rest (peek returns what is there at once).
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    };
+    tokio::time::timeout(limit, wait).await.unwrap_or(false)
 }
 
 async fn serve_metrics(
