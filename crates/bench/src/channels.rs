@@ -105,7 +105,14 @@ pub fn spawn_hub(
         .wrap_err_with(|| format!("starting {}", bin.display()))?;
     let stdout = child.stdout.take().ok_or_else(|| eyre!("no stdout"))?;
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
+    let mut r = BufReader::new(stdout);
+    r.read_line(&mut line)?;
+    // What the hub logs later (warnings) goes to stderr; a closed pipe would fail its writes.
+    std::thread::spawn(move || {
+        for l in r.lines().map_while(Result::ok) {
+            eprintln!("agnt2-hub: {l}");
+        }
+    });
     let addr = line
         .split_whitespace()
         .nth(3)
