@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: devnet devnet-full test tools bench-tools build contracts genesis fmt clippy bench clean-tools
+.PHONY: devnet devnet-full test check tools bench-tools build contracts genesis fmt clippy bench clean-tools
 
 ## Build and start the devnet on embedded defaults (http+ws on 127.0.0.1:8545).
 devnet: build
@@ -23,6 +23,14 @@ test: tools bench-tools build contracts
 
 build:
 	$(CARGO) build --workspace --all-targets
+
+## Source checks CI runs before the tests: file names, formatting, clippy, rustdoc.
+check:
+	@bad=$$(git ls-files -z | LC_ALL=C grep -z '[[:cntrl:]]' | tr '\0' '\n' || true); \
+	  if [ -n "$$bad" ]; then echo "file names with control characters:"; echo "$$bad"; exit 1; fi
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace
 
 ## Foundry (forge, cast, anvil) and solc from the npm registry, into .tools/ (git-ignored).
 tools: $(TOOLS)/.installed

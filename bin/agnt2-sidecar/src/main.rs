@@ -38,7 +38,7 @@ struct Args {
     /// Metrics (/metrics, /clients) here instead of the configured address.
     #[arg(long)]
     metrics: Option<SocketAddr>,
-    /// The agent's key (hex); otherwise the configuration's, otherwise <datadir>/sidecar.key
+    /// The agent's key (hex); otherwise the configuration's, otherwise `<datadir>/sidecar.key`
     /// (created on first start: fund it on the rollup for the registration's gas). With
     /// --session-of, a session key of that agent.
     #[arg(long, env = "AGNT2_SIDECAR_KEY", hide_env_values = true)]
