@@ -47,7 +47,8 @@ pub(crate) struct RpcBenchArgs {
 }
 
 fn post(addr: SocketAddr, body: &str) -> eyre::Result<Value> {
-    agnt2_client::Client::from_addr(addr).with_timeout(Duration::from_secs(120)).post(body)
+    agnt2_client::Client::with_timeout_at(&format!("http://{addr}"), Duration::from_secs(120))?
+        .post(body)
 }
 
 fn call(addr: SocketAddr, method: &str, params: Value) -> eyre::Result<Value> {

@@ -48,8 +48,7 @@ struct Report {
 }
 
 fn gas_used(c: &agnt2_client::Client, tx: B256) -> eyre::Result<u64> {
-    let r = c.wait_receipt(tx, Duration::from_secs(120))?;
-    agnt2_client::hex_u64(&r["gasUsed"])
+    Ok(c.wait_receipt(tx, Duration::from_secs(120))?.gas_used)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

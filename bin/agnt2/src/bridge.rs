@@ -180,9 +180,13 @@ pub(crate) fn run(args: BridgeArgs) -> eyre::Result<()> {
                 if !no_wait {
                     let r = ctx.l2.wait_receipt(h, Duration::from_secs(120))?;
                     println!(
-                        "included in L2 block {} (status {})",
-                        agnt2_client::hex_u64(&r["blockNumber"])?,
-                        r["status"]
+                        "included in L2 block {} ({})",
+                        r.block_number.unwrap_or_default(),
+                        if agnt2_client::ReceiptResponse::status(&r) {
+                            "succeeded"
+                        } else {
+                            "reverted"
+                        }
                     );
                 }
             }

@@ -164,7 +164,7 @@ impl ChannelCalls for L2 {
         window: u64,
     ) -> eyre::Result<Vec<crate::ChannelParams>> {
         let chain_id = self.chain_id()?;
-        let gas_price = self.gas_price()?;
+        let fees = self.fees()?;
         let start = self.nonce(funder.address())?;
         let mut raws = Vec::with_capacity(agents.len());
         for (i, a) in agents.iter().enumerate() {
@@ -172,7 +172,7 @@ impl ChannelCalls for L2 {
                 funder,
                 chain_id,
                 start + i as u64,
-                gas_price,
+                fees,
                 21_000,
                 Some(a.address()),
                 fund,
@@ -190,7 +190,7 @@ impl ChannelCalls for L2 {
                 &signer,
                 chain_id,
                 n,
-                gas_price,
+                fees,
                 300_000,
                 Some(adjudicator),
                 deposit,

@@ -1,53 +1,122 @@
-//! agnt2-client: a small blocking JSON-RPC client for any Ethereum node (the rollup or its L1).
+//! agnt2-client: blocking helpers over an alloy provider, for the rollup or its L1.
 //!
-//! HTTP/1.1 over one short connection per call: for the infrequent calls of the channel hub,
-//! the CLIs, the benchmarks and settlement (deployments, disputes, watching logs), not for load.
+//! Any endpoint alloy connects to: `http://`, `https://` (rustls; the platform's roots, so
+//! `SSL_CERT_FILE` is honored), `ws://`, `wss://`. Rate limits (429, 503) and connection errors
+//! are retried with backoff. The helpers block: they serve the infrequent calls of the channel
+//! hub, the CLIs, the benchmarks and settlement (deployments, disputes, watching logs) from
+//! synchronous code; async code uses [`Client::provider`] directly.
+
+mod rt;
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{Address, B256, Bytes, TxKind, U256, hex};
+use alloy_eips::{BlockNumberOrTag, eip2718::Encodable2718};
+use alloy_network::{AnyNetwork, TransactionBuilder};
+pub use alloy_network::{AnyTransactionReceipt, ReceiptResponse};
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy_provider::{Provider, RootProvider};
+use alloy_rpc_client::{ClientBuilder, RpcClient};
+use alloy_rpc_types_eth::{Filter, Log, TransactionRequest};
+use alloy_serde::WithOtherFields;
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
+use alloy_transport::{
+    TransportError, TransportErrorKind,
+    layers::{RateLimitRetryPolicy, RetryBackoffLayer, RetryPolicy},
+};
 use eyre::{WrapErr, bail, eyre};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::{
-    io::{Read, Write},
-    net::{SocketAddr, TcpStream, ToSocketAddrs},
+    net::SocketAddr,
     time::{Duration, Instant},
 };
+
+/// Retries of a call answered 429/503 or that could not connect.
+const MAX_RETRIES: u32 = 10;
+/// Backoff before a retry, in milliseconds (or the server's `Retry-After`).
+const BACKOFF_MS: u64 = 250;
 
 /// A JSON-RPC endpoint.
 #[derive(Debug, Clone)]
 pub struct Client {
-    addr: SocketAddr,
     url: String,
+    rpc: RpcClient,
+    provider: RootProvider<AnyNetwork>,
     timeout: Duration,
 }
 
+/// Retries what a rate limit or an unreachable server answers: the request was not served.
+fn retry_policy() -> impl RetryPolicy + Clone {
+    RateLimitRetryPolicy::default().or(|e: &TransportError| is_connection_error(e))
+}
+
+fn is_connection_error(e: &TransportError) -> bool {
+    let TransportError::Transport(kind) = e else { return false };
+    match kind {
+        TransportErrorKind::BackendGone => true,
+        TransportErrorKind::Custom(inner) => {
+            let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+            while let Some(err) = cur {
+                if let Some(r) = err.downcast_ref::<reqwest::Error>()
+                    && (r.is_connect() || r.is_timeout())
+                {
+                    return true;
+                }
+                cur = err.source();
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+/// Installs ring as rustls' process-wide crypto provider (once; a provider another part of the
+/// process installed first stays).
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Client {
-    /// From an `http://host:port` URL.
+    /// Connects to `url`: `http(s)://` or `ws(s)://`.
     pub fn new(url: &str) -> eyre::Result<Self> {
-        let hostport = url
-            .strip_prefix("http://")
-            .ok_or_else(|| eyre!("RPC URL must start with http:// (got {url})"))?
-            .trim_end_matches('/');
-        let addr = hostport
-            .to_socket_addrs()
-            .wrap_err_with(|| format!("resolving {hostport}"))?
-            .next()
-            .ok_or_else(|| eyre!("cannot resolve {hostport}"))?;
-        Ok(Self { addr, url: url.to_string(), timeout: Duration::from_secs(30) })
+        Self::with_timeout_at(url, Duration::from_secs(30))
     }
 
     /// For a socket address (`http://addr`).
-    pub fn from_addr(addr: SocketAddr) -> Self {
-        Self { addr, url: format!("http://{addr}"), timeout: Duration::from_secs(30) }
+    pub fn from_addr(addr: SocketAddr) -> eyre::Result<Self> {
+        Self::new(&format!("http://{addr}"))
+    }
+
+    /// [`Self::new`] with calls that may wait `timeout` for their answer.
+    pub fn with_timeout_at(url: &str, timeout: Duration) -> eyre::Result<Self> {
+        install_crypto_provider();
+        let layer =
+            RetryBackoffLayer::new_with_policy(MAX_RETRIES, BACKOFF_MS, u64::MAX, retry_policy());
+        let builder = ClientBuilder::default().layer(layer);
+        let client = if url.starts_with("http://") || url.starts_with("https://") {
+            let parsed = url.parse().wrap_err_with(|| format!("RPC URL {url}"))?;
+            let http = reqwest::Client::builder()
+                .timeout(timeout)
+                .build()
+                .wrap_err("building the HTTP client")?;
+            builder.http_with_client(http, parsed)
+        } else if url.starts_with("ws://") || url.starts_with("wss://") {
+            let owned = url.to_string();
+            rt::block_on(async move { builder.connect(&owned).await })?
+                .wrap_err_with(|| format!("connecting to {url}"))?
+        } else {
+            bail!("RPC URL must start with http://, https://, ws:// or wss:// (got {url})");
+        };
+        Ok(Self {
+            url: url.to_string(),
+            provider: RootProvider::new(client.clone()),
+            rpc: client,
+            timeout,
+        })
     }
 
     /// How long a call may wait for its answer (30 s by default).
-    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    pub fn with_timeout(self, timeout: Duration) -> eyre::Result<Self> {
+        Self::with_timeout_at(&self.url, timeout)
     }
 
     /// The URL.
@@ -55,79 +124,102 @@ impl Client {
         &self.url
     }
 
-    /// One JSON-RPC call; an error response becomes an error carrying its message.
-    pub fn call(&self, method: &str, params: Value) -> eyre::Result<Value> {
-        let body =
-            json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-        let v = self.post(&body).wrap_err_with(|| method.to_string())?;
-        if let Some(e) = v.get("error") {
-            bail!("{method}: {}", e.get("message").and_then(Value::as_str).unwrap_or("error"));
-        }
-        v.get("result").cloned().ok_or_else(|| eyre!("{method}: no result in {v}"))
+    /// The alloy provider, for async callers.
+    pub const fn provider(&self) -> &RootProvider<AnyNetwork> {
+        &self.provider
     }
 
-    /// POSTs a raw JSON-RPC body (a request or a batch) and returns the parsed answer.
+    /// Runs `f` with the provider on the client runtime, bounded by the call timeout.
+    fn run<T, F, Fut>(&self, what: &str, f: F) -> eyre::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(RootProvider<AnyNetwork>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, TransportError>> + Send + 'static,
+    {
+        let fut = f(self.provider.clone());
+        let timeout = self.timeout;
+        let out = rt::block_on(async move { tokio::time::timeout(timeout, fut).await })?;
+        match out {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(eyre!("{what}: {}", describe(&e))),
+            Err(_) => Err(eyre!("{what}: no answer from {} within {timeout:?}", self.url)),
+        }
+    }
+
+    /// One JSON-RPC call with untyped parameters and result (methods alloy has no binding
+    /// for); an error response becomes an error carrying its message.
+    pub fn call(&self, method: &str, params: Value) -> eyre::Result<Value> {
+        let m = method.to_string();
+        self.run(method, move |p| async move { p.raw_request::<_, Value>(m.into(), params).await })
+    }
+
+    /// POSTs a raw JSON-RPC body (a request or a batch) and returns the parsed answer (HTTP
+    /// endpoints; load generators that build their own batches).
     pub fn post(&self, body: &str) -> eyre::Result<Value> {
-        let mut s = TcpStream::connect(self.addr)
-            .wrap_err_with(|| format!("connecting to JSON-RPC {}", self.url))?;
-        s.set_read_timeout(Some(self.timeout))?;
-        let head = format!(
-            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.addr,
-            body.len()
-        );
-        s.write_all(head.as_bytes())?;
-        s.write_all(body.as_bytes())?;
-        let mut out = Vec::new();
-        s.read_to_end(&mut out)?;
-        let text = String::from_utf8_lossy(&out);
-        let (_, body) = text.split_once("\r\n\r\n").ok_or_else(|| eyre!("bad HTTP response"))?;
-        serde_json::from_str(body).wrap_err_with(|| format!("bad JSON {body:.200}"))
+        if !self.url.starts_with("http") {
+            bail!("raw POST needs an http(s) endpoint, not {}", self.url);
+        }
+        let (url, body, timeout) = (self.url.clone(), body.to_string(), self.timeout);
+        rt::block_on(async move {
+            let http = reqwest::Client::builder().timeout(timeout).build()?;
+            let resp = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await?
+                .error_for_status()?;
+            resp.bytes().await
+        })?
+        .map_err(|e| eyre!("POST {}: {e}", self.url))
+        .and_then(|b| serde_json::from_slice(&b).wrap_err("the answer is not JSON"))
     }
 
     /// `eth_chainId`.
     pub fn chain_id(&self) -> eyre::Result<u64> {
-        hex_u64(&self.call("eth_chainId", json!([]))?)
+        self.run("eth_chainId", |p| async move { p.get_chain_id().await })
     }
 
     /// `eth_blockNumber`.
     pub fn block_number(&self) -> eyre::Result<u64> {
-        hex_u64(&self.call("eth_blockNumber", json!([]))?)
+        self.run("eth_blockNumber", |p| async move { p.get_block_number().await })
     }
 
     /// The timestamp of the latest block.
     pub fn latest_timestamp(&self) -> eyre::Result<u64> {
-        let b = self.call("eth_getBlockByNumber", json!(["latest", false]))?;
-        hex_u64(&b["timestamp"])
+        let block = self.run("eth_getBlockByNumber", |p| async move {
+            p.get_block_by_number(BlockNumberOrTag::Latest).await
+        })?;
+        Ok(block.ok_or_else(|| eyre!("{} has no latest block", self.url))?.header.timestamp)
+    }
+
+    /// The header of block `n` (`None` when the node does not have it).
+    pub fn header(&self, n: u64) -> eyre::Result<Option<alloy_network::AnyRpcHeader>> {
+        let block = self.run("eth_getBlockByNumber", move |p| async move {
+            p.get_block_by_number(BlockNumberOrTag::Number(n)).await
+        })?;
+        Ok(block.map(|b| b.0.inner.header))
     }
 
     /// `eth_getBalance` at the latest block.
     pub fn balance(&self, who: Address) -> eyre::Result<U256> {
-        let v = self.call("eth_getBalance", json!([who, "latest"]))?;
-        v.as_str()
-            .and_then(|s| U256::from_str_radix(s.trim_start_matches("0x"), 16).ok())
-            .ok_or_else(|| eyre!("bad balance {v}"))
+        self.run("eth_getBalance", move |p| async move { p.get_balance(who).await })
     }
 
     /// `eth_call` of `data` on `to` at the latest block.
     pub fn eth_call(&self, to: Address, data: &[u8]) -> eyre::Result<Bytes> {
-        let v = self.call(
-            "eth_call",
-            json!([{"to": to, "data": Bytes::copy_from_slice(data)}, "latest"]),
-        )?;
-        v.as_str()
-            .and_then(|s| hex::decode(s).ok())
-            .map(Bytes::from)
-            .ok_or_else(|| eyre!("bad eth_call result {v}"))
+        let tx = TransactionRequest::default().with_to(to).with_input(data.to_vec());
+        self.run("eth_call", move |p| async move { p.call(WithOtherFields::new(tx)).await })
     }
 
-    /// Signs a transaction without sending it: the raw bytes and the hash.
+    /// Signs a transaction without sending it: the raw bytes and the hash. `max_fee` and `tip`
+    /// are the EIP-1559 fee caps per gas.
     #[allow(clippy::too_many_arguments)]
     pub fn sign_tx(
         from: &PrivateKeySigner,
         chain_id: u64,
         nonce: u64,
-        gas_price: u128,
+        (max_fee, tip): (u128, u128),
         gas: u64,
         to: Option<Address>,
         value: U256,
@@ -137,8 +229,8 @@ impl Client {
             chain_id,
             nonce,
             gas_limit: gas,
-            max_fee_per_gas: gas_price * 2 + 1_000_000,
-            max_priority_fee_per_gas: 1_000_000,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: tip.min(max_fee),
             to: to.map_or(TxKind::Create, TxKind::Call),
             value,
             input: data.into(),
@@ -151,40 +243,52 @@ impl Client {
 
     /// `eth_gasPrice`.
     pub fn gas_price(&self) -> eyre::Result<u128> {
-        Ok(hex_u64(&self.call("eth_gasPrice", json!([]))?)? as u128)
+        self.run("eth_gasPrice", |p| async move { p.get_gas_price().await })
+    }
+
+    /// EIP-1559 fee caps `(maxFeePerGas, maxPriorityFeePerGas)` from `eth_feeHistory` (alloy's
+    /// estimator: twice the next base fee plus the tip).
+    pub fn fees(&self) -> eyre::Result<(u128, u128)> {
+        let e = self.run("eth_feeHistory", |p| async move { p.estimate_eip1559_fees().await })?;
+        Ok((e.max_fee_per_gas, e.max_priority_fee_per_gas))
     }
 
     /// The pending nonce of `who`.
     pub fn nonce(&self, who: Address) -> eyre::Result<u64> {
-        hex_u64(&self.call("eth_getTransactionCount", json!([who, "pending"]))?)
+        self.run("eth_getTransactionCount", move |p| async move {
+            p.get_transaction_count(who).pending().await
+        })
     }
 
-    /// Sends signed transactions in batches without waiting, then waits for every receipt and
-    /// fails if any reverted.
+    /// Sends signed transactions in JSON-RPC batches without waiting, then waits for every
+    /// receipt and fails if any reverted.
     pub fn send_all(&self, raws: &[(Bytes, B256)]) -> eyre::Result<()> {
         for chunk in raws.chunks(200) {
-            let reqs: Vec<Value> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, (raw, _))| json!({"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]}))
-                .collect();
-            let v = self.post(&Value::Array(reqs).to_string())?;
-            for r in v.as_array().ok_or_else(|| eyre!("batch answer is not an array"))? {
-                if let Some(e) = r.get("error") {
-                    bail!("eth_sendRawTransaction: {e}");
+            let (chunk, rpc) = (chunk.to_vec(), self.rpc.clone());
+            self.run("eth_sendRawTransaction (batch)", move |_| async move {
+                let mut batch = rpc.new_batch();
+                let mut waiters = Vec::with_capacity(chunk.len());
+                for (raw, _) in &chunk {
+                    waiters.push(batch.add_call::<_, B256>("eth_sendRawTransaction", &(raw,))?);
                 }
-            }
+                batch.send().await?;
+                for w in waiters {
+                    w.await?;
+                }
+                Ok(())
+            })?;
         }
         for (_, hash) in raws {
             let r = self.wait_receipt(*hash, Duration::from_secs(120))?;
-            if r["status"] != json!("0x1") {
+            if !r.status() {
                 bail!("transaction {hash} reverted");
             }
         }
         Ok(())
     }
 
-    /// Signs and sends a call from `from`, waits for its receipt and fails if it reverted.
+    /// Signs and sends a call from `from` (nonce, gas estimate + 25 %, EIP-1559 fees from the
+    /// node), waits for its receipt and fails if it reverted.
     pub fn transact(
         &self,
         from: &PrivateKeySigner,
@@ -192,32 +296,54 @@ impl Client {
         value: U256,
         data: Vec<u8>,
     ) -> eyre::Result<B256> {
+        Ok(self.transact_receipt(from, to, value, data)?.transaction_hash)
+    }
+
+    /// [`Self::transact`], returning the receipt.
+    pub fn transact_receipt(
+        &self,
+        from: &PrivateKeySigner,
+        to: Option<Address>,
+        value: U256,
+        data: Vec<u8>,
+    ) -> eyre::Result<AnyTransactionReceipt> {
         let chain_id = self.chain_id()?;
-        let nonce =
-            hex_u64(&self.call("eth_getTransactionCount", json!([from.address(), "pending"]))?)?;
-        let gas_price = hex_u64(&self.call("eth_gasPrice", json!([]))?)? as u128;
-        let mut req =
-            json!({"from": from.address(), "value": value, "data": Bytes::from(data.clone())});
+        let nonce = self.nonce(from.address())?;
+        let fees = self.fees()?;
+        let mut req = TransactionRequest::default()
+            .with_from(from.address())
+            .with_value(value)
+            .with_input(data.clone());
         if let Some(to) = to {
-            req["to"] = json!(to);
+            req = req.with_to(to);
         }
-        let gas = hex_u64(&self.call("eth_estimateGas", json!([req]))?)?;
+        let gas = self.run("eth_estimateGas", move |p| async move {
+            p.estimate_gas(WithOtherFields::new(req)).await
+        })?;
         let (raw, hash) =
-            Self::sign_tx(from, chain_id, nonce, gas_price, gas + gas / 4, to, value, data)?;
-        self.call("eth_sendRawTransaction", json!([raw]))?;
+            Self::sign_tx(from, chain_id, nonce, fees, gas + gas / 4, to, value, data)?;
+        self.run("eth_sendRawTransaction", move |p| async move {
+            p.send_raw_transaction(&raw).await.map(|_| ())
+        })?;
         let receipt = self.wait_receipt(hash, Duration::from_secs(60))?;
-        if receipt["status"] != json!("0x1") {
+        if !receipt.status() {
             bail!("transaction {hash} reverted");
         }
-        Ok(hash)
+        Ok(receipt)
     }
 
     /// Polls for the receipt of `hash`.
-    pub fn wait_receipt(&self, hash: B256, timeout: Duration) -> eyre::Result<Value> {
+    pub fn wait_receipt(
+        &self,
+        hash: B256,
+        timeout: Duration,
+    ) -> eyre::Result<AnyTransactionReceipt> {
         let start = Instant::now();
         loop {
-            let r = self.call("eth_getTransactionReceipt", json!([hash]))?;
-            if !r.is_null() {
+            let r = self.run("eth_getTransactionReceipt", move |p| async move {
+                p.get_transaction_receipt(hash).await
+            })?;
+            if let Some(r) = r {
                 return Ok(r);
             }
             if start.elapsed() > timeout {
@@ -228,22 +354,24 @@ impl Client {
     }
 
     /// Logs of `address` in blocks `from..=to`.
-    pub fn logs(&self, address: Address, from: u64, to: u64) -> eyre::Result<Vec<Value>> {
-        let v = self.call(
-            "eth_getLogs",
-            json!([{"address": address, "fromBlock": format!("0x{from:x}"), "toBlock": format!("0x{to:x}")}]),
-        )?;
-        v.as_array().cloned().ok_or_else(|| eyre!("bad eth_getLogs result"))
+    pub fn logs(&self, address: Address, from: u64, to: u64) -> eyre::Result<Vec<Log>> {
+        let filter = Filter::new().address(address).from_block(from).to_block(to);
+        self.run("eth_getLogs", move |p| async move { p.get_logs(&filter).await })
     }
 
     /// Deploys `code` from `from`; the contract's address.
     pub fn deploy(&self, from: &PrivateKeySigner, code: Bytes) -> eyre::Result<Address> {
-        let hash = self.transact(from, None, U256::ZERO, code.to_vec())?;
-        let r = self.wait_receipt(hash, Duration::from_secs(60))?;
-        r["contractAddress"]
-            .as_str()
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| eyre!("deployment {hash} has no contract address"))
+        let r = self.transact_receipt(from, None, U256::ZERO, code.to_vec())?;
+        r.contract_address
+            .ok_or_else(|| eyre!("deployment {} has no contract address", r.transaction_hash))
+    }
+}
+
+/// An alloy error as one line: the JSON-RPC error's message, or the transport's.
+fn describe(e: &TransportError) -> String {
+    match e {
+        TransportError::ErrorResp(p) => p.message.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -279,6 +407,79 @@ pub fn parse_amount(s: &str) -> eyre::Result<U256> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::{
+        io::{BufRead, BufReader, Read, Write},
+        net::TcpListener,
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        },
+    };
+
+    /// A JSON-RPC server on 127.0.0.1 that answers the first `limited` requests 429 and then
+    /// `eth_chainId` = 42; counts what it was asked.
+    fn rate_limited_server(limited: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let count = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut len = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; len];
+                let _ = reader.read_exact(&mut body);
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                let answer = if n < limited {
+                    "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        .to_string()
+                } else {
+                    let req: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    let text =
+                        serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "result": "0x2a"})
+                            .to_string();
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                        text.len()
+                    )
+                };
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        (url, seen)
+    }
+
+    #[test]
+    fn rate_limited_calls_are_retried_until_answered() {
+        let (url, seen) = rate_limited_server(3);
+        let client = Client::new(&url).unwrap();
+        assert_eq!(client.chain_id().unwrap(), 42);
+        assert_eq!(seen.load(Ordering::SeqCst), 4, "three 429s, then the answer");
+    }
+
+    #[test]
+    fn an_endpoint_that_stays_rate_limited_fails_with_the_reason() {
+        let (url, seen) = rate_limited_server(usize::MAX);
+        let err = Client::new(&url).unwrap().chain_id().unwrap_err().to_string();
+        assert!(err.contains("429"), "{err}");
+        assert_eq!(seen.load(Ordering::SeqCst), 1 + MAX_RETRIES as usize);
+    }
+
+    #[test]
+    fn urls_of_other_schemes_are_refused() {
+        let err = Client::new("ftp://127.0.0.1:1").unwrap_err().to_string();
+        assert!(err.contains("http://, https://, ws:// or wss://"), "{err}");
+    }
 
     #[test]
     fn amounts() {

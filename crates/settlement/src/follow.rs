@@ -11,9 +11,8 @@ use agnt2_client::Client;
 use agnt2_primitives::{L1BlockAttributes, L1Epoch as Epoch};
 use alloy_primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy_sol_types::SolEvent;
-use eyre::{WrapErr, bail, eyre};
+use eyre::{bail, eyre};
 use op_alloy_consensus::TxDeposit;
-use serde_json::{Value, json};
 
 alloy_sol_types::sol! {
     /// The portal's deposit event.
@@ -64,10 +63,6 @@ pub fn deposit_from_event(
     })
 }
 
-fn hex_field(v: &Value, k: &str) -> eyre::Result<u64> {
-    agnt2_client::hex_u64(&v[k]).wrap_err_with(|| format!("field {k}"))
-}
-
 /// Polls an L1 for confirmed blocks and their deposits.
 #[derive(Debug)]
 pub struct L1Follower {
@@ -115,11 +110,7 @@ impl L1Follower {
 
     /// The hash of L1 block `n` (none if the L1 does not have it).
     pub fn block_hash(&self, n: u64) -> eyre::Result<Option<B256>> {
-        let b = self.l1.call("eth_getBlockByNumber", json!([format!("0x{n:x}"), false]))?;
-        if b.is_null() {
-            return Ok(None);
-        }
-        Ok(Some(serde_json::from_value(b["hash"].clone()).wrap_err("block hash")?))
+        Ok(self.l1.header(n)?.map(|h| h.hash))
     }
 
     /// The confirmed blocks from the next one on (at most `max`), each with its deposits.
@@ -133,35 +124,25 @@ impl L1Follower {
         let logs = self.l1.logs(self.portal, self.next, last)?;
         let mut out = Vec::new();
         for n in self.next..=last {
-            let b = self.l1.call("eth_getBlockByNumber", json!([format!("0x{n:x}"), false]))?;
-            if b.is_null() {
-                bail!("L1 block {n} is missing");
-            }
-            let hash: B256 = serde_json::from_value(b["hash"].clone()).wrap_err("block hash")?;
-            let base_fee =
-                b.get("baseFeePerGas").map_or(Ok(0), |_| hex_field(&b, "baseFeePerGas"))?;
+            let b = self.l1.header(n)?.ok_or_else(|| eyre!("L1 block {n} is missing"))?;
+            let hash = b.hash;
             let attrs = L1BlockAttributes {
                 number: n,
-                timestamp: hex_field(&b, "timestamp")?,
-                base_fee: U256::from(base_fee),
+                timestamp: b.timestamp,
+                base_fee: U256::from(b.base_fee_per_gas.unwrap_or_default()),
                 blob_base_fee: U256::from(1u64),
                 hash,
                 ..self.template
             };
             let mut deposits = Vec::new();
-            for log in logs.iter().filter(|l| {
-                l["blockHash"].as_str().and_then(|h| h.parse::<B256>().ok()) == Some(hash)
-            }) {
-                let topics: Vec<B256> =
-                    serde_json::from_value(log["topics"].clone()).wrap_err("log topics")?;
-                if topics.first() != Some(&TransactionDeposited::SIGNATURE_HASH) {
+            for log in logs.iter().filter(|l| l.block_hash == Some(hash)) {
+                if log.topics().first() != Some(&TransactionDeposited::SIGNATURE_HASH) {
                     continue;
                 }
-                let data: Bytes =
-                    serde_json::from_value(log["data"].clone()).wrap_err("log data")?;
-                let ev = TransactionDeposited::decode_raw_log(topics, &data)
+                let ev = TransactionDeposited::decode_log_data(&log.inner.data)
                     .map_err(|e| eyre!("bad TransactionDeposited in L1 block {n}: {e}"))?;
-                let index = hex_field(log, "logIndex")?;
+                let index =
+                    log.log_index.ok_or_else(|| eyre!("a log of L1 block {n} has no index"))?;
                 deposits.push(deposit_from_event(
                     ev.from,
                     ev.to,

@@ -58,13 +58,10 @@ pub fn give_feedback(
             feedbackURI: String::new(),
             feedbackHash: B256::ZERO,
         };
+        // `transact` fails on a reverted transaction.
         let tx = l2
             .transact(client, Some(REPUTATION), U256::ZERO, call.abi_encode())
             .wrap_err_with(|| format!("giving {tag} feedback"))?;
-        let r = l2.wait_receipt(tx, std::time::Duration::from_secs(30))?;
-        if r["status"] != serde_json::json!("0x1") {
-            bail!("the {tag} feedback {tx} reverted");
-        }
         txs.push(tx);
     }
     Ok(txs)
@@ -85,22 +82,21 @@ pub fn ensure_registered(
         &l2.eth_call(IDENTITY, &IIdentity::balanceOfCall { owner: me }.abi_encode())?,
     )?;
     if count.is_zero() {
-        let tx = l2
-            .transact(
+        let receipt = l2
+            .transact_receipt(
                 signer,
                 Some(IDENTITY),
                 U256::ZERO,
                 IIdentity::registerCall { agentURI: uri.into() }.abi_encode(),
             )
             .wrap_err("registering the agent")?;
-        let receipt = l2.wait_receipt(tx, std::time::Duration::from_secs(30))?;
-        for log in receipt["logs"].as_array().into_iter().flatten() {
-            let topics: Vec<B256> = serde_json::from_value(log["topics"].clone())?;
+        for log in receipt.logs() {
+            let topics = log.topics();
             if topics.first() == Some(&IIdentity::Registered::SIGNATURE_HASH) && topics.len() > 1 {
                 return Ok((U256::from_be_bytes(topics[1].0), true));
             }
         }
-        bail!("the registration {tx} emitted no Registered event");
+        bail!("the registration {} emitted no Registered event", receipt.transaction_hash);
     }
     let id = U256::abi_decode(&l2.eth_call(
         IDENTITY,

@@ -12,10 +12,9 @@ use crate::{
     l2::{ChannelCalls, L2},
     state::Adjudicator,
 };
-use alloy_primitives::{B256, Bytes, LogData, U256};
+use alloy_primitives::{B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolEvent};
-use serde_json::Value;
 use std::{
     collections::HashMap,
     sync::{Arc, atomic::Ordering},
@@ -161,17 +160,14 @@ enum Event {
     Concluded(B256),
 }
 
-fn event(log: &Value) -> Option<Event> {
-    let topics: Vec<B256> =
-        log["topics"].as_array()?.iter().filter_map(|t| t.as_str()?.parse().ok()).collect();
-    let data: Bytes = log["data"].as_str()?.parse().ok()?;
-    let first = *topics.first()?;
-    let log = LogData::new(topics, data)?;
+fn event(log: &alloy_rpc_types_eth::Log) -> Option<Event> {
+    let first = *log.topics().first()?;
+    let log = &log.inner.data;
     if first == Adjudicator::Disputed::SIGNATURE_HASH {
-        let ev = Adjudicator::Disputed::decode_log_data(&log).ok()?;
+        let ev = Adjudicator::Disputed::decode_log_data(log).ok()?;
         Some(Event::Disputed { id: ev.channelId, end: ev.disputeEnd })
     } else if first == Adjudicator::Concluded::SIGNATURE_HASH {
-        let ev = Adjudicator::Concluded::decode_log_data(&log).ok()?;
+        let ev = Adjudicator::Concluded::decode_log_data(log).ok()?;
         Some(Event::Concluded(ev.channelId))
     } else {
         None
