@@ -7,17 +7,23 @@ use common::{Anvil, DEV_ADDR0, DEV_KEY0, agnt2_bin, cast, workspace};
 use serde_json::Value;
 use std::{
     io::{BufRead, BufReader},
-    path::Path,
-    process::{Command, Stdio},
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
     time::Duration,
 };
 
 fn launch(l1: &str, datadir: &Path, extra: &[&str]) -> std::process::Output {
+    launch_env(l1, datadir, extra, &[])
+}
+
+/// [`launch`] with `env` set for the child (`SSL_CERT_FILE` of a TLS test).
+fn launch_env(l1: &str, datadir: &Path, extra: &[&str], env: &[(&str, PathBuf)]) -> Output {
     Command::new(agnt2_bin())
         .current_dir(workspace())
         .args(["launch", "--dev", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0, "--datadir"])
         .arg(datadir)
         .args(extra)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run agnt2 launch")
 }
@@ -186,11 +192,16 @@ struct Launched {
 
 impl Launched {
     fn start(l1: &str, datadir: &Path) -> Self {
+        Self::start_env(l1, datadir, &[])
+    }
+
+    fn start_env(l1: &str, datadir: &Path, env: &[(&str, PathBuf)]) -> Self {
         let mut child = Command::new(agnt2_bin())
             .current_dir(workspace())
             .args(["launch", "--dev", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0, "--http.port", "0"])
             .args(["--block-time", "200", "--l1.poll-ms", "50", "--datadir"])
             .arg(datadir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -497,10 +508,20 @@ fn the_proposer_posts_output_roots_the_node_serves_and_anyone_can_recompute() {
 
 /// Runs `agnt2 bridge …` as dev account 1; (success, stdout, stderr).
 fn bridge(l1: &str, l2: &str, args: &[&str]) -> (bool, String, String) {
+    bridge_env(l1, l2, args, &[])
+}
+
+fn bridge_env(
+    l1: &str,
+    l2: &str,
+    args: &[&str],
+    env: &[(&str, PathBuf)],
+) -> (bool, String, String) {
     let out = Command::new(agnt2_bin())
         .arg("bridge")
         .args(args)
         .args(["--l1.rpc-url", l1, "--l2.rpc-url", l2, "--private-key", DEV_KEY1])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
     (
@@ -830,4 +851,54 @@ fn an_l1_reorg_of_a_deposit_is_re_derived_without_double_minting() {
     deposit(&l1, &portal, DEV_KEY1, target, "7", "100000", "0x");
     node.wait_deposits(1);
     assert_eq!(node.rpc("eth_getBalance", serde_json::json!([target, "latest"])), "0x7");
+}
+
+/// Hosted endpoints speak TLS and rate-limit: with the L1 behind nginx over `https://` (a CA the
+/// children trust through `SSL_CERT_FILE`) answering 429 above 20 requests a second, and the L2
+/// behind another TLS proxy, `agnt2 launch` deploys, the node follows the L1 and proposes, and
+/// `agnt2 bridge deposit` goes in over `https://` and is watched on L2 over `wss://`.
+#[test]
+fn launch_follow_and_bridge_over_tls_through_a_rate_limited_endpoint() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1_tls = common::TlsProxy::start(anvil.addr, Some(20));
+    let env = l1_tls.env();
+    let l1 = l1_tls.https();
+    let dir = tempfile::tempdir().unwrap();
+    // Plain http is not an option the test leaves open: the proxy is the only way in.
+    let out = launch_env(&l1, dir.path(), &["--deploy-only", "--submission-interval", "2"], &env);
+    ok(&out);
+    assert!(
+        l1_tls.answered(429) > 0,
+        "the L1 endpoint never rate-limited; the retry path went untested"
+    );
+    // Without the CA the same endpoint is refused: the trust came from SSL_CERT_FILE.
+    let untrusted = launch_env(&l1, dir.path(), &["--deploy-only"], &[]);
+    assert!(!untrusted.status.success(), "a certificate of an unknown CA was accepted");
+
+    let node = Launched::start_env(&l1, dir.path(), &env);
+    let l2_addr = node.url.trim_start_matches("http://").parse().unwrap();
+    let l2_tls = common::TlsProxy::start(l2_addr, None);
+    // One bundle trusted for both proxies (each made its own CA).
+    let bundle = dir.path().join("cas.pem");
+    let pems = [&l1_tls.ca, &l2_tls.ca].map(|p| std::fs::read_to_string(p).unwrap());
+    std::fs::write(&bundle, pems.concat()).unwrap();
+    let both = [("SSL_CERT_FILE", bundle)];
+    let (ok_, out, err) = bridge_env(&l1, &l2_tls.wss(), &["deposit", "--value", "1ether"], &both);
+    assert!(ok_, "agnt2 bridge deposit over TLS failed:\n{out}\n{err}");
+    assert!(out.contains("included in L2 block") && out.contains("succeeded"), "{out}");
+    // The proposer posts output roots to the L1 over https (read here from anvil directly).
+    let oracle = deployment(dir.path())["l2OutputOracle"].as_str().unwrap().to_string();
+    let plain = format!("http://{}", anvil.addr);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let latest: u64 =
+            cast(&["call", &oracle, "latestBlockNumber()(uint256)", "--rpc-url", &plain])
+                .parse()
+                .unwrap_or(0);
+        if latest >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no output root proposed over TLS");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -455,3 +455,105 @@ impl Drop for HubProc {
         self.kill9();
     }
 }
+
+/// nginx from `.tools/` terminating TLS in front of a plain JSON-RPC endpoint: `https://` and
+/// `wss://` on one port of 127.0.0.1, with a certificate of a CA made for the test. Children that
+/// should trust it get `SSL_CERT_FILE` ([`TlsProxy::env`]). Killed on drop.
+pub struct TlsProxy {
+    child: Child,
+    pub port: u16,
+    pub ca: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl TlsProxy {
+    /// In front of `upstream`; with `rate_per_s`, requests over that rate are answered 429 (as
+    /// hosted endpoints do).
+    pub fn start(upstream: SocketAddr, rate_per_s: Option<u32>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "agnt2 test CA");
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let mut params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()])
+                .unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, "127.0.0.1");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, ca_cert.pem()).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let limit = match rate_per_s {
+            Some(r) => format!(
+                "limit_req_zone $binary_remote_addr zone=rpc:1m rate={r}r/s;\n  \
+                 limit_req zone=rpc burst=2 nodelay;\n  limit_req_status 429;\n"
+            ),
+            None => String::new(),
+        };
+        let conf = format!(
+            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  \
+             proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
+             uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  {limit}\
+             map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}\n  \
+             server {{\n    listen 127.0.0.1:{port} ssl;\n    \
+             ssl_certificate {d}/cert.pem;\n    ssl_certificate_key {d}/key.pem;\n    \
+             location / {{\n      proxy_pass http://{upstream};\n      proxy_http_version 1.1;\n      \
+             proxy_set_header Upgrade $http_upgrade;\n      \
+             proxy_set_header Connection $connection_upgrade;\n      \
+             proxy_read_timeout 3600s;\n    }}\n  }}\n}}\n"
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = Command::new(workspace().join(".tools/nginx/usr/sbin/nginx"))
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx from .tools (make bench-tools)");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { child, port, ca, dir }
+    }
+
+    pub fn https(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    pub fn wss(&self) -> String {
+        format!("wss://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment a child needs to trust the proxy's certificate.
+    pub fn env(&self) -> [(&'static str, PathBuf); 1] {
+        [("SSL_CERT_FILE", self.ca.clone())]
+    }
+
+    /// Requests the proxy answered with `status`.
+    pub fn answered(&self, status: u16) -> usize {
+        let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        log.lines().filter(|l| l.contains(&format!("\" {status} "))).count()
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
