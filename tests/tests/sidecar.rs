@@ -151,7 +151,12 @@ impl SidecarProc {
     }
 
     fn start_with(config: &Path, key: &Key, args: &[&str]) -> Self {
+        Self::start_env(config, key, args, &[])
+    }
+
+    fn start_env(config: &Path, key: &Key, args: &[&str], env: &[(&str, PathBuf)]) -> Self {
         let mut child = Command::new(sidecar_bin())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .arg("--config")
             .arg(config)
             .args(args)
@@ -195,6 +200,11 @@ const PRICE: u64 = 1_000_000_000_000; // 1000 gwei
 
 struct World {
     node: Node,
+    /// The rollup's URL for the hub, the sidecar and the CLI (the node's, or a TLS proxy's).
+    l2: String,
+    /// Environment of the processes the test starts (`SSL_CERT_FILE` behind TLS).
+    env: Vec<(&'static str, PathBuf)>,
+    _tls: Option<common::TlsProxy>,
     hub: HubProc,
     hub_key: Key,
     hub_addr: SocketAddr,
@@ -233,6 +243,50 @@ fn world() -> World {
     let service = Key::random();
     fund(&node, service.address());
     World {
+        l2: node.url(),
+        env: Vec::new(),
+        _tls: None,
+        hub_addr: hub.addr,
+        hub,
+        hub_key,
+        node,
+        adjudicator,
+        upstream: Upstream::start(),
+        dir,
+        service,
+    }
+}
+
+/// [`world`] with the rollup reached only over TLS: nginx in front of the node, the hub on
+/// `wss://`, the sidecar and the CLI on `https://`, trusting the proxy's CA.
+fn world_over_tls(metrics: &str) -> World {
+    let node = Node::start(&[]);
+    let tls = common::TlsProxy::start(node.addr, None);
+    let env: Vec<(&'static str, PathBuf)> = tls.env().into();
+    let adjudicator = forge_create(
+        &node.url(),
+        DEV_KEY0,
+        "src/channels/Adjudicator.sol:Adjudicator",
+        &["--constructor-args", "60"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let hub_key = Key::random();
+    fund(&node, hub_key.address());
+    let hub = HubProc::start_env(
+        &dir.path().join("hub"),
+        &tls.wss(),
+        &adjudicator,
+        &hub_key.secret_bytes().to_string(),
+        0,
+        &["--metrics", metrics],
+        &env,
+    );
+    let service = Key::random();
+    fund(&node, service.address());
+    World {
+        l2: tls.https(),
+        env,
+        _tls: Some(tls),
         hub_addr: hub.addr,
         hub,
         hub_key,
@@ -283,7 +337,7 @@ price = "0"
 {routes}
 "#,
         datadir = w.dir.path().join(name).display(),
-        l2 = w.node.url(),
+        l2 = w.l2,
         hub = w.hub_addr,
         adj = w.adjudicator,
     );
@@ -298,9 +352,9 @@ fn agnt2(w: &World, key: &Key, states: &Path, args: &[&str]) -> (bool, String, S
         .arg("--state-dir")
         .arg(states)
         .env("AGNT2_PRIVATE_KEY", key.secret_bytes().to_string())
+        .envs(w.env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
-    let _ = w;
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).to_string(),
@@ -320,7 +374,7 @@ fn open_channel_with(
     to: Address,
     extra: &[&str],
 ) -> (ChannelParams, String) {
-    let (url, hub, to) = (w.node.url(), w.hub_addr.to_string(), to.to_string());
+    let (url, hub, to) = (w.l2.clone(), w.hub_addr.to_string(), to.to_string());
     let mut args =
         vec!["channel", "open", "--adjudicator", &w.adjudicator, "--deposit", "0.01ether"];
     // No --window: the Adjudicator's minimum (60 s here).
@@ -337,7 +391,7 @@ fn open_channel_with(
 
 /// `agnt2 channel close` (the sidecar countersigns the final state through the hub).
 fn close_channel(w: &World, payer: &Key, states: &Path, id: &str) {
-    let (url, hub) = (w.node.url(), w.hub_addr.to_string());
+    let (url, hub) = (w.l2.clone(), w.hub_addr.to_string());
     let args = ["channel", "close", "--channel", id, "--hub", &hub, "--l2.rpc-url", &url];
     let (ok, out, err) = agnt2(w, payer, states, &args);
     assert!(ok, "{out}\n{err}");
@@ -676,10 +730,16 @@ fn bench_sidecar_starts_what_it_needs_and_reports_json() {
     assert!(r["nginx"]["rps"].as_f64().unwrap() > 0.0, "{r}");
     // nginx was stopped with its workers (a killed master leaves them running).
     let nginx = nginx.canonicalize().unwrap();
+    // (TLS proxies of other tests running at the same time are theirs, not the benchmark's.)
     let left: Vec<_> = std::fs::read_dir("/proc")
         .unwrap()
-        .filter_map(|e| std::fs::read_link(e.ok()?.path().join("exe")).ok())
-        .filter(|exe| *exe == nginx)
+        .filter_map(|e| {
+            let dir = e.ok()?.path();
+            let exe = std::fs::read_link(dir.join("exe")).ok()?;
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            let theirs = String::from_utf8_lossy(&cmdline).contains(common::TLS_PROXY_PREFIX);
+            (exe == nginx && !theirs).then_some(exe)
+        })
         .collect();
     assert!(left.is_empty(), "nginx processes left running: {left:?}");
 }
@@ -1356,4 +1416,50 @@ async fn connections_over_the_limit_are_closed() {
     let text = String::from_utf8_lossy(&seen);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(t0.elapsed() >= Duration::from_millis(1_500), "closed before the timeout");
+}
+
+/// Hosted rollup endpoints speak TLS: with the node reachable only through nginx over
+/// `https://`/`wss://`, the sidecar registers its agent and takes a payment (reading the channel
+/// over https), `agnt2 channel`/`agnt2 pay` open, pay and dispute over https, and the hub checks
+/// registrations and watches disputes over wss.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_the_sidecar_and_the_cli_reach_the_rollup_over_tls() {
+    let metrics = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    );
+    let w = world_over_tls(&metrics);
+    assert!(w.l2.starts_with("https://"));
+    let upstream = format!("http://{}", w.upstream.addr);
+    let cfg = config(&w, "tls", &upstream, true);
+    let sc = SidecarProc::start_env(&cfg, &w.service, &[], &w.env);
+    assert_ne!(sc.agent, "0", "registered over https");
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let states = tempfile::tempdir().unwrap();
+    let (params, id) = open_channel(&w, &payer, states.path(), sc.address);
+    let pay = ["pay", &sc.url("/paid/a"), "--l2.rpc-url", &w.l2];
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &pay);
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(w.upstream.hits("/paid/a"), 1);
+    assert_eq!(hub_latest(&w, &payer, params).await.state.sentA, U256::from(PRICE));
+    // A dispute: the hub's watchtower reads it from the logs over wss.
+    let hub = w.hub_addr.to_string();
+    let args = ["channel", "dispute", "--channel", &id, "--hub", &hub, "--l2.rpc-url", &w.l2];
+    let (ok, out, err) = agnt2(&w, &payer, states.path(), &args);
+    assert!(ok, "{out}\n{err}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let text =
+            String::from_utf8_lossy(&get(&format!("http://{metrics}/metrics"), &[]).await.body)
+                .to_string();
+        if text
+            .lines()
+            .any(|l| l.starts_with("agnt2_hub_disputes_seen_total ") && !l.ends_with(" 0"))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the watchtower saw no dispute: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

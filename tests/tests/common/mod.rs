@@ -415,7 +415,21 @@ impl HubProc {
         port: u16,
         extra: &[&str],
     ) -> Self {
+        Self::start_env(dir, l2, adjudicator, key_hex, port, extra, &[])
+    }
+
+    /// As [`HubProc::start_with`], with `env` set for the hub (`SSL_CERT_FILE`).
+    pub fn start_env(
+        dir: &Path,
+        l2: &str,
+        adjudicator: &str,
+        key_hex: &str,
+        port: u16,
+        extra: &[&str],
+        env: &[(&str, PathBuf)],
+    ) -> Self {
         let mut child = Command::new(hub_bin())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .args([
                 "--listen",
                 &format!("127.0.0.1:{port}"),
@@ -456,9 +470,13 @@ impl Drop for HubProc {
     }
 }
 
+/// The prefix of a [`TlsProxy`]'s directory (it shows in its nginx's command line).
+pub const TLS_PROXY_PREFIX: &str = "agnt2-tls-proxy-";
+
 /// nginx from `.tools/` terminating TLS in front of a plain JSON-RPC endpoint: `https://` and
 /// `wss://` on one port of 127.0.0.1, with a certificate of a CA made for the test. Children that
-/// should trust it get `SSL_CERT_FILE` ([`TlsProxy::env`]). Killed on drop.
+/// should trust it get `SSL_CERT_FILE` ([`TlsProxy::env`]). One process (`master_process off`),
+/// killed on drop.
 pub struct TlsProxy {
     child: Child,
     pub port: u16,
@@ -470,7 +488,8 @@ impl TlsProxy {
     /// In front of `upstream`; with `rate_per_s`, requests over that rate are answered 429 (as
     /// hosted endpoints do).
     pub fn start(upstream: SocketAddr, rate_per_s: Option<u32>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        // Named so that other tests looking for stray nginx processes can tell these apart.
+        let dir = tempfile::Builder::new().prefix(TLS_PROXY_PREFIX).tempdir().unwrap();
         let d = dir.path().display().to_string();
         let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -497,7 +516,7 @@ impl TlsProxy {
             None => String::new(),
         };
         let conf = format!(
-            "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  \
              proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
