@@ -94,17 +94,6 @@ fn parse_alloc(s: &str) -> Result<(Address, alloy_primitives::U256), String> {
     Ok((addr, value))
 }
 
-/// Following the L1 for the node: the inbox the miner adopts from and its feeder.
-#[derive(Debug)]
-pub(crate) struct L1Follow {
-    pub(crate) inbox: std::sync::Arc<agnt2_node::L1Inbox>,
-    l1: Client,
-    deployment: Deployment,
-    depth: u64,
-    poll: std::time::Duration,
-    proposer: PrivateKeySigner,
-}
-
 impl LaunchArgs {
     /// The operator's L1 key: `--l1.key`, or `--keystore` unlocked with `--password-file`.
     pub(crate) fn operator_key(&self) -> eyre::Result<PrivateKeySigner> {
@@ -138,115 +127,18 @@ fn unlock(
         .map_err(|e| eyre::eyre!("cannot unlock the keystore {}: {e}", keystore.display()))
 }
 
-impl L1Follow {
-    pub(crate) fn new(args: &LaunchArgs, deployment: Deployment) -> eyre::Result<Self> {
-        Ok(Self {
-            inbox: std::sync::Arc::new(agnt2_node::L1Inbox::new()),
-            l1: Client::new(&args.l1_rpc_url)?,
-            deployment,
-            depth: args.l1_confirmations,
-            poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
-            proposer: args.proposer_key()?,
-        })
-    }
-
-    /// The rollup configuration in op-node's JSON shape (the subset agnt2 uses).
-    fn rollup_config(&self, chain: &agnt2_node::Chain) -> eyre::Result<serde_json::Value> {
-        use agnt2_rpc::ChainApi;
-        let d = &self.deployment;
-        let r = chain.reader()?;
-        let genesis_hash = r.block_hash(0)?.unwrap_or_default();
-        let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
-        Ok(serde_json::json!({
-            "genesis": {
-                "l1": {"number": d.l1_start_block},
-                "l2": {"hash": genesis_hash, "number": 0},
-                "l2_time": genesis_time,
-                "system_config": {"batcherAddr": d.config.batcher, "gasLimit": d.config.l2_gas_limit},
-            },
-            "block_time": d.config.l2_block_time,
-            "l1_chain_id": d.l1_chain_id,
-            "l2_chain_id": chain.chain_spec().chain_id(),
-            "batch_inbox_address": d.config.batch_inbox,
-            "deposit_contract_address": d.optimism_portal,
-            "l1_system_config_address": d.system_config,
-            "l2_output_oracle_address": d.l2_output_oracle,
-            "superchain_config_address": d.superchain_config,
-            "finalization_period_seconds": d.config.finalization_period_seconds,
-            "submission_interval": d.config.submission_interval,
-            // The L1 contracts by their superchain-registry names (op-node's config has no
-            // messenger or bridge; wallets and bridges look them up here).
-            "addresses": {
-                "SuperchainConfig": d.superchain_config,
-                "L2OutputOracleProxy": d.l2_output_oracle,
-                "SystemConfigProxy": d.system_config,
-                "OptimismPortalProxy": d.optimism_portal,
-                "L1CrossDomainMessengerProxy": d.l1_cross_domain_messenger,
-                "L1StandardBridgeProxy": d.l1_standard_bridge,
-            },
-        }))
-    }
-
-    /// Resumes after the L1 origin the chain's head holds (or at the deployment's first
-    /// block) and feeds the inbox from a thread.
-    pub(crate) fn start(
-        self,
-        chain: &std::sync::Arc<agnt2_node::Chain>,
-        l2_url: &str,
-    ) -> eyre::Result<()> {
-        chain.set_rollup_config(self.rollup_config(chain)?);
-        self.start_proposer(l2_url)?;
-        let d = &self.deployment;
-        let first = d.l1_start_block;
-        let template = agnt2_primitives::L1BlockAttributes {
-            batcher_hash: alloy_primitives::B256::left_padding_from(d.config.batcher.as_slice()),
-            ..agnt2_primitives::L1BlockAttributes::dev(0, 0)
-        };
-        let mut follower = agnt2_settlement::follow::L1Follower::new(
-            self.l1,
-            d.optimism_portal,
-            self.depth,
-            first,
-            template,
-        );
-        // Resume after the L1 origin the head holds, unwinding first if the L1 reorganised it
-        // away while the node was down.
-        resume(chain, &mut follower, first)?;
-        tracing::info!(next = follower.next(), portal = %d.optimism_portal, "following the L1");
-        let inbox = std::sync::Arc::downgrade(&self.inbox);
-        let chain = std::sync::Arc::downgrade(chain);
-        let poll = self.poll;
-        std::thread::Builder::new().name("l1-follower".into()).spawn(move || {
-            while let (Some(inbox), Some(chain)) = (inbox.upgrade(), chain.upgrade()) {
-                let mut step = || -> eyre::Result<()> {
-                    if follower.reorged()? {
-                        tracing::warn!("the L1 reorganised blocks the L2 follows: re-deriving");
-                        resume(&chain, &mut follower, first)?;
-                    }
-                    // Keep the queue short: the miner adopts one L1 block per L2 block.
-                    if inbox.len() < 64 {
-                        for e in follower.poll(16)? {
-                            if !e.deposits.is_empty() {
-                                tracing::info!(
-                                    l1 = e.attrs.number,
-                                    deposits = e.deposits.len(),
-                                    "L1 deposits"
-                                );
-                            }
-                            inbox.push(e);
-                        }
-                    }
-                    Ok(())
-                };
-                if let Err(err) = step() {
-                    tracing::warn!(err = %format!("{err:#}"), "following the L1 failed");
-                }
-                drop((inbox, chain));
-                std::thread::sleep(poll);
-            }
-        })?;
-        Ok(())
-    }
+/// What the node needs to settle on the deployment: the L1 to follow and the proposer's key.
+pub(crate) fn rollup_config(
+    args: &LaunchArgs,
+    deployment: Deployment,
+) -> eyre::Result<agnt2_node::RollupConfig> {
+    Ok(agnt2_node::RollupConfig {
+        l1_rpc_url: args.l1_rpc_url.clone(),
+        deployment,
+        confirmations: args.l1_confirmations,
+        poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
+        proposer: Some(args.proposer_key()?),
+    })
 }
 
 /// Writes `<datadir>/genesis.json` once: the devnet's genesis with its timestamp set to the
@@ -362,57 +254,6 @@ fn production_alloc(
 /// The deployment file in a datadir.
 pub(crate) fn deployment_path(datadir: &std::path::Path) -> PathBuf {
     datadir.join("l1-deployment.json")
-}
-
-/// Unwinds the chain to its newest block whose L1 origin is on the L1 and points the follower
-/// after that origin.
-fn resume(
-    chain: &agnt2_node::Chain,
-    follower: &mut agnt2_settlement::follow::L1Follower,
-    first: u64,
-) -> eyre::Result<()> {
-    let origin =
-        chain.rewind_to_canonical_l1(first, |n, h| Ok(follower.block_hash(n)? == Some(h)))?;
-    if origin.number >= first && origin.hash != alloy_primitives::B256::ZERO {
-        follower.reset(origin.number + 1, Some((origin.number, origin.hash)));
-    } else {
-        follower.reset(first, None);
-    }
-    Ok(())
-}
-
-impl L1Follow {
-    /// Whether this node posts output roots (its proposer key is the oracle's proposer).
-    pub(crate) fn proposes(&self) -> bool {
-        self.proposer.address() == self.deployment.config.proposer
-    }
-
-    /// Posts output roots from a thread when the key is the oracle's proposer.
-    fn start_proposer(&self, l2_url: &str) -> eyre::Result<()> {
-        let d = &self.deployment;
-        if self.proposer.address() != d.config.proposer {
-            tracing::info!(proposer = %d.config.proposer, "not the oracle's proposer: no output proposals");
-            return Ok(());
-        }
-        let proposer = agnt2_settlement::propose::Proposer::new(
-            self.l1.clone(),
-            Client::new(l2_url)?,
-            d.l2_output_oracle,
-            self.proposer.clone(),
-        );
-        let poll = self.poll;
-        std::thread::Builder::new().name("proposer".into()).spawn(move || loop {
-            match proposer.step() {
-                Ok(Some(p)) => tracing::info!(l2 = p.l2_block, root = %p.output_root, tx = %p.tx, "proposed an output root"),
-                Ok(None) => std::thread::sleep(poll),
-                Err(err) => {
-                    tracing::warn!(err = %format!("{err:#}"), "proposing failed");
-                    std::thread::sleep(poll * 4);
-                }
-            }
-        })?;
-        Ok(())
-    }
 }
 
 /// Deploys, or reuses the deployment recorded in `datadir` after checking it on the L1.

@@ -413,7 +413,7 @@ fn init_logs(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
-async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<()> {
+async fn run_node(args: NodeArgs, rollup: Option<agnt2_node::RollupConfig>) -> eyre::Result<()> {
     let chain = match &args.chain {
         Some(path) => ChainSpec::from_file(path)?,
         None => ChainSpec::devnet(),
@@ -441,14 +441,6 @@ async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<
         eyre::bail!("--load-state rewrites accounts: it is a devnet control, only with --dev");
     }
     let rpc = args.rpc_config(SocketAddr::new(args.http_addr, args.http_port))?;
-    if let Some(f) = &l1
-        && f.proposes()
-        && !rpc.http_api.serves("optimism_")
-    {
-        eyre::bail!(
-            "the proposer reads optimism_outputAtBlock from this node: keep optimism in --http.api"
-        );
-    }
     let config = NodeConfig {
         datadir: datadir.clone(),
         chain: chain.clone(),
@@ -465,12 +457,9 @@ async fn run_node(args: NodeArgs, l1: Option<launch::L1Follow>) -> eyre::Result<
             pool: Some(args.pool_config(&chain)),
         },
         metrics: args.metrics,
-        l1: l1.as_ref().map(|f| f.inbox.clone()),
+        rollup,
     };
     let node = Node::launch(config).await?;
-    if let Some(f) = l1 {
-        f.start(&node.chain, &format!("http://{}", node.http))?;
-    }
     if let Some(path) = &args.load_state {
         let raw = std::fs::read_to_string(path)
             .wrap_err_with(|| format!("cannot read state dump {}", path.display()))?;
@@ -766,8 +755,8 @@ fn main() -> eyre::Result<()> {
             if node.block_time.is_none() && !node.no_mining {
                 node.block_time = Some(1000);
             }
-            let follow = launch::L1Follow::new(&launch, deployment)?;
-            in_runtime(run_node(node, Some(follow)))
+            let rollup = launch::rollup_config(&launch, deployment)?;
+            in_runtime(run_node(node, Some(rollup)))
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The agnt2 node: opens the database (writing genesis on first start), wires the pool, the
-//! block builder and the JSON-RPC server, and runs the miner in one of three modes.
+//! block builder and the JSON-RPC server, runs the miner in one of three modes, and — settling
+//! on an L1 — the rollup components (L1 follower, proposer).
 //!
 //! Data flows one way: RPC → pool → builder → executor → storage → RPC. A block is committed
 //! durably to MDBX before the head moves, so every receipt a client can see survives a crash.
@@ -10,12 +11,14 @@ mod genesis;
 mod l1;
 mod metrics;
 mod miner;
+mod rollup;
 
 pub use agnt2_rpc::MiningMode;
 pub use agnt2_rpc::{ApiSelection, RpcLimits, RpcServerConfig};
 pub use agnt2_txpool::PoolConfig;
 pub use chain::{Chain, ChainConfig, DryRun, PARALLEL_MIN_TXS};
 pub use l1::L1Inbox;
+pub use rollup::RollupConfig;
 
 use agnt2_primitives::ChainSpec;
 use agnt2_rpc::start_server;
@@ -34,8 +37,9 @@ pub struct NodeConfig {
     pub chain_config: ChainConfig,
     /// Where to serve Prometheus metrics (none: not served).
     pub metrics: Option<SocketAddr>,
-    /// Confirmed L1 blocks to adopt as L1 origins (none: devnet L1 attributes).
-    pub l1: Option<Arc<L1Inbox>>,
+    /// Settlement on an L1: the node follows it (L1 origins and deposits) and proposes output
+    /// roots (none: devnet L1 attributes).
+    pub rollup: Option<RollupConfig>,
 }
 
 /// A running node.
@@ -49,6 +53,7 @@ pub struct Node {
     pub metrics: Option<SocketAddr>,
     rpc: jsonrpsee::server::ServerHandle,
     miner: tokio::task::JoinHandle<()>,
+    rollup: Option<rollup::Rollup>,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -58,13 +63,34 @@ impl Node {
         if config.rpc.dev != config.chain_config.dev {
             eyre::bail!("the RPC server and the chain disagree on --dev");
         }
+        if let Some(r) = &config.rollup
+            && r.proposes()
+            && !config.rpc.http_api.serves("optimism_")
+        {
+            eyre::bail!(
+                "the proposer reads optimism_outputAtBlock from this node: keep optimism in --http.api"
+            );
+        }
         let chain = Chain::open(config.chain.clone(), &config.datadir, config.chain_config)?;
-        if let Some(inbox) = config.l1 {
-            chain.set_l1_inbox(inbox);
+        let inbox = config.rollup.as_ref().map(|_| Arc::new(L1Inbox::new()));
+        if let Some(inbox) = &inbox {
+            chain.set_l1_inbox(inbox.clone());
         }
         let miner = tokio::spawn(miner::run(chain.clone()));
         let rpc_metrics = Arc::new(agnt2_rpc::RpcMetrics::default());
         let (http, rpc) = start_server(config.rpc, chain.clone(), rpc_metrics.clone()).await?;
+        let rollup = match (config.rollup, inbox) {
+            (Some(r), Some(inbox)) => {
+                let url = format!("http://{http}");
+                let (c, r) = (chain.clone(), r);
+                // Its start reads the L1 (blocking calls).
+                Some(
+                    tokio::task::spawn_blocking(move || rollup::start(r, &c, inbox, &url))
+                        .await??,
+                )
+            }
+            _ => None,
+        };
         let (metrics, metrics_task) = match config.metrics {
             Some(addr) => {
                 let (bound, task) = metrics::serve(addr, chain.clone(), rpc_metrics).await?;
@@ -72,12 +98,13 @@ impl Node {
             }
             None => (None, None),
         };
-        Ok(Self { chain, http, metrics, rpc, miner, metrics_task })
+        Ok(Self { chain, http, metrics, rpc, miner, rollup, metrics_task })
     }
 
     /// Stops serving and mining, within a few seconds even while calls or traces run: they are
     /// aborted first (nothing they did is committed). Every block already committed is durable.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
+        drop(self.rollup.take());
         agnt2_evm::cancel_all();
         let _ = self.rpc.stop();
         if tokio::time::timeout(std::time::Duration::from_secs(5), self.rpc.stopped())

@@ -1,0 +1,188 @@
+//! The rollup components the node runs next to its chain when it settles on an L1: the L1
+//! follower (confirmed L1 blocks and their deposits into the [`L1Inbox`], unwinding the L2 when
+//! the L1 reorganises an adopted block away) and the output-root proposer. The batcher and the
+//! derivation pipeline join them here.
+//!
+//! Each runs on its own thread (their L1 calls block) until the node shuts down.
+
+use crate::{Chain, L1Inbox};
+use agnt2_client::Client;
+use agnt2_primitives::L1BlockAttributes;
+use agnt2_settlement::{Deployment, follow::L1Follower, propose::Proposer};
+use alloy_primitives::B256;
+use alloy_signer_local::PrivateKeySigner;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+/// What the node needs to settle on an L1.
+#[derive(Debug, Clone)]
+pub struct RollupConfig {
+    /// The L1's JSON-RPC (`http(s)://` or `ws(s)://`).
+    pub l1_rpc_url: String,
+    /// The L1 contracts the chain settles on.
+    pub deployment: Deployment,
+    /// L1 blocks below the head before one is adopted.
+    pub confirmations: u64,
+    /// How often the L1 is polled.
+    pub poll: Duration,
+    /// The key output roots are proposed with; proposals are made only when it is the
+    /// oracle's proposer.
+    pub proposer: Option<PrivateKeySigner>,
+}
+
+impl RollupConfig {
+    /// Whether this node posts output roots (its key is the oracle's proposer).
+    pub fn proposes(&self) -> bool {
+        self.proposer.as_ref().is_some_and(|k| k.address() == self.deployment.config.proposer)
+    }
+
+    /// The rollup configuration in op-node's JSON shape (the subset agnt2 uses), served by
+    /// `optimism_rollupConfig`.
+    fn json(&self, chain: &Chain) -> eyre::Result<serde_json::Value> {
+        use agnt2_rpc::ChainApi;
+        let d = &self.deployment;
+        let r = chain.reader()?;
+        let genesis_hash = r.block_hash(0)?.unwrap_or_default();
+        let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
+        Ok(serde_json::json!({
+            "genesis": {
+                "l1": {"number": d.l1_start_block},
+                "l2": {"hash": genesis_hash, "number": 0},
+                "l2_time": genesis_time,
+                "system_config": {"batcherAddr": d.config.batcher, "gasLimit": d.config.l2_gas_limit},
+            },
+            "block_time": d.config.l2_block_time,
+            "l1_chain_id": d.l1_chain_id,
+            "l2_chain_id": chain.chain_spec().chain_id(),
+            "batch_inbox_address": d.config.batch_inbox,
+            "deposit_contract_address": d.optimism_portal,
+            "l1_system_config_address": d.system_config,
+            "l2_output_oracle_address": d.l2_output_oracle,
+            "superchain_config_address": d.superchain_config,
+            "finalization_period_seconds": d.config.finalization_period_seconds,
+            "submission_interval": d.config.submission_interval,
+            // The L1 contracts by their superchain-registry names (op-node's config has no
+            // messenger or bridge; wallets and bridges look them up here).
+            "addresses": {
+                "SuperchainConfig": d.superchain_config,
+                "L2OutputOracleProxy": d.l2_output_oracle,
+                "SystemConfigProxy": d.system_config,
+                "OptimismPortalProxy": d.optimism_portal,
+                "L1CrossDomainMessengerProxy": d.l1_cross_domain_messenger,
+                "L1StandardBridgeProxy": d.l1_standard_bridge,
+            },
+        }))
+    }
+}
+
+/// The running components; they stop when this is dropped (at the next poll).
+#[derive(Debug)]
+pub(crate) struct Rollup {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Rollup {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts the follower (after the L1 origin the chain's head holds, unwinding first if the L1
+/// lost it while the node was down) and, when the key is the oracle's, the proposer reading
+/// output roots from the node at `l2_url`.
+pub(crate) fn start(
+    config: RollupConfig,
+    chain: &Arc<Chain>,
+    inbox: Arc<L1Inbox>,
+    l2_url: &str,
+) -> eyre::Result<Rollup> {
+    chain.set_rollup_config(config.json(chain)?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let l1 = Client::new(&config.l1_rpc_url)?;
+    let d = &config.deployment;
+    if let Some(key) = config.proposer.clone().filter(|_| config.proposes()) {
+        let proposer = Proposer::new(l1.clone(), Client::new(l2_url)?, d.l2_output_oracle, key);
+        spawn_proposer(proposer, config.poll, stop.clone())?;
+    } else {
+        tracing::info!(proposer = %d.config.proposer, "not the oracle's proposer: no output proposals");
+    }
+    let first = d.l1_start_block;
+    let template = L1BlockAttributes {
+        batcher_hash: B256::left_padding_from(d.config.batcher.as_slice()),
+        ..L1BlockAttributes::dev(0, 0)
+    };
+    let mut follower =
+        L1Follower::new(l1, d.optimism_portal, config.confirmations, first, template);
+    resume(chain, &mut follower, first)?;
+    tracing::info!(next = follower.next(), portal = %d.optimism_portal, "following the L1");
+    let chain = Arc::downgrade(chain);
+    let (poll, halt) = (config.poll, stop.clone());
+    std::thread::Builder::new().name("l1-follower".into()).spawn(move || {
+        while !halt.load(Ordering::Relaxed)
+            && let Some(chain) = chain.upgrade()
+        {
+            let mut step = || -> eyre::Result<()> {
+                if follower.reorged()? {
+                    tracing::warn!("the L1 reorganised blocks the L2 follows: re-deriving");
+                    resume(&chain, &mut follower, first)?;
+                }
+                // Keep the queue short: the miner adopts one L1 block per L2 block.
+                if inbox.len() < 64 {
+                    for e in follower.poll(16)? {
+                        if !e.deposits.is_empty() {
+                            tracing::info!(
+                                l1 = e.attrs.number,
+                                deposits = e.deposits.len(),
+                                "L1 deposits"
+                            );
+                        }
+                        inbox.push(e);
+                    }
+                }
+                Ok(())
+            };
+            if let Err(err) = step() {
+                tracing::warn!(err = %format!("{err:#}"), "following the L1 failed");
+            }
+            drop(chain);
+            std::thread::sleep(poll);
+        }
+    })?;
+    Ok(Rollup { stop })
+}
+
+fn spawn_proposer(proposer: Proposer, poll: Duration, stop: Arc<AtomicBool>) -> eyre::Result<()> {
+    std::thread::Builder::new().name("proposer".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match proposer.step() {
+                Ok(Some(p)) => {
+                    tracing::info!(l2 = p.l2_block, root = %p.output_root, tx = %p.tx, "proposed an output root")
+                }
+                Ok(None) => std::thread::sleep(poll),
+                Err(err) => {
+                    tracing::warn!(err = %format!("{err:#}"), "proposing failed");
+                    std::thread::sleep(poll * 4);
+                }
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// Unwinds the chain to its newest block whose L1 origin is on the L1 and points the follower
+/// after that origin.
+fn resume(chain: &Chain, follower: &mut L1Follower, first: u64) -> eyre::Result<()> {
+    let origin =
+        chain.rewind_to_canonical_l1(first, |n, h| Ok(follower.block_hash(n)? == Some(h)))?;
+    if origin.number >= first && origin.hash != B256::ZERO {
+        follower.reset(origin.number + 1, Some((origin.number, origin.hash)));
+    } else {
+        follower.reset(first, None);
+    }
+    Ok(())
+}
