@@ -11,7 +11,7 @@ use agnt2_primitives::{
     constants::{L1_BLOCK, L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT},
     dev_signers,
 };
-use agnt2_rpc::{AccountEdit, ChainApi, DevApi, Head, NewBlock};
+use agnt2_rpc::{AccountEdit, ChainApi, DevApi, DevError, Head, NewBlock};
 use agnt2_storage::{StateChanges, StorageChange, StorageResult, Store, StoreReader};
 use agnt2_txpool::{AccountState, Pool, PoolConfig, PoolError, PooledTx, decode_and_recover};
 use alloy_primitives::{Address, B256, keccak256};
@@ -542,17 +542,17 @@ impl ChainApi for Chain {
         self.rollup_config.get().cloned()
     }
 
-    fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, String>> + Send>> {
+    fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, DevError>> + Send>> {
         let this = self.me.upgrade();
         Box::pin(async move {
-            let this = this.ok_or("node is shutting down")?;
+            let this = this.ok_or(DevError::ShuttingDown)?;
             let mut last = 0;
             for _ in 0..blocks {
                 let c = this.clone();
                 last = tokio::task::spawn_blocking(move || c.mine_block())
                     .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| format!("{e:#}"))?
+                    .map_err(|_| DevError::ShuttingDown)?
+                    .map_err(internal)?
                     .0;
             }
             Ok(last)
@@ -560,17 +560,24 @@ impl ChainApi for Chain {
     }
 }
 
+/// A failure of the node's own machinery, with its context, for a devnet control.
+fn internal(e: eyre::Report) -> DevError {
+    DevError::Internal(format!("{e:#}"))
+}
+
 impl DevApi for Chain {
-    fn edit_account(&self, e: AccountEdit) -> Result<(), String> {
+    fn edit_account(&self, e: AccountEdit) -> Result<(), DevError> {
         self.edit_accounts(vec![e])
     }
 
-    fn edit_accounts(&self, edits: Vec<AccountEdit>) -> Result<(), String> {
-        let reader = self.store.reader().map_err(|e| e.to_string())?;
+    fn edit_accounts(&self, edits: Vec<AccountEdit>) -> Result<(), DevError> {
+        let reader = self.store.reader().map_err(|e| DevError::Internal(e.to_string()))?;
         let mut changes = StateChanges::default();
         for e in edits {
-            let mut info =
-                reader.account(e.address).map_err(|e| e.to_string())?.unwrap_or_default();
+            let mut info = reader
+                .account(e.address)
+                .map_err(|e| DevError::Internal(e.to_string()))?
+                .unwrap_or_default();
             if let Some(b) = e.balance {
                 info.balance = b;
             }
@@ -592,7 +599,7 @@ impl DevApi for Chain {
             }
         }
         drop(reader);
-        self.apply_dev_changes(&changes).map_err(|e| format!("{e:#}"))
+        self.apply_dev_changes(&changes).map_err(internal)
     }
 
     fn snapshot(&self) -> u64 {
@@ -601,7 +608,7 @@ impl DevApi for Chain {
         id
     }
 
-    fn revert(&self, id: u64) -> Result<bool, String> {
+    fn revert(&self, id: u64) -> Result<bool, DevError> {
         let target = {
             let mut snaps = self.snapshots.lock();
             let Some(target) = snaps.get(&id).copied() else { return Ok(false) };
@@ -609,13 +616,13 @@ impl DevApi for Chain {
             snaps.retain(|k, _| *k < id);
             target
         };
-        self.unwind(target).map_err(|e| format!("{e:#}"))?;
+        self.unwind(target).map_err(internal)?;
         Ok(true)
     }
 
-    fn reset(&self) -> Result<(), String> {
+    fn reset(&self) -> Result<(), DevError> {
         self.snapshots.lock().clear();
-        self.unwind(0).map_err(|e| format!("{e:#}"))
+        self.unwind(0).map_err(internal)
     }
 
     fn mining_mode(&self) -> MiningMode {
@@ -643,12 +650,10 @@ impl DevApi for Chain {
         self.time_offset.fetch_add(seconds, Ordering::Relaxed).saturating_add(seconds)
     }
 
-    fn set_next_timestamp(&self, timestamp: u64) -> Result<(), String> {
+    fn set_next_timestamp(&self, timestamp: u64) -> Result<(), DevError> {
         let head = self.head.read().header.timestamp;
         if timestamp <= head {
-            return Err(format!(
-                "timestamp {timestamp} is not after the head block's timestamp {head}"
-            ));
+            return Err(DevError::TimestampNotAfterHead { requested: timestamp, head });
         }
         *self.next_timestamp.lock() = Some(timestamp);
         Ok(())

@@ -56,16 +56,44 @@ pub struct AccountEdit {
     pub storage: Vec<(alloy_primitives::U256, alloy_primitives::U256)>,
 }
 
+/// Why a devnet control or a manual mine failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    /// The node is stopping.
+    #[error("node is shutting down")]
+    ShuttingDown,
+    /// `evm_setNextBlockTimestamp` must move time forward.
+    #[error("timestamp {requested} is not after the head block's timestamp {head}")]
+    TimestampNotAfterHead {
+        /// What was asked.
+        requested: u64,
+        /// The head block's timestamp.
+        head: u64,
+    },
+    /// Storage or block building failed (with its context).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<DevError> for crate::RpcError {
+    fn from(e: DevError) -> Self {
+        match e {
+            DevError::TimestampNotAfterHead { .. } => Self::InvalidParams(e.to_string()),
+            DevError::ShuttingDown | DevError::Internal(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
 /// Devnet controls (anvil semantics) the node implements.
 pub trait DevApi: Send + Sync + 'static {
     /// Applies an account edit to the head state (recorded as a change of the next block).
-    fn edit_account(&self, edit: AccountEdit) -> Result<(), String>;
+    fn edit_account(&self, edit: AccountEdit) -> Result<(), DevError>;
     /// Records the current head; returns the snapshot id.
     fn snapshot(&self) -> u64;
     /// Returns the chain to a snapshot (which is consumed, with every later one).
-    fn revert(&self, id: u64) -> Result<bool, String>;
+    fn revert(&self, id: u64) -> Result<bool, DevError>;
     /// Returns the chain to genesis and empties the pool.
-    fn reset(&self) -> Result<(), String>;
+    fn reset(&self) -> Result<(), DevError>;
     /// The current mining mode.
     fn mining_mode(&self) -> MiningMode;
     /// Switches the mining mode.
@@ -79,11 +107,11 @@ pub trait DevApi: Send + Sync + 'static {
     /// Moves the clock of future blocks forward by `seconds`; returns the total offset.
     fn increase_time(&self, seconds: u64) -> u64;
     /// The timestamp of the next block (must be after the head's).
-    fn set_next_timestamp(&self, timestamp: u64) -> Result<(), String>;
+    fn set_next_timestamp(&self, timestamp: u64) -> Result<(), DevError>;
     /// The base fee of the next block.
     fn set_next_base_fee(&self, base_fee: u64);
     /// Applies many account edits at once (`anvil_loadState`).
-    fn edit_accounts(&self, edits: Vec<AccountEdit>) -> Result<(), String>;
+    fn edit_accounts(&self, edits: Vec<AccountEdit>) -> Result<(), DevError>;
 }
 
 /// What the RPC server needs from the node.
@@ -115,7 +143,7 @@ pub trait ChainApi: DevApi + Send + Sync + 'static {
     /// Hashes of transactions as the pool admits them.
     fn subscribe_pending(&self) -> broadcast::Receiver<B256>;
     /// Mines `blocks` blocks now (manual mining), returning the new head number.
-    fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, String>> + Send>>;
+    fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, DevError>> + Send>>;
     /// The rollup configuration (`optimism_rollupConfig`), when the node settles on an L1.
     fn rollup_config(&self) -> Option<serde_json::Value> {
         None

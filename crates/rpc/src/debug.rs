@@ -241,7 +241,10 @@ fn create_access_list<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<serde_json
                 revm::context::result::ExecutionResult::Revert { .. } => {
                     "execution reverted".to_string()
                 }
-                other => format!("{other:?}"),
+                revm::context::result::ExecutionResult::Halt { reason, .. } => {
+                    crate::eth::halt_message(reason)
+                }
+                revm::context::result::ExecutionResult::Success { .. } => String::new(),
             });
             let mut out = serde_json::json!({
                 "accessList": next,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 fn edit<C: ChainApi>(c: &Ctx<C>, e: AccountEdit) -> RpcResult<Value> {
-    c.api.edit_account(e).map_err(RpcError::Internal)?;
+    c.api.edit_account(e)?;
     Ok(Value::Null)
 }
 
@@ -121,7 +121,7 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
         reg_blocking(m, name, |a, c| {
             let id: U256 = a.req(0, "id")?;
             let Ok(id) = u64::try_from(id) else { return Ok(false) };
-            c.api.revert(id).map_err(RpcError::Execution)
+            c.api.revert(id).map_err(RpcError::from)
         });
     }
     for name in names("reset", &["anvil", "hardhat"]) {
@@ -131,7 +131,7 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
             {
                 return Err(RpcError::InvalidParams("forking is not supported".into()));
             }
-            c.api.reset().map_err(RpcError::Internal)?;
+            c.api.reset()?;
             Ok(Value::Null)
         });
     }
@@ -185,7 +185,7 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
             let ts: U256 = a.req(0, "timestamp")?;
             let ts = u64::try_from(ts)
                 .map_err(|_| RpcError::InvalidParams("timestamp out of range".into()))?;
-            c.api.set_next_timestamp(ts).map_err(RpcError::InvalidParams)?;
+            c.api.set_next_timestamp(ts)?;
             Ok(Value::Null)
         });
     }
@@ -221,7 +221,7 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
             let v: Value = serde_json::from_str(&json)
                 .map_err(|e| RpcError::InvalidParams(format!("malformed state dump: {e}")))?;
             let edits = edits_from_dump(&v).map_err(RpcError::InvalidParams)?;
-            c.api.edit_accounts(edits).map_err(RpcError::Internal)?;
+            c.api.edit_accounts(edits)?;
             Ok(true)
         });
     }

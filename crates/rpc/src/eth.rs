@@ -213,9 +213,16 @@ fn call_output(res: ExecutionResult<agnt2_evm::OpHaltReason>) -> RpcResult<Bytes
     }
 }
 
-fn halt_message(reason: &agnt2_evm::OpHaltReason) -> String {
-    let s = format!("{reason:?}");
-    if s.contains("OutOfGas") { "out of gas".into() } else { format!("execution halted: {s}") }
+/// What a halted call answers: geth's "out of gas" for every out-of-gas kind (clients match on
+/// it), revm's description otherwise.
+pub(crate) fn halt_message(reason: &agnt2_evm::OpHaltReason) -> String {
+    use agnt2_evm::OpHaltReason;
+    use revm::context::result::HaltReason;
+    match reason {
+        OpHaltReason::Base(HaltReason::OutOfGas(_)) => "out of gas".into(),
+        OpHaltReason::Base(other) => format!("execution halted: {other}"),
+        OpHaltReason::FailedDeposit => "execution halted: failed deposit".into(),
+    }
 }
 
 fn estimate<C: ChainApi>(
@@ -748,7 +755,7 @@ fn register_dev<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
             } else {
                 1
             };
-            ctx.api.mine(n.max(1)).await.map_err(RpcError::Internal)?;
+            ctx.api.mine(n.max(1)).await.map_err(RpcError::from)?;
             Ok::<_, ErrorObjectOwned>("0x0")
         })
         .expect("unique");
@@ -789,4 +796,23 @@ fn block_json<C: ChainApi>(
     let mut out = rpc_block(&block, receipts.as_deref(), full);
     out.interaction_root = r.interaction_root(n)?;
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::halt_message;
+    use agnt2_evm::OpHaltReason;
+    use revm::context::result::{HaltReason, OutOfGasError};
+
+    #[test]
+    fn halts_are_described_from_the_enum() {
+        for oog in [OutOfGasError::Basic, OutOfGasError::Memory, OutOfGasError::Precompile] {
+            assert_eq!(halt_message(&OpHaltReason::Base(HaltReason::OutOfGas(oog))), "out of gas");
+        }
+        assert_eq!(
+            halt_message(&OpHaltReason::Base(HaltReason::InvalidJump)),
+            "execution halted: invalid jump destination"
+        );
+        assert_eq!(halt_message(&OpHaltReason::FailedDeposit), "execution halted: failed deposit");
+    }
 }

@@ -22,7 +22,7 @@ mod pubsub;
 mod server;
 mod sign;
 
-pub use api::{AccountEdit, ChainApi, DevApi, Head, MiningMode, NewBlock};
+pub use api::{AccountEdit, ChainApi, DevApi, DevError, Head, MiningMode, NewBlock};
 pub use dev::{dump_state, edits_from_dump};
 pub use error::RpcError;
 pub use limits::RpcLimits;
