@@ -105,11 +105,7 @@ async fn serve_metrics(
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    agnt2_cli::init_tracing(0, false);
     let args = Args::parse();
     let key = load_key(&args)?;
     let l2 = args.l2_rpc_url.as_deref().map(L2::new).transpose()?;
@@ -163,11 +159,7 @@ async fn main() -> eyre::Result<()> {
             }
         });
     }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    agnt2_cli::shutdown_signal().await?;
     tracing::info!("shutting down");
     hub.shutdown();
     Ok(())

@@ -62,11 +62,7 @@ fn load_key(args: &Args, cfg: &Config) -> eyre::Result<Key> {
 
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    agnt2_cli::init_tracing(0, false);
     let args = Args::parse();
     let mut cfg = Config::load(&args.config)?;
     if let Some(l) = args.listen {
@@ -111,11 +107,7 @@ async fn main() -> eyre::Result<()> {
         sidecar.metrics_addr().map(|m| format!(" metrics {m}")).unwrap_or_default(),
         if session { format!(" session {}", key.address()) } else { String::new() },
     );
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    agnt2_cli::shutdown_signal().await?;
     tracing::info!("shutting down");
     sidecar.shutdown().await;
     Ok(())

@@ -19,12 +19,10 @@ pub(crate) struct BridgeArgs {
     /// The L1's JSON-RPC.
     #[arg(long = "l1.rpc-url", global = true, default_value = "http://127.0.0.1:8546")]
     l1_rpc_url: String,
-    /// The L2 node's JSON-RPC.
-    #[arg(long = "l2.rpc-url", global = true, default_value = "http://127.0.0.1:8545")]
-    l2_rpc_url: String,
-    /// The key that signs (hex).
-    #[arg(long = "private-key", env = "AGNT2_PRIVATE_KEY", hide_env_values = true, global = true)]
-    private_key: Option<String>,
+    #[command(flatten)]
+    l2: agnt2_cli::L2RpcArgs,
+    #[command(flatten)]
+    key: agnt2_cli::PrivateKeyArgs,
     #[command(subcommand)]
     command: BridgeCommand,
 }
@@ -90,7 +88,7 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     fn new(args: &BridgeArgs) -> eyre::Result<Self> {
-        Self::connect(&args.l1_rpc_url, &args.l2_rpc_url)
+        Self::connect(&args.l1_rpc_url, &args.l2.l2_rpc_url)
     }
 
     /// Clients of both chains, with the addresses from the L2's rollup config.
@@ -117,11 +115,7 @@ impl Ctx {
 }
 
 fn signer(args: &BridgeArgs) -> eyre::Result<PrivateKeySigner> {
-    let k = args
-        .private_key
-        .as_deref()
-        .ok_or_else(|| eyre!("--private-key (or AGNT2_PRIVATE_KEY) is required"))?;
-    k.trim().parse().map_err(|e| eyre!("--private-key: {e}"))
+    args.key.signer()
 }
 
 alloy_sol_types::sol! {

@@ -36,12 +36,10 @@ pub(crate) struct Common {
     /// The hub's binary protocol address.
     #[arg(long, default_value = "127.0.0.1:9545", global = true)]
     hub: SocketAddr,
-    /// The rollup's JSON-RPC.
-    #[arg(long = "l2.rpc-url", default_value = "http://127.0.0.1:8545", global = true)]
-    l2_rpc_url: String,
-    /// The agent's private key (hex).
-    #[arg(long = "private-key", env = "AGNT2_PRIVATE_KEY", hide_env_values = true, global = true)]
-    private_key: Option<String>,
+    #[command(flatten)]
+    l2: agnt2_cli::L2RpcArgs,
+    #[command(flatten)]
+    key: agnt2_cli::PrivateKeyArgs,
     /// Where channel states are kept.
     #[arg(long = "state-dir", default_value = ".agnt2/channels", global = true)]
     state_dir: PathBuf,
@@ -215,11 +213,7 @@ impl Saved {
 pub(crate) use agnt2_client::parse_amount;
 
 fn key(common: &Common) -> eyre::Result<(Key, PrivateKeySigner)> {
-    let hex = common
-        .private_key
-        .as_deref()
-        .ok_or_else(|| eyre!("--private-key (or AGNT2_PRIVATE_KEY) is required"))?;
-    let key = Key::from_hex(hex).wrap_err("--private-key")?;
+    let key = Key::from_hex(common.key.hex()?).wrap_err("--private-key")?;
     let signer = PrivateKeySigner::from_bytes(&key.secret_bytes())?;
     Ok((key, signer))
 }
@@ -236,7 +230,7 @@ async fn connect(common: &Common, key: &Key) -> eyre::Result<HubClient> {
 
 async fn run_async(args: ChannelArgs) -> eyre::Result<()> {
     let c = &args.common;
-    let l2 = L2::new(&c.l2_rpc_url)?;
+    let l2 = L2::new(&c.l2.l2_rpc_url)?;
     match args.command {
         ChannelCommand::Deploy { artifacts, min_challenge_window } => {
             if min_challenge_window == 0 || min_challenge_window > 365 * 86_400 {

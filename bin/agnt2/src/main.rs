@@ -23,7 +23,6 @@ use std::{
     sync::Arc,
     time::Duration,
 };
-use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
 #[command(name = "agnt2", version, about = "agnt2: an OP-Stack-style rollup for agent economies")]
@@ -402,17 +401,6 @@ impl NodeArgs {
     }
 }
 
-fn init_logs(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => "warn",
-        (_, 0 | 1) => "info",
-        (_, 2) => "debug",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-}
-
 async fn run_node(args: NodeArgs, rollup: Option<agnt2_node::RollupConfig>) -> eyre::Result<()> {
     let chain = match &args.chain {
         Some(path) => ChainSpec::from_file(path)?,
@@ -489,7 +477,7 @@ async fn run_node(args: NodeArgs, rollup: Option<agnt2_node::RollupConfig>) -> e
         println!("Metrics on {m}");
     }
 
-    shutdown_signal().await;
+    agnt2_cli::shutdown_signal().await?;
     tracing::info!("shutting down");
     let dump = match &args.dump_state {
         Some(path) => Some((path.clone(), agnt2_rpc::dump_state(&*node.chain))),
@@ -512,21 +500,6 @@ fn in_runtime(fut: impl std::future::Future<Output = eyre::Result<()>>) -> eyre:
     let out = rt.block_on(fut);
     rt.shutdown_timeout(Duration::from_secs(3));
     out
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
 
 fn db_stats(datadir: PathBuf) -> eyre::Result<()> {
@@ -725,7 +698,7 @@ fn bench_agent(args: AgentBenchArgs) -> eyre::Result<()> {
 
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
-    init_logs(cli.verbose, cli.quiet);
+    agnt2_cli::init_tracing(cli.verbose, cli.quiet);
     match cli.command {
         Command::Node(args) => in_runtime(run_node(args, None)),
         Command::Db { command: DbCommand::Stats { datadir } } => db_stats(datadir),

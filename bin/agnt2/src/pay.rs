@@ -37,8 +37,8 @@ pub(crate) struct PayArgs {
     #[arg(long = "max-price", alias = "max-amount")]
     max_amount: Option<String>,
     /// Your key (side A of the channel).
-    #[arg(long = "private-key", env = "AGNT2_PRIVATE_KEY", hide_env_values = true)]
-    private_key: Option<String>,
+    #[command(flatten)]
+    key: agnt2_cli::PrivateKeyArgs,
     /// Where `agnt2 channel` keeps channel states.
     #[arg(long = "state-dir", default_value = ".agnt2/channels")]
     state_dir: PathBuf,
@@ -52,8 +52,8 @@ pub(crate) struct PayArgs {
     feedback: bool,
     /// The rollup's JSON-RPC (for --feedback, and to check a service that countersigns with a
     /// session key).
-    #[arg(long = "l2.rpc-url", default_value = "http://127.0.0.1:8545")]
-    l2_rpc_url: String,
+    #[command(flatten)]
+    l2: agnt2_cli::L2RpcArgs,
 }
 
 /// Runs `agnt2 pay`.
@@ -62,12 +62,7 @@ pub(crate) fn run(args: PayArgs) -> eyre::Result<()> {
 }
 
 async fn run_async(args: PayArgs) -> eyre::Result<()> {
-    let key = Key::from_hex(
-        args.private_key
-            .as_deref()
-            .ok_or_else(|| eyre!("--private-key (or AGNT2_PRIVATE_KEY) is required"))?,
-    )
-    .wrap_err("--private-key")?;
+    let key = Key::from_hex(args.key.hex()?).wrap_err("--private-key")?;
     let headers = args
         .headers
         .iter()
@@ -120,7 +115,7 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
     if let Some(signer) = r.extra.get("signer").and_then(|v| v.as_str()) {
         let signer: Address = signer.parse().map_err(|e| eyre!("the service's signer: {e}"))?;
         if signer != saved.params.b {
-            admit_session_signer(&args.l2_rpc_url, &saved.params, signer, &signer_key).await?;
+            admit_session_signer(&args.l2.l2_rpc_url, &saved.params, signer, &signer_key).await?;
             payer.allow_countersigner(signer);
         }
     }
@@ -152,7 +147,7 @@ async fn run_async(args: PayArgs) -> eyre::Result<()> {
             .map_err(|e| eyre!("the service's agent id: {e}"))?;
         let reachable = u8::try_from(answered * 100 / n).unwrap_or(100);
         let mean_ms = elapsed.as_millis() as u64 / n;
-        let (url, endpoint) = (args.l2_rpc_url.clone(), args.url.clone());
+        let (url, endpoint) = (args.l2.l2_rpc_url.clone(), args.url.clone());
         let txs = tokio::task::spawn_blocking(move || {
             agnt2_sidecar::register::give_feedback(
                 &agnt2_client::Client::new(&url)?,
