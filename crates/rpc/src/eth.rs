@@ -82,21 +82,9 @@ pub(crate) struct Ctx<C> {
     apis: Arc<Apis>,
 }
 
-/// Methods that may run long (EVM execution, scans over many blocks or the whole state) run on
-/// the blocking pool; everything else answers inline from a consistent MDBX view, which costs
-/// microseconds and avoids a thread hand-off per call (it matters for large batches).
-const BLOCKING: [&str; 8] = [
-    "eth_call",
-    "eth_estimateGas",
-    "eth_getLogs",
-    "eth_getFilterLogs",
-    "eth_getProof",
-    "eth_feeHistory",
-    "eth_sendTransaction",
-    "eth_signTransaction",
-];
-
-/// Registers a method on the blocking pool (state-changing devnet controls).
+/// Registers a method on the blocking pool: what may run long (EVM execution, scans over many
+/// blocks or the whole state, signing with a key lookup) and the state-changing devnet
+/// controls. Everything else is registered with [`reg`].
 pub(crate) fn reg_blocking<C: ChainApi, R: Serialize + Clone + 'static>(
     m: &mut RpcModule<Ctx<C>>,
     name: &'static str,
@@ -109,14 +97,13 @@ pub(crate) fn reg_blocking<C: ChainApi, R: Serialize + Clone + 'static>(
     .expect("method names are unique");
 }
 
+/// Registers a method answered inline from a consistent MDBX view: microseconds, and no thread
+/// hand-off per call (it matters for large batches).
 fn reg<C: ChainApi, R: Serialize + Clone + 'static>(
     m: &mut RpcModule<Ctx<C>>,
     name: &'static str,
     f: impl Fn(&Args, &Ctx<C>) -> RpcResult<R> + Clone + Send + Sync + 'static,
 ) {
-    if BLOCKING.contains(&name) {
-        return reg_blocking(m, name, f);
-    }
     m.register_method(name, move |p, ctx, _| {
         let args = Args::new(&p)?;
         f(&args, ctx).map_err(ErrorObjectOwned::from)
@@ -508,7 +495,7 @@ pub(crate) fn module<C: ChainApi>(
     });
     reg(&mut m, "eth_maxPriorityFeePerGas", |_, _| Ok(U256::from(DEFAULT_PRIORITY_FEE)));
     reg(&mut m, "eth_blobBaseFee", |_, _| Ok(U256::from(1)));
-    reg(&mut m, "eth_feeHistory", |a, c| fee_history(&*c.api, a));
+    reg_blocking(&mut m, "eth_feeHistory", |a, c| fee_history(&*c.api, a));
 
     reg(&mut m, "eth_getBalance", |a, c| {
         let addr: Address = a.req(0, "address")?;
@@ -549,14 +536,14 @@ pub(crate) fn module<C: ChainApi>(
         )?;
         Ok(B256::from(v))
     });
-    reg(&mut m, "eth_getProof", |a, c| get_proof(&*c.api, a));
+    reg_blocking(&mut m, "eth_getProof", |a, c| get_proof(&*c.api, a));
 
-    reg(&mut m, "eth_call", |a, c| {
+    reg_blocking(&mut m, "eth_call", |a, c| {
         let spec = call_spec(a)?;
         let r = c.api.reader()?;
         call_output(run_call(&*c.api, &r, &spec, None, &c.limits, &mut c.limits.exec())?)
     });
-    reg(&mut m, "eth_estimateGas", |a, c| {
+    reg_blocking(&mut m, "eth_estimateGas", |a, c| {
         let mut spec = call_spec(a)?;
         spec.next_block = true;
         let r = c.api.reader()?;
@@ -569,13 +556,13 @@ pub(crate) fn module<C: ChainApi>(
         c.filters.on_pending(hash);
         Ok(hash)
     });
-    reg(&mut m, "eth_sendTransaction", |a, c| {
+    reg_blocking(&mut m, "eth_sendTransaction", |a, c| {
         let req: TransactionRequest = a.req(0, "transaction")?;
         let hash = send_transaction(&*c.api, req, &c.limits)?;
         c.filters.on_pending(hash);
         Ok(hash)
     });
-    reg(&mut m, "eth_signTransaction", |a, c| {
+    reg_blocking(&mut m, "eth_signTransaction", |a, c| {
         let req: TransactionRequest = a.req(0, "transaction")?;
         fill_and_sign(&*c.api, req, &c.limits)
     });
@@ -703,7 +690,9 @@ pub(crate) fn module<C: ChainApi>(
         let s = c.api.pool().status();
         Ok(serde_json::json!({"pending": U64::from(s.pending), "queued": U64::from(s.queued)}))
     });
-    reg(&mut m, "eth_getLogs", |a, c| get_logs(&*c.api, &a.req::<Filter>(0, "filter")?, &c.limits));
+    reg_blocking(&mut m, "eth_getLogs", |a, c| {
+        get_logs(&*c.api, &a.req::<Filter>(0, "filter")?, &c.limits)
+    });
     reg(&mut m, "eth_newFilter", |a, c| {
         let f: Filter = a.req(0, "filter")?;
         c.filters.new_logs(f, c.api.head().number)
@@ -720,7 +709,7 @@ pub(crate) fn module<C: ChainApi>(
         }
         .map_err(|e| RpcError::Internal(e.to_string()))
     });
-    reg(&mut m, "eth_getFilterLogs", |a, c| {
+    reg_blocking(&mut m, "eth_getFilterLogs", |a, c| {
         let f = c.filters.filter_of(a.req(0, "id")?)?;
         get_logs(&*c.api, &f, &c.limits)
     });
