@@ -17,8 +17,8 @@ pub use seal::seal;
 pub use sequential::SequentialBuilder;
 
 use agnt2_evm::BlockEnvInput;
+use agnt2_primitives::StateChanges;
 use agnt2_primitives::{Header, L1BlockAttributes, ReceiptEnvelope, TxEnvelope};
-use agnt2_storage::StateChanges;
 use agnt2_txpool::PooledTx;
 use alloy_primitives::{Address, B256, Bytes};
 use revm::DatabaseRef;

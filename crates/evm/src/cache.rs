@@ -1,7 +1,7 @@
 //! A read cache over a state that many threads share (the parallel builder's speculation
 //! reads the block's base state from every worker).
 
-use agnt2_storage::StateChanges;
+use agnt2_primitives::StateChanges;
 use alloy_primitives::{Address, B256, U256, map::HashMap};
 use parking_lot::RwLock;
 use revm::{DatabaseRef, bytecode::Bytecode, state::AccountInfo};
@@ -96,7 +96,7 @@ impl<DB: DatabaseRef> DatabaseRef for ReadCache<DB> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agnt2_storage::StorageChange;
+    use agnt2_primitives::StorageChange;
     use std::{
         convert::Infallible,
         sync::atomic::{AtomicUsize, Ordering},

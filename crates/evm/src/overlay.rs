@@ -1,4 +1,4 @@
-use agnt2_storage::{StateChanges, StorageChange};
+use agnt2_primitives::{StateChanges, StorageChange};
 use alloy_primitives::{Address, B256, U256, map::HashMap};
 use revm::{
     Database, DatabaseCommit, DatabaseRef,

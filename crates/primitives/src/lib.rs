@@ -4,11 +4,13 @@
 //! a genesis file.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod chain;
 mod chainspec;
 pub mod constants;
 mod dev;
 mod l1info;
 
+pub use chain::{AccountEdit, Head, MiningMode, NewBlock, StateChanges, StorageChange};
 pub use chainspec::{ChainSpec, ChainSpecError};
 pub use dev::{DEV_MNEMONIC, dev_signers};
 pub use l1info::{L1BlockAttributes, L1Epoch, l1_info_deposit};

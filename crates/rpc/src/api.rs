@@ -1,5 +1,5 @@
 use agnt2_evm::EvmConfig;
-use agnt2_primitives::{ChainSpec, Header};
+use agnt2_primitives::ChainSpec;
 use agnt2_storage::{StorageResult, StoreReader};
 use agnt2_txpool::{Pool, PoolError};
 use alloy_primitives::B256;
@@ -7,54 +7,7 @@ use alloy_signer_local::PrivateKeySigner;
 use std::{future::Future, pin::Pin, sync::Arc};
 use tokio::sync::broadcast;
 
-/// The canonical head.
-#[derive(Debug, Clone)]
-pub struct Head {
-    /// Number.
-    pub number: u64,
-    /// Hash.
-    pub hash: B256,
-    /// Header.
-    pub header: Header,
-}
-
-/// A block was committed (durably) and is now the head.
-#[derive(Debug, Clone)]
-pub struct NewBlock {
-    /// Its number.
-    pub number: u64,
-    /// Its hash.
-    pub hash: B256,
-    /// Hashes of its transactions.
-    pub tx_hashes: Arc<Vec<B256>>,
-}
-
-/// How blocks are produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MiningMode {
-    /// A block as soon as anything is pending, with everything pending that fits.
-    Instant,
-    /// A block every interval, empty or not.
-    Interval(std::time::Duration),
-    /// Only on request (`evm_mine`, `anvil_mine`).
-    Manual,
-}
-
-/// A devnet edit of one account (`anvil_setBalance`, `anvil_setCode`, …): the fields given
-/// replace the account's.
-#[derive(Debug, Clone, Default)]
-pub struct AccountEdit {
-    /// The account.
-    pub address: alloy_primitives::Address,
-    /// New balance.
-    pub balance: Option<alloy_primitives::U256>,
-    /// New nonce.
-    pub nonce: Option<u64>,
-    /// New code.
-    pub code: Option<alloy_primitives::Bytes>,
-    /// Storage slots to set.
-    pub storage: Vec<(alloy_primitives::U256, alloy_primitives::U256)>,
-}
+pub use agnt2_primitives::{AccountEdit, Head, MiningMode, NewBlock};
 
 /// Why a devnet control or a manual mine failed.
 #[derive(Debug, thiserror::Error)]
