@@ -4,7 +4,8 @@
 use crate::{
     ChainApi,
     error::{RpcError, RpcResult},
-    eth::{Args, Ctx, proof_response, reg_blocking, state_block},
+    eth::proof_response,
+    plumbing::{Args, Ctx, reg_blocking, state_block},
 };
 use agnt2_agent::{
     AGENT_STATE,

@@ -5,7 +5,7 @@
 use crate::{
     ChainApi, RpcLimits,
     error::{RpcError, RpcResult},
-    eth::{Args, Ctx, env_of, find_block, reg_blocking, snapshot_head},
+    plumbing::{Args, Ctx, env_of, find_block, reg_blocking, snapshot_head},
 };
 use agnt2_evm::{EvmConfig, EvmEnv, ExecLimits, OpSpecId, OpTx, PendingState};
 use agnt2_primitives::TxEnvelope;
@@ -242,7 +242,7 @@ fn create_access_list<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<serde_json
                     "execution reverted".to_string()
                 }
                 revm::context::result::ExecutionResult::Halt { reason, .. } => {
-                    crate::eth::halt_message(reason)
+                    crate::plumbing::halt_message(reason)
                 }
                 revm::context::result::ExecutionResult::Success { .. } => String::new(),
             });

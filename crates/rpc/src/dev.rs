@@ -4,10 +4,11 @@
 use crate::{
     AccountEdit, ChainApi, MiningMode,
     error::{RpcError, RpcResult},
-    eth::{Ctx, reg_blocking},
+    plumbing::{Args, Ctx, reg_blocking},
 };
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
 use jsonrpsee::RpcModule;
+use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -83,6 +84,7 @@ pub fn edits_from_dump(v: &Value) -> Result<Vec<AccountEdit>, String> {
 
 /// Registers the devnet controls.
 pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
+    register_mining(m);
     for name in names("setBalance", &["anvil", "hardhat"]) {
         reg_blocking(m, name, |a, c| {
             let address: Address = a.req(0, "address")?;
@@ -245,4 +247,22 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
             "network": "agnt2",
         }))
     });
+}
+
+/// Manual mining (`evm_mine`, `anvil_mine`).
+fn register_mining<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
+    for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
+        m.register_async_method(name, move |p, ctx, _| async move {
+            let args = Args::new(&p)?;
+            // anvil_mine takes a block count; evm_mine an optional timestamp (not yet honoured).
+            let n = if counted {
+                args.opt::<U64>(0, "blocks")?.map_or(1, |n| n.to::<u64>())
+            } else {
+                1
+            };
+            ctx.api.mine(n.max(1)).await.map_err(RpcError::from)?;
+            Ok::<_, ErrorObjectOwned>("0x0")
+        })
+        .expect("unique");
+    }
 }

@@ -1,20 +1,17 @@
-//! The `eth`, `net`, `web3` namespaces (and manual mining: `evm_mine`, `anvil_mine`).
+//! The `eth`, `net`, `web3`, `txpool` and `rpc` namespaces.
 
 use crate::{
-    ChainApi, RpcLimits, RpcServerConfig,
+    ChainApi, RpcLimits,
     convert::{
         BlockMeta, StoredBlock, rpc_block, rpc_pending_tx, rpc_receipt_at, rpc_receipts, rpc_tx,
     },
     error::{RpcError, RpcResult, revert_reason},
-    filters::{Changes, Filters, get_logs},
-    limits::TracingPermits,
-    modules::Apis,
+    filters::{Changes, get_logs},
+    plumbing::{Args, Ctx, env_of, find_block, halt_message, reg, reg_blocking, state_block},
     sign,
 };
-use agnt2_evm::{
-    BlockEnvInput, EvmConfig, EvmEnv, ExecLimits, ExecutionResult, OpSpecId, PendingState,
-};
-use agnt2_primitives::{Header, constants::CLIENT_VERSION};
+use agnt2_evm::{EvmConfig, ExecLimits, ExecutionResult, PendingState};
+use agnt2_primitives::constants::CLIENT_VERSION;
 use agnt2_storage::StoreReader;
 use agnt2_txpool::{PoolContent, PooledTx};
 use alloy_consensus::Transaction as _;
@@ -30,121 +27,13 @@ use alloy_rpc_types_eth::{
     TransactionRequest, state::StateOverride,
 };
 use alloy_serde::JsonStorageKey;
-use jsonrpsee::{
-    RpcModule,
-    types::{ErrorObjectOwned, Params},
-};
-use serde::{Serialize, de::DeserializeOwned};
+use jsonrpsee::RpcModule;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Priority fee suggested to wallets (0.001 gwei): blocks are not full on a devnet.
 const DEFAULT_PRIORITY_FEE: u128 = 1_000_000;
-
-/// Positional parameters with clear errors for missing or mistyped arguments.
-pub(crate) struct Args(Vec<Value>);
-
-impl Args {
-    fn new(p: &Params<'_>) -> RpcResult<Self> {
-        match p.as_str() {
-            None => Ok(Self(vec![])),
-            Some(raw) => match serde_json::from_str::<Value>(raw) {
-                Ok(Value::Array(v)) => Ok(Self(v)),
-                Ok(Value::Null) => Ok(Self(vec![])),
-                Ok(_) => Err(RpcError::InvalidParams("params must be an array".into())),
-                Err(e) => Err(RpcError::InvalidParams(e.to_string())),
-            },
-        }
-    }
-
-    pub(crate) fn opt<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<Option<T>> {
-        match self.0.get(i) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => serde_json::from_value(v.clone())
-                .map(Some)
-                .map_err(|e| RpcError::InvalidParams(format!("argument {i} ({name}): {e}"))),
-        }
-    }
-
-    pub(crate) fn req<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<T> {
-        self.opt(i, name)?
-            .ok_or_else(|| RpcError::InvalidParams(format!("missing argument {i} ({name})")))
-    }
-}
-
-/// Context shared by the handlers.
-pub(crate) struct Ctx<C> {
-    pub(crate) api: Arc<C>,
-    pub(crate) filters: Filters,
-    pub(crate) limits: RpcLimits,
-    pub(crate) tracing: TracingPermits,
-    apis: Arc<Apis>,
-}
-
-/// Registers a method on the blocking pool: what may run long (EVM execution, scans over many
-/// blocks or the whole state, signing with a key lookup) and the state-changing devnet
-/// controls. Everything else is registered with [`reg`].
-pub(crate) fn reg_blocking<C: ChainApi, R: Serialize + Clone + 'static>(
-    m: &mut RpcModule<Ctx<C>>,
-    name: &'static str,
-    f: impl Fn(&Args, &Ctx<C>) -> RpcResult<R> + Clone + Send + Sync + 'static,
-) {
-    m.register_blocking_method(name, move |p, ctx, _| {
-        let args = Args::new(&p)?;
-        f(&args, &ctx).map_err(ErrorObjectOwned::from)
-    })
-    .expect("method names are unique");
-}
-
-/// Registers a method answered inline from a consistent MDBX view: microseconds, and no thread
-/// hand-off per call (it matters for large batches).
-fn reg<C: ChainApi, R: Serialize + Clone + 'static>(
-    m: &mut RpcModule<Ctx<C>>,
-    name: &'static str,
-    f: impl Fn(&Args, &Ctx<C>) -> RpcResult<R> + Clone + Send + Sync + 'static,
-) {
-    m.register_method(name, move |p, ctx, _| {
-        let args = Args::new(&p)?;
-        f(&args, ctx).map_err(ErrorObjectOwned::from)
-    })
-    .expect("method names are unique");
-}
-
-/// The head block of a read view.
-pub(crate) fn snapshot_head(r: &StoreReader) -> RpcResult<u64> {
-    Ok(r.head()?.unwrap_or_default())
-}
-
-/// Resolves a block id to a stored block number; `None` when it does not exist.
-pub(crate) fn find_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<Option<u64>> {
-    let head = snapshot_head(r)?;
-    Ok(match id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
-        BlockId::Hash(h) => r.block_number(h.block_hash)?,
-        BlockId::Number(BlockNumberOrTag::Number(n)) => (n <= head).then_some(n),
-        BlockId::Number(BlockNumberOrTag::Earliest) => Some(0),
-        BlockId::Number(_) => Some(head),
-    })
-}
-
-pub(crate) fn state_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<(u64, Option<u64>)> {
-    let n = find_block(r, id)?.ok_or(RpcError::UnknownBlock)?;
-    // The head of the same MDBX snapshot: the in-memory head moves just after a commit, so it
-    // can briefly lag the plain state this view reads.
-    let at = (n != snapshot_head(r)?).then_some(n);
-    Ok((n, at))
-}
-
-pub(crate) fn env_of(evm: &EvmConfig, h: &Header) -> EvmEnv<OpSpecId> {
-    evm.evm_env(&BlockEnvInput {
-        number: h.number,
-        timestamp: h.timestamp,
-        beneficiary: h.beneficiary,
-        gas_limit: h.gas_limit,
-        base_fee: h.base_fee_per_gas.unwrap_or_default(),
-        prevrandao: h.mix_hash,
-    })
-}
 
 /// One execution of a call request at a block, with optional overrides.
 struct CallSpec {
@@ -197,18 +86,6 @@ fn call_output(res: ExecutionResult<agnt2_evm::OpHaltReason>) -> RpcResult<Bytes
             Err(RpcError::Reverted { reason: revert_reason(&output), data: output })
         }
         ExecutionResult::Halt { reason, .. } => Err(RpcError::Execution(halt_message(&reason))),
-    }
-}
-
-/// What a halted call answers: geth's "out of gas" for every out-of-gas kind (clients match on
-/// it), revm's description otherwise.
-pub(crate) fn halt_message(reason: &agnt2_evm::OpHaltReason) -> String {
-    use agnt2_evm::OpHaltReason;
-    use revm::context::result::HaltReason;
-    match reason {
-        OpHaltReason::Base(HaltReason::OutOfGas(_)) => "out of gas".into(),
-        OpHaltReason::Base(other) => format!("execution halted: {other}"),
-        OpHaltReason::FailedDeposit => "execution halted: failed deposit".into(),
     }
 }
 
@@ -466,44 +343,36 @@ pub(crate) fn proof_response(
 
 /// Builds the module: every method of the selected namespaces (the union of both
 /// transports'), the devnet controls only with `--dev`.
-pub(crate) fn module<C: ChainApi>(
-    api: Arc<C>,
-    config: &RpcServerConfig,
-    apis: Arc<Apis>,
-) -> RpcModule<Ctx<C>> {
-    let limits = config.limits;
-    let filters = Filters::new(limits);
-    let tracing = TracingPermits::default();
-    let mut m = RpcModule::new(Ctx { api, filters, limits, tracing, apis });
-
-    reg(&mut m, "web3_clientVersion", |_, _| Ok(CLIENT_VERSION.to_string()));
-    reg(&mut m, "web3_sha3", |a, _| Ok(keccak256(a.req::<Bytes>(0, "data")?)));
-    reg(&mut m, "net_version", |_, c| Ok(c.api.chain_spec().chain_id().to_string()));
-    reg(&mut m, "net_listening", |_, _| Ok(true));
-    reg(&mut m, "net_peerCount", |_, _| Ok(U64::ZERO));
-    reg(&mut m, "eth_chainId", |_, c| Ok(U64::from(c.api.chain_spec().chain_id())));
-    reg(&mut m, "eth_syncing", |_, _| Ok(false));
-    reg(&mut m, "eth_mining", |_, _| Ok(true));
-    reg(&mut m, "eth_hashrate", |_, _| Ok(U64::ZERO));
-    reg(&mut m, "eth_coinbase", |_, c| Ok(c.api.head().header.beneficiary));
-    reg(&mut m, "eth_blockNumber", |_, c| Ok(U64::from(c.api.head().number)));
-    reg(&mut m, "eth_accounts", |_, c| {
+/// Registers the `eth`, `net`, `web3`, `txpool` and `rpc` namespaces.
+pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
+    reg(m, "web3_clientVersion", |_, _| Ok(CLIENT_VERSION.to_string()));
+    reg(m, "web3_sha3", |a, _| Ok(keccak256(a.req::<Bytes>(0, "data")?)));
+    reg(m, "net_version", |_, c| Ok(c.api.chain_spec().chain_id().to_string()));
+    reg(m, "net_listening", |_, _| Ok(true));
+    reg(m, "net_peerCount", |_, _| Ok(U64::ZERO));
+    reg(m, "eth_chainId", |_, c| Ok(U64::from(c.api.chain_spec().chain_id())));
+    reg(m, "eth_syncing", |_, _| Ok(false));
+    reg(m, "eth_mining", |_, _| Ok(true));
+    reg(m, "eth_hashrate", |_, _| Ok(U64::ZERO));
+    reg(m, "eth_coinbase", |_, c| Ok(c.api.head().header.beneficiary));
+    reg(m, "eth_blockNumber", |_, c| Ok(U64::from(c.api.head().number)));
+    reg(m, "eth_accounts", |_, c| {
         Ok(c.api.signers().iter().map(|s| s.address()).collect::<Vec<_>>())
     });
-    reg(&mut m, "eth_gasPrice", |_, c| {
+    reg(m, "eth_gasPrice", |_, c| {
         Ok(U256::from(c.api.next_base_fee() as u128 + DEFAULT_PRIORITY_FEE))
     });
-    reg(&mut m, "eth_maxPriorityFeePerGas", |_, _| Ok(U256::from(DEFAULT_PRIORITY_FEE)));
-    reg(&mut m, "eth_blobBaseFee", |_, _| Ok(U256::from(1)));
-    reg_blocking(&mut m, "eth_feeHistory", |a, c| fee_history(&*c.api, a));
+    reg(m, "eth_maxPriorityFeePerGas", |_, _| Ok(U256::from(DEFAULT_PRIORITY_FEE)));
+    reg(m, "eth_blobBaseFee", |_, _| Ok(U256::from(1)));
+    reg_blocking(m, "eth_feeHistory", |a, c| fee_history(&*c.api, a));
 
-    reg(&mut m, "eth_getBalance", |a, c| {
+    reg(m, "eth_getBalance", |a, c| {
         let addr: Address = a.req(0, "address")?;
         let r = c.api.reader()?;
         let (_, at) = state_block(&r, a.opt(1, "block")?)?;
         Ok(revm::DatabaseRef::basic_ref(&r.state(at), addr)?.map(|i| i.balance).unwrap_or_default())
     });
-    reg(&mut m, "eth_getTransactionCount", |a, c| {
+    reg(m, "eth_getTransactionCount", |a, c| {
         let addr: Address = a.req(0, "address")?;
         let id: Option<BlockId> = a.opt(1, "block")?;
         let r = c.api.reader()?;
@@ -515,7 +384,7 @@ pub(crate) fn module<C: ChainApi>(
         }
         Ok(U64::from(nonce))
     });
-    reg(&mut m, "eth_getCode", |a, c| {
+    reg(m, "eth_getCode", |a, c| {
         let addr: Address = a.req(0, "address")?;
         let r = c.api.reader()?;
         let (_, at) = state_block(&r, a.opt(1, "block")?)?;
@@ -524,7 +393,7 @@ pub(crate) fn module<C: ChainApi>(
         };
         Ok(r.code(info.code_hash)?.unwrap_or_default())
     });
-    reg(&mut m, "eth_getStorageAt", |a, c| {
+    reg(m, "eth_getStorageAt", |a, c| {
         let addr: Address = a.req(0, "address")?;
         let slot: JsonStorageKey = a.req(1, "slot")?;
         let r = c.api.reader()?;
@@ -536,47 +405,47 @@ pub(crate) fn module<C: ChainApi>(
         )?;
         Ok(B256::from(v))
     });
-    reg_blocking(&mut m, "eth_getProof", |a, c| get_proof(&*c.api, a));
+    reg_blocking(m, "eth_getProof", |a, c| get_proof(&*c.api, a));
 
-    reg_blocking(&mut m, "eth_call", |a, c| {
+    reg_blocking(m, "eth_call", |a, c| {
         let spec = call_spec(a)?;
         let r = c.api.reader()?;
         call_output(run_call(&*c.api, &r, &spec, None, &c.limits, &mut c.limits.exec())?)
     });
-    reg_blocking(&mut m, "eth_estimateGas", |a, c| {
+    reg_blocking(m, "eth_estimateGas", |a, c| {
         let mut spec = call_spec(a)?;
         spec.next_block = true;
         let r = c.api.reader()?;
         Ok(U64::from(estimate(&*c.api, &r, &spec, &c.limits)?))
     });
 
-    reg(&mut m, "eth_sendRawTransaction", |a, c| {
+    reg(m, "eth_sendRawTransaction", |a, c| {
         let raw: Bytes = a.req(0, "data")?;
         let hash = c.api.submit(&raw)?;
         c.filters.on_pending(hash);
         Ok(hash)
     });
-    reg_blocking(&mut m, "eth_sendTransaction", |a, c| {
+    reg_blocking(m, "eth_sendTransaction", |a, c| {
         let req: TransactionRequest = a.req(0, "transaction")?;
         let hash = send_transaction(&*c.api, req, &c.limits)?;
         c.filters.on_pending(hash);
         Ok(hash)
     });
-    reg_blocking(&mut m, "eth_signTransaction", |a, c| {
+    reg_blocking(m, "eth_signTransaction", |a, c| {
         let req: TransactionRequest = a.req(0, "transaction")?;
         fill_and_sign(&*c.api, req, &c.limits)
     });
-    reg(&mut m, "eth_sign", |a, c| {
+    reg(m, "eth_sign", |a, c| {
         let addr: Address = a.req(0, "address")?;
         let data: Bytes = a.req(1, "message")?;
         sign::sign_message(sign::signer(&*c.api, addr)?, &data)
     });
-    reg(&mut m, "personal_sign", |a, c| {
+    reg(m, "personal_sign", |a, c| {
         let data: Bytes = a.req(0, "message")?;
         let addr: Address = a.req(1, "address")?;
         sign::sign_message(sign::signer(&*c.api, addr)?, &data)
     });
-    reg(&mut m, "eth_signTypedData_v4", |a, c| {
+    reg(m, "eth_signTypedData_v4", |a, c| {
         let addr: Address = a.req(0, "address")?;
         // Wallet libraries send the typed data either as an object or as a JSON string.
         let data: Value = a.req(1, "typedData")?;
@@ -588,17 +457,17 @@ pub(crate) fn module<C: ChainApi>(
         sign::sign_typed(sign::signer(&*c.api, addr)?, &data)
     });
 
-    reg(&mut m, "eth_getBlockByNumber", |a, c| {
+    reg(m, "eth_getBlockByNumber", |a, c| {
         let id: BlockNumberOrTag = a.req(0, "block")?;
         let full: bool = a.opt(1, "full")?.unwrap_or(false);
         block_json(&*c.api, Some(BlockId::Number(id)), full)
     });
-    reg(&mut m, "eth_getBlockByHash", |a, c| {
+    reg(m, "eth_getBlockByHash", |a, c| {
         let hash: B256 = a.req(0, "hash")?;
         let full: bool = a.opt(1, "full")?.unwrap_or(false);
         block_json(&*c.api, Some(BlockId::from(hash)), full)
     });
-    reg(&mut m, "eth_getBlockReceipts", |a, c| {
+    reg(m, "eth_getBlockReceipts", |a, c| {
         let id: BlockId = a.req(0, "block")?;
         let r = c.api.reader()?;
         let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
@@ -606,7 +475,7 @@ pub(crate) fn module<C: ChainApi>(
         let receipts = r.receipts(n)?.unwrap_or_default();
         Ok(Some(rpc_receipts(&*c.api, &block, &receipts)))
     });
-    reg(&mut m, "eth_getTransactionByHash", |a, c| {
+    reg(m, "eth_getTransactionByHash", |a, c| {
         let hash: B256 = a.req(0, "hash")?;
         let r = c.api.reader()?;
         if let Some(loc) = r.tx_location(hash)? {
@@ -618,7 +487,7 @@ pub(crate) fn module<C: ChainApi>(
         }
         Ok(c.api.pool().get(&hash).map(|p| rpc_pending_tx(&p.tx)))
     });
-    reg(&mut m, "eth_getTransactionReceipt", |a, c| {
+    reg(m, "eth_getTransactionReceipt", |a, c| {
         let hash: B256 = a.req(0, "hash")?;
         let r = c.api.reader()?;
         let Some(loc) = r.tx_location(hash)? else { return Ok(None) };
@@ -629,7 +498,7 @@ pub(crate) fn module<C: ChainApi>(
         ("eth_getTransactionByBlockHashAndIndex", true),
         ("eth_getTransactionByBlockNumberAndIndex", false),
     ] {
-        reg(&mut m, name, move |a, c| {
+        reg(m, name, move |a, c| {
             let id = block_arg(a, by_hash)?;
             let index: U64 = a.req(1, "index")?;
             let r = c.api.reader()?;
@@ -648,7 +517,7 @@ pub(crate) fn module<C: ChainApi>(
         ("eth_getBlockTransactionCountByHash", true),
         ("eth_getBlockTransactionCountByNumber", false),
     ] {
-        reg(&mut m, name, move |a, c| {
+        reg(m, name, move |a, c| {
             let id = block_arg(a, by_hash)?;
             let r = c.api.reader()?;
             let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
@@ -658,14 +527,14 @@ pub(crate) fn module<C: ChainApi>(
     for (name, by_hash) in
         [("eth_getUncleCountByBlockHash", true), ("eth_getUncleCountByBlockNumber", false)]
     {
-        reg(&mut m, name, move |a, c| {
+        reg(m, name, move |a, c| {
             let id = block_arg(a, by_hash)?;
             let r = c.api.reader()?;
             Ok(find_block(&r, Some(id))?.map(|_| U64::ZERO))
         });
     }
     for name in ["eth_getUncleByBlockHashAndIndex", "eth_getUncleByBlockNumberAndIndex"] {
-        reg(&mut m, name, |a, _| {
+        reg(m, name, |a, _| {
             let _: Value = a.req(0, "block")?;
             let _: U64 = a.req(1, "index")?;
             Ok(Value::Null)
@@ -674,81 +543,43 @@ pub(crate) fn module<C: ChainApi>(
     // What the transport the request came over serves.
     m.register_method("rpc_modules", |_, ctx, ext| ctx.apis.of(ext).modules_json())
         .expect("method names are unique");
-    reg(&mut m, "txpool_content", |_, c| {
+    reg(m, "txpool_content", |_, c| {
         Ok(txpool_view(&c.api.pool().content(), |t| {
             serde_json::to_value(rpc_pending_tx(&t.tx)).unwrap_or_default()
         }))
     });
-    reg(&mut m, "txpool_inspect", |_, c| {
+    reg(m, "txpool_inspect", |_, c| {
         Ok(txpool_view(&c.api.pool().content(), |t| {
             let to = t.tx.to().map_or_else(|| "contract creation".into(), |a| a.to_checksum(None));
             let (value, gas, price) = (t.tx.value(), t.tx.gas_limit(), t.tx.max_fee_per_gas());
             Value::String(format!("{to}: {value} wei + {gas} gas × {price} wei"))
         }))
     });
-    reg(&mut m, "txpool_status", |_, c| {
+    reg(m, "txpool_status", |_, c| {
         let s = c.api.pool().status();
         Ok(serde_json::json!({"pending": U64::from(s.pending), "queued": U64::from(s.queued)}))
     });
-    reg_blocking(&mut m, "eth_getLogs", |a, c| {
+    reg_blocking(m, "eth_getLogs", |a, c| {
         get_logs(&*c.api, &a.req::<Filter>(0, "filter")?, &c.limits)
     });
-    reg(&mut m, "eth_newFilter", |a, c| {
+    reg(m, "eth_newFilter", |a, c| {
         let f: Filter = a.req(0, "filter")?;
         c.filters.new_logs(f, c.api.head().number)
     });
-    reg(&mut m, "eth_newBlockFilter", |_, c| c.filters.new_blocks(c.api.head().number));
-    reg(&mut m, "eth_newPendingTransactionFilter", |_, c| {
-        c.filters.new_pending(c.api.head().number)
-    });
-    reg(&mut m, "eth_uninstallFilter", |a, c| Ok(c.filters.uninstall(a.req(0, "id")?)));
-    reg(&mut m, "eth_getFilterChanges", |a, c| {
+    reg(m, "eth_newBlockFilter", |_, c| c.filters.new_blocks(c.api.head().number));
+    reg(m, "eth_newPendingTransactionFilter", |_, c| c.filters.new_pending(c.api.head().number));
+    reg(m, "eth_uninstallFilter", |a, c| Ok(c.filters.uninstall(a.req(0, "id")?)));
+    reg(m, "eth_getFilterChanges", |a, c| {
         match c.filters.changes(&*c.api, a.req(0, "id")?)? {
             Changes::Logs(l) => serde_json::to_value(l),
             Changes::Hashes(h) => serde_json::to_value(h),
         }
         .map_err(|e| RpcError::Internal(e.to_string()))
     });
-    reg_blocking(&mut m, "eth_getFilterLogs", |a, c| {
+    reg_blocking(m, "eth_getFilterLogs", |a, c| {
         let f = c.filters.filter_of(a.req(0, "id")?)?;
         get_logs(&*c.api, &f, &c.limits)
     });
-
-    crate::pubsub::register(&mut m);
-    crate::debug::register(&mut m);
-    crate::agent::register(&mut m);
-    crate::optimism::register(&mut m);
-    if config.dev {
-        register_dev(&mut m);
-    }
-    // Drop what neither transport serves: it answers -32601 as a method that does not exist.
-    let served = config.http_api.union(&config.ws_api);
-    let names: Vec<&'static str> = m.method_names().collect();
-    for name in names {
-        if !served.serves(name) {
-            m.remove_method(name);
-        }
-    }
-    m
-}
-
-/// The devnet controls and manual mining.
-fn register_dev<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
-    crate::dev::register(m);
-    for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
-        m.register_async_method(name, move |p, ctx, _| async move {
-            let args = Args::new(&p)?;
-            // anvil_mine takes a block count; evm_mine an optional timestamp (not yet honoured).
-            let n = if counted {
-                args.opt::<U64>(0, "blocks")?.map_or(1, |n| n.to::<u64>())
-            } else {
-                1
-            };
-            ctx.api.mine(n.max(1)).await.map_err(RpcError::from)?;
-            Ok::<_, ErrorObjectOwned>("0x0")
-        })
-        .expect("unique");
-    }
 }
 
 /// `{pending: {sender: {nonce: f(tx)}}, queued: {…}}`, the shape of geth's txpool namespace.
@@ -785,23 +616,4 @@ fn block_json<C: ChainApi>(
     let mut out = rpc_block(&block, receipts.as_deref(), full);
     out.interaction_root = r.interaction_root(n)?;
     Ok(Some(out))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::halt_message;
-    use agnt2_evm::OpHaltReason;
-    use revm::context::result::{HaltReason, OutOfGasError};
-
-    #[test]
-    fn halts_are_described_from_the_enum() {
-        for oog in [OutOfGasError::Basic, OutOfGasError::Memory, OutOfGasError::Precompile] {
-            assert_eq!(halt_message(&OpHaltReason::Base(HaltReason::OutOfGas(oog))), "out of gas");
-        }
-        assert_eq!(
-            halt_message(&OpHaltReason::Base(HaltReason::InvalidJump)),
-            "execution halted: invalid jump destination"
-        );
-        assert_eq!(halt_message(&OpHaltReason::FailedDeposit), "execution halted: failed deposit");
-    }
 }

@@ -104,7 +104,7 @@ impl Filters {
 
     pub(crate) fn changes<C: ChainApi>(&self, api: &C, id: U256) -> RpcResult<Changes> {
         let r = api.reader()?;
-        let head = crate::eth::snapshot_head(&r)?;
+        let head = crate::plumbing::snapshot_head(&r)?;
         let (kind_logs, from) = {
             let mut map = self.map.lock();
             let e =
@@ -165,7 +165,7 @@ pub(crate) fn get_logs<C: ChainApi>(
 ) -> RpcResult<Vec<Log>> {
     let max_logs = limits.max_logs_per_response;
     let r = api.reader()?;
-    let head = crate::eth::snapshot_head(&r)?;
+    let head = crate::plumbing::snapshot_head(&r)?;
     if let FilterBlockOption::AtBlockHash(hash) = filter.block_option {
         let n = r.block_number(hash)?.ok_or(RpcError::UnknownBlock)?;
         return logs_in_range(api, &r, filter, n, n, max_logs);

@@ -8,6 +8,7 @@
 
 mod agent;
 mod api;
+mod compose;
 mod convert;
 mod debug;
 mod dev;
@@ -18,6 +19,7 @@ mod limits;
 mod metrics;
 mod modules;
 mod optimism;
+mod plumbing;
 mod pubsub;
 mod server;
 mod sign;

@@ -9,7 +9,7 @@
 use crate::{
     ChainApi,
     error::{RpcError, RpcResult},
-    eth::{Args, Ctx, reg_blocking, state_block},
+    plumbing::{Args, Ctx, reg_blocking, state_block},
 };
 use agnt2_primitives::{L1BlockAttributes, constants::L1_BLOCK};
 use agnt2_storage::StoreReader;
@@ -74,7 +74,7 @@ fn output_at_block<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
 }
 
 fn sync_status<C: ChainApi>(c: &Ctx<C>, r: &StoreReader) -> RpcResult<Value> {
-    let head = c.api.head().number.min(crate::eth::snapshot_head(r)?);
+    let head = c.api.head().number.min(crate::plumbing::snapshot_head(r)?);
     let unsafe_l2 = block_ref(r, head)?;
     let (origin, _) = origin_at(r, head, None)?;
     let l1 = json!({"hash": origin.hash, "number": origin.number, "timestamp": origin.timestamp});

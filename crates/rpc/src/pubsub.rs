@@ -1,7 +1,9 @@
 //! `eth_subscribe` over WebSocket (newHeads, logs, newPendingTransactions) and
 //! `eth_sendRawTransactionSync` (EIP-7966), both fed by the node's block and pool events.
 
-use crate::{ChainApi, convert::rpc_receipt_at, error::RpcError, eth::Ctx, filters::logs_in_range};
+use crate::{
+    ChainApi, convert::rpc_receipt_at, error::RpcError, filters::logs_in_range, plumbing::Ctx,
+};
 use alloy_consensus::Sealed;
 use alloy_primitives::{B256, Bytes, U256};
 use alloy_rpc_types_eth::Filter;

@@ -1,5 +1,5 @@
 use crate::{
-    ApiSelection, ChainApi, RpcLimits, eth,
+    ApiSelection, ChainApi, RpcLimits, compose,
     metrics::{MetricsLayer, RpcMetrics},
     modules::{ApiFilterLayer, Apis, TagWsLayer},
 };
@@ -87,7 +87,7 @@ pub async fn start_server<C: ChainApi>(
         .build(config.addr)
         .await?;
     let addr = server.local_addr()?;
-    let handle = server.start(eth::module(api, &config, apis));
+    let handle = server.start(compose::module(api, &config, apis));
     Ok((addr, handle))
 }
 
