@@ -30,4 +30,4 @@ pub use error::RpcError;
 pub use limits::RpcLimits;
 pub use metrics::RpcMetrics;
 pub use modules::{ApiSelection, DEFAULT_API, DEV_NAMESPACES, NAMESPACES};
-pub use server::{RpcServerConfig, start_server};
+pub use server::{RpcServerConfig, methods, start_server};

@@ -91,6 +91,13 @@ pub async fn start_server<C: ChainApi>(
     Ok((addr, handle))
 }
 
+/// Every method the server would serve with `config`, without a server: for calling handlers
+/// in-process (`Methods::call`), as unit tests of the node and the RPC do.
+pub fn methods<C: ChainApi>(config: &RpcServerConfig, api: Arc<C>) -> jsonrpsee::Methods {
+    let apis = Arc::new(Apis { http: config.http_api.clone(), ws: config.ws_api.clone() });
+    compose::module(api, config, apis).into()
+}
+
 /// Subscription ids as Ethereum clients expect them: `0x`-prefixed hex strings, unique per
 /// server (a counter mixed with a per-process random key, so ids are not guessable).
 #[derive(Debug)]
