@@ -198,14 +198,14 @@ impl Saved {
         })?;
         let v: Value = serde_json::from_str(&text)
             .wrap_err_with(|| format!("{} is not JSON", path.display()))?;
-        let bad = |e: String| eyre!("{} is malformed: {e}", path.display());
-        let params = params_from_json(&v["params"]).map_err(bad)?;
+        let bad = |e: &dyn std::fmt::Display| eyre!("{} is malformed: {e}", path.display());
+        let params = params_from_json(&v["params"]).map_err(|e| bad(&e))?;
         if params.id() != *id {
             bail!("{} holds another channel", path.display());
         }
         let deposits: [U256; 2] =
-            serde_json::from_value(v["deposits"].clone()).map_err(|e| bad(e.to_string()))?;
-        let latest = signed_from_json(&v["latest"]).map_err(bad)?;
+            serde_json::from_value(v["deposits"].clone()).map_err(|e| bad(&e))?;
+        let latest = signed_from_json(&v["latest"]).map_err(|e| bad(&e))?;
         Ok(Self { params, deposits, latest })
     }
 }

@@ -36,29 +36,57 @@ pub fn params_to_json(p: &ChannelParams) -> Value {
     json!({"chainId": p.chain_id, "adjudicator": p.adjudicator, "a": p.a, "b": p.b, "token": p.token, "nonce": p.nonce})
 }
 
-fn field<T: DeserializeOwned>(v: &Value, k: &str) -> Result<T, String> {
-    let f = v.get(k).ok_or_else(|| format!("missing field {k}"))?;
-    serde_json::from_value(f.clone()).map_err(|e| format!("field {k}: {e}"))
+/// Why a JSON message, state or channel does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    /// A required field is absent.
+    #[error("missing field {0}")]
+    Missing(String),
+    /// A field has the wrong type or value.
+    #[error("field {field}: {reason}")]
+    Bad {
+        /// The field.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `type` names no message of the protocol.
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
 }
 
-fn sig_field(v: &Value, k: &str) -> Result<Option<Sig>, String> {
+fn missing(k: &str) -> JsonError {
+    JsonError::Missing(k.to_string())
+}
+
+fn get<'a>(v: &'a Value, k: &str) -> Result<&'a Value, JsonError> {
+    v.get(k).ok_or_else(|| missing(k))
+}
+
+fn field<T: DeserializeOwned>(v: &Value, k: &str) -> Result<T, JsonError> {
+    serde_json::from_value(get(v, k)?.clone())
+        .map_err(|e| JsonError::Bad { field: k.to_string(), reason: e.to_string() })
+}
+
+fn sig_field(v: &Value, k: &str) -> Result<Option<Sig>, JsonError> {
     match v.get(k) {
         None | Some(Value::Null) => Ok(None),
         Some(_) => {
             let b: Bytes = field(v, k)?;
-            Sig::from_slice(&b)
-                .map(Some)
-                .ok_or_else(|| format!("field {k}: a signature is 65 bytes"))
+            Sig::from_slice(&b).map(Some).ok_or_else(|| JsonError::Bad {
+                field: k.to_string(),
+                reason: "a signature is 65 bytes".into(),
+            })
         }
     }
 }
 
-fn sig_required(v: &Value, k: &str) -> Result<Sig, String> {
-    sig_field(v, k)?.ok_or_else(|| format!("missing field {k}"))
+fn sig_required(v: &Value, k: &str) -> Result<Sig, JsonError> {
+    sig_field(v, k)?.ok_or_else(|| missing(k))
 }
 
 /// A state from JSON.
-pub fn state_from_json(v: &Value) -> Result<State, String> {
+pub fn state_from_json(v: &Value) -> Result<State, JsonError> {
     Ok(State {
         channelId: field(v, "channelId")?,
         version: field(v, "version")?,
@@ -70,16 +98,16 @@ pub fn state_from_json(v: &Value) -> Result<State, String> {
 }
 
 /// A signed state from JSON.
-pub fn signed_from_json(v: &Value) -> Result<SignedState, String> {
+pub fn signed_from_json(v: &Value) -> Result<SignedState, JsonError> {
     Ok(SignedState {
-        state: state_from_json(v.get("state").ok_or("missing field state")?)?,
+        state: state_from_json(get(v, "state")?)?,
         sig_a: sig_field(v, "sigA")?,
         sig_b: sig_field(v, "sigB")?,
     })
 }
 
 /// Channel parameters from JSON.
-pub fn params_from_json(v: &Value) -> Result<ChannelParams, String> {
+pub fn params_from_json(v: &Value) -> Result<ChannelParams, JsonError> {
     Ok(ChannelParams {
         chain_id: field(v, "chainId")?,
         adjudicator: field(v, "adjudicator")?,
@@ -129,8 +157,8 @@ pub fn msg_to_json(m: &Msg) -> Value {
 }
 
 /// A message from JSON, with a reason when it is malformed.
-pub fn msg_from_json(v: &Value) -> Result<Msg, String> {
-    let t = v.get("type").and_then(Value::as_str).ok_or("missing field type")?;
+pub fn msg_from_json(v: &Value) -> Result<Msg, JsonError> {
+    let t = v.get("type").and_then(Value::as_str).ok_or_else(|| missing("type"))?;
     Ok(match t {
         "challenge" => {
             Msg::Challenge { nonce: field::<B256>(v, "nonce")?, hub: field::<Address>(v, "hub")? }
@@ -143,14 +171,13 @@ pub fn msg_from_json(v: &Value) -> Result<Msg, String> {
         "ping" => Msg::Ping { nonce: field(v, "nonce")? },
         "pong" => Msg::Pong { nonce: field(v, "nonce")? },
         "register" => Msg::Register {
-            params: params_from_json(v.get("params").ok_or("missing field params")?)?,
+            params: params_from_json(get(v, "params")?)?,
             deposits: field::<[U256; 2]>(v, "deposits")?,
         },
         "registered" => Msg::Registered { channel_id: field(v, "channelId")? },
-        "propose" => Msg::Propose {
-            state: state_from_json(v.get("state").ok_or("missing field state")?)?,
-            sig: sig_required(v, "sig")?,
-        },
+        "propose" => {
+            Msg::Propose { state: state_from_json(get(v, "state")?)?, sig: sig_required(v, "sig")? }
+        }
         "accept" => Msg::Accept {
             channel_id: field(v, "channelId")?,
             version: field(v, "version")?,
@@ -172,12 +199,12 @@ pub fn msg_from_json(v: &Value) -> Result<Msg, String> {
             Msg::Latest { state: s.state, sig_a: s.sig_a, sig_b: s.sig_b }
         }
         "submit" => Msg::Submit {
-            state: state_from_json(v.get("state").ok_or("missing field state")?)?,
+            state: state_from_json(get(v, "state")?)?,
             sig_a: sig_required(v, "sigA")?,
             sig_b: sig_required(v, "sigB")?,
         },
         "error" => Msg::Error { message: field(v, "message")? },
-        other => return Err(format!("unknown message type {other:?}")),
+        other => return Err(JsonError::UnknownType(other.to_string())),
     })
 }
 
@@ -190,13 +217,17 @@ mod tests {
         for m in crate::wire::samples() {
             assert_eq!(msg_from_json(&msg_to_json(&m)), Ok(m));
         }
-        assert!(msg_from_json(&json!({"type": "propose"})).unwrap_err().contains("state"));
-        assert!(
-            msg_from_json(&json!({"type": "auth", "sig": "0x01"}))
-                .unwrap_err()
-                .contains("65 bytes")
+        assert_eq!(
+            msg_from_json(&json!({"type": "propose"})),
+            Err(JsonError::Missing("state".into()))
         );
-        assert!(msg_from_json(&json!({"type": "nope"})).unwrap_err().contains("unknown"));
-        assert!(msg_from_json(&json!([])).is_err());
+        let short = msg_from_json(&json!({"type": "auth", "sig": "0x01"})).unwrap_err();
+        assert!(matches!(&short, JsonError::Bad { field, .. } if field == "sig"), "{short}");
+        assert!(short.to_string().contains("65 bytes"), "{short}");
+        assert_eq!(
+            msg_from_json(&json!({"type": "nope"})),
+            Err(JsonError::UnknownType("nope".into()))
+        );
+        assert_eq!(msg_from_json(&json!([])), Err(JsonError::Missing("type".into())));
     }
 }

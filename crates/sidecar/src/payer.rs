@@ -162,7 +162,9 @@ impl Payer {
                 .headers()
                 .get(scheme::PAYMENT_REQUIRED)
                 .ok_or_else(|| PayError::Service("402 without PAYMENT-REQUIRED".into()))
-                .and_then(|h| scheme::decode(h.as_bytes()).map_err(PayError::Service))?;
+                .and_then(|h| {
+                    scheme::decode(h.as_bytes()).map_err(|e| PayError::Service(e.to_string()))
+                })?;
             let r = self.choose(&required)?;
             let before = self.latest.state.version;
             if let Some(theirs) = r.latest() {
@@ -200,7 +202,7 @@ impl Payer {
                 why.push("another adjudicator or asset".into());
                 continue;
             }
-            let amount = r.amount_wei().map_err(PayError::Service)?;
+            let amount = r.amount_wei().map_err(|e| PayError::Service(e.to_string()))?;
             if amount > self.max_amount {
                 return Err(PayError::Unpayable(format!(
                     "the route costs {amount} wei, more than the {} wei allowed",
@@ -218,7 +220,7 @@ impl Payer {
 
     /// The next state paying `r` for `method pq`, signed.
     fn sign(&self, r: &Requirement, method: &str, pq: &str) -> Result<(State, Sig), PayError> {
-        let amount = r.amount_wei().map_err(PayError::Service)?;
+        let amount = r.amount_wei().map_err(|e| PayError::Service(e.to_string()))?;
         if amount > self.max_amount {
             return Err(PayError::Unpayable(format!(
                 "the route costs {amount} wei, more than the {} wei allowed",
@@ -254,7 +256,8 @@ impl Payer {
         let h = headers.get(scheme::PAYMENT_RESPONSE).ok_or_else(|| {
             PayError::Service("a paid request was answered without PAYMENT-RESPONSE".into())
         })?;
-        let s: SettlementResponse = scheme::decode(h.as_bytes()).map_err(PayError::Service)?;
+        let s: SettlementResponse =
+            scheme::decode(h.as_bytes()).map_err(|e| PayError::Service(e.to_string()))?;
         let sig: alloy_primitives::Bytes = serde_json::from_value(s.extra["signature"].clone())
             .map_err(|e| PayError::Service(format!("settlement signature: {e}")))?;
         let sig = Sig::from_slice(&sig)

@@ -269,10 +269,13 @@ impl Proxy {
     }
 }
 
-fn parse_payment(header: &[u8]) -> Result<ChannelPayment, String> {
+fn parse_payment(header: &[u8]) -> Result<ChannelPayment, scheme::SchemeError> {
     let p: PaymentPayload = scheme::decode(header)?;
     if p.accepted.scheme != scheme::SCHEME {
-        return Err(format!("scheme {:?} is not {}", p.accepted.scheme, scheme::SCHEME));
+        return Err(scheme::SchemeError::Bad {
+            field: "accepted.scheme",
+            reason: format!("{:?} is not {}", p.accepted.scheme, scheme::SCHEME),
+        });
     }
     ChannelPayment::from_json(&p.payload)
 }

@@ -65,24 +65,48 @@ pub struct Requirement {
     pub extra: Value,
 }
 
+/// Why a header of the scheme does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemeError {
+    /// A required field is absent.
+    #[error("{0} is missing")]
+    Missing(&'static str),
+    /// A field does not hold what the scheme says.
+    #[error("{field}: {reason}")]
+    Bad {
+        /// The field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The header is not `base64(json)` of the expected shape.
+    #[error("{0}")]
+    Encoding(String),
+}
+
+fn bad(field: &'static str, reason: impl std::fmt::Display) -> SchemeError {
+    SchemeError::Bad { field, reason: reason.to_string() }
+}
+
 impl Requirement {
     /// The amount in wei.
-    pub fn amount_wei(&self) -> Result<U256, String> {
-        U256::from_str_radix(&self.amount, 10).map_err(|e| format!("amount {:?}: {e}", self.amount))
+    pub fn amount_wei(&self) -> Result<U256, SchemeError> {
+        U256::from_str_radix(&self.amount, 10)
+            .map_err(|e| bad("amount", format!("{:?}: {e}", self.amount)))
     }
 
     /// The chain id of the network.
-    pub fn chain_id(&self) -> Result<u64, String> {
+    pub fn chain_id(&self) -> Result<u64, SchemeError> {
         self.network
             .strip_prefix("eip155:")
             .and_then(|c| c.parse().ok())
-            .ok_or_else(|| format!("network {:?} is not eip155:<chainId>", self.network))
+            .ok_or_else(|| bad("network", format!("{:?} is not eip155:<chainId>", self.network)))
     }
 
     /// The adjudicator named in `extra`.
-    pub fn adjudicator(&self) -> Result<Address, String> {
+    pub fn adjudicator(&self) -> Result<Address, SchemeError> {
         serde_json::from_value(self.extra["adjudicator"].clone())
-            .map_err(|_| "extra.adjudicator is missing".to_string())
+            .map_err(|_| SchemeError::Missing("extra.adjudicator"))
     }
 
     /// The channel's latest co-signed state the service holds, if it sent one.
@@ -141,17 +165,18 @@ impl ChannelPayment {
     }
 
     /// From JSON, with a reason when malformed.
-    pub fn from_json(v: &Value) -> Result<Self, String> {
-        let channel = params_from_json(v.get("channel").ok_or("payload.channel is missing")?)
-            .map_err(|e| format!("payload.channel: {e}"))?;
-        let state = state_from_json(v.get("state").ok_or("payload.state is missing")?)
-            .map_err(|e| format!("payload.state: {e}"))?;
+    pub fn from_json(v: &Value) -> Result<Self, SchemeError> {
+        let channel =
+            params_from_json(v.get("channel").ok_or(SchemeError::Missing("payload.channel"))?)
+                .map_err(|e| bad("payload.channel", e))?;
+        let state = state_from_json(v.get("state").ok_or(SchemeError::Missing("payload.state"))?)
+            .map_err(|e| bad("payload.state", e))?;
         let sig: alloy_primitives::Bytes = serde_json::from_value(
-            v.get("signature").cloned().ok_or("payload.signature is missing")?,
+            v.get("signature").cloned().ok_or(SchemeError::Missing("payload.signature"))?,
         )
-        .map_err(|e| format!("payload.signature: {e}"))?;
-        let signature =
-            agnt2_channels::Sig::from_slice(&sig).ok_or("payload.signature must be 65 bytes")?;
+        .map_err(|e| bad("payload.signature", e))?;
+        let signature = agnt2_channels::Sig::from_slice(&sig)
+            .ok_or_else(|| bad("payload.signature", "must be 65 bytes"))?;
         Ok(Self { channel, state, signature })
     }
 }
@@ -180,9 +205,12 @@ pub fn encode<T: Serialize>(v: &T) -> String {
 }
 
 /// A header body from `base64(json)`, with a reason when malformed.
-pub fn decode<T: serde::de::DeserializeOwned>(header: &[u8]) -> Result<T, String> {
-    let raw = STANDARD.decode(header.trim_ascii()).map_err(|e| format!("not base64: {e}"))?;
-    serde_json::from_slice(&raw).map_err(|e| format!("not the expected JSON: {e}"))
+pub fn decode<T: serde::de::DeserializeOwned>(header: &[u8]) -> Result<T, SchemeError> {
+    let raw = STANDARD
+        .decode(header.trim_ascii())
+        .map_err(|e| SchemeError::Encoding(format!("not base64: {e}")))?;
+    serde_json::from_slice(&raw)
+        .map_err(|e| SchemeError::Encoding(format!("not the expected JSON: {e}")))
 }
 
 /// The app data a payment for `method` `path_and_query` carries: a payment pays for one
@@ -255,9 +283,14 @@ mod tests {
         assert_eq!(r.chain_id(), Ok(80042));
         assert_eq!(r.amount_wei(), Ok(U256::from(1000)));
         assert_eq!(r.adjudicator(), Ok(Address::repeat_byte(3)));
-        assert!(decode::<PaymentRequired>(b"%%%").unwrap_err().contains("base64"));
-        assert!(decode::<PaymentRequired>(b"e30=").unwrap_err().contains("JSON"));
-        assert!(ChannelPayment::from_json(&json!({})).unwrap_err().contains("channel"));
+        let not_base64 = decode::<PaymentRequired>(b"%%%").unwrap_err();
+        assert!(matches!(&not_base64, SchemeError::Encoding(m) if m.contains("base64")));
+        let not_json = decode::<PaymentRequired>(b"e30=").unwrap_err();
+        assert!(matches!(&not_json, SchemeError::Encoding(m) if m.contains("JSON")));
+        assert_eq!(
+            ChannelPayment::from_json(&json!({})),
+            Err(SchemeError::Missing("payload.channel"))
+        );
         assert_ne!(request_binding("GET", "/a"), request_binding("GET", "/b"));
         assert_eq!(request_binding("get", "/a"), request_binding("GET", "/a"));
     }
