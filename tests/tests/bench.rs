@@ -86,3 +86,34 @@ fn bench_builder_runs_every_workload_and_compares_roots() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown workload"), "{out:?}");
 }
+
+#[test]
+fn bench_rpc_submits_over_several_connections_and_sees_every_transfer_included() {
+    let node = Node::start(&[]);
+    let out = run(Command::new(agnt2_bin()).args([
+        "-q",
+        "bench",
+        "rpc",
+        "--url",
+        &node.url(),
+        "--txs",
+        "300",
+        "--conns",
+        "3",
+        "--batch",
+        "50",
+    ]));
+    let r: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!((r["txs"].as_u64(), r["conns"].as_u64()), (Some(300), Some(3)), "{r}");
+    assert!(r["tps"].as_f64().unwrap() > 0.0 && r["blocks"].as_u64().unwrap() >= 1, "{r}");
+    // Every transfer landed: the senders' nonces moved by 300 in total.
+    let total: u64 = agnt2_primitives::dev_signers(20)
+        .iter()
+        .map(|s| {
+            hex_u64(
+                &node.rpc("eth_getTransactionCount", serde_json::json!([s.address(), "latest"])),
+            )
+        })
+        .sum();
+    assert_eq!(total, 300);
+}

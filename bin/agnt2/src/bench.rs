@@ -5,6 +5,7 @@
 //! moment a client can see it in a block. Run against agnt2 and anvil in the same session (see
 //! `scripts/bench-e2e.sh`) and compare the ratio.
 
+use agnt2_client::Client;
 use agnt2_primitives::{TxEnvelope, dev_signers};
 use alloy_consensus::{SignableTransaction, TxEip1559};
 use alloy_eips::eip2718::Encodable2718;
@@ -15,7 +16,6 @@ use eyre::{bail, eyre};
 use serde_json::{Value, json};
 use std::{
     collections::HashMap,
-    net::{SocketAddr, ToSocketAddrs},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -23,7 +23,7 @@ use std::{
 /// Options of `agnt2 bench rpc`.
 #[derive(Debug, Args)]
 pub(crate) struct RpcBenchArgs {
-    /// JSON-RPC endpoint (http://host:port).
+    /// JSON-RPC endpoint: `http(s)://host:port`.
     #[arg(long, default_value = "http://127.0.0.1:8545")]
     url: String,
     /// Number of transfers.
@@ -46,14 +46,13 @@ pub(crate) struct RpcBenchArgs {
     timeout: u64,
 }
 
-fn post(addr: SocketAddr, body: &str) -> eyre::Result<Value> {
-    agnt2_client::Client::with_timeout_at(&format!("http://{addr}"), Duration::from_secs(120))?
-        .post(body)
+/// One keep-alive connection pool per submitter and one for the watcher.
+fn client(url: &str) -> eyre::Result<Client> {
+    Client::with_timeout_at(url, Duration::from_secs(120))
 }
 
-fn call(addr: SocketAddr, method: &str, params: Value) -> eyre::Result<Value> {
-    let v = post(
-        addr,
+fn call(c: &Client, method: &str, params: Value) -> eyre::Result<Value> {
+    let v = c.post(
         &json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string(),
     )?;
     v.get("result").cloned().ok_or_else(|| eyre!("{method}: {v}"))
@@ -73,19 +72,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs the benchmark and prints one JSON object.
 pub(crate) fn run(args: RpcBenchArgs) -> eyre::Result<()> {
-    let hostport = args.url.trim_start_matches("http://").trim_end_matches('/');
-    let addr =
-        hostport.to_socket_addrs()?.next().ok_or_else(|| eyre!("cannot resolve {hostport}"))?;
+    let watcher = client(&args.url)?;
     if args.senders == 0 || args.senders > 20 {
         bail!("--senders must be 1..=20");
     }
-    let chain_id = hex_u64(&call(addr, "eth_chainId", json!([]))?)?;
-    let gas_price = u128::from(hex_u64(&call(addr, "eth_gasPrice", json!([]))?)?);
+    let chain_id = hex_u64(&call(&watcher, "eth_chainId", json!([]))?)?;
+    let gas_price = u128::from(hex_u64(&call(&watcher, "eth_gasPrice", json!([]))?)?);
     let signers = dev_signers(args.senders);
     let mut nonces = Vec::new();
     for s in &signers {
         nonces.push(hex_u64(&call(
-            addr,
+            &watcher,
             "eth_getTransactionCount",
             json!([s.address(), "latest"]),
         )?)?);
@@ -112,7 +109,7 @@ pub(crate) fn run(args: RpcBenchArgs) -> eyre::Result<()> {
         raws.push(format!("0x{}", hex::encode(env.encoded_2718())));
     }
 
-    let start_block = hex_u64(&call(addr, "eth_blockNumber", json!([]))?)?;
+    let start_block = hex_u64(&call(&watcher, "eth_blockNumber", json!([]))?)?;
     let submitted: Arc<Mutex<HashMap<alloy_primitives::B256, Instant>>> = Arc::default();
     let batches: Vec<Vec<usize>> =
         (0..args.txs).collect::<Vec<_>>().chunks(args.batch).map(<[usize]>::to_vec).collect();
@@ -124,6 +121,7 @@ pub(crate) fn run(args: RpcBenchArgs) -> eyre::Result<()> {
     for _ in 0..args.conns.max(1) {
         let (queue, raws, hashes, submitted) =
             (queue.clone(), raws.clone(), hashes.clone(), submitted.clone());
+        let conn = client(&args.url)?;
         workers.push(std::thread::spawn(move || -> eyre::Result<()> {
             loop {
                 let Some(batch) = queue.lock().map_err(|_| eyre!("poisoned"))?.next() else { return Ok(()) };
@@ -138,7 +136,7 @@ pub(crate) fn run(args: RpcBenchArgs) -> eyre::Result<()> {
                         s.insert(hashes[*i], now);
                     }
                 }
-                let resp = post(addr, &Value::Array(body).to_string())?;
+                let resp = conn.post(&Value::Array(body).to_string())?;
                 if let Some(err) = resp.as_array().and_then(|a| a.iter().find(|r| r.get("error").is_some())) {
                     bail!("submission rejected: {err}");
                 }
@@ -155,13 +153,13 @@ pub(crate) fn run(args: RpcBenchArgs) -> eyre::Result<()> {
         if Instant::now() > deadline {
             bail!("timeout: {} of {} transactions included", seen.len(), args.txs);
         }
-        let head = hex_u64(&call(addr, "eth_blockNumber", json!([]))?)?;
+        let head = hex_u64(&call(&watcher, "eth_blockNumber", json!([]))?)?;
         if head < next {
             std::thread::sleep(Duration::from_millis(2));
             continue;
         }
         for n in next..=head {
-            let b = call(addr, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))?;
+            let b = call(&watcher, "eth_getBlockByNumber", json!([format!("{n:#x}"), false]))?;
             let now = Instant::now();
             blocks += 1;
             for h in b["transactions"].as_array().into_iter().flatten() {

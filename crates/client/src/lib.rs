@@ -39,6 +39,8 @@ const BACKOFF_MS: u64 = 250;
 #[derive(Debug, Clone)]
 pub struct Client {
     url: String,
+    /// The HTTP connection pool (http(s) endpoints), shared by alloy's transport and `post`.
+    http: Option<reqwest::Client>,
     rpc: RpcClient,
     provider: RootProvider<AnyNetwork>,
     timeout: Duration,
@@ -92,26 +94,23 @@ impl Client {
         let layer =
             RetryBackoffLayer::new_with_policy(MAX_RETRIES, BACKOFF_MS, u64::MAX, retry_policy());
         let builder = ClientBuilder::default().layer(layer);
-        let client = if url.starts_with("http://") || url.starts_with("https://") {
+        let (client, http) = if url.starts_with("http://") || url.starts_with("https://") {
             let parsed = url.parse().wrap_err_with(|| format!("RPC URL {url}"))?;
             let http = reqwest::Client::builder()
                 .timeout(timeout)
                 .build()
                 .wrap_err("building the HTTP client")?;
-            builder.http_with_client(http, parsed)
+            (builder.http_with_client(http.clone(), parsed), Some(http))
         } else if url.starts_with("ws://") || url.starts_with("wss://") {
             let owned = url.to_string();
-            rt::block_on(async move { builder.connect(&owned).await })?
-                .wrap_err_with(|| format!("connecting to {url}"))?
+            let client = rt::block_on(async move { builder.connect(&owned).await })?
+                .wrap_err_with(|| format!("connecting to {url}"))?;
+            (client, None)
         } else {
             bail!("RPC URL must start with http://, https://, ws:// or wss:// (got {url})");
         };
-        Ok(Self {
-            url: url.to_string(),
-            provider: RootProvider::new(client.clone()),
-            rpc: client,
-            timeout,
-        })
+        let provider = RootProvider::new(client.clone());
+        Ok(Self { url: url.to_string(), http, provider, rpc: client, timeout })
     }
 
     /// How long a call may wait for its answer (30 s by default).
@@ -156,12 +155,11 @@ impl Client {
     /// POSTs a raw JSON-RPC body (a request or a batch) and returns the parsed answer (HTTP
     /// endpoints; load generators that build their own batches).
     pub fn post(&self, body: &str) -> eyre::Result<Value> {
-        if !self.url.starts_with("http") {
+        let Some(http) = self.http.clone() else {
             bail!("raw POST needs an http(s) endpoint, not {}", self.url);
-        }
-        let (url, body, timeout) = (self.url.clone(), body.to_string(), self.timeout);
+        };
+        let (url, body) = (self.url.clone(), body.to_string());
         rt::block_on(async move {
-            let http = reqwest::Client::builder().timeout(timeout).build()?;
             let resp = http
                 .post(&url)
                 .header("content-type", "application/json")
