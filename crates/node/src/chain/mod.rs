@@ -11,19 +11,16 @@ use agnt2_primitives::{
     constants::{L1_BLOCK, L2_TO_L1_MESSAGE_PASSER, SEQUENCER_FEE_VAULT},
     dev_signers,
 };
-use agnt2_rpc::{AccountEdit, ChainApi, DevApi, DevError, Head, NewBlock};
-use agnt2_storage::{StateChanges, StorageChange, StorageResult, Store, StoreReader};
-use agnt2_txpool::{AccountState, Pool, PoolConfig, PoolError, PooledTx, decode_and_recover};
+use agnt2_rpc::{ChainApi, Head, NewBlock};
+use agnt2_storage::{StateChanges, Store, StoreReader};
+use agnt2_txpool::{Pool, PoolConfig, PooledTx};
 use alloy_primitives::{Address, B256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use eyre::{WrapErr, bail};
 use parking_lot::{Mutex, RwLock};
-use revm::primitives::KECCAK_EMPTY;
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
-    future::Future,
     path::Path,
-    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -32,6 +29,9 @@ use std::{
 };
 use tokio::sync::{Notify, broadcast};
 use tracing::{debug, info};
+
+mod api;
+mod dev;
 
 /// Blocks with fewer candidates are built sequentially: below this, thread start-up and
 /// validation cost more than they save (see BENCHMARKS.md).
@@ -472,202 +472,4 @@ fn write_genesis(store: &Store, spec: &ChainSpec) -> eyre::Result<Head> {
     w.commit()?;
     info!(target: "node", %hash, %state_root, "wrote genesis");
     Ok(Head { number: 0, hash, header })
-}
-
-impl ChainApi for Chain {
-    fn chain_spec(&self) -> &Arc<ChainSpec> {
-        &self.spec
-    }
-
-    fn evm(&self) -> &EvmConfig {
-        &self.evm
-    }
-
-    fn reader(&self) -> StorageResult<StoreReader> {
-        self.store.reader()
-    }
-
-    fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
-    fn head(&self) -> Head {
-        self.head.read().clone()
-    }
-
-    fn next_base_fee(&self) -> u64 {
-        self.next_base_fee_override
-            .lock()
-            .unwrap_or_else(|| self.spec.next_base_fee(&self.head.read().header))
-    }
-
-    fn submit(&self, raw: &[u8]) -> Result<B256, PoolError> {
-        let (tx, hash) = decode_and_recover(raw, self.spec.chain_id())?;
-        self.submit_recovered(tx, hash)
-    }
-
-    fn submit_recovered(
-        &self,
-        tx: alloy_consensus::transaction::Recovered<agnt2_primitives::TxEnvelope>,
-        hash: B256,
-    ) -> Result<B256, PoolError> {
-        let state = {
-            let r = self.store.reader().map_err(|e| PoolError::State(e.to_string()))?;
-            r.account(tx.signer())
-                .map_err(|e| PoolError::State(e.to_string()))?
-                .map(|a| AccountState { nonce: a.nonce, balance: a.balance })
-                .unwrap_or_default()
-        };
-        self.pool.add(tx, hash, state, self.next_base_fee())?;
-        let _ = self.pending.send(hash);
-        if self.current_mining_mode() == MiningMode::Instant {
-            self.wake.notify_one();
-        }
-        Ok(hash)
-    }
-
-    fn signers(&self) -> &[PrivateKeySigner] {
-        &self.signers
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<NewBlock> {
-        self.events.subscribe()
-    }
-
-    fn subscribe_pending(&self) -> broadcast::Receiver<B256> {
-        self.pending.subscribe()
-    }
-
-    fn rollup_config(&self) -> Option<serde_json::Value> {
-        self.rollup_config.get().cloned()
-    }
-
-    fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, DevError>> + Send>> {
-        let this = self.me.upgrade();
-        Box::pin(async move {
-            let this = this.ok_or(DevError::ShuttingDown)?;
-            let mut last = 0;
-            for _ in 0..blocks {
-                let c = this.clone();
-                last = tokio::task::spawn_blocking(move || c.mine_block())
-                    .await
-                    .map_err(|_| DevError::ShuttingDown)?
-                    .map_err(internal)?
-                    .0;
-            }
-            Ok(last)
-        })
-    }
-}
-
-/// A failure of the node's own machinery, with its context, for a devnet control.
-fn internal(e: eyre::Report) -> DevError {
-    DevError::Internal(format!("{e:#}"))
-}
-
-impl DevApi for Chain {
-    fn edit_account(&self, e: AccountEdit) -> Result<(), DevError> {
-        self.edit_accounts(vec![e])
-    }
-
-    fn edit_accounts(&self, edits: Vec<AccountEdit>) -> Result<(), DevError> {
-        let reader = self.store.reader().map_err(|e| DevError::Internal(e.to_string()))?;
-        let mut changes = StateChanges::default();
-        for e in edits {
-            let mut info = reader
-                .account(e.address)
-                .map_err(|e| DevError::Internal(e.to_string()))?
-                .unwrap_or_default();
-            if let Some(b) = e.balance {
-                info.balance = b;
-            }
-            if let Some(n) = e.nonce {
-                info.nonce = n;
-            }
-            if let Some(code) = e.code {
-                let hash = if code.is_empty() { KECCAK_EMPTY } else { keccak256(&code) };
-                if !code.is_empty() {
-                    changes.codes.push((hash, code));
-                }
-                info.code_hash = hash;
-            }
-            info.code = None;
-            changes.accounts.push((e.address, Some(info)));
-            if !e.storage.is_empty() {
-                let slots = e.storage;
-                changes.storage.push((e.address, StorageChange { wiped: false, slots }));
-            }
-        }
-        drop(reader);
-        self.apply_dev_changes(&changes).map_err(internal)
-    }
-
-    fn snapshot(&self) -> u64 {
-        let id = self.next_snapshot.fetch_add(1, Ordering::Relaxed);
-        self.snapshots.lock().insert(id, self.head.read().number);
-        id
-    }
-
-    fn revert(&self, id: u64) -> Result<bool, DevError> {
-        let target = {
-            let mut snaps = self.snapshots.lock();
-            let Some(target) = snaps.get(&id).copied() else { return Ok(false) };
-            // The snapshot is consumed, and every later one with it (as anvil does).
-            snaps.retain(|k, _| *k < id);
-            target
-        };
-        self.unwind(target).map_err(internal)?;
-        Ok(true)
-    }
-
-    fn reset(&self) -> Result<(), DevError> {
-        self.snapshots.lock().clear();
-        self.unwind(0).map_err(internal)
-    }
-
-    fn mining_mode(&self) -> MiningMode {
-        self.current_mining_mode()
-    }
-
-    fn impersonate(&self, address: Address, on: bool) {
-        let mut set = self.impersonated.write();
-        if on {
-            set.insert(address);
-        } else {
-            set.remove(&address);
-        }
-    }
-
-    fn set_auto_impersonate(&self, on: bool) {
-        self.auto_impersonate.store(on, Ordering::Relaxed);
-    }
-
-    fn is_impersonated(&self, address: Address) -> bool {
-        self.auto_impersonate.load(Ordering::Relaxed) || self.impersonated.read().contains(&address)
-    }
-
-    fn increase_time(&self, seconds: u64) -> u64 {
-        self.time_offset.fetch_add(seconds, Ordering::Relaxed).saturating_add(seconds)
-    }
-
-    fn set_next_timestamp(&self, timestamp: u64) -> Result<(), DevError> {
-        let head = self.head.read().header.timestamp;
-        if timestamp <= head {
-            return Err(DevError::TimestampNotAfterHead { requested: timestamp, head });
-        }
-        *self.next_timestamp.lock() = Some(timestamp);
-        Ok(())
-    }
-
-    fn set_next_base_fee(&self, base_fee: u64) {
-        *self.next_base_fee_override.lock() = Some(base_fee);
-    }
-
-    fn set_mining_mode(&self, mode: MiningMode) {
-        *self.mining.write() = mode;
-        self.mode_changed.notify_one();
-        if mode == MiningMode::Instant {
-            self.wake.notify_one();
-        }
-    }
 }
