@@ -59,6 +59,10 @@ struct Args {
     /// connection costs about 15 KiB; one that has not authenticated is closed after 10 s.
     #[arg(long = "max-connections", value_name = "N", default_value_t = 10_000)]
     max_connections: usize,
+    /// Authenticated connections (TCP and WebSocket sessions) one address may hold at once;
+    /// more are refused after authentication, so one key cannot take every slot.
+    #[arg(long = "max-connections-per-address", value_name = "N", default_value_t = 64)]
+    max_connections_per_address: usize,
     /// Seconds a new connection has to authenticate before it is closed.
     #[arg(long = "handshake-timeout", value_name = "SECONDS", default_value_t = 10)]
     handshake_timeout: u64,
@@ -139,6 +143,7 @@ async fn main() -> eyre::Result<()> {
         watch_interval: Duration::from_millis(args.watch_interval_ms),
         min_challenge_window,
         max_connections: args.max_connections,
+        max_connections_per_address: args.max_connections_per_address,
         handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_queued_messages: args.max_queued_messages,

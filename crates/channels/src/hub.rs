@@ -140,6 +140,9 @@ pub struct HubConfig {
     pub min_challenge_window: u64,
     /// Binary-protocol connections open at once; more are closed on accept.
     pub max_connections: usize,
+    /// Authenticated connections (TCP and WebSocket sessions) one address may hold at once; a
+    /// key that opens more is refused, so one participant cannot take every slot.
+    pub max_connections_per_address: usize,
     /// Time a new connection has to authenticate.
     pub handshake_timeout: Duration,
     /// An authenticated connection that completes no message for this long is closed; it is
@@ -356,6 +359,7 @@ pub(crate) struct Shared {
     l2: Option<L2>,
     min_challenge_window: u64,
     max_connections: usize,
+    max_connections_per_address: usize,
     handshake_timeout: Duration,
     idle_timeout: Duration,
     max_queued_messages: usize,
@@ -420,6 +424,7 @@ impl Hub {
             l2: cfg.l2,
             min_challenge_window: cfg.min_challenge_window,
             max_connections: cfg.max_connections.max(1),
+            max_connections_per_address: cfg.max_connections_per_address.max(1),
             handshake_timeout: cfg.handshake_timeout,
             idle_timeout: cfg.idle_timeout,
             max_queued_messages: cfg.max_queued_messages.max(16),
@@ -494,6 +499,21 @@ impl Shared {
     }
 
     /// Drops a closed connection or session of `who` from the routing table.
+    /// Routes messages for `who` to this connection, unless the address already holds
+    /// `max_connections_per_address` of them.
+    pub(crate) fn add_conn(&self, who: Address, id: u64, out: &Outbox) -> Result<(), String> {
+        let mut conns = self.conns.lock();
+        let held = conns.entry(who).or_default();
+        if held.len() >= self.max_connections_per_address {
+            return Err(format!(
+                "{who} already holds {} connections to this hub",
+                self.max_connections_per_address
+            ));
+        }
+        held.push((id, out.clone()));
+        Ok(())
+    }
+
     fn forget_conn(&self, who: Address, id: u64) {
         let mut conns = self.conns.lock();
         if let Some(v) = conns.get_mut(&who) {

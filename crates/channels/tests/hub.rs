@@ -36,6 +36,7 @@ async fn start_with(dir: &Path, key: &Key, idle_timeout: Duration) -> Hub {
         l2: None,
         min_challenge_window: 0,
         max_connections: 1_000,
+        max_connections_per_address: 8,
         handshake_timeout: Duration::from_secs(10),
         idle_timeout,
         max_queued_messages: 4_096,
@@ -627,4 +628,40 @@ async fn proposals_to_a_silent_counterparty_are_bounded() {
         other => panic!("the hub took more than {limit} unanswered proposals: {other:?}"),
     }
     drop(cb);
+}
+
+/// One key cannot take every connection slot: past `max_connections_per_address` (8 here) its
+/// authenticated connections are refused; others still get in, and a closed one frees its slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_holds_a_bounded_number_of_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = start(dir.path(), &Key::random()).await;
+    let greedy = Key::random();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(HubClient::connect(hub.local_addr(), &greedy).await.unwrap());
+    }
+    let Err(err) = HubClient::connect(hub.local_addr(), &greedy).await else {
+        panic!("a ninth connection of one address was taken")
+    };
+    assert!(format!("{err:#}").contains("already holds 8 connections"), "{err:#}");
+    // Someone else is served.
+    let other = HubClient::connect(hub.local_addr(), &Key::random()).await.unwrap();
+    drop(other);
+    // A closed connection frees its slot (the hub notices the close asynchronously).
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match HubClient::connect(hub.local_addr(), &greedy).await {
+            Ok(c) => {
+                held.push(c);
+                break;
+            }
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "the slot was not freed: {e:#}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    hub.shutdown();
 }

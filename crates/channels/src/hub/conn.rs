@@ -88,9 +88,11 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Re
         Ok(w) => w,
         Err(e) => return fail(&shared, out, writer, &e).await,
     };
+    if let Err(e) = shared.add_conn(who.me, conn_id, &out) {
+        return fail(&shared, out, writer, &e).await;
+    }
     shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
     let mut r = BufReader::with_capacity(READ_BUFFER, raw);
-    shared.conns.lock().entry(who.me).or_default().push((conn_id, out.clone()));
     let _ = out.send(Msg::Welcome { address: who.me });
 
     let result = serve_authenticated(&shared, &who, &mut r, &mut buf, &out).await;

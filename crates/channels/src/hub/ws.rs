@@ -110,9 +110,9 @@ pub(super) async fn start(
         let who = shared.authenticate(&nonce, &sig, agent).await.map_err(err)?;
         let mut sessions = shared.ws.lock();
         let s = sessions.get_mut(&key(&sid)).ok_or_else(|| err("session closed"))?;
+        shared.add_conn(who.me, s.id, &s.out).map_err(err)?;
         s.who = Some(who);
         shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
-        shared.conns.lock().entry(who.me).or_default().push((s.id, s.out.clone()));
         let _ = s.out.send(Msg::Welcome { address: who.me });
         Ok::<_, ErrorObjectOwned>(who.me)
     })?;
