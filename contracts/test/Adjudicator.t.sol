@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {Adjudicator} from "../src/channels/Adjudicator.sol";
+import {ISessions} from "../src/interfaces/ISessions.sol";
 
 interface VmChan {
     function prank(address) external;
@@ -59,14 +60,6 @@ contract FeeToken is TestToken {
 ///         devnet e2e tests cover the real ones): agent 7 is owned by `owner`, and `key` is its
 ///         session key for `party` (zero: anyone), with a spend limit, until `closed`.
 contract FakeAgents {
-    struct Session {
-        address key;
-        uint64 expiry;
-        uint256 spendLimit;
-        uint256 spent;
-        address[] counterparties;
-    }
-
     address public owner;
     address public key;
     address public party;
@@ -93,7 +86,7 @@ contract FakeAgents {
         return id == 7 && k == key && !closed && (party == address(0) || party == counterparty);
     }
 
-    function get(uint256 id, address k) external view returns (Session memory s) {
+    function get(uint256 id, address k) external view returns (ISessions.Session memory s) {
         require(id == 7 && k == key && !closed, "no open session for this key");
         s.key = k;
         s.expiry = type(uint64).max;

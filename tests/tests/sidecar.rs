@@ -223,46 +223,25 @@ fn fund(node: &Node, to: Address) {
 }
 
 fn world() -> World {
-    let node = Node::start(&[]);
-    let adjudicator = forge_create(
-        &node.url(),
-        DEV_KEY0,
-        "src/channels/Adjudicator.sol:Adjudicator",
-        &["--constructor-args", "60"],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let hub_key = Key::random();
-    fund(&node, hub_key.address());
-    let hub = HubProc::start(
-        &dir.path().join("hub"),
-        &node.url(),
-        &adjudicator,
-        &hub_key.secret_bytes().to_string(),
-        0,
-    );
-    let service = Key::random();
-    fund(&node, service.address());
-    World {
-        l2: node.url(),
-        env: Vec::new(),
-        _tls: None,
-        hub_addr: hub.addr,
-        hub,
-        hub_key,
-        node,
-        adjudicator,
-        upstream: Upstream::start(),
-        dir,
-        service,
-    }
+    world_with(false, &[])
 }
 
 /// [`world`] with the rollup reached only over TLS: nginx in front of the node, the hub on
 /// `wss://`, the sidecar and the CLI on `https://`, trusting the proxy's CA.
 fn world_over_tls(metrics: &str) -> World {
+    world_with(true, &["--metrics", metrics])
+}
+
+/// A node with the Adjudicator (60 s minimum window), a funded hub (started with `hub_flags`),
+/// a funded service key and an upstream; with `tls`, everything reaches the node through a TLS
+/// proxy.
+fn world_with(tls: bool, hub_flags: &[&str]) -> World {
     let node = Node::start(&[]);
-    let tls = common::TlsProxy::start(node.addr, None);
-    let env: Vec<(&'static str, PathBuf)> = tls.env().into();
+    let proxy = tls.then(|| common::TlsProxy::start(node.addr, None));
+    let (hub_l2, l2, env) = match &proxy {
+        Some(p) => (p.wss(), p.https(), p.env().into()),
+        None => (node.url(), node.url(), Vec::new()),
+    };
     let adjudicator = forge_create(
         &node.url(),
         DEV_KEY0,
@@ -274,19 +253,19 @@ fn world_over_tls(metrics: &str) -> World {
     fund(&node, hub_key.address());
     let hub = HubProc::start_env(
         &dir.path().join("hub"),
-        &tls.wss(),
+        &hub_l2,
         &adjudicator,
         &hub_key.secret_bytes().to_string(),
         0,
-        &["--metrics", metrics],
+        hub_flags,
         &env,
     );
     let service = Key::random();
     fund(&node, service.address());
     World {
-        l2: tls.https(),
+        l2,
         env,
-        _tls: Some(tls),
+        _tls: proxy,
         hub_addr: hub.addr,
         hub,
         hub_key,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {ISessions} from "../interfaces/ISessions.sol";
+
 /// @notice The two ERC-20 calls the adjudicator makes.
 interface IERC20Min {
     function transferFrom(address from, address to, uint256 amount) external returns (bool);
@@ -16,19 +18,6 @@ interface IInteractionRecord {
 /// @notice What the adjudicator asks the agent precompiles (agnt2 0x8004 and 0x8008).
 interface IAgentOwner {
     function ownerOf(uint256 agentId) external view returns (address);
-}
-
-interface ISessionCheck {
-    struct Session {
-        address key;
-        uint64 expiry;
-        uint256 spendLimit;
-        uint256 spent;
-        address[] counterparties;
-    }
-
-    function isValid(uint256 agentId, address key, address counterparty) external view returns (bool);
-    function get(uint256 agentId, address key) external view returns (Session memory);
 }
 
 /// @title Adjudicator
@@ -252,9 +241,9 @@ contract Adjudicator {
         }
         if (cap != 0) {
             if (msg.sender != participant && msg.sender != key) revert NotParticipant(msg.sender);
-            (bool ok, bytes memory ret) = SESSIONS.staticcall(abi.encodeCall(ISessionCheck.get, (agentId, key)));
+            (bool ok, bytes memory ret) = SESSIONS.staticcall(abi.encodeCall(ISessions.get, (agentId, key)));
             if (!ok) revert NotSessionKey(key);
-            ISessionCheck.Session memory session = abi.decode(ret, (ISessionCheck.Session));
+            ISessions.Session memory session = abi.decode(ret, (ISessions.Session));
             uint256 used = session.spent + reserved[agentId][key];
             uint256 available = session.spendLimit > used ? session.spendLimit - used : 0;
             if (available > type(uint248).max) available = type(uint248).max;
@@ -447,7 +436,7 @@ contract Adjudicator {
     {
         if (!_owns(participant, agentId)) return false;
         (bool ok, bytes memory ret) =
-            SESSIONS.staticcall(abi.encodeCall(ISessionCheck.isValid, (agentId, key, other)));
+            SESSIONS.staticcall(abi.encodeCall(ISessions.isValid, (agentId, key, other)));
         return ok && ret.length == 32 && abi.decode(ret, (bool));
     }
 

@@ -6,7 +6,8 @@ pragma solidity ^0.8.28;
 ///         0x0000000000000000000000000000000000008008. The owner opens a key for its agent with
 ///         an expiry (unix seconds, inclusive), a spend limit and the counterparties it may deal
 ///         with (empty: any, at most 64). Reopening a key replaces its session. The key itself
-///         or the owner closes it. The channel hub accepts channel states signed by a valid key.
+///         or the owner closes it. A valid key signs channel states once admitted to the channel
+///         (`Adjudicator.admit`, which draws its cap from the spend limit).
 interface ISessions {
     struct Session {
         address key;

@@ -44,6 +44,8 @@ pub struct Client {
     rpc: RpcClient,
     provider: RootProvider<AnyNetwork>,
     timeout: Duration,
+    /// The endpoint's chain id, read once (a chain does not change it).
+    chain_id: std::sync::Arc<std::sync::OnceLock<u64>>,
 }
 
 /// Retries what a rate limit or an unreachable server answers: the request was not served.
@@ -110,12 +112,8 @@ impl Client {
             bail!("RPC URL must start with http://, https://, ws:// or wss:// (got {url})");
         };
         let provider = RootProvider::new(client.clone());
-        Ok(Self { url: url.to_string(), http, provider, rpc: client, timeout })
-    }
-
-    /// How long a call may wait for its answer (30 s by default).
-    pub fn with_timeout(self, timeout: Duration) -> eyre::Result<Self> {
-        Self::with_timeout_at(&self.url, timeout)
+        let chain_id = Default::default();
+        Ok(Self { url: url.to_string(), http, provider, rpc: client, timeout, chain_id })
     }
 
     /// The URL.
@@ -173,9 +171,13 @@ impl Client {
         .and_then(|b| serde_json::from_slice(&b).wrap_err("the answer is not JSON"))
     }
 
-    /// `eth_chainId`.
+    /// `eth_chainId` (asked once per client).
     pub fn chain_id(&self) -> eyre::Result<u64> {
-        self.run("eth_chainId", |p| async move { p.get_chain_id().await })
+        if let Some(id) = self.chain_id.get() {
+            return Ok(*id);
+        }
+        let id = self.run("eth_chainId", |p| async move { p.get_chain_id().await })?;
+        Ok(*self.chain_id.get_or_init(|| id))
     }
 
     /// `eth_blockNumber`.

@@ -53,14 +53,22 @@ pub(crate) async fn watch(
     key: alloy_primitives::Address,
     mut stop: watch::Receiver<bool>,
 ) {
+    // One client (one connection pool) for every check, made on the first one.
+    let client = Arc::new(std::sync::OnceLock::<L2>::new());
     loop {
         tokio::select! {
             () = tokio::time::sleep(SESSION_CHECK) => {}
             _ = stop.changed() => return,
         }
-        let url = l2_url.clone();
+        let (url, client) = (l2_url.clone(), client.clone());
         let read = tokio::task::spawn_blocking(move || {
-            let l2 = L2::new(&url)?;
+            let l2 = match client.get() {
+                Some(c) => c,
+                None => {
+                    let c = L2::new(&url)?;
+                    client.get_or_init(|| c)
+                }
+            };
             let valid = l2.agent_owner(agent)? == owner
                 && l2.session_valid(agent, key, alloy_primitives::Address::ZERO)?;
             // A closed session has no expiry to read.

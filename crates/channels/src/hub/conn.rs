@@ -120,8 +120,9 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
     out: &Outbox,
 ) -> eyre::Result<()> {
     let mut refused_in_a_row = 0u32;
+    let mut idle = Idle::new(shared.idle_timeout);
     loop {
-        let read = match next_message(shared, r, buf, out).await {
+        let read = match idle.next_message(r, buf, out).await {
             Some(read) => read,
             None => {
                 shared.metrics.idle_closed.fetch_add(1, Ordering::Relaxed);
@@ -164,30 +165,57 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
     }
 }
 
-/// The next message, or `None` when the connection completed none within the idle timeout (a
-/// `Ping` goes out half-way; the read is never cancelled mid-frame, so framing survives it).
-async fn next_message<R: tokio::io::AsyncRead + Unpin>(
-    shared: &Shared,
-    r: &mut R,
-    buf: &mut Vec<u8>,
-    out: &Outbox,
-) -> Option<Result<Option<Msg>, ReadError>> {
-    let read = wire::read_msg(r, buf);
-    if shared.idle_timeout.is_zero() {
-        return Some(read.await);
+/// A connection's idle clock: one timer for the connection's life, moved only when it fires
+/// (a message costs a clock read, not a timer update).
+struct Idle {
+    /// Half the idle timeout (zero: no idle timeout).
+    half: Duration,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// When the last message was completed.
+    last: tokio::time::Instant,
+    pinged: bool,
+}
+
+impl Idle {
+    fn new(timeout: Duration) -> Self {
+        let half = timeout / 2;
+        let last = tokio::time::Instant::now();
+        Self { half, timer: Box::pin(tokio::time::sleep_until(last + half)), last, pinged: false }
     }
-    tokio::pin!(read);
-    let half = shared.idle_timeout / 2;
-    let mut pinged = false;
-    loop {
-        tokio::select! {
-            res = &mut read => return Some(res),
-            () = tokio::time::sleep(half) => {
-                if pinged {
-                    return None;
+
+    /// The next message, or `None` when the connection completed none within the idle timeout
+    /// (a `Ping` goes out half-way; the read is never cancelled mid-frame, so framing survives
+    /// it).
+    async fn next_message<R: tokio::io::AsyncRead + Unpin>(
+        &mut self,
+        r: &mut R,
+        buf: &mut Vec<u8>,
+        out: &Outbox,
+    ) -> Option<Result<Option<Msg>, ReadError>> {
+        let read = wire::read_msg(r, buf);
+        if self.half.is_zero() {
+            return Some(read.await);
+        }
+        tokio::pin!(read);
+        loop {
+            tokio::select! {
+                res = &mut read => {
+                    (self.last, self.pinged) = (tokio::time::Instant::now(), false);
+                    return Some(res);
                 }
-                pinged = true;
-                let _ = out.send(Msg::Ping { nonce: rand::random() });
+                () = self.timer.as_mut() => {
+                    let now = tokio::time::Instant::now();
+                    if now < self.last + self.half {
+                        // Messages came since the timer was set: it only moves now.
+                        self.timer.as_mut().reset(self.last + self.half);
+                    } else if self.pinged {
+                        return None;
+                    } else {
+                        self.pinged = true;
+                        let _ = out.send(Msg::Ping { nonce: rand::random() });
+                        self.timer.as_mut().reset(now + self.half);
+                    }
+                }
             }
         }
     }

@@ -88,6 +88,8 @@ pub struct Payee {
     domain: Eip712Domain,
     hub: SocketAddr,
     l2: String,
+    /// The rollup client, made once on first use (one connection pool for every read).
+    l2_client: std::sync::OnceLock<L2>,
     /// Channels with a shorter challenge window (seconds) are refused.
     min_challenge_window: u64,
     conn: tokio::sync::Mutex<Option<Conn>>,
@@ -149,6 +151,7 @@ impl Payee {
             domain: state::domain(chain_id, adjudicator),
             hub,
             l2,
+            l2_client: std::sync::OnceLock::new(),
             min_challenge_window,
             conn: tokio::sync::Mutex::new(None),
             registering: tokio::sync::Mutex::new(()),
@@ -279,14 +282,13 @@ impl Payee {
             ));
         }
         if book.as_ref().is_some_and(|b| b.checked.elapsed() > STATUS_TTL) {
-            let (l2, adjudicator, id) = (self.l2.clone(), self.adjudicator, c.id());
-            let onchain =
-                tokio::task::spawn_blocking(move || L2::new(&l2)?.channel(adjudicator, id))
-                    .await
-                    .map_err(|e| PayError::Unavailable(e.to_string()))?
-                    .map_err(|e| {
-                        PayError::Unavailable(format!("reading the channel on the rollup: {e:#}"))
-                    })?;
+            let (l2, adjudicator, id) = (self.l2_client()?, self.adjudicator, c.id());
+            let onchain = tokio::task::spawn_blocking(move || l2.channel(adjudicator, id))
+                .await
+                .map_err(|e| PayError::Unavailable(e.to_string()))?
+                .map_err(|e| {
+                    PayError::Unavailable(format!("reading the channel on the rollup: {e:#}"))
+                })?;
             if onchain.status != status::OPEN {
                 let why = if onchain.status == status::DISPUTED { "disputed" } else { "concluded" };
                 if let Some(b) = book.as_mut() {
@@ -323,6 +325,15 @@ impl Payee {
         })
     }
 
+    /// The rollup client (made on first use).
+    fn l2_client(&self) -> Result<L2, PayError> {
+        if let Some(c) = self.l2_client.get() {
+            return Ok(c.clone());
+        }
+        let c = L2::new(&self.l2).map_err(|e| PayError::Unavailable(format!("{e:#}")))?;
+        Ok(self.l2_client.get_or_init(|| c).clone())
+    }
+
     /// The channel's book, loaded (and the channel registered at the hub) on first use.
     async fn book(
         &self,
@@ -355,10 +366,9 @@ impl Payee {
                 "{MAX_LOADING} channels are being read from the rollup already; retry"
             ))
         })?;
-        let (l2, adjudicator, id) = (self.l2.clone(), self.adjudicator, params.id());
+        let (l2, adjudicator, id) = (self.l2_client()?, self.adjudicator, params.id());
         let session_key = self.session_signer();
         let (onchain, admitted) = tokio::task::spawn_blocking(move || {
-            let l2 = L2::new(&l2)?;
             let onchain = l2.channel(adjudicator, id)?;
             let admitted = match session_key {
                 Some(key) if onchain.status == status::OPEN => l2.admitted(adjudicator, id, key)?,
