@@ -27,7 +27,7 @@ fn fixture(dev: bool) -> Fixture {
     config.dev = dev;
     let chain = Chain::open(Arc::new(ChainSpec::devnet()), dir.path(), config).unwrap();
     let rpc = RpcServerConfig::new("127.0.0.1:0".parse().unwrap(), dev);
-    let methods = agnt2_rpc::methods(&rpc, chain.clone());
+    let methods = agnt2_rpc::methods(&rpc, chain.clone()).expect("method names are unique");
     Fixture { chain, methods, _dir: dir }
 }
 
@@ -78,7 +78,9 @@ async fn eth_reads_and_writes_and_manual_mining() {
     );
     // Bad input is an invalid-params error, not a panic.
     let err = f.call("eth_getBalance", vec![json!("not an address")]).await.unwrap_err();
-    assert!(err.to_string().contains("argument 0"), "{err}");
+    let MethodsError::JsonRpc(err) = err else { panic!("not a JSON-RPC error: {err}") };
+    assert_eq!(err.code(), -32602, "{err}");
+    assert!(format!("{:?}", err.data()).contains("invalid"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

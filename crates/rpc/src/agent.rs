@@ -3,9 +3,10 @@
 
 use crate::{
     ChainApi,
+    api::AgentApiServer,
     error::{RpcError, RpcResult},
     eth::proof_response,
-    plumbing::{Args, Ctx, reg_blocking, state_block},
+    plumbing::{Ctx, Handler, state_block},
 };
 use agnt2_agent::{
     AGENT_STATE,
@@ -15,7 +16,6 @@ use agnt2_storage::{StateAt, StoreReader};
 use alloy_eips::BlockId;
 use alloy_primitives::{Address, B256, U256};
 use alloy_serde::JsonStorageKey;
-use jsonrpsee::RpcModule;
 use serde_json::{Value, json};
 
 impl From<ViewError> for RpcError {
@@ -92,17 +92,64 @@ fn sessions(s: &mut StateSlots<StateAt<'_>>, id: U256, now: u64) -> RpcResult<Va
         .collect())
 }
 
-fn get_agent<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
-    let id: U256 = a.req(0, "agentId")?;
-    let r = c.api.reader()?;
-    let mut at = at(&r, a.opt(1, "block")?)?;
-    Ok(json!(view::agent(&mut at.slots, id)?))
+impl<C: ChainApi> AgentApiServer for Handler<C> {
+    fn get_agent(&self, id: U256, block: Option<BlockId>) -> RpcResult<Value> {
+        let r = self.api.reader()?;
+        let mut at = at(&r, block)?;
+        Ok(json!(view::agent(&mut at.slots, id)?))
+    }
+
+    fn get_agents_by_owner(&self, owner: Address, block: Option<BlockId>) -> RpcResult<Value> {
+        agents_by_owner(self, owner, block)
+    }
+
+    fn get_reputation(
+        &self,
+        id: U256,
+        clients: Option<Vec<Address>>,
+        tags: Option<Vec<String>>,
+        block: Option<BlockId>,
+    ) -> RpcResult<Value> {
+        let tags = tags.unwrap_or_default();
+        if tags.len() > 2 {
+            return Err(RpcError::InvalidParams(
+                "argument 2 (tags): at most two, [tag1, tag2]".into(),
+            ));
+        }
+        let r = self.api.reader()?;
+        let mut at = at(&r, block)?;
+        reputation(&mut at.slots, id, clients, &tags)
+    }
+
+    fn get_capabilities(&self, id: U256, block: Option<BlockId>) -> RpcResult<Value> {
+        let r = self.api.reader()?;
+        let mut at = at(&r, block)?;
+        capabilities(&mut at.slots, id, at.timestamp)
+    }
+
+    fn get_sessions(&self, id: U256, block: Option<BlockId>) -> RpcResult<Value> {
+        let r = self.api.reader()?;
+        let mut at = at(&r, block)?;
+        sessions(&mut at.slots, id, at.timestamp)
+    }
+
+    fn get_proof(
+        &self,
+        id: U256,
+        kinds: Option<Vec<String>>,
+        block: Option<BlockId>,
+    ) -> RpcResult<Value> {
+        proof(self, id, kinds, block)
+    }
 }
 
-fn get_agents_by_owner<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
-    let owner: Address = a.req(0, "owner")?;
+fn agents_by_owner<C: ChainApi>(
+    c: &Ctx<C>,
+    owner: Address,
+    block: Option<BlockId>,
+) -> RpcResult<Value> {
     let r = c.api.reader()?;
-    let mut at = at(&r, a.opt(1, "block")?)?;
+    let mut at = at(&r, block)?;
     let mut out = Vec::new();
     for id in view::agents_of(&mut at.slots, owner)? {
         out.push(view::agent(&mut at.slots, id)?.ok_or_else(|| {
@@ -112,38 +159,12 @@ fn get_agents_by_owner<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
     Ok(json!(out))
 }
 
-fn get_reputation<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
-    let id: U256 = a.req(0, "agentId")?;
-    let r = c.api.reader()?;
-    let clients: Option<Vec<Address>> = a.opt(1, "clients")?;
-    let tags: Vec<String> = a.opt(2, "tags")?.unwrap_or_default();
-    if tags.len() > 2 {
-        return Err(RpcError::InvalidParams("argument 2 (tags): at most two, [tag1, tag2]".into()));
-    }
-    let mut at = at(&r, a.opt(3, "block")?)?;
-    reputation(&mut at.slots, id, clients, &tags)
-}
-
-fn get_capabilities<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
-    let id: U256 = a.req(0, "agentId")?;
-    let r = c.api.reader()?;
-    let mut at = at(&r, a.opt(1, "block")?)?;
-    capabilities(&mut at.slots, id, at.timestamp)
-}
-
-fn get_sessions<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
-    let id: U256 = a.req(0, "agentId")?;
-    let r = c.api.reader()?;
-    let mut at = at(&r, a.opt(1, "block")?)?;
-    sessions(&mut at.slots, id, at.timestamp)
-}
-
-/// The requested objects of an agent, decoded, with an EIP-1186 proof of every slot read to
-/// decode them: the proof of [`AGENT_STATE`] against the block's state root.
-fn get_proof<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
-    let id: U256 = a.req(0, "agentId")?;
-    let kinds: Option<Vec<String>> = a.opt(1, "kinds")?;
-    let block: Option<BlockId> = a.opt(2, "block")?;
+fn proof<C: ChainApi>(
+    c: &Ctx<C>,
+    id: U256,
+    kinds: Option<Vec<String>>,
+    block: Option<BlockId>,
+) -> RpcResult<Value> {
     let kinds = match kinds {
         Some(k) if !k.is_empty() => k,
         _ => KINDS.iter().map(|k| k.to_string()).collect(),
@@ -179,14 +200,4 @@ fn get_proof<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
         "objects": objects,
         "proof": proof,
     }))
-}
-
-/// Registers the `agent_` methods.
-pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
-    reg_blocking(m, "agent_getAgent", |a, c| get_agent(c, a));
-    reg_blocking(m, "agent_getAgentsByOwner", |a, c| get_agents_by_owner(c, a));
-    reg_blocking(m, "agent_getReputation", |a, c| get_reputation(c, a));
-    reg_blocking(m, "agent_getCapabilities", |a, c| get_capabilities(c, a));
-    reg_blocking(m, "agent_getSessions", |a, c| get_sessions(c, a));
-    reg_blocking(m, "agent_getProof", |a, c| get_proof(c, a));
 }

@@ -1,32 +1,44 @@
-//! Composition: one RPC module with every namespace registered, then trimmed to what the
+//! Composition: every namespace's typed module merged into one, then trimmed to what the
 //! transports' module selections serve (a method outside them answers -32601, as one that does
 //! not exist). The only place that knows every namespace.
 
 use crate::{
-    ChainApi, RpcServerConfig, filters::Filters, limits::TracingPermits, modules::Apis,
-    plumbing::Ctx,
+    ChainApi, RpcServerConfig,
+    api::{
+        AgentApiServer, DebugApiServer, DevControlsServer, EthApiServer, NetApiServer,
+        OptimismApiServer, PersonalApiServer, RpcApiServer, TxpoolApiServer, Web3ApiServer,
+    },
+    filters::Filters,
+    limits::TracingPermits,
+    modules::Apis,
+    plumbing::{Ctx, Handler},
 };
-use jsonrpsee::RpcModule;
+use jsonrpsee::{Methods, RpcModule, core::RegisterMethodError};
 use std::sync::Arc;
 
-/// The module the server serves.
+/// The methods the server serves.
 pub(crate) fn module<C: ChainApi>(
     api: Arc<C>,
     config: &RpcServerConfig,
     apis: Arc<Apis>,
-) -> RpcModule<Ctx<C>> {
+) -> Result<Methods, RegisterMethodError> {
     let limits = config.limits;
     let filters = Filters::new(limits);
     let tracing = TracingPermits::default();
-    let mut m = RpcModule::new(Ctx { api, filters, limits, tracing, apis });
+    let h = Handler::new(Ctx { api, filters, limits, tracing, apis });
 
-    crate::eth::register(&mut m);
-    crate::pubsub::register(&mut m);
-    crate::debug::register(&mut m);
-    crate::agent::register(&mut m);
-    crate::optimism::register(&mut m);
+    let mut m = RpcModule::new(());
+    m.merge(EthApiServer::into_rpc(h.clone()))?;
+    m.merge(NetApiServer::into_rpc(h.clone()))?;
+    m.merge(Web3ApiServer::into_rpc(h.clone()))?;
+    m.merge(TxpoolApiServer::into_rpc(h.clone()))?;
+    m.merge(RpcApiServer::into_rpc(h.clone()))?;
+    m.merge(PersonalApiServer::into_rpc(h.clone()))?;
+    m.merge(DebugApiServer::into_rpc(h.clone()))?;
+    m.merge(AgentApiServer::into_rpc(h.clone()))?;
+    m.merge(OptimismApiServer::into_rpc(h.clone()))?;
     if config.dev {
-        crate::dev::register(&mut m);
+        m.merge(DevControlsServer::into_rpc(h))?;
     }
     // Drop what neither transport serves: it answers -32601 as a method that does not exist.
     let served = config.http_api.union(&config.ws_api);
@@ -36,5 +48,5 @@ pub(crate) fn module<C: ChainApi>(
             m.remove_method(name);
         }
     }
-    m
+    Ok(m.into())
 }

@@ -4,8 +4,9 @@
 
 use crate::{
     ChainApi, RpcLimits,
+    api::DebugApiServer,
     error::{RpcError, RpcResult},
-    plumbing::{Args, Ctx, env_of, find_block, reg_blocking, snapshot_head},
+    plumbing::{Ctx, Handler, env_of, find_block, snapshot_head},
 };
 use agnt2_evm::{EvmConfig, EvmEnv, ExecLimits, OpSpecId, OpTx, PendingState};
 use agnt2_primitives::TxEnvelope;
@@ -18,7 +19,6 @@ use alloy_rpc_types_trace::geth::{
     CallConfig, GethDebugBuiltInTracerType, GethDebugTracerType, GethDebugTracingOptions,
     GethDefaultTracingOptions, GethTrace, NoopFrame, PreStateConfig, TraceResult,
 };
-use jsonrpsee::RpcModule;
 use revm::DatabaseCommit;
 use revm_inspectors::{
     access_list::AccessListInspector,
@@ -173,13 +173,13 @@ fn trace_block<C: ChainApi>(
     Ok(out)
 }
 
-fn opts(a: &Args, i: usize) -> RpcResult<GethDebugTracingOptions> {
-    Ok(a.opt(i, "options")?.unwrap_or_default())
-}
-
-fn block_traces<C: ChainApi>(c: &Ctx<C>, id: BlockId, a: &Args) -> RpcResult<Vec<TraceResult>> {
+fn block_traces<C: ChainApi>(
+    c: &Ctx<C>,
+    id: BlockId,
+    options: Option<GethDebugTracingOptions>,
+) -> RpcResult<Vec<TraceResult>> {
     let _permit = c.tracing.try_acquire(c.limits.max_tracing_requests)?;
-    let tracer = tracer_of(opts(a, 1)?)?;
+    let tracer = tracer_of(options.unwrap_or_default())?;
     let r = c.api.reader()?;
     let n = find_block(&r, Some(id))?.ok_or(RpcError::UnknownBlock)?;
     let exec = &mut exec_limits(&c.limits, &tracer);
@@ -208,9 +208,12 @@ fn call_env<C: ChainApi>(
 
 /// `eth_createAccessList`: runs the call with an access-list inspector until the list it
 /// yields is stable, then reports it with the gas the call uses with it.
-fn create_access_list<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<serde_json::Value> {
-    let mut req: TransactionRequest = a.req(0, "transaction")?;
-    let id: Option<BlockId> = a.opt(1, "block")?;
+/// `eth_createAccessList`: runs until the access list it finds is the one it ran with.
+pub(crate) fn create_access_list<C: ChainApi>(
+    c: &Ctx<C>,
+    mut req: TransactionRequest,
+    id: Option<BlockId>,
+) -> RpcResult<serde_json::Value> {
     let r = c.api.reader()?;
     let (env, at) = call_env(&*c.api, &r, id)?;
     req.gas = Some(c.limits.call_gas(req.gas, env.block_env.gas_limit));
@@ -261,40 +264,54 @@ fn create_access_list<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<serde_json
 }
 
 /// Registers the `debug_` tracing methods and `eth_createAccessList`.
-pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
-    reg_blocking(m, "eth_createAccessList", |a, c| create_access_list(c, a));
-    reg_blocking(m, "debug_traceTransaction", |a, c| {
-        let hash: B256 = a.req(0, "hash")?;
-        let _permit = c.tracing.try_acquire(c.limits.max_tracing_requests)?;
-        let tracer = tracer_of(opts(a, 1)?)?;
-        let r = c.api.reader()?;
+impl<C: ChainApi> DebugApiServer for Handler<C> {
+    fn trace_transaction(
+        &self,
+        hash: B256,
+        options: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<GethTrace> {
+        let _permit = self.tracing.try_acquire(self.limits.max_tracing_requests)?;
+        let tracer = tracer_of(options.unwrap_or_default())?;
+        let r = self.api.reader()?;
         let loc = r
             .tx_location(hash)?
             .ok_or_else(|| RpcError::Execution(format!("transaction {hash} not found")))?;
-        let exec = &mut exec_limits(&c.limits, &tracer);
+        let exec = &mut exec_limits(&self.limits, &tracer);
         let index = Some(loc.index as usize);
-        let mut traces = trace_block(&*c.api, &r, loc.block, index, &tracer, exec)?;
+        let mut traces = trace_block(&*self.api, &r, loc.block, index, &tracer, exec)?;
         traces.pop().map(|(_, t)| t).ok_or(RpcError::UnknownBlock)
-    });
-    reg_blocking(m, "debug_traceBlockByNumber", |a, c| {
-        let n: BlockNumberOrTag = a.req(0, "block")?;
-        block_traces(c, BlockId::Number(n), a)
-    });
-    reg_blocking(m, "debug_traceBlockByHash", |a, c| {
-        let h: B256 = a.req(0, "hash")?;
-        block_traces(c, BlockId::from(h), a)
-    });
-    reg_blocking(m, "debug_traceCall", |a, c| {
-        let mut req: TransactionRequest = a.req(0, "transaction")?;
-        let id: Option<BlockId> = a.opt(1, "block")?;
-        let _permit = c.tracing.try_acquire(c.limits.max_tracing_requests)?;
-        let tracer = tracer_of(opts(a, 2)?)?;
-        let r = c.api.reader()?;
-        let (env, at) = call_env(&*c.api, &r, id)?;
-        req.gas = Some(c.limits.call_gas(req.gas, env.block_env.gas_limit));
+    }
+
+    fn trace_block_by_number(
+        &self,
+        block: BlockNumberOrTag,
+        options: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<Vec<TraceResult>> {
+        block_traces(self, BlockId::Number(block), options)
+    }
+
+    fn trace_block_by_hash(
+        &self,
+        hash: B256,
+        options: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<Vec<TraceResult>> {
+        block_traces(self, BlockId::from(hash), options)
+    }
+
+    fn trace_call(
+        &self,
+        mut req: TransactionRequest,
+        block: Option<BlockId>,
+        options: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<GethTrace> {
+        let _permit = self.tracing.try_acquire(self.limits.max_tracing_requests)?;
+        let tracer = tracer_of(options.unwrap_or_default())?;
+        let r = self.api.reader()?;
+        let (env, at) = call_env(&*self.api, &r, block)?;
+        req.gas = Some(self.limits.call_gas(req.gas, env.block_env.gas_limit));
         let tx = req.try_into_tx_env(&env).map_err(|e| RpcError::InvalidParams(e.to_string()))?;
         let mut db = PendingState::new(r.state(at));
-        let exec = &mut exec_limits(&c.limits, &tracer);
-        trace_one(c.api.evm(), &mut db, env, EvmConfig::call_tx(tx), &tracer, false, exec)
-    });
+        let exec = &mut exec_limits(&self.limits, &tracer);
+        trace_one(self.api.evm(), &mut db, env, EvmConfig::call_tx(tx), &tracer, false, exec)
+    }
 }

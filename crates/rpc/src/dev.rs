@@ -3,22 +3,17 @@
 
 use crate::{
     AccountEdit, ChainApi, MiningMode,
+    api::DevControlsServer,
     error::{RpcError, RpcResult},
-    plumbing::{Args, Ctx, reg_blocking},
+    plumbing::{Ctx, Handler},
 };
 use alloy_primitives::{Address, B256, Bytes, U64, U256};
-use jsonrpsee::RpcModule;
-use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::{core::async_trait, types::ErrorObjectOwned};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-fn edit<C: ChainApi>(c: &Ctx<C>, e: AccountEdit) -> RpcResult<Value> {
-    c.api.edit_account(e)?;
-    Ok(Value::Null)
-}
-
-fn names(base: &str, prefixes: &[&str]) -> Vec<&'static str> {
-    prefixes.iter().map(|p| &*Box::leak(format!("{p}_{base}").into_boxed_str())).collect()
+fn edit<C: ChainApi>(c: &Ctx<C>, e: AccountEdit) -> RpcResult<()> {
+    Ok(c.api.edit_account(e)?)
 }
 
 /// The head state in anvil's dump format: `{"accounts": {address: {nonce, balance, code,
@@ -83,156 +78,135 @@ pub fn edits_from_dump(v: &Value) -> Result<Vec<AccountEdit>, String> {
 }
 
 /// Registers the devnet controls.
-pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
-    register_mining(m);
-    for name in names("setBalance", &["anvil", "hardhat"]) {
-        reg_blocking(m, name, |a, c| {
-            let address: Address = a.req(0, "address")?;
-            let balance: U256 = a.req(1, "balance")?;
-            edit(c, AccountEdit { address, balance: Some(balance), ..Default::default() })
+/// A base fee, timestamp or offset given as a quantity that must fit in 64 bits.
+fn u64_arg(v: U256, what: &str) -> RpcResult<u64> {
+    u64::try_from(v).map_err(|_| RpcError::InvalidParams(format!("{what} out of range")))
+}
+
+#[async_trait]
+impl<C: ChainApi> DevControlsServer for Handler<C> {
+    async fn mine(&self, blocks: Option<U64>) -> Result<&'static str, ErrorObjectOwned> {
+        let n = blocks.map_or(1, |n| n.to::<u64>()).max(1);
+        self.api.mine(n).await.map_err(RpcError::from)?;
+        Ok("0x0")
+    }
+
+    async fn evm_mine(&self) -> Result<&'static str, ErrorObjectOwned> {
+        self.api.mine(1).await.map_err(RpcError::from)?;
+        Ok("0x0")
+    }
+
+    fn set_balance(&self, address: Address, balance: U256) -> RpcResult<()> {
+        edit(self, AccountEdit { address, balance: Some(balance), ..Default::default() })
+    }
+
+    fn set_nonce(&self, address: Address, nonce: U64) -> RpcResult<()> {
+        edit(self, AccountEdit { address, nonce: Some(nonce.to()), ..Default::default() })
+    }
+
+    fn set_code(&self, address: Address, code: Bytes) -> RpcResult<()> {
+        edit(self, AccountEdit { address, code: Some(code), ..Default::default() })
+    }
+
+    fn set_storage_at(&self, address: Address, slot: U256, value: B256) -> RpcResult<bool> {
+        let storage = vec![(slot, U256::from_be_bytes(value.0))];
+        edit(self, AccountEdit { address, storage, ..Default::default() })?;
+        Ok(true)
+    }
+
+    fn snapshot(&self) -> RpcResult<U256> {
+        Ok(U256::from(self.api.snapshot()))
+    }
+
+    fn revert(&self, id: U256) -> RpcResult<bool> {
+        let Ok(id) = u64::try_from(id) else { return Ok(false) };
+        Ok(self.api.revert(id)?)
+    }
+
+    fn reset(&self, options: Option<Value>) -> RpcResult<()> {
+        if let Some(Value::Object(o)) = options
+            && o.contains_key("forking")
+        {
+            return Err(RpcError::InvalidParams("forking is not supported".into()));
+        }
+        Ok(self.api.reset()?)
+    }
+
+    fn set_automine(&self, enabled: bool) -> RpcResult<()> {
+        self.api.set_mining_mode(if enabled { MiningMode::Instant } else { MiningMode::Manual });
+        Ok(())
+    }
+
+    fn automine(&self) -> RpcResult<bool> {
+        Ok(self.api.mining_mode() == MiningMode::Instant)
+    }
+
+    fn set_interval_mining(&self, seconds: u64) -> RpcResult<()> {
+        self.api.set_mining_mode(match seconds {
+            0 => MiningMode::Manual,
+            s => MiningMode::Interval(Duration::from_secs(s)),
         });
+        Ok(())
     }
-    for name in names("setNonce", &["anvil", "hardhat", "evm"]) {
-        reg_blocking(m, name, |a, c| {
-            let address: Address = a.req(0, "address")?;
-            let nonce: U64 = a.req(1, "nonce")?;
-            edit(c, AccountEdit { address, nonce: Some(nonce.to()), ..Default::default() })
-        });
+
+    fn impersonate_account(&self, address: Address) -> RpcResult<()> {
+        self.api.impersonate(address, true);
+        Ok(())
     }
-    for name in names("setCode", &["anvil", "hardhat"]) {
-        reg_blocking(m, name, |a, c| {
-            let address: Address = a.req(0, "address")?;
-            let code: Bytes = a.req(1, "code")?;
-            edit(c, AccountEdit { address, code: Some(code), ..Default::default() })
-        });
+
+    fn stop_impersonating_account(&self, address: Address) -> RpcResult<()> {
+        self.api.impersonate(address, false);
+        Ok(())
     }
-    for name in names("setStorageAt", &["anvil", "hardhat"]) {
-        reg_blocking(m, name, |a, c| {
-            let address: Address = a.req(0, "address")?;
-            let slot: U256 = a.req(1, "slot")?;
-            let value: B256 = a.req(2, "value")?;
-            let storage = vec![(slot, U256::from_be_bytes(value.0))];
-            edit(c, AccountEdit { address, storage, ..Default::default() })?;
-            Ok(Value::Bool(true))
-        });
+
+    fn auto_impersonate_account(&self, enabled: bool) -> RpcResult<()> {
+        self.api.set_auto_impersonate(enabled);
+        Ok(())
     }
-    for name in names("snapshot", &["evm", "anvil"]) {
-        reg_blocking(m, name, |_, c| Ok(U256::from(c.api.snapshot())));
+
+    fn increase_time(&self, seconds: U256) -> RpcResult<U64> {
+        Ok(U64::from(self.api.increase_time(u64_arg(seconds, "seconds")?)))
     }
-    for name in names("revert", &["evm", "anvil"]) {
-        reg_blocking(m, name, |a, c| {
-            let id: U256 = a.req(0, "id")?;
-            let Ok(id) = u64::try_from(id) else { return Ok(false) };
-            c.api.revert(id).map_err(RpcError::from)
-        });
+
+    fn set_next_block_timestamp(&self, timestamp: U256) -> RpcResult<()> {
+        Ok(self.api.set_next_timestamp(u64_arg(timestamp, "timestamp")?)?)
     }
-    for name in names("reset", &["anvil", "hardhat"]) {
-        reg_blocking(m, name, |a, c| {
-            if let Some(Value::Object(o)) = a.opt::<Value>(0, "options")?
-                && o.contains_key("forking")
-            {
-                return Err(RpcError::InvalidParams("forking is not supported".into()));
-            }
-            c.api.reset()?;
-            Ok(Value::Null)
-        });
+
+    fn set_next_block_base_fee_per_gas(&self, base_fee: U256) -> RpcResult<()> {
+        self.api.set_next_base_fee(u64_arg(base_fee, "base fee")?);
+        Ok(())
     }
-    for name in names("setAutomine", &["evm", "anvil"]) {
-        reg_blocking(m, name, |a, c| {
-            let on: bool = a.req(0, "enabled")?;
-            c.api.set_mining_mode(if on { MiningMode::Instant } else { MiningMode::Manual });
-            Ok(Value::Null)
-        });
+
+    fn dump_state(&self) -> RpcResult<Bytes> {
+        let json = dump_state(&*self.api).map_err(RpcError::Internal)?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, json.to_string().as_bytes())
+            .map_err(|e| RpcError::Internal(e.to_string()))?;
+        Ok(Bytes::from(gz.finish().map_err(|e| RpcError::Internal(e.to_string()))?))
     }
-    for name in names("getAutomine", &["anvil", "hardhat"]) {
-        reg_blocking(m, name, |_, c| Ok(c.api.mining_mode() == MiningMode::Instant));
+
+    fn load_state(&self, state: Bytes) -> RpcResult<bool> {
+        let mut text = String::new();
+        let mut gz = flate2::read::GzDecoder::new(&state[..]);
+        let json = if std::io::Read::read_to_string(&mut gz, &mut text).is_ok() {
+            text
+        } else {
+            String::from_utf8(state.to_vec())
+                .map_err(|_| RpcError::InvalidParams("state is neither gzip nor JSON".into()))?
+        };
+        let v: Value = serde_json::from_str(&json)
+            .map_err(|e| RpcError::InvalidParams(format!("malformed state dump: {e}")))?;
+        let edits = edits_from_dump(&v).map_err(RpcError::InvalidParams)?;
+        self.api.edit_accounts(edits)?;
+        Ok(true)
     }
-    for name in names("setIntervalMining", &["evm", "anvil"]) {
-        reg_blocking(m, name, |a, c| {
-            let secs: u64 = a.req(0, "seconds")?;
-            let mode = match secs {
-                0 => MiningMode::Manual,
-                s => MiningMode::Interval(Duration::from_secs(s)),
-            };
-            c.api.set_mining_mode(mode);
-            Ok(Value::Null)
-        });
+
+    fn drop_transaction(&self, hash: B256) -> RpcResult<Option<B256>> {
+        Ok((self.api.pool().remove(&[hash]) > 0).then_some(hash))
     }
-    for (name, on) in [
-        ("anvil_impersonateAccount", true),
-        ("hardhat_impersonateAccount", true),
-        ("anvil_stopImpersonatingAccount", false),
-        ("hardhat_stopImpersonatingAccount", false),
-    ] {
-        reg_blocking(m, name, move |a, c| {
-            let address: Address = a.req(0, "address")?;
-            c.api.impersonate(address, on);
-            Ok(Value::Null)
-        });
-    }
-    reg_blocking(m, "anvil_autoImpersonateAccount", |a, c| {
-        c.api.set_auto_impersonate(a.req(0, "enabled")?);
-        Ok(Value::Null)
-    });
-    for name in names("increaseTime", &["evm", "anvil"]) {
-        reg_blocking(m, name, |a, c| {
-            let secs: U256 = a.req(0, "seconds")?;
-            let secs = u64::try_from(secs)
-                .map_err(|_| RpcError::InvalidParams("seconds out of range".into()))?;
-            Ok(U64::from(c.api.increase_time(secs)))
-        });
-    }
-    for name in names("setNextBlockTimestamp", &["evm", "anvil"]) {
-        reg_blocking(m, name, |a, c| {
-            let ts: U256 = a.req(0, "timestamp")?;
-            let ts = u64::try_from(ts)
-                .map_err(|_| RpcError::InvalidParams("timestamp out of range".into()))?;
-            c.api.set_next_timestamp(ts)?;
-            Ok(Value::Null)
-        });
-    }
-    for name in names("setNextBlockBaseFeePerGas", &["anvil", "hardhat"]) {
-        reg_blocking(m, name, |a, c| {
-            let fee: U256 = a.req(0, "baseFee")?;
-            let fee = u64::try_from(fee)
-                .map_err(|_| RpcError::InvalidParams("base fee too large".into()))?;
-            c.api.set_next_base_fee(fee);
-            Ok(Value::Null)
-        });
-    }
-    for name in names("dumpState", &["anvil", "hardhat"]) {
-        reg_blocking(m, name, |_, c| {
-            let json = dump_state(&*c.api).map_err(RpcError::Internal)?;
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            std::io::Write::write_all(&mut gz, json.to_string().as_bytes())
-                .map_err(|e| RpcError::Internal(e.to_string()))?;
-            Ok(Bytes::from(gz.finish().map_err(|e| RpcError::Internal(e.to_string()))?))
-        });
-    }
-    for name in names("loadState", &["anvil", "hardhat"]) {
-        reg_blocking(m, name, |a, c| {
-            let data: Bytes = a.req(0, "state")?;
-            let mut text = String::new();
-            let mut gz = flate2::read::GzDecoder::new(&data[..]);
-            let json = if std::io::Read::read_to_string(&mut gz, &mut text).is_ok() {
-                text
-            } else {
-                String::from_utf8(data.to_vec())
-                    .map_err(|_| RpcError::InvalidParams("state is neither gzip nor JSON".into()))?
-            };
-            let v: Value = serde_json::from_str(&json)
-                .map_err(|e| RpcError::InvalidParams(format!("malformed state dump: {e}")))?;
-            let edits = edits_from_dump(&v).map_err(RpcError::InvalidParams)?;
-            c.api.edit_accounts(edits)?;
-            Ok(true)
-        });
-    }
-    reg_blocking(m, "anvil_dropTransaction", |a, c| {
-        let hash: B256 = a.req(0, "hash")?;
-        Ok((c.api.pool().remove(&[hash]) > 0).then_some(hash))
-    });
-    reg_blocking(m, "anvil_nodeInfo", |_, c| {
-        let head = c.api.head();
+
+    fn node_info(&self) -> RpcResult<Value> {
+        let head = self.api.head();
         Ok(json!({
             "currentBlockNumber": head.number,
             "currentBlockTimestamp": head.header.timestamp,
@@ -240,29 +214,11 @@ pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
             "hardFork": "jovian",
             "transactionOrder": "fees",
             "environment": {
-                "baseFee": c.api.next_base_fee().to_string(),
-                "chainId": c.api.chain_spec().chain_id(),
-                "gasLimit": c.api.chain_spec().gas_limit().to_string(),
+                "baseFee": self.api.next_base_fee().to_string(),
+                "chainId": self.api.chain_spec().chain_id(),
+                "gasLimit": self.api.chain_spec().gas_limit().to_string(),
             },
             "network": "agnt2",
         }))
-    });
-}
-
-/// Manual mining (`evm_mine`, `anvil_mine`).
-fn register_mining<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
-    for (name, counted) in [("evm_mine", false), ("anvil_mine", true)] {
-        m.register_async_method(name, move |p, ctx, _| async move {
-            let args = Args::new(&p)?;
-            // anvil_mine takes a block count; evm_mine an optional timestamp (not yet honoured).
-            let n = if counted {
-                args.opt::<U64>(0, "blocks")?.map_or(1, |n| n.to::<u64>())
-            } else {
-                1
-            };
-            ctx.api.mine(n.max(1)).await.map_err(RpcError::from)?;
-            Ok::<_, ErrorObjectOwned>("0x0")
-        })
-        .expect("unique");
     }
 }

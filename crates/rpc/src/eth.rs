@@ -1,13 +1,17 @@
-//! The `eth`, `net`, `web3`, `txpool` and `rpc` namespaces.
+//! The `eth`, `net`, `web3`, `txpool`, `rpc` and `personal` namespaces.
 
 use crate::{
     ChainApi, RpcLimits,
+    api::{
+        EthApiServer, NetApiServer, PersonalApiServer, RpcApiServer, TxpoolApiServer, Web3ApiServer,
+    },
     convert::{
-        BlockMeta, StoredBlock, rpc_block, rpc_pending_tx, rpc_receipt_at, rpc_receipts, rpc_tx,
+        BlockMeta, RpcBlock, RpcReceipt, StoredBlock, rpc_block, rpc_pending_tx, rpc_receipt_at,
+        rpc_receipts, rpc_tx,
     },
     error::{RpcError, RpcResult, revert_reason},
     filters::{Changes, get_logs},
-    plumbing::{Args, Ctx, env_of, find_block, halt_message, reg, reg_blocking, state_block},
+    plumbing::{Handler, env_of, find_block, halt_message, state_block},
     sign,
 };
 use agnt2_evm::{EvmConfig, ExecLimits, ExecutionResult, PendingState};
@@ -23,11 +27,16 @@ use alloy_evm::{
 };
 use alloy_primitives::{Address, B256, Bytes, U64, U256, keccak256};
 use alloy_rpc_types_eth::{
-    BlockOverrides, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter,
+    BlockOverrides, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory, Filter, Log,
     TransactionRequest, state::StateOverride,
 };
 use alloy_serde::JsonStorageKey;
-use jsonrpsee::RpcModule;
+use jsonrpsee::{
+    Extensions, PendingSubscriptionSink, core::SubscriptionResult, core::async_trait,
+    types::ErrorObjectOwned,
+};
+use op_alloy_rpc_types::Transaction as RpcTx;
+use revm::DatabaseRef;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -152,14 +161,14 @@ fn estimate<C: ChainApi>(
     Ok(hi)
 }
 
-fn call_spec(a: &Args) -> RpcResult<CallSpec> {
-    Ok(CallSpec {
-        req: a.req(0, "transaction")?,
-        block: a.opt(1, "block")?,
-        state: a.opt(2, "stateOverrides")?,
-        overrides: a.opt(3, "blockOverrides")?,
-        next_block: false,
-    })
+fn call_spec(
+    req: TransactionRequest,
+    block: Option<BlockId>,
+    state: Option<StateOverride>,
+    overrides: Option<BlockOverrides>,
+    next_block: bool,
+) -> CallSpec {
+    CallSpec { req, block, state, overrides, next_block }
 }
 
 /// Fills nonce, chain id, fees and gas of a request from a dev or impersonated account.
@@ -232,10 +241,12 @@ fn send_transaction<C: ChainApi>(
     Ok(api.submit_recovered(tx, hash)?)
 }
 
-fn fee_history<C: ChainApi>(api: &C, a: &Args) -> RpcResult<FeeHistory> {
-    let count: U64 = a.req(0, "blockCount")?;
-    let newest: BlockNumberOrTag = a.req(1, "newestBlock")?;
-    let percentiles: Option<Vec<f64>> = a.opt(2, "rewardPercentiles")?;
+fn fee_history<C: ChainApi>(
+    api: &C,
+    count: U64,
+    newest: BlockNumberOrTag,
+    percentiles: Option<Vec<f64>>,
+) -> RpcResult<FeeHistory> {
     if let Some(p) = &percentiles
         && (p.windows(2).any(|w| w[0] > w[1]) || p.iter().any(|x| !(0.0..=100.0).contains(x)))
     {
@@ -298,15 +309,6 @@ fn fee_history<C: ChainApi>(api: &C, a: &Args) -> RpcResult<FeeHistory> {
     Ok(out)
 }
 
-fn get_proof<C: ChainApi>(api: &C, a: &Args) -> RpcResult<EIP1186AccountProofResponse> {
-    let address: Address = a.req(0, "address")?;
-    let keys: Vec<JsonStorageKey> = a.req(1, "storageKeys")?;
-    let id: Option<BlockId> = a.opt(2, "block")?;
-    let r = api.reader()?;
-    let (_, at) = state_block(&r, id)?;
-    proof_response(&r, address, keys, at)
-}
-
 /// The EIP-1186 proof of `address` and `keys` after block `at` (`None`: the head).
 pub(crate) fn proof_response(
     r: &StoreReader,
@@ -341,245 +343,341 @@ pub(crate) fn proof_response(
     })
 }
 
-/// Builds the module: every method of the selected namespaces (the union of both
-/// transports'), the devnet controls only with `--dev`.
-/// Registers the `eth`, `net`, `web3`, `txpool` and `rpc` namespaces.
-pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
-    reg(m, "web3_clientVersion", |_, _| Ok(CLIENT_VERSION.to_string()));
-    reg(m, "web3_sha3", |a, _| Ok(keccak256(a.req::<Bytes>(0, "data")?)));
-    reg(m, "net_version", |_, c| Ok(c.api.chain_spec().chain_id().to_string()));
-    reg(m, "net_listening", |_, _| Ok(true));
-    reg(m, "net_peerCount", |_, _| Ok(U64::ZERO));
-    reg(m, "eth_chainId", |_, c| Ok(U64::from(c.api.chain_spec().chain_id())));
-    reg(m, "eth_syncing", |_, _| Ok(false));
-    reg(m, "eth_mining", |_, _| Ok(true));
-    reg(m, "eth_hashrate", |_, _| Ok(U64::ZERO));
-    reg(m, "eth_coinbase", |_, c| Ok(c.api.head().header.beneficiary));
-    reg(m, "eth_blockNumber", |_, c| Ok(U64::from(c.api.head().number)));
-    reg(m, "eth_accounts", |_, c| {
-        Ok(c.api.signers().iter().map(|s| s.address()).collect::<Vec<_>>())
-    });
-    reg(m, "eth_gasPrice", |_, c| {
-        Ok(U256::from(c.api.next_base_fee() as u128 + DEFAULT_PRIORITY_FEE))
-    });
-    reg(m, "eth_maxPriorityFeePerGas", |_, _| Ok(U256::from(DEFAULT_PRIORITY_FEE)));
-    reg(m, "eth_blobBaseFee", |_, _| Ok(U256::from(1)));
-    reg_blocking(m, "eth_feeHistory", |a, c| fee_history(&*c.api, a));
+#[async_trait]
+impl<C: ChainApi> EthApiServer for Handler<C> {
+    fn chain_id(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.api.chain_spec().chain_id()))
+    }
+    fn syncing(&self) -> RpcResult<bool> {
+        Ok(false)
+    }
+    fn mining(&self) -> RpcResult<bool> {
+        Ok(true)
+    }
+    fn hashrate(&self) -> RpcResult<U64> {
+        Ok(U64::ZERO)
+    }
+    fn coinbase(&self) -> RpcResult<Address> {
+        Ok(self.api.head().header.beneficiary)
+    }
+    fn block_number(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.api.head().number))
+    }
+    fn accounts(&self) -> RpcResult<Vec<Address>> {
+        Ok(self.api.signers().iter().map(|s| s.address()).collect())
+    }
+    fn gas_price(&self) -> RpcResult<U256> {
+        Ok(U256::from(self.api.next_base_fee() as u128 + DEFAULT_PRIORITY_FEE))
+    }
+    fn max_priority_fee_per_gas(&self) -> RpcResult<U256> {
+        Ok(U256::from(DEFAULT_PRIORITY_FEE))
+    }
+    fn blob_base_fee(&self) -> RpcResult<U256> {
+        Ok(U256::from(1))
+    }
+    fn fee_history(
+        &self,
+        block_count: U64,
+        newest_block: BlockNumberOrTag,
+        reward_percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
+        fee_history(&*self.api, block_count, newest_block, reward_percentiles)
+    }
 
-    reg(m, "eth_getBalance", |a, c| {
-        let addr: Address = a.req(0, "address")?;
-        let r = c.api.reader()?;
-        let (_, at) = state_block(&r, a.opt(1, "block")?)?;
-        Ok(revm::DatabaseRef::basic_ref(&r.state(at), addr)?.map(|i| i.balance).unwrap_or_default())
-    });
-    reg(m, "eth_getTransactionCount", |a, c| {
-        let addr: Address = a.req(0, "address")?;
-        let id: Option<BlockId> = a.opt(1, "block")?;
-        let r = c.api.reader()?;
-        let (_, at) = state_block(&r, id)?;
+    fn balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
+        let r = self.api.reader()?;
+        let (_, at) = state_block(&r, block)?;
+        Ok(DatabaseRef::basic_ref(&r.state(at), address)?.map(|i| i.balance).unwrap_or_default())
+    }
+    fn transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U64> {
+        let r = self.api.reader()?;
+        let (_, at) = state_block(&r, block)?;
         let nonce =
-            revm::DatabaseRef::basic_ref(&r.state(at), addr)?.map(|i| i.nonce).unwrap_or_default();
-        if matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
-            return Ok(U64::from(c.api.pool().pending_nonce(addr, nonce)));
+            DatabaseRef::basic_ref(&r.state(at), address)?.map(|i| i.nonce).unwrap_or_default();
+        if matches!(block, Some(BlockId::Number(BlockNumberOrTag::Pending))) {
+            return Ok(U64::from(self.api.pool().pending_nonce(address, nonce)));
         }
         Ok(U64::from(nonce))
-    });
-    reg(m, "eth_getCode", |a, c| {
-        let addr: Address = a.req(0, "address")?;
-        let r = c.api.reader()?;
-        let (_, at) = state_block(&r, a.opt(1, "block")?)?;
-        let Some(info) = revm::DatabaseRef::basic_ref(&r.state(at), addr)? else {
+    }
+    fn code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
+        let r = self.api.reader()?;
+        let (_, at) = state_block(&r, block)?;
+        let Some(info) = DatabaseRef::basic_ref(&r.state(at), address)? else {
             return Ok(Bytes::new());
         };
         Ok(r.code(info.code_hash)?.unwrap_or_default())
-    });
-    reg(m, "eth_getStorageAt", |a, c| {
-        let addr: Address = a.req(0, "address")?;
-        let slot: JsonStorageKey = a.req(1, "slot")?;
-        let r = c.api.reader()?;
-        let (_, at) = state_block(&r, a.opt(2, "block")?)?;
-        let v = revm::DatabaseRef::storage_ref(
-            &r.state(at),
-            addr,
-            U256::from_be_bytes(slot.as_b256().0),
-        )?;
-        Ok(B256::from(v))
-    });
-    reg_blocking(m, "eth_getProof", |a, c| get_proof(&*c.api, a));
+    }
+    fn storage_at(
+        &self,
+        address: Address,
+        slot: JsonStorageKey,
+        block: Option<BlockId>,
+    ) -> RpcResult<B256> {
+        let r = self.api.reader()?;
+        let (_, at) = state_block(&r, block)?;
+        let slot = U256::from_be_bytes(slot.as_b256().0);
+        Ok(B256::from(DatabaseRef::storage_ref(&r.state(at), address, slot)?))
+    }
+    fn proof(
+        &self,
+        address: Address,
+        storage_keys: Vec<JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<EIP1186AccountProofResponse> {
+        let r = self.api.reader()?;
+        let (_, at) = state_block(&r, block)?;
+        proof_response(&r, address, storage_keys, at)
+    }
 
-    reg_blocking(m, "eth_call", |a, c| {
-        let spec = call_spec(a)?;
-        let r = c.api.reader()?;
-        call_output(run_call(&*c.api, &r, &spec, None, &c.limits, &mut c.limits.exec())?)
-    });
-    reg_blocking(m, "eth_estimateGas", |a, c| {
-        let mut spec = call_spec(a)?;
-        spec.next_block = true;
-        let r = c.api.reader()?;
-        Ok(U64::from(estimate(&*c.api, &r, &spec, &c.limits)?))
-    });
+    fn call(
+        &self,
+        transaction: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<StateOverride>,
+        block_overrides: Option<BlockOverrides>,
+    ) -> RpcResult<Bytes> {
+        let spec = call_spec(transaction, block, state_overrides, block_overrides, false);
+        let r = self.api.reader()?;
+        let exec = &mut self.limits.exec();
+        call_output(run_call(&*self.api, &r, &spec, None, &self.limits, exec)?)
+    }
+    fn estimate_gas(
+        &self,
+        transaction: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<StateOverride>,
+        block_overrides: Option<BlockOverrides>,
+    ) -> RpcResult<U64> {
+        let spec = call_spec(transaction, block, state_overrides, block_overrides, true);
+        let r = self.api.reader()?;
+        Ok(U64::from(estimate(&*self.api, &r, &spec, &self.limits)?))
+    }
+    fn create_access_list(
+        &self,
+        transaction: TransactionRequest,
+        block: Option<BlockId>,
+    ) -> RpcResult<Value> {
+        crate::debug::create_access_list(self, transaction, block)
+    }
 
-    reg(m, "eth_sendRawTransaction", |a, c| {
-        let raw: Bytes = a.req(0, "data")?;
-        let hash = c.api.submit(&raw)?;
-        c.filters.on_pending(hash);
+    fn send_raw_transaction(&self, data: Bytes) -> RpcResult<B256> {
+        let hash = self.api.submit(&data)?;
+        self.filters.on_pending(hash);
         Ok(hash)
-    });
-    reg_blocking(m, "eth_sendTransaction", |a, c| {
-        let req: TransactionRequest = a.req(0, "transaction")?;
-        let hash = send_transaction(&*c.api, req, &c.limits)?;
-        c.filters.on_pending(hash);
+    }
+    async fn send_raw_transaction_sync(
+        &self,
+        data: Bytes,
+        timeout: Option<u64>,
+    ) -> Result<Option<RpcReceipt>, ErrorObjectOwned> {
+        crate::pubsub::send_raw_transaction_sync(self, data, timeout).await
+    }
+    fn send_transaction(&self, transaction: TransactionRequest) -> RpcResult<B256> {
+        let hash = send_transaction(&*self.api, transaction, &self.limits)?;
+        self.filters.on_pending(hash);
         Ok(hash)
-    });
-    reg_blocking(m, "eth_signTransaction", |a, c| {
-        let req: TransactionRequest = a.req(0, "transaction")?;
-        fill_and_sign(&*c.api, req, &c.limits)
-    });
-    reg(m, "eth_sign", |a, c| {
-        let addr: Address = a.req(0, "address")?;
-        let data: Bytes = a.req(1, "message")?;
-        sign::sign_message(sign::signer(&*c.api, addr)?, &data)
-    });
-    reg(m, "personal_sign", |a, c| {
-        let data: Bytes = a.req(0, "message")?;
-        let addr: Address = a.req(1, "address")?;
-        sign::sign_message(sign::signer(&*c.api, addr)?, &data)
-    });
-    reg(m, "eth_signTypedData_v4", |a, c| {
-        let addr: Address = a.req(0, "address")?;
-        // Wallet libraries send the typed data either as an object or as a JSON string.
-        let data: Value = a.req(1, "typedData")?;
-        let data: TypedData = match data {
+    }
+    fn sign_transaction(&self, transaction: TransactionRequest) -> RpcResult<Bytes> {
+        fill_and_sign(&*self.api, transaction, &self.limits)
+    }
+    fn sign(&self, address: Address, message: Bytes) -> RpcResult<Bytes> {
+        sign::sign_message(sign::signer(&*self.api, address)?, &message)
+    }
+    fn sign_typed_data_v4(&self, address: Address, typed_data: Value) -> RpcResult<Bytes> {
+        let data: TypedData = match typed_data {
             Value::String(s) => serde_json::from_str(&s),
             v => serde_json::from_value(v),
         }
         .map_err(|e| RpcError::InvalidParams(format!("argument 1 (typedData): {e}")))?;
-        sign::sign_typed(sign::signer(&*c.api, addr)?, &data)
-    });
+        sign::sign_typed(sign::signer(&*self.api, address)?, &data)
+    }
 
-    reg(m, "eth_getBlockByNumber", |a, c| {
-        let id: BlockNumberOrTag = a.req(0, "block")?;
-        let full: bool = a.opt(1, "full")?.unwrap_or(false);
-        block_json(&*c.api, Some(BlockId::Number(id)), full)
-    });
-    reg(m, "eth_getBlockByHash", |a, c| {
-        let hash: B256 = a.req(0, "hash")?;
-        let full: bool = a.opt(1, "full")?.unwrap_or(false);
-        block_json(&*c.api, Some(BlockId::from(hash)), full)
-    });
-    reg(m, "eth_getBlockReceipts", |a, c| {
-        let id: BlockId = a.req(0, "block")?;
-        let r = c.api.reader()?;
-        let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
+    fn block_by_number(
+        &self,
+        block: BlockNumberOrTag,
+        full: Option<bool>,
+    ) -> RpcResult<Option<RpcBlock>> {
+        block_json(&*self.api, BlockId::Number(block), full.unwrap_or(false))
+    }
+    fn block_by_hash(&self, hash: B256, full: Option<bool>) -> RpcResult<Option<RpcBlock>> {
+        block_json(&*self.api, BlockId::from(hash), full.unwrap_or(false))
+    }
+    fn block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<RpcReceipt>>> {
+        let r = self.api.reader()?;
+        let Some(n) = find_block(&r, Some(block))? else { return Ok(None) };
         let Some(block) = StoredBlock::load(&r, n)? else { return Ok(None) };
         let receipts = r.receipts(n)?.unwrap_or_default();
-        Ok(Some(rpc_receipts(&*c.api, &block, &receipts)))
-    });
-    reg(m, "eth_getTransactionByHash", |a, c| {
-        let hash: B256 = a.req(0, "hash")?;
-        let r = c.api.reader()?;
+        Ok(Some(rpc_receipts(&*self.api, &block, &receipts)))
+    }
+    fn transaction_by_hash(&self, hash: B256) -> RpcResult<Option<RpcTx>> {
+        let r = self.api.reader()?;
         if let Some(loc) = r.tx_location(hash)? {
-            let meta = BlockMeta::load(&r, loc.block)?.ok_or(RpcError::UnknownBlock)?;
-            let (sender, tx) =
-                r.transaction(loc.block, loc.index)?.ok_or(RpcError::UnknownBlock)?;
-            let receipt = r.receipt(loc.block, loc.index)?.map(|(_, r)| r);
-            return Ok(Some(rpc_tx(&meta, loc.index as usize, sender, &tx, receipt.as_ref())));
+            return tx_at(&r, loc.block, loc.index);
         }
-        Ok(c.api.pool().get(&hash).map(|p| rpc_pending_tx(&p.tx)))
-    });
-    reg(m, "eth_getTransactionReceipt", |a, c| {
-        let hash: B256 = a.req(0, "hash")?;
-        let r = c.api.reader()?;
+        Ok(self.api.pool().get(&hash).map(|p| rpc_pending_tx(&p.tx)))
+    }
+    fn transaction_receipt(&self, hash: B256) -> RpcResult<Option<RpcReceipt>> {
+        let r = self.api.reader()?;
         let Some(loc) = r.tx_location(hash)? else { return Ok(None) };
-        rpc_receipt_at(&*c.api, &r, loc.block, loc.index)
-    });
+        rpc_receipt_at(&*self.api, &r, loc.block, loc.index)
+    }
+    fn transaction_by_block_hash_and_index(
+        &self,
+        block_hash: B256,
+        index: U64,
+    ) -> RpcResult<Option<RpcTx>> {
+        tx_by_block_and_index(&*self.api, BlockId::from(block_hash), index)
+    }
+    fn transaction_by_block_number_and_index(
+        &self,
+        block: BlockNumberOrTag,
+        index: U64,
+    ) -> RpcResult<Option<RpcTx>> {
+        tx_by_block_and_index(&*self.api, BlockId::Number(block), index)
+    }
+    fn block_transaction_count_by_hash(&self, block_hash: B256) -> RpcResult<Option<U64>> {
+        tx_count(&*self.api, BlockId::from(block_hash))
+    }
+    fn block_transaction_count_by_number(&self, block: BlockNumberOrTag) -> RpcResult<Option<U64>> {
+        tx_count(&*self.api, BlockId::Number(block))
+    }
+    fn uncle_count_by_block_hash(&self, block_hash: B256) -> RpcResult<Option<U64>> {
+        uncle_count(&*self.api, BlockId::from(block_hash))
+    }
+    fn uncle_count_by_block_number(&self, block: BlockNumberOrTag) -> RpcResult<Option<U64>> {
+        uncle_count(&*self.api, BlockId::Number(block))
+    }
+    fn uncle_by_block_hash_and_index(&self, _: B256, _: U64) -> RpcResult<Option<RpcBlock>> {
+        Ok(None)
+    }
+    fn uncle_by_block_number_and_index(
+        &self,
+        _: BlockNumberOrTag,
+        _: U64,
+    ) -> RpcResult<Option<RpcBlock>> {
+        Ok(None)
+    }
 
-    for (name, by_hash) in [
-        ("eth_getTransactionByBlockHashAndIndex", true),
-        ("eth_getTransactionByBlockNumberAndIndex", false),
-    ] {
-        reg(m, name, move |a, c| {
-            let id = block_arg(a, by_hash)?;
-            let index: U64 = a.req(1, "index")?;
-            let r = c.api.reader()?;
-            let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
-            let Ok(index) = u32::try_from(index.to::<u64>()) else { return Ok(None) };
-            let (Some(meta), Some((sender, tx))) =
-                (BlockMeta::load(&r, n)?, r.transaction(n, index)?)
-            else {
-                return Ok(None);
-            };
-            let receipt = r.receipt(n, index)?.map(|(_, r)| r);
-            Ok(Some(rpc_tx(&meta, index as usize, sender, &tx, receipt.as_ref())))
-        });
+    fn logs(&self, filter: Filter) -> RpcResult<Vec<Log>> {
+        get_logs(&*self.api, &filter, &self.limits)
     }
-    for (name, by_hash) in [
-        ("eth_getBlockTransactionCountByHash", true),
-        ("eth_getBlockTransactionCountByNumber", false),
-    ] {
-        reg(m, name, move |a, c| {
-            let id = block_arg(a, by_hash)?;
-            let r = c.api.reader()?;
-            let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
-            Ok(r.body(n)?.map(|b| U64::from(b.len())))
-        });
+    fn new_filter(&self, filter: Filter) -> RpcResult<U256> {
+        self.filters.new_logs(filter, self.api.head().number)
     }
-    for (name, by_hash) in
-        [("eth_getUncleCountByBlockHash", true), ("eth_getUncleCountByBlockNumber", false)]
-    {
-        reg(m, name, move |a, c| {
-            let id = block_arg(a, by_hash)?;
-            let r = c.api.reader()?;
-            Ok(find_block(&r, Some(id))?.map(|_| U64::ZERO))
-        });
+    fn new_block_filter(&self) -> RpcResult<U256> {
+        self.filters.new_blocks(self.api.head().number)
     }
-    for name in ["eth_getUncleByBlockHashAndIndex", "eth_getUncleByBlockNumberAndIndex"] {
-        reg(m, name, |a, _| {
-            let _: Value = a.req(0, "block")?;
-            let _: U64 = a.req(1, "index")?;
-            Ok(Value::Null)
-        });
+    fn new_pending_transaction_filter(&self) -> RpcResult<U256> {
+        self.filters.new_pending(self.api.head().number)
     }
-    // What the transport the request came over serves.
-    m.register_method("rpc_modules", |_, ctx, ext| ctx.apis.of(ext).modules_json())
-        .expect("method names are unique");
-    reg(m, "txpool_content", |_, c| {
-        Ok(txpool_view(&c.api.pool().content(), |t| {
-            serde_json::to_value(rpc_pending_tx(&t.tx)).unwrap_or_default()
-        }))
-    });
-    reg(m, "txpool_inspect", |_, c| {
-        Ok(txpool_view(&c.api.pool().content(), |t| {
-            let to = t.tx.to().map_or_else(|| "contract creation".into(), |a| a.to_checksum(None));
-            let (value, gas, price) = (t.tx.value(), t.tx.gas_limit(), t.tx.max_fee_per_gas());
-            Value::String(format!("{to}: {value} wei + {gas} gas × {price} wei"))
-        }))
-    });
-    reg(m, "txpool_status", |_, c| {
-        let s = c.api.pool().status();
-        Ok(serde_json::json!({"pending": U64::from(s.pending), "queued": U64::from(s.queued)}))
-    });
-    reg_blocking(m, "eth_getLogs", |a, c| {
-        get_logs(&*c.api, &a.req::<Filter>(0, "filter")?, &c.limits)
-    });
-    reg(m, "eth_newFilter", |a, c| {
-        let f: Filter = a.req(0, "filter")?;
-        c.filters.new_logs(f, c.api.head().number)
-    });
-    reg(m, "eth_newBlockFilter", |_, c| c.filters.new_blocks(c.api.head().number));
-    reg(m, "eth_newPendingTransactionFilter", |_, c| c.filters.new_pending(c.api.head().number));
-    reg(m, "eth_uninstallFilter", |a, c| Ok(c.filters.uninstall(a.req(0, "id")?)));
-    reg(m, "eth_getFilterChanges", |a, c| {
-        match c.filters.changes(&*c.api, a.req(0, "id")?)? {
+    fn uninstall_filter(&self, id: U256) -> RpcResult<bool> {
+        Ok(self.filters.uninstall(id))
+    }
+    fn filter_changes(&self, id: U256) -> RpcResult<Value> {
+        match self.filters.changes(&*self.api, id)? {
             Changes::Logs(l) => serde_json::to_value(l),
             Changes::Hashes(h) => serde_json::to_value(h),
         }
         .map_err(|e| RpcError::Internal(e.to_string()))
-    });
-    reg_blocking(m, "eth_getFilterLogs", |a, c| {
-        let f = c.filters.filter_of(a.req(0, "id")?)?;
-        get_logs(&*c.api, &f, &c.limits)
-    });
+    }
+    fn filter_logs(&self, id: U256) -> RpcResult<Vec<Log>> {
+        let f = self.filters.filter_of(id)?;
+        get_logs(&*self.api, &f, &self.limits)
+    }
+
+    async fn subscribe(
+        &self,
+        pending: PendingSubscriptionSink,
+        kind: String,
+        filter: Option<Value>,
+    ) -> SubscriptionResult {
+        crate::pubsub::subscribe(self, pending, kind, filter).await;
+        Ok(())
+    }
+}
+
+impl<C: ChainApi> NetApiServer for Handler<C> {
+    fn version(&self) -> RpcResult<String> {
+        Ok(self.api.chain_spec().chain_id().to_string())
+    }
+    fn listening(&self) -> RpcResult<bool> {
+        Ok(true)
+    }
+    fn peer_count(&self) -> RpcResult<U64> {
+        Ok(U64::ZERO)
+    }
+}
+
+impl<C: ChainApi> Web3ApiServer for Handler<C> {
+    fn client_version(&self) -> RpcResult<String> {
+        Ok(CLIENT_VERSION.to_string())
+    }
+    fn sha3(&self, data: Bytes) -> RpcResult<B256> {
+        Ok(keccak256(data))
+    }
+}
+
+impl<C: ChainApi> RpcApiServer for Handler<C> {
+    fn modules(&self, ext: &Extensions) -> RpcResult<Value> {
+        Ok(self.apis.of(ext).modules_json())
+    }
+}
+
+impl<C: ChainApi> PersonalApiServer for Handler<C> {
+    fn sign(&self, message: Bytes, address: Address) -> RpcResult<Bytes> {
+        sign::sign_message(sign::signer(&*self.api, address)?, &message)
+    }
+}
+
+impl<C: ChainApi> TxpoolApiServer for Handler<C> {
+    fn content(&self) -> RpcResult<Value> {
+        Ok(txpool_view(&self.api.pool().content(), |t| {
+            serde_json::to_value(rpc_pending_tx(&t.tx)).unwrap_or_default()
+        }))
+    }
+    fn inspect(&self) -> RpcResult<Value> {
+        Ok(txpool_view(&self.api.pool().content(), |t| {
+            let to = t.tx.to().map_or_else(|| "contract creation".into(), |a| a.to_checksum(None));
+            let (value, gas, price) = (t.tx.value(), t.tx.gas_limit(), t.tx.max_fee_per_gas());
+            Value::String(format!("{to}: {value} wei + {gas} gas × {price} wei"))
+        }))
+    }
+    fn status(&self) -> RpcResult<Value> {
+        let s = self.api.pool().status();
+        Ok(serde_json::json!({"pending": U64::from(s.pending), "queued": U64::from(s.queued)}))
+    }
+}
+
+/// Transaction `index` of block `n`, with its deposit nonce from the receipt.
+fn tx_at(r: &StoreReader, n: u64, index: u32) -> RpcResult<Option<RpcTx>> {
+    let (Some(meta), Some((sender, tx))) = (BlockMeta::load(r, n)?, r.transaction(n, index)?)
+    else {
+        return Ok(None);
+    };
+    let receipt = r.receipt(n, index)?.map(|(_, r)| r);
+    Ok(Some(rpc_tx(&meta, index as usize, sender, &tx, receipt.as_ref())))
+}
+
+fn tx_by_block_and_index<C: ChainApi>(
+    api: &C,
+    id: BlockId,
+    index: U64,
+) -> RpcResult<Option<RpcTx>> {
+    let r = api.reader()?;
+    let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
+    let Ok(index) = u32::try_from(index.to::<u64>()) else { return Ok(None) };
+    tx_at(&r, n, index)
+}
+
+fn tx_count<C: ChainApi>(api: &C, id: BlockId) -> RpcResult<Option<U64>> {
+    let r = api.reader()?;
+    let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
+    Ok(r.body(n)?.map(|b| U64::from(b.len())))
+}
+
+fn uncle_count<C: ChainApi>(api: &C, id: BlockId) -> RpcResult<Option<U64>> {
+    let r = api.reader()?;
+    Ok(find_block(&r, Some(id))?.map(|_| U64::ZERO))
 }
 
 /// `{pending: {sender: {nonce: f(tx)}}, queued: {…}}`, the shape of geth's txpool namespace.
@@ -595,22 +693,9 @@ fn txpool_view(content: &PoolContent, f: impl Fn(&PooledTx) -> Value) -> Value {
     serde_json::json!({"pending": side(&content.pending), "queued": side(&content.queued)})
 }
 
-/// Argument 0 as a block hash (`by_hash`) or a block number/tag.
-fn block_arg(a: &Args, by_hash: bool) -> RpcResult<BlockId> {
-    Ok(if by_hash {
-        BlockId::from(a.req::<B256>(0, "blockHash")?)
-    } else {
-        BlockId::Number(a.req::<BlockNumberOrTag>(0, "block")?)
-    })
-}
-
-fn block_json<C: ChainApi>(
-    api: &C,
-    id: Option<BlockId>,
-    full: bool,
-) -> RpcResult<Option<crate::convert::RpcBlock>> {
+fn block_json<C: ChainApi>(api: &C, id: BlockId, full: bool) -> RpcResult<Option<RpcBlock>> {
     let r = api.reader()?;
-    let Some(n) = find_block(&r, id)? else { return Ok(None) };
+    let Some(n) = find_block(&r, Some(id))? else { return Ok(None) };
     let Some(block) = StoredBlock::load(&r, n)? else { return Ok(None) };
     let receipts = if full { r.receipts(n)? } else { None };
     let mut out = rpc_block(&block, receipts.as_deref(), full);

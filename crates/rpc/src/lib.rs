@@ -8,6 +8,7 @@
 
 mod agent;
 mod api;
+mod chain;
 mod compose;
 mod convert;
 mod debug;
@@ -24,7 +25,7 @@ mod pubsub;
 mod server;
 mod sign;
 
-pub use api::{AccountEdit, ChainApi, DevApi, DevError, Head, MiningMode, NewBlock};
+pub use chain::{AccountEdit, ChainApi, DevApi, DevError, Head, MiningMode, NewBlock};
 pub use dev::{dump_state, edits_from_dump};
 pub use error::RpcError;
 pub use limits::RpcLimits;

@@ -8,14 +8,14 @@
 
 use crate::{
     ChainApi,
+    api::OptimismApiServer,
     error::{RpcError, RpcResult},
-    plumbing::{Args, Ctx, reg_blocking, state_block},
+    plumbing::{Ctx, Handler, state_block},
 };
 use agnt2_primitives::{L1BlockAttributes, constants::L1_BLOCK};
 use agnt2_storage::StoreReader;
 use alloy_eips::BlockId;
 use alloy_primitives::{B256, U256, keccak256};
-use jsonrpsee::RpcModule;
 use serde_json::{Value, json};
 
 /// The output root of a block from its header fields.
@@ -56,8 +56,7 @@ fn block_ref(r: &StoreReader, n: u64) -> RpcResult<Value> {
     }))
 }
 
-fn output_at_block<C: ChainApi>(c: &Ctx<C>, a: &Args) -> RpcResult<Value> {
-    let id: BlockId = a.req(0, "block number")?;
+fn output_at_block<C: ChainApi>(c: &Ctx<C>, id: BlockId) -> RpcResult<Value> {
     let r = c.api.reader()?;
     let (n, _) = state_block(&r, Some(id))?;
     let h = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
@@ -90,18 +89,21 @@ fn sync_status<C: ChainApi>(c: &Ctx<C>, r: &StoreReader) -> RpcResult<Value> {
     }))
 }
 
-/// Registers the namespace.
-pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
-    reg_blocking(m, "optimism_outputAtBlock", |a, c| output_at_block(c, a));
-    reg_blocking(m, "optimism_syncStatus", |_, c| {
-        let r = c.api.reader()?;
-        sync_status(c, &r)
-    });
-    reg_blocking(m, "optimism_rollupConfig", |_, c| {
-        c.api.rollup_config().ok_or_else(|| {
+impl<C: ChainApi> OptimismApiServer for Handler<C> {
+    fn output_at_block(&self, block: BlockId) -> RpcResult<Value> {
+        output_at_block(self, block)
+    }
+
+    fn sync_status(&self) -> RpcResult<Value> {
+        let r = self.api.reader()?;
+        sync_status(self, &r)
+    }
+
+    fn rollup_config(&self) -> RpcResult<Value> {
+        self.api.rollup_config().ok_or_else(|| {
             RpcError::Internal("this node runs without an L1 (start it with `agnt2 launch`)".into())
         })
-    });
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
-//! The plumbing every namespace shares — positional arguments, the handlers' context, method
-//! registration (inline or on the blocking pool), block-id resolution, the EVM environment of
-//! a header, halt messages. A leaf: it imports no namespace, and every namespace imports it.
+//! The plumbing every namespace shares — the handlers' context, block-id resolution, the EVM
+//! environment of a header, halt messages. A leaf: it imports no namespace, and every namespace imports it.
 
 use crate::{
-    ChainApi, RpcLimits,
+    RpcLimits,
     error::{RpcError, RpcResult},
     filters::Filters,
     limits::TracingPermits,
@@ -13,44 +12,7 @@ use agnt2_evm::{BlockEnvInput, EvmConfig, EvmEnv, OpSpecId};
 use agnt2_primitives::Header;
 use agnt2_storage::StoreReader;
 use alloy_eips::{BlockId, BlockNumberOrTag};
-use jsonrpsee::{
-    RpcModule,
-    types::{ErrorObjectOwned, Params},
-};
-use serde::{Serialize, de::DeserializeOwned};
-use serde_json::Value;
 use std::sync::Arc;
-
-/// Positional parameters with clear errors for missing or mistyped arguments.
-pub(crate) struct Args(Vec<Value>);
-
-impl Args {
-    pub(crate) fn new(p: &Params<'_>) -> RpcResult<Self> {
-        match p.as_str() {
-            None => Ok(Self(vec![])),
-            Some(raw) => match serde_json::from_str::<Value>(raw) {
-                Ok(Value::Array(v)) => Ok(Self(v)),
-                Ok(Value::Null) => Ok(Self(vec![])),
-                Ok(_) => Err(RpcError::InvalidParams("params must be an array".into())),
-                Err(e) => Err(RpcError::InvalidParams(e.to_string())),
-            },
-        }
-    }
-
-    pub(crate) fn opt<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<Option<T>> {
-        match self.0.get(i) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => serde_json::from_value(v.clone())
-                .map(Some)
-                .map_err(|e| RpcError::InvalidParams(format!("argument {i} ({name}): {e}"))),
-        }
-    }
-
-    pub(crate) fn req<T: DeserializeOwned>(&self, i: usize, name: &str) -> RpcResult<T> {
-        self.opt(i, name)?
-            .ok_or_else(|| RpcError::InvalidParams(format!("missing argument {i} ({name})")))
-    }
-}
 
 /// Context shared by the handlers.
 pub(crate) struct Ctx<C> {
@@ -61,33 +23,27 @@ pub(crate) struct Ctx<C> {
     pub(crate) apis: Arc<Apis>,
 }
 
-/// Registers a method on the blocking pool: what may run long (EVM execution, scans over many
-/// blocks or the whole state, signing with a key lookup) and the state-changing devnet
-/// controls. Everything else is registered with [`reg`].
-pub(crate) fn reg_blocking<C: ChainApi, R: Serialize + Clone + 'static>(
-    m: &mut RpcModule<Ctx<C>>,
-    name: &'static str,
-    f: impl Fn(&Args, &Ctx<C>) -> RpcResult<R> + Clone + Send + Sync + 'static,
-) {
-    m.register_blocking_method(name, move |p, ctx, _| {
-        let args = Args::new(&p)?;
-        f(&args, &ctx).map_err(ErrorObjectOwned::from)
-    })
-    .expect("method names are unique");
+/// What every namespace's implementation is: the shared context behind one `Arc`, cloned
+/// into each namespace's module.
+pub(crate) struct Handler<C>(Arc<Ctx<C>>);
+
+impl<C> Handler<C> {
+    pub(crate) fn new(ctx: Ctx<C>) -> Self {
+        Self(Arc::new(ctx))
+    }
 }
 
-/// Registers a method answered inline from a consistent MDBX view: microseconds, and no thread
-/// hand-off per call (it matters for large batches).
-pub(crate) fn reg<C: ChainApi, R: Serialize + Clone + 'static>(
-    m: &mut RpcModule<Ctx<C>>,
-    name: &'static str,
-    f: impl Fn(&Args, &Ctx<C>) -> RpcResult<R> + Clone + Send + Sync + 'static,
-) {
-    m.register_method(name, move |p, ctx, _| {
-        let args = Args::new(&p)?;
-        f(&args, ctx).map_err(ErrorObjectOwned::from)
-    })
-    .expect("method names are unique");
+impl<C> Clone for Handler<C> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<C> std::ops::Deref for Handler<C> {
+    type Target = Ctx<C>;
+    fn deref(&self) -> &Ctx<C> {
+        &self.0
+    }
 }
 
 /// The head block of a read view.

@@ -2,12 +2,16 @@
 //! `eth_sendRawTransactionSync` (EIP-7966), both fed by the node's block and pool events.
 
 use crate::{
-    ChainApi, convert::rpc_receipt_at, error::RpcError, filters::logs_in_range, plumbing::Ctx,
+    ChainApi,
+    convert::{RpcReceipt, rpc_receipt_at},
+    error::RpcError,
+    filters::logs_in_range,
+    plumbing::Ctx,
 };
 use alloy_consensus::Sealed;
 use alloy_primitives::{B256, Bytes, U256};
 use alloy_rpc_types_eth::Filter;
-use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionSink, types::ErrorObjectOwned};
+use jsonrpsee::{PendingSubscriptionSink, SubscriptionSink, types::ErrorObjectOwned};
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
@@ -88,117 +92,89 @@ fn bad(msg: impl Into<String>) -> ErrorObjectOwned {
 }
 
 /// Registers the subscription methods and `eth_sendRawTransactionSync`.
-pub(crate) fn register<C: ChainApi>(m: &mut RpcModule<Ctx<C>>) {
-    m.register_subscription(
-        "eth_subscribe",
-        "eth_subscription",
-        "eth_unsubscribe",
-        |params, pending_sink: PendingSubscriptionSink, ctx, _| async move {
-            let args: Vec<Value> = match params.as_str() {
-                Some(raw) => match serde_json::from_str(raw) {
-                    Ok(Value::Array(v)) => v,
-                    _ => return pending_sink.reject(bad("params must be an array")).await,
-                },
-                None => vec![],
-            };
-            let kind = args.first().and_then(Value::as_str).unwrap_or_default().to_string();
-            match kind.as_str() {
-                // Each receiver is created before the subscription is accepted, so that nothing
-                // sent after the client learns its id can be missed.
-                "newHeads" => {
-                    let rx = ctx.api.subscribe();
-                    let Ok(sink) = pending_sink.accept().await else { return };
-                    heads(&ctx, sink, rx, None).await;
-                }
-                "logs" => {
-                    let filter = match args.get(1) {
-                        None | Some(Value::Null) => Filter::default(),
-                        Some(v) => match serde_json::from_value::<Filter>(v.clone()) {
-                            Ok(f) => f,
-                            Err(e) => {
-                                return pending_sink
-                                    .reject(bad(format!("argument 1 (filter): {e}")))
-                                    .await;
-                            }
-                        },
-                    };
-                    let rx = ctx.api.subscribe();
-                    let Ok(sink) = pending_sink.accept().await else { return };
-                    heads(&ctx, sink, rx, Some(filter)).await;
-                }
-                "newPendingTransactions" => {
-                    let rx = ctx.api.subscribe_pending();
-                    let Ok(sink) = pending_sink.accept().await else { return };
-                    pending(sink, rx).await;
-                }
-                other => {
-                    pending_sink
-                        .reject(bad(format!(
-                            "unknown subscription {other:?}: expected newHeads, logs or \
-                             newPendingTransactions"
-                        )))
-                        .await
-                }
-            }
-        },
-    )
-    .expect("unique");
-
-    m.register_async_method("eth_sendRawTransactionSync", |params, ctx, _| async move {
-        let args: Vec<Value> = params
-            .as_str()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| bad(e.to_string()))?
-            .unwrap_or_default();
-        let raw: Bytes =
-            args.first().ok_or_else(|| bad("missing argument 0 (data)")).and_then(|v| {
-                serde_json::from_value(v.clone())
-                    .map_err(|e| bad(format!("argument 0 (data): {e}")))
-            })?;
-        let timeout = match args.get(1) {
-            None | Some(Value::Null) => SYNC_TIMEOUT,
-            Some(v) => Duration::from_millis(
-                v.as_u64().ok_or_else(|| bad("argument 1 (timeout): milliseconds expected"))?,
-            )
-            .min(SYNC_TIMEOUT_MAX),
-        };
-        // Subscribe before submitting so that the block cannot slip past.
-        let mut blocks = ctx.api.subscribe();
-        let hash: B256 = ctx.api.submit(&raw).map_err(RpcError::from)?;
-        ctx.filters.on_pending(hash);
-        let wait = async {
-            loop {
-                match blocks.recv().await {
-                    Ok(b) if b.tx_hashes.contains(&hash) => return Some(b.number),
-                    Ok(_) | Err(RecvError::Lagged(_)) => {
-                        // A lagged receiver may have missed the block: ask the store.
-                        if let Ok(r) = ctx.api.reader()
-                            && let Ok(Some(loc)) = r.tx_location(hash)
-                        {
-                            return Some(loc.block);
-                        }
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        };
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(Some(_)) => {
-                let r = ctx.api.reader().map_err(RpcError::from)?;
-                let loc = r
-                    .tx_location(hash)
-                    .map_err(RpcError::from)?
-                    .ok_or_else(|| RpcError::Internal("included transaction not found".into()))?;
-                let receipt = rpc_receipt_at(&*ctx.api, &r, loc.block, loc.index)?;
-                Ok::<_, ErrorObjectOwned>(receipt)
-            }
-            _ => Err(ErrorObjectOwned::owned(
-                4,
-                format!("transaction not included within {} ms", timeout.as_millis()),
-                Some(hash),
-            )),
+/// `eth_subscribe`: `newHeads`, `logs` (with an optional filter) or `newPendingTransactions`;
+/// runs until the subscriber goes away.
+pub(crate) async fn subscribe<C: ChainApi>(
+    ctx: &Ctx<C>,
+    pending_sink: PendingSubscriptionSink,
+    kind: String,
+    filter: Option<Value>,
+) {
+    match kind.as_str() {
+        "newHeads" => {
+            let rx = ctx.api.subscribe();
+            let Ok(sink) = pending_sink.accept().await else { return };
+            heads(ctx, sink, rx, None).await;
         }
-    })
-    .expect("unique");
+        "logs" => {
+            let filter = match filter {
+                None | Some(Value::Null) => Filter::default(),
+                Some(v) => match serde_json::from_value::<Filter>(v) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        return pending_sink.reject(bad(format!("argument 1 (filter): {e}"))).await;
+                    }
+                },
+            };
+            let rx = ctx.api.subscribe();
+            let Ok(sink) = pending_sink.accept().await else { return };
+            heads(ctx, sink, rx, Some(filter)).await;
+        }
+        "newPendingTransactions" => {
+            let rx = ctx.api.subscribe_pending();
+            let Ok(sink) = pending_sink.accept().await else { return };
+            pending(sink, rx).await;
+        }
+        other => {
+            pending_sink
+                .reject(bad(format!(
+                    "unknown subscription {other:?}: expected newHeads, logs or \
+                     newPendingTransactions"
+                )))
+                .await
+        }
+    }
+}
+
+/// `eth_sendRawTransactionSync` (EIP-7966): submits, then waits at most `timeout` ms (default
+/// 30 s, at most 120 s) for the receipt; error code 4 with the hash when it is not included.
+pub(crate) async fn send_raw_transaction_sync<C: ChainApi>(
+    ctx: &Ctx<C>,
+    raw: Bytes,
+    timeout: Option<u64>,
+) -> Result<Option<RpcReceipt>, ErrorObjectOwned> {
+    let timeout = timeout.map_or(SYNC_TIMEOUT, Duration::from_millis).min(SYNC_TIMEOUT_MAX);
+    let mut blocks = ctx.api.subscribe();
+    let hash: B256 = ctx.api.submit(&raw).map_err(RpcError::from)?;
+    ctx.filters.on_pending(hash);
+    let wait = async {
+        loop {
+            match blocks.recv().await {
+                Ok(b) if b.tx_hashes.contains(&hash) => return Some(b.number),
+                Ok(_) | Err(RecvError::Lagged(_)) => {
+                    if let Ok(r) = ctx.api.reader()
+                        && let Ok(Some(loc)) = r.tx_location(hash)
+                    {
+                        return Some(loc.block);
+                    }
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, wait).await {
+        Ok(Some(_)) => {
+            let r = ctx.api.reader().map_err(RpcError::from)?;
+            let loc = r
+                .tx_location(hash)
+                .map_err(RpcError::from)?
+                .ok_or_else(|| RpcError::Internal("included transaction not found".into()))?;
+            Ok(rpc_receipt_at(&*ctx.api, &r, loc.block, loc.index)?)
+        }
+        _ => Err(ErrorObjectOwned::owned(
+            4,
+            format!("transaction not included within {} ms", timeout.as_millis()),
+            Some(hash),
+        )),
+    }
 }

@@ -87,15 +87,19 @@ pub async fn start_server<C: ChainApi>(
         .build(config.addr)
         .await?;
     let addr = server.local_addr()?;
-    let handle = server.start(compose::module(api, &config, apis));
+    let methods = compose::module(api, &config, apis).map_err(std::io::Error::other)?;
+    let handle = server.start(methods);
     Ok((addr, handle))
 }
 
 /// Every method the server would serve with `config`, without a server: for calling handlers
 /// in-process (`Methods::call`), as unit tests of the node and the RPC do.
-pub fn methods<C: ChainApi>(config: &RpcServerConfig, api: Arc<C>) -> jsonrpsee::Methods {
+pub fn methods<C: ChainApi>(
+    config: &RpcServerConfig,
+    api: Arc<C>,
+) -> Result<jsonrpsee::Methods, jsonrpsee::core::RegisterMethodError> {
     let apis = Arc::new(Apis { http: config.http_api.clone(), ws: config.ws_api.clone() });
-    compose::module(api, config, apis).into()
+    compose::module(api, config, apis)
 }
 
 /// Subscription ids as Ethereum clients expect them: `0x`-prefixed hex strings, unique per
