@@ -15,6 +15,10 @@ fn metrics_shutdown_and_db_stats() {
     let (raw, hash) = signed_transfer(&dev_signers(1)[0], 0);
     node.rpc("eth_sendRawTransaction", json!([raw]));
     node.wait_receipt(&hash, Duration::from_secs(30));
+    // Invented method names all count as one series: a client cannot grow the exposition.
+    for i in 0..3 {
+        assert_eq!(node.rpc_raw(&format!("eth_invented{i}"), json!([]))["error"]["code"], -32601);
+    }
 
     let (status, body) = post_raw(metrics.parse().unwrap(), b"");
     assert_eq!(status, 200);
@@ -29,6 +33,9 @@ fn metrics_shutdown_and_db_stats() {
     assert!(value("agnt2_db_size_bytes") > 0.0);
     assert_eq!(value("agnt2_txpool_pending"), 0.0);
     assert_eq!(value("agnt2_rpc_requests_total{method=\"eth_sendRawTransaction\"}"), 1.0);
+    assert_eq!(value("agnt2_rpc_requests_total{method=\"unknown\"}"), 3.0);
+    assert!(!body.contains("eth_invented"), "{body}");
+    assert!(value("agnt2_rpc_request_seconds_count{method=\"eth_sendRawTransaction\"}") == 1.0);
 
     // SIGTERM: a clean exit, after which the datadir opens read-only for inspection.
     node.terminate();

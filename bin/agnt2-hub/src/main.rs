@@ -11,7 +11,6 @@ use alloy_primitives::Address;
 use clap::Parser;
 use eyre::WrapErr;
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -84,29 +83,6 @@ fn load_key(args: &Args) -> eyre::Result<Key> {
     Key::load_or_create(&args.datadir.join("hub.key"))
 }
 
-async fn serve_metrics(
-    addr: SocketAddr,
-    metrics: std::sync::Arc<agnt2_channels::hub::Metrics>,
-) -> eyre::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await.wrap_err("binding --metrics")?;
-    tracing::info!(%addr, "metrics");
-    loop {
-        let (mut s, _) = listener.accept().await?;
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf).await;
-            let body = metrics.render();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes()).await;
-            let _ = s.write_all(body.as_bytes()).await;
-        });
-    }
-}
-
 #[tokio::main]
 async fn main() -> eyre::Result<()> {
     agnt2_cli::init_tracing(0, false);
@@ -156,15 +132,20 @@ async fn main() -> eyre::Result<()> {
         }
         None => println!("agnt2-hub listening on {} as {}", hub.local_addr(), hub.address()),
     }
+    let (stop_metrics, stopped) = tokio::sync::oneshot::channel::<()>();
     if let Some(addr) = args.metrics {
+        let listener = tokio::net::TcpListener::bind(addr).await.wrap_err("binding --metrics")?;
+        tracing::info!(addr = %listener.local_addr()?, "metrics");
         let m = hub.metrics();
-        tokio::spawn(async move {
-            if let Err(err) = serve_metrics(addr, m).await {
-                tracing::error!(err = %format!("{err:#}"), "metrics server failed");
-            }
-        });
+        let registry = m.registry().clone();
+        let pages: agnt2_metrics::Pages =
+            std::sync::Arc::new(move |_| Some(agnt2_metrics::Page::metrics(m.render())));
+        tokio::spawn(agnt2_metrics::serve(listener, registry, pages, async {
+            let _ = stopped.await;
+        }));
     }
     agnt2_cli::shutdown_signal().await?;
+    let _ = stop_metrics.send(());
     tracing::info!("shutting down");
     hub.shutdown();
     Ok(())

@@ -18,6 +18,7 @@ use crate::{
     store::{ChannelRecord, Store},
     wire::Msg,
 };
+use agnt2_metrics::{Counter, Gauge, Registry};
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::Eip712Domain;
 use parking_lot::Mutex;
@@ -25,10 +26,7 @@ use std::{
     collections::{BTreeMap, HashMap},
     net::SocketAddr,
     path::PathBuf,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, atomic::Ordering},
     time::Duration,
 };
 use tokio::{
@@ -153,82 +151,95 @@ pub struct HubConfig {
     pub max_queued_messages: usize,
 }
 
-/// Counters of the hub, exported as Prometheus text by the binary.
-#[derive(Debug, Default)]
+/// The hub's series (`agnt2_hub_*`) in its own [`Registry`], served by the binary's
+/// `--metrics`.
+#[derive(Debug)]
 pub struct Metrics {
+    registry: Registry,
     /// Connections accepted.
-    pub connections: AtomicU64,
+    pub connections: Counter,
     /// Connections that authenticated.
-    pub authenticated: AtomicU64,
+    pub authenticated: Counter,
     /// Co-signed states stored.
-    pub states_stored: AtomicU64,
+    pub states_stored: Counter,
     /// MDBX commits (each stores a batch).
-    pub commits: AtomicU64,
+    pub commits: Counter,
     /// Proposals refused.
-    pub rejected: AtomicU64,
+    pub rejected: Counter,
     /// Proposals relayed to a counterparty.
-    pub relayed: AtomicU64,
+    pub relayed: Counter,
     /// Malformed frames and protocol violations.
-    pub protocol_errors: AtomicU64,
+    pub protocol_errors: Counter,
     /// Disputes the watchtower saw.
-    pub disputes_seen: AtomicU64,
+    pub disputes_seen: Counter,
     /// L2 blocks the watchtower scanned for disputes.
-    pub watched_blocks: AtomicU64,
+    pub watched_blocks: Counter,
     /// Refutes the watchtower sent.
-    pub refutes_sent: AtomicU64,
+    pub refutes_sent: Counter,
     /// Refutes that failed (retried at the next poll while the window is open).
-    pub refute_failures: AtomicU64,
+    pub refute_failures: Counter,
     /// Connections closed on accept because `max_connections` were open.
-    pub connections_refused: AtomicU64,
+    pub connections_refused: Counter,
     /// Connections closed because they fell `max_queued_messages` behind.
-    pub outbox_overflows: AtomicU64,
+    pub outbox_overflows: Counter,
     /// Connections closed because they stayed silent for the idle timeout.
-    pub idle_closed: AtomicU64,
+    pub idle_closed: Counter,
     /// Disputes being watched (their window is open).
-    pub disputes_open: AtomicU64,
+    pub disputes_open: Gauge,
     /// The hub's balance on the rollup, in gwei (it pays for refutes).
-    pub balance_gwei: AtomicU64,
+    pub balance_gwei: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let r = Registry::new();
+        let c = |name, help| r.counter(name, help);
+        Self {
+            connections: c("agnt2_hub_connections_total", "connections accepted"),
+            authenticated: c("agnt2_hub_authenticated_total", "connections that authenticated"),
+            states_stored: c("agnt2_hub_states_stored_total", "co-signed states stored"),
+            commits: c("agnt2_hub_commits_total", "MDBX commits"),
+            rejected: c("agnt2_hub_rejected_total", "proposals refused"),
+            relayed: c("agnt2_hub_relayed_total", "proposals relayed to a counterparty"),
+            protocol_errors: c(
+                "agnt2_hub_protocol_errors_total",
+                "malformed frames and violations",
+            ),
+            disputes_seen: c("agnt2_hub_disputes_seen_total", "disputes seen on the adjudicator"),
+            watched_blocks: c("agnt2_hub_watched_blocks_total", "L2 blocks scanned for disputes"),
+            refutes_sent: c("agnt2_hub_refutes_sent_total", "refutes sent by the watchtower"),
+            refute_failures: c("agnt2_hub_refute_failures_total", "refutes that failed (retried)"),
+            connections_refused: c(
+                "agnt2_hub_connections_refused_total",
+                "connections over the limit",
+            ),
+            outbox_overflows: c(
+                "agnt2_hub_outbox_overflows_total",
+                "connections closed for not reading",
+            ),
+            idle_closed: c("agnt2_hub_idle_closed_total", "connections closed for being silent"),
+            disputes_open: r.gauge("agnt2_hub_disputes_open", "disputes whose window is open"),
+            balance_gwei: r
+                .gauge("agnt2_hub_balance_gwei", "the hub's balance on the rollup (pays refutes)"),
+            registry: r,
+        }
+    }
 }
 
 impl Metrics {
+    /// The registry the series live in (what the binary serves).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Prometheus exposition text.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        for (name, v, help) in [
-            ("connections_total", &self.connections, "connections accepted"),
-            ("authenticated_total", &self.authenticated, "connections that authenticated"),
-            ("states_stored_total", &self.states_stored, "co-signed states stored"),
-            ("commits_total", &self.commits, "MDBX commits"),
-            ("rejected_total", &self.rejected, "proposals refused"),
-            ("relayed_total", &self.relayed, "proposals relayed to a counterparty"),
-            ("protocol_errors_total", &self.protocol_errors, "malformed frames and violations"),
-            ("disputes_seen_total", &self.disputes_seen, "disputes seen on the adjudicator"),
-            ("watched_blocks_total", &self.watched_blocks, "L2 blocks scanned for disputes"),
-            ("refutes_sent_total", &self.refutes_sent, "refutes sent by the watchtower"),
-            ("refute_failures_total", &self.refute_failures, "refutes that failed (retried)"),
-            ("connections_refused_total", &self.connections_refused, "connections over the limit"),
-            (
-                "outbox_overflows_total",
-                &self.outbox_overflows,
-                "connections closed for not reading",
-            ),
-            ("idle_closed_total", &self.idle_closed, "connections closed for being silent"),
-        ] {
-            out.push_str(&format!(
-                "# HELP agnt2_hub_{name} {help}\n# TYPE agnt2_hub_{name} counter\nagnt2_hub_{name} {}\n",
-                v.load(Ordering::Relaxed)
-            ));
-        }
-        for (name, v, help) in [
-            ("disputes_open", &self.disputes_open, "disputes whose window is open"),
-            ("balance_gwei", &self.balance_gwei, "the hub's balance on the rollup (pays refutes)"),
-        ] {
-            out.push_str(&format!(
-                "# HELP agnt2_hub_{name} {help}\n# TYPE agnt2_hub_{name} gauge\nagnt2_hub_{name} {}\n",
-                v.load(Ordering::Relaxed)
-            ));
-        }
-        out
+        self.registry.render()
+    }
+
+    /// The value of one series (`agnt2_hub_idle_closed_total`), for tests and diagnostics.
+    pub fn value(&self, series: &str) -> f64 {
+        self.registry.value(series).unwrap_or_default()
     }
 }
 
@@ -700,7 +711,7 @@ impl Shared {
             Relayed { state: state.clone(), sig, proposer: side, reply: out.clone() },
         );
         drop(e);
-        self.metrics.relayed.fetch_add(1, Ordering::Relaxed);
+        self.metrics.relayed.increment(1);
         let _ = to.send(Msg::Propose { state, sig });
         Ok(())
     }

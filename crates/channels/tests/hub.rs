@@ -317,7 +317,7 @@ async fn silent_connections_are_pinged_then_closed_and_live_ones_stay() {
     assert!(matches!(first, Some(Msg::Ping { .. })), "{first:?}");
     assert!(error_then_close(&mut silent).await.contains("silent"));
     assert!(t0.elapsed() >= Duration::from_millis(550), "closed early: {:?}", t0.elapsed());
-    assert_eq!(hub.metrics().idle_closed.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(hub.metrics().value("agnt2_hub_idle_closed_total"), 1.0);
     // Trickling one byte of a frame is not a message: closed all the same.
     let mut slow = raw_connect(&hub, &k).await;
     slow.write_all(&[0]).await.unwrap();
@@ -327,7 +327,7 @@ async fn silent_connections_are_pinged_then_closed_and_live_ones_stay() {
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     let p = params(k.address(), Address::with_last_byte(9), 1);
     live.register(p, [U256::from(1), U256::ZERO]).await.unwrap();
-    assert_eq!(hub.metrics().idle_closed.load(std::sync::atomic::Ordering::Relaxed), 2);
+    assert_eq!(hub.metrics().value("agnt2_hub_idle_closed_total"), 2.0);
     hub.shutdown();
 }
 
@@ -380,7 +380,7 @@ async fn hostile_clients_are_cut_off_and_others_keep_being_served() {
         ChannelSide::new(p, [U256::from(10), U256::ZERO], alice.address(), latest).unwrap();
     pay_pipelined(&mut c, &mut side, &alice, 10, 10).await;
     assert_eq!(side.latest().state.version, 10);
-    assert!(hub.metrics().protocol_errors.load(std::sync::atomic::Ordering::Relaxed) >= 4);
+    assert!(hub.metrics().value("agnt2_hub_protocol_errors_total") >= 4.0);
     hub.shutdown();
 }
 

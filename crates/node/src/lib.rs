@@ -54,7 +54,7 @@ pub struct Node {
     rpc: jsonrpsee::server::ServerHandle,
     miner: tokio::task::JoinHandle<()>,
     rollup: Option<rollup::Rollup>,
-    metrics_task: Option<tokio::task::JoinHandle<()>>,
+    metrics_task: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
 impl Node {
@@ -77,7 +77,12 @@ impl Node {
             chain.set_l1_inbox(inbox.clone());
         }
         let miner = tokio::spawn(miner::run(chain.clone()));
-        let rpc_metrics = Arc::new(agnt2_rpc::RpcMetrics::default());
+        // Per-method latency samples only when someone scrapes them (they are kept until then).
+        let rpc_registry = match config.metrics {
+            Some(_) => chain.metrics().registry.clone(),
+            None => agnt2_metrics::Registry::disabled(),
+        };
+        let rpc_metrics = Arc::new(agnt2_rpc::RpcMetrics::new(rpc_registry));
         let (http, rpc) = start_server(config.rpc, chain.clone(), rpc_metrics.clone()).await?;
         let rollup = match (config.rollup, inbox) {
             (Some(r), Some(inbox)) => {
@@ -93,8 +98,9 @@ impl Node {
         };
         let (metrics, metrics_task) = match config.metrics {
             Some(addr) => {
-                let (bound, task) = metrics::serve(addr, chain.clone(), rpc_metrics).await?;
-                (Some(bound), Some(task))
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let (bound, task) = metrics::serve(addr, chain.clone(), rx).await?;
+                (Some(bound), Some((tx, task)))
             }
             None => (None, None),
         };
@@ -115,9 +121,9 @@ impl Node {
         }
         self.miner.abort();
         let _ = self.miner.await;
-        if let Some(t) = self.metrics_task {
-            t.abort();
-            let _ = t.await;
+        if let Some((stop, task)) = self.metrics_task {
+            let _ = stop.send(());
+            let _ = task.await;
         }
     }
 }

@@ -1,124 +1,101 @@
-//! Prometheus metrics: chain counters kept by the miner, pool and database gauges read at
-//! scrape time, and the RPC server's per-method counters, served as text on `--metrics`.
+//! Prometheus metrics of the node: chain counters the miner updates, pool and database gauges
+//! read at scrape time, and the RPC server's per-method series, all in one
+//! [`Registry`] served on `--metrics`.
 
 use crate::Chain;
-use agnt2_rpc::{ChainApi, RpcMetrics};
-use std::{
-    fmt::Write as _,
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpListener,
-};
-use tracing::{debug, info};
+use agnt2_metrics::{Counter, Gauge, Page, Pages, Registry};
+use agnt2_rpc::ChainApi;
+use std::{net::SocketAddr, sync::Arc};
+use tokio::{net::TcpListener, sync::oneshot};
+use tracing::info;
 
 /// Counters the miner updates.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ChainMetrics {
-    pub(crate) blocks: AtomicU64,
-    pub(crate) transactions: AtomicU64,
-    pub(crate) gas: AtomicU64,
-    /// Microseconds spent building and committing blocks.
-    pub(crate) build_micros: AtomicU64,
+    pub(crate) registry: Registry,
+    pub(crate) blocks: Counter,
+    pub(crate) transactions: Counter,
+    pub(crate) gas: Counter,
+    /// Seconds spent building and committing blocks (a float, so a gauge only ever increased).
+    pub(crate) build_seconds: Gauge,
     /// Blocks the parallel builder built in parallel.
-    pub(crate) parallel_blocks: AtomicU64,
+    pub(crate) parallel_blocks: Counter,
     /// Speculated transactions committed as they were.
-    pub(crate) speculated: AtomicU64,
+    pub(crate) speculated: Counter,
     /// Speculated transactions executed again after a conflict.
-    pub(crate) reexecuted: AtomicU64,
+    pub(crate) reexecuted: Counter,
     /// Transactions executed directly at commit in parallel blocks.
-    pub(crate) direct: AtomicU64,
+    pub(crate) direct: Counter,
+    head: Gauge,
+    pending: Gauge,
+    queued: Gauge,
+    db_bytes: Gauge,
 }
 
-fn render(chain: &Chain, rpc: &RpcMetrics) -> String {
+impl Default for ChainMetrics {
+    fn default() -> Self {
+        let r = Registry::new();
+        Self {
+            blocks: r.counter("agnt2_blocks_total", "Blocks produced"),
+            transactions: r
+                .counter("agnt2_transactions_total", "Pool transactions included in blocks"),
+            gas: r.counter("agnt2_gas_used_total", "Gas used by blocks"),
+            build_seconds: r.gauge(
+                "agnt2_block_build_seconds_total",
+                "Time spent building and committing blocks",
+            ),
+            parallel_blocks: r.counter(
+                "agnt2_builder_parallel_blocks_total",
+                "Blocks built by the parallel builder (not its sequential fallback)",
+            ),
+            speculated: r.counter(
+                "agnt2_builder_speculated_total",
+                "Speculatively executed transactions committed as they were",
+            ),
+            reexecuted: r.counter(
+                "agnt2_builder_reexecuted_total",
+                "Speculated transactions executed again after a conflict",
+            ),
+            direct: r.counter(
+                "agnt2_builder_direct_total",
+                "Transactions of parallel blocks executed directly at commit (hot keys, not yet \
+                 speculated)",
+            ),
+            head: r.gauge("agnt2_head_block_number", "Head block number"),
+            pending: r.gauge("agnt2_txpool_pending", "Executable pool transactions"),
+            queued: r.gauge("agnt2_txpool_queued", "Pool transactions waiting for a nonce"),
+            db_bytes: r.gauge("agnt2_db_size_bytes", "Bytes in MDBX pages across tables"),
+            registry: r,
+        }
+    }
+}
+
+/// The exposition: the gauges read now, then every series.
+fn render(chain: &Chain) -> String {
     let m = chain.metrics();
-    let mut out = String::new();
-    let mut counter = |name: &str, help: &str, v: f64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
-    };
-    counter("agnt2_blocks_total", "Blocks produced", m.blocks.load(Ordering::Relaxed) as f64);
-    counter(
-        "agnt2_transactions_total",
-        "Pool transactions included in blocks",
-        m.transactions.load(Ordering::Relaxed) as f64,
-    );
-    counter("agnt2_gas_used_total", "Gas used by blocks", m.gas.load(Ordering::Relaxed) as f64);
-    counter(
-        "agnt2_block_build_seconds_total",
-        "Time spent building and committing blocks",
-        m.build_micros.load(Ordering::Relaxed) as f64 / 1e6,
-    );
-    let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
-    counter(
-        "agnt2_builder_parallel_blocks_total",
-        "Blocks built by the parallel builder (not its sequential fallback)",
-        load(&m.parallel_blocks),
-    );
-    counter(
-        "agnt2_builder_speculated_total",
-        "Speculatively executed transactions committed as they were",
-        load(&m.speculated),
-    );
-    counter(
-        "agnt2_builder_reexecuted_total",
-        "Speculated transactions executed again after a conflict",
-        load(&m.reexecuted),
-    );
-    counter(
-        "agnt2_builder_direct_total",
-        "Transactions of parallel blocks executed directly at commit (hot keys, not yet speculated)",
-        load(&m.direct),
-    );
     let status = chain.pool().status();
     let db_bytes: usize =
         chain.store().stats().map(|s| s.iter().map(|t| t.bytes).sum()).unwrap_or_default();
-    let mut gauge = |name: &str, help: &str, v: f64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-    };
-    gauge("agnt2_head_block_number", "Head block number", chain.head().number as f64);
-    gauge("agnt2_txpool_pending", "Executable pool transactions", status.pending as f64);
-    gauge("agnt2_txpool_queued", "Pool transactions waiting for a nonce", status.queued as f64);
-    gauge("agnt2_db_size_bytes", "Bytes in MDBX pages across tables", db_bytes as f64);
-    rpc.render(&mut out);
-    out
+    m.head.set(chain.head().number as f64);
+    m.pending.set(status.pending as f64);
+    m.queued.set(status.queued as f64);
+    m.db_bytes.set(db_bytes as f64);
+    m.registry.render()
 }
 
-/// Serves the metrics on `addr` until the task is dropped; returns the bound address.
+/// Serves the metrics on `addr` (every path) until `stop` fires; returns the bound address.
 pub(crate) async fn serve(
     addr: SocketAddr,
     chain: Arc<Chain>,
-    rpc: Arc<RpcMetrics>,
+    stop: oneshot::Receiver<()>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     info!(target: "node::metrics", %bound, "serving Prometheus metrics");
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else { continue };
-            let (chain, rpc) = (chain.clone(), rpc.clone());
-            tokio::spawn(async move {
-                // One request per connection; the request line and headers are not needed.
-                let mut buf = [0u8; 2048];
-                let _ = sock.read(&mut buf).await;
-                let body = tokio::task::spawn_blocking(move || render(&chain, &rpc))
-                    .await
-                    .unwrap_or_default();
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                if let Err(e) = sock.write_all(head.as_bytes()).await {
-                    debug!(target: "node::metrics", %e, "scrape failed");
-                    return;
-                }
-                let _ = sock.write_all(body.as_bytes()).await;
-            });
-        }
-    });
+    let registry = chain.metrics().registry.clone();
+    let pages: Pages = Arc::new(move |_| Some(Page::metrics(render(&chain))));
+    let task = tokio::spawn(agnt2_metrics::serve(listener, registry, pages, async {
+        let _ = stop.await;
+    }));
     Ok((bound, task))
 }

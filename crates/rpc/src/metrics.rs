@@ -1,38 +1,67 @@
 //! Per-method request counts and latency of the JSON-RPC server (a jsonrpsee middleware).
 
+use agnt2_metrics::{Counter, Histogram, Registry};
 use jsonrpsee::{
     core::middleware::{Batch, BatchEntry, Notification, RpcServiceT},
     types::Request,
 };
-use parking_lot::Mutex;
-use std::{collections::BTreeMap, fmt::Write, future::Future, sync::Arc, time::Instant};
+use parking_lot::RwLock;
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
-/// Counts and total seconds per method.
-#[derive(Debug, Default)]
+/// Requests and latency per method (`agnt2_rpc_requests_total`, `agnt2_rpc_request_seconds`).
+/// Calls of methods that do not exist count as `method="unknown"`: a client cannot grow the
+/// series without bound by inventing names.
+#[derive(Debug)]
 pub struct RpcMetrics {
-    methods: Mutex<BTreeMap<String, (u64, f64)>>,
+    registry: Registry,
+    methods: RwLock<HashMap<&'static str, (Counter, Histogram)>>,
+    served: OnceLock<HashSet<&'static str>>,
+}
+
+impl Default for RpcMetrics {
+    fn default() -> Self {
+        Self::new(Registry::disabled())
+    }
 }
 
 impl RpcMetrics {
-    fn record(&self, method: &str, seconds: f64) {
-        let mut m = self.methods.lock();
-        let e = m.entry(method.to_string()).or_default();
-        e.0 += 1;
-        e.1 += seconds;
+    /// Series in `registry`.
+    pub fn new(registry: Registry) -> Self {
+        registry.describe("agnt2_rpc_requests_total", None, "JSON-RPC requests per method");
+        registry.describe(
+            "agnt2_rpc_request_seconds",
+            Some(agnt2_metrics::Unit::Seconds),
+            "JSON-RPC request latency per method",
+        );
+        Self { registry, methods: RwLock::new(HashMap::new()), served: OnceLock::new() }
     }
 
-    /// Prometheus text exposition of the counters.
-    pub fn render(&self, out: &mut String) {
-        let m = self.methods.lock();
-        let _ = writeln!(out, "# TYPE agnt2_rpc_requests_total counter");
-        for (method, (n, _)) in m.iter() {
-            let _ = writeln!(out, "agnt2_rpc_requests_total{{method=\"{method}\"}} {n}");
+    /// The methods the server serves; every other name is counted as `unknown`.
+    pub(crate) fn serve(&self, methods: impl Iterator<Item = &'static str>) {
+        let _ = self.served.set(methods.collect());
+    }
+
+    fn record(&self, method: &str, seconds: f64) {
+        if !self.registry.is_enabled() {
+            return;
         }
-        let _ = writeln!(out, "# TYPE agnt2_rpc_request_seconds summary");
-        for (method, (n, s)) in m.iter() {
-            let _ = writeln!(out, "agnt2_rpc_request_seconds_sum{{method=\"{method}\"}} {s}");
-            let _ = writeln!(out, "agnt2_rpc_request_seconds_count{{method=\"{method}\"}} {n}");
+        let method = self.served.get().and_then(|s| s.get(method).copied()).unwrap_or("unknown");
+        if let Some((c, h)) = self.methods.read().get(method) {
+            c.increment(1);
+            h.record(seconds);
+            return;
         }
+        let labels = [("method", method.to_string())];
+        let c = self.registry.counter_with("agnt2_rpc_requests_total", &labels);
+        let h = self.registry.histogram_with("agnt2_rpc_request_seconds", &labels);
+        c.increment(1);
+        h.record(seconds);
+        self.methods.write().insert(method, (c, h));
     }
 }
 

@@ -78,6 +78,8 @@ pub async fn start_server<C: ChainApi>(
         .set_id_provider(HexIdProvider::default())
         .build();
     let apis = Arc::new(Apis { http: config.http_api.clone(), ws: config.ws_api.clone() });
+    let methods = compose::module(api, &config, apis.clone()).map_err(std::io::Error::other)?;
+    metrics.serve(methods.method_names());
     let middleware =
         RpcServiceBuilder::new().layer(MetricsLayer(metrics)).layer(ApiFilterLayer(apis.clone()));
     let server = Server::builder()
@@ -87,7 +89,6 @@ pub async fn start_server<C: ChainApi>(
         .build(config.addr)
         .await?;
     let addr = server.local_addr()?;
-    let methods = compose::module(api, &config, apis).map_err(std::io::Error::other)?;
     let handle = server.start(methods);
     Ok((addr, handle))
 }

@@ -302,49 +302,31 @@ async fn protocol_known(stream: &tokio::net::TcpStream, limit: Duration) -> bool
     tokio::time::timeout(limit, wait).await.unwrap_or(false)
 }
 
+/// `/metrics` (Prometheus text) and `/clients` (the per-payer table as JSON).
 async fn serve_metrics(
     listener: TcpListener,
     meter: Arc<meter::Meter>,
     payee: Arc<payee::Payee>,
     mut stop: watch::Receiver<bool>,
 ) {
-    loop {
-        let (stream, _) = tokio::select! {
-            r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
-            _ = stop.changed() => return,
-        };
-        let (meter, payee) = (meter.clone(), payee.clone());
-        tokio::spawn(async move {
-            let svc = service_fn(move |req: Request<Incoming>| {
-                let (meter, payee) = (meter.clone(), payee.clone());
-                async move {
-                    let resp = match req.uri().path() {
-                        "/metrics" => {
-                            let text = meter.prometheus() + &payee.session_metrics();
-                            let mut r = hyper::Response::new(proxy::full(text));
-                            r.headers_mut().insert(
-                                hyper::header::CONTENT_TYPE,
-                                hyper::header::HeaderValue::from_static(
-                                    "text/plain; version=0.0.4",
-                                ),
-                            );
-                            r
-                        }
-                        "/clients" => proxy::json_response(
-                            hyper::StatusCode::OK,
-                            &meter.clients_json(),
-                            hyper::HeaderMap::new(),
-                        ),
-                        _ => proxy::error(hyper::StatusCode::NOT_FOUND, "not found"),
-                    };
-                    Ok::<_, std::convert::Infallible>(resp)
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
-    }
+    let registry = meter.registry().clone();
+    let pages: agnt2_metrics::Pages = Arc::new(move |path| match path {
+        "/metrics" => {
+            if let Some((usable, expiry)) = payee.session_gauges() {
+                meter.session(usable, expiry);
+            }
+            Some(agnt2_metrics::Page::metrics(meter.prometheus()))
+        }
+        "/clients" => Some(agnt2_metrics::Page {
+            content_type: "application/json",
+            body: meter.clients_json().to_string(),
+        }),
+        _ => None,
+    });
+    agnt2_metrics::serve(listener, registry, pages, async move {
+        let _ = stop.wait_for(|s| *s).await;
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -1,13 +1,10 @@
 //! Per-client counters, served as Prometheus text and JSON.
 
+use agnt2_metrics::{Counter, Registry};
 use alloy_primitives::{Address, U256};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use std::{
-    collections::HashMap,
-    fmt::Write,
-    sync::atomic::{AtomicU64, Ordering},
-};
+use std::collections::HashMap;
 
 /// What one payer did.
 #[derive(Debug, Default, Clone)]
@@ -17,17 +14,38 @@ struct Client {
     refused: u64,
     upstream_failed: u64,
     latency_us: u64,
+    /// Its `agnt2_sidecar_client_paid_total` series.
+    paid_series: Option<Counter>,
 }
 
-/// The sidecar's counters.
-#[derive(Debug, Default)]
+/// The sidecar's counters (`agnt2_sidecar_*` in its own [`Registry`]) and its table of
+/// paying clients.
+#[derive(Debug)]
 pub struct Meter {
-    free: AtomicU64,
-    paid: AtomicU64,
-    refused: AtomicU64,
-    malformed: AtomicU64,
-    upstream_failed: AtomicU64,
+    registry: Registry,
+    free: Counter,
+    paid: Counter,
+    refused: Counter,
+    malformed: Counter,
+    upstream_failed: Counter,
     clients: Mutex<HashMap<Address, Client>>,
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        let r = Registry::new();
+        r.describe("agnt2_sidecar_client_paid_total", None, "paid requests per payer");
+        Self {
+            free: r.counter("agnt2_sidecar_free_total", "requests to free routes forwarded"),
+            paid: r.counter("agnt2_sidecar_paid_total", "paid requests served"),
+            refused: r.counter("agnt2_sidecar_refused_total", "payments refused"),
+            malformed: r.counter("agnt2_sidecar_malformed_total", "unreadable payment headers"),
+            upstream_failed: r
+                .counter("agnt2_sidecar_upstream_failed_total", "upstream failures and timeouts"),
+            clients: Mutex::new(HashMap::new()),
+            registry: r,
+        }
+    }
 }
 
 /// How a request ended, for the counters.
@@ -55,7 +73,7 @@ impl Meter {
             Outcome::Malformed => &self.malformed,
             Outcome::UpstreamFailed => &self.upstream_failed,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.increment(1);
         let Some(payer) = payer else { return };
         let mut clients = self.clients.lock();
         // Only a payment that was taken makes a client known: a refused one names an address
@@ -70,7 +88,16 @@ impl Meter {
         };
         match outcome {
             Outcome::Paid(wei) => {
+                if c.paid == 0 {
+                    c.paid_series = Some(self.registry.counter_with(
+                        "agnt2_sidecar_client_paid_total",
+                        &[("payer", payer.to_string())],
+                    ));
+                }
                 c.paid += 1;
+                if let Some(series) = &c.paid_series {
+                    series.increment(1);
+                }
                 c.wei += wei;
                 c.latency_us += latency_us;
             }
@@ -100,27 +127,31 @@ impl Meter {
         json!({ "clients": out })
     }
 
+    /// The session key's gauges: whether it countersigns now (valid and not within the margin
+    /// of its expiry), and when it expires (unix time).
+    pub fn session(&self, usable: bool, expiry: u64) {
+        self.registry
+            .gauge(
+                "agnt2_sidecar_session_valid",
+                "1 while the session key countersigns (valid, not within the margin of its expiry)",
+            )
+            .set(f64::from(u8::from(usable)));
+        self.registry
+            .gauge(
+                "agnt2_sidecar_session_expiry_seconds",
+                "when the session key expires (unix time)",
+            )
+            .set(expiry as f64);
+    }
+
+    /// The registry the series live in.
+    pub const fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Prometheus text.
     pub fn prometheus(&self) -> String {
-        let mut s = String::new();
-        for (name, v, help) in [
-            ("free", &self.free, "requests to free routes forwarded"),
-            ("paid", &self.paid, "paid requests served"),
-            ("refused", &self.refused, "payments refused"),
-            ("malformed", &self.malformed, "unreadable payment headers"),
-            ("upstream_failed", &self.upstream_failed, "upstream failures and timeouts"),
-        ] {
-            let _ = writeln!(s, "# HELP agnt2_sidecar_{name}_total {help}");
-            let _ = writeln!(s, "# TYPE agnt2_sidecar_{name}_total counter");
-            let _ = writeln!(s, "agnt2_sidecar_{name}_total {}", v.load(Ordering::Relaxed));
-        }
-        let clients = self.clients.lock();
-        let _ = writeln!(s, "# HELP agnt2_sidecar_client_paid_total paid requests per payer");
-        let _ = writeln!(s, "# TYPE agnt2_sidecar_client_paid_total counter");
-        for (a, c) in clients.iter() {
-            let _ = writeln!(s, "agnt2_sidecar_client_paid_total{{payer=\"{a}\"}} {}", c.paid);
-        }
-        s
+        self.registry.render()
     }
 }
 

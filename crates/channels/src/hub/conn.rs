@@ -36,11 +36,11 @@ pub(super) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                 // Over the limit the connection is closed at once (as reth's and geth's servers
                 // do): nothing is allocated for it.
                 let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    shared.metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+                    shared.metrics.connections_refused.increment(1);
                     drop(stream);
                     continue;
                 };
-                shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
+                shared.metrics.connections.increment(1);
                 let id = next_conn_id();
                 let s = shared.clone();
                 let task = tokio::spawn(async move {
@@ -91,7 +91,7 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream, conn_id: u64) -> eyre::Re
     if let Err(e) = shared.add_conn(who.me, conn_id, &out) {
         return fail(&shared, out, writer, &e).await;
     }
-    shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
+    shared.metrics.authenticated.increment(1);
     let mut r = BufReader::with_capacity(READ_BUFFER, raw);
     let _ = out.send(Msg::Welcome { address: who.me });
 
@@ -125,7 +125,7 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
         let read = match idle.next_message(r, buf, out).await {
             Some(read) => read,
             None => {
-                shared.metrics.idle_closed.fetch_add(1, Ordering::Relaxed);
+                shared.metrics.idle_closed.increment(1);
                 let _ = out.send(Msg::Error {
                     message: format!("silent for {:?}; closing", shared.idle_timeout),
                 });
@@ -137,14 +137,14 @@ async fn serve_authenticated<R: tokio::io::AsyncRead + Unpin>(
             Ok(None) => return Ok(()),
             Err(ReadError::Io(e)) => return Err(e.into()),
             Err(ReadError::Wire(e)) => {
-                shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+                shared.metrics.protocol_errors.increment(1);
                 let _ = out.send(Msg::Error { message: format!("malformed frame: {e}") });
                 eyre::bail!("malformed frame: {e}");
             }
         };
         let refused = handle(shared, who, msg, out).await;
         if out.overflowed() {
-            shared.metrics.outbox_overflows.fetch_add(1, Ordering::Relaxed);
+            shared.metrics.outbox_overflows.increment(1);
             eyre::bail!("the client fell {} messages behind; closing", shared.max_queued_messages);
         }
         match refused {
@@ -263,12 +263,12 @@ pub(super) async fn handle(shared: &Arc<Shared>, who: &Who, msg: Msg, out: &Outb
             Err(reason) => Some(Msg::Error { message: format!("get latest: {reason}") }),
         },
         other => {
-            shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+            shared.metrics.protocol_errors.increment(1);
             Some(Msg::Error { message: format!("unexpected message from a client: {other:?}") })
         }
     };
     if refused.is_some() {
-        shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+        shared.metrics.rejected.increment(1);
     }
     refused
 }
@@ -279,7 +279,7 @@ async fn fail(
     writer: tokio::task::JoinHandle<()>,
     message: &str,
 ) -> eyre::Result<()> {
-    shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+    shared.metrics.protocol_errors.increment(1);
     let _ = out.send(Msg::Error { message: message.to_string() });
     drop(out);
     close_writer(writer).await;

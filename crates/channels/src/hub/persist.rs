@@ -7,7 +7,7 @@ use crate::{
     wire::Msg,
 };
 use parking_lot::Mutex;
-use std::sync::{Arc, atomic::Ordering, mpsc};
+use std::sync::{Arc, mpsc};
 
 /// The most writes one commit takes.
 const MAX_BATCH: usize = 8192;
@@ -79,10 +79,10 @@ fn run(store: &Store, rx: &mpsc::Receiver<Cmd>, metrics: &Metrics) {
         writes.extend(jobs.iter().map(|j| j.write.clone()));
         match store.commit(&writes) {
             Ok(()) => {
-                metrics.commits.fetch_add(1, Ordering::Relaxed);
+                metrics.commits.increment(1);
                 for job in jobs.drain(..) {
                     if let (Write::State(s), Some(entry)) = (&job.write, &job.entry) {
-                        metrics.states_stored.fetch_add(1, Ordering::Relaxed);
+                        metrics.states_stored.increment(1);
                         let mut e = entry.lock();
                         if s.state.version > e.latest.state.version {
                             e.latest = s.clone();

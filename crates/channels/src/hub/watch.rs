@@ -15,11 +15,7 @@ use crate::{
 use alloy_primitives::{B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolEvent};
-use std::{
-    collections::HashMap,
-    sync::{Arc, atomic::Ordering},
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 /// Blocks asked for in one `eth_getLogs` (nodes cap the range of one query).
 const CHUNK: u64 = 5_000;
@@ -80,7 +76,7 @@ pub(super) async fn watchtower(shared: Arc<Shared>, l2: L2, interval: Duration, 
                 open = Open::new();
             }
         }
-        shared.metrics.disputes_open.store(open.len() as u64, Ordering::Relaxed);
+        shared.metrics.disputes_open.set(open.len() as f64);
         tokio::time::sleep(interval).await;
     }
 }
@@ -104,7 +100,7 @@ fn poll(shared: &Shared, l2: &L2, from: u64, open: &mut Open) -> eyre::Result<u6
         for log in &logs {
             match event(log) {
                 Some(Event::Disputed { id, end }) => {
-                    shared.metrics.disputes_seen.fetch_add(1, Ordering::Relaxed);
+                    shared.metrics.disputes_seen.increment(1);
                     if let Some(entry) = shared.entry(&id) {
                         mark(&entry, OnChain::Disputed);
                         open.insert(id, end);
@@ -119,7 +115,7 @@ fn poll(shared: &Shared, l2: &L2, from: u64, open: &mut Open) -> eyre::Result<u6
                 None => {}
             }
         }
-        shared.metrics.watched_blocks.fetch_add(to + 1 - next, Ordering::Relaxed);
+        shared.metrics.watched_blocks.increment(to + 1 - next);
         next = to + 1;
     }
     tend(shared, l2, open);
@@ -147,7 +143,7 @@ fn tend(shared: &Shared, l2: &L2, open: &mut Open) {
         match refute_if_stale(shared, l2, *id) {
             Ok(still_open) => still_open,
             Err(err) => {
-                shared.metrics.refute_failures.fetch_add(1, Ordering::Relaxed);
+                shared.metrics.refute_failures.increment(1);
                 tracing::warn!(%id, err = %format!("{err:#}"), "refute failed; retrying while the window is open");
                 true
             }
@@ -192,7 +188,7 @@ fn refute_if_stale(shared: &Shared, l2: &L2, id: B256) -> eyre::Result<bool> {
     let call =
         Adjudicator::refuteCall { s: latest.state, sigA: sig_a.to_bytes(), sigB: sig_b.to_bytes() };
     l2.transact(&signer, Some(shared.adjudicator), U256::ZERO, call.abi_encode())?;
-    shared.metrics.refutes_sent.fetch_add(1, Ordering::Relaxed);
+    shared.metrics.refutes_sent.increment(1);
     Ok(true)
 }
 
@@ -231,7 +227,7 @@ fn check_balance(shared: &Shared, l2: &L2) {
     match l2.balance(me) {
         Ok(b) => {
             let gwei = b / U256::from(1_000_000_000u64);
-            shared.metrics.balance_gwei.store(gwei.saturating_to(), Ordering::Relaxed);
+            shared.metrics.balance_gwei.set(gwei.saturating_to::<u64>() as f64);
             if b < U256::from(LOW_BALANCE) {
                 tracing::warn!(hub = %me, balance_wei = %b, "the hub's balance is low: it may not afford refutes; fund it");
             }

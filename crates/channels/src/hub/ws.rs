@@ -22,10 +22,7 @@ use jsonrpsee::{
     types::ErrorObjectOwned,
 };
 use serde_json::Value;
-use std::{
-    net::SocketAddr,
-    sync::{Arc, atomic::Ordering},
-};
+use std::{net::SocketAddr, sync::Arc};
 
 /// A WebSocket session.
 #[derive(Debug)]
@@ -65,7 +62,7 @@ pub(super) async fn start(
             let (out, mut rx) = super::Outbox::channel(shared.max_queued_messages);
             let nonce = B256::from(rand::random::<[u8; 32]>());
             let id = super::conn::next_conn_id();
-            shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
+            shared.metrics.connections.increment(1);
             let _ = out.send(Msg::Challenge { nonce, hub: shared.key.address() });
             shared.ws.lock().insert(sid.clone(), Session { conn, nonce, who: None, out, id });
             loop {
@@ -112,7 +109,7 @@ pub(super) async fn start(
         let s = sessions.get_mut(&key(&sid)).ok_or_else(|| err("session closed"))?;
         shared.add_conn(who.me, s.id, &s.out).map_err(err)?;
         s.who = Some(who);
-        shared.metrics.authenticated.fetch_add(1, Ordering::Relaxed);
+        shared.metrics.authenticated.increment(1);
         let _ = s.out.send(Msg::Welcome { address: who.me });
         Ok::<_, ErrorObjectOwned>(who.me)
     })?;
@@ -128,7 +125,7 @@ pub(super) async fn start(
             (s.who.ok_or_else(|| err("authenticate first (hub_auth)"))?, s.out.clone())
         };
         let msg = msg_from_json(&message).map_err(|e| {
-            shared.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+            shared.metrics.protocol_errors.increment(1);
             err(format!("malformed message: {e}"))
         })?;
         if let Some(reply) = conn::handle(&shared, &who, msg, &out).await {

@@ -239,16 +239,16 @@ impl Chain {
         );
         let included = executed.txs.len() - 1;
         let m = &self.metrics;
-        m.blocks.fetch_add(1, Ordering::Relaxed);
-        m.transactions.fetch_add(included as u64, Ordering::Relaxed);
-        m.gas.fetch_add(executed.gas_used, Ordering::Relaxed);
-        m.build_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        m.blocks.increment(1);
+        m.transactions.increment(included as u64);
+        m.gas.increment(executed.gas_used);
+        m.build_seconds.increment(started.elapsed().as_secs_f64());
         let st = self.builder.last_stats();
         if !st.sequential {
-            m.parallel_blocks.fetch_add(1, Ordering::Relaxed);
-            m.speculated.fetch_add(st.committed_speculative as u64, Ordering::Relaxed);
-            m.reexecuted.fetch_add(st.reexecuted as u64, Ordering::Relaxed);
-            m.direct.fetch_add(st.direct as u64, Ordering::Relaxed);
+            m.parallel_blocks.increment(1);
+            m.speculated.increment(st.committed_speculative as u64);
+            m.reexecuted.increment(st.reexecuted as u64);
+            m.direct.increment(st.direct as u64);
         }
         info!(
             target: "node::miner",

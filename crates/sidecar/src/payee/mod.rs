@@ -172,22 +172,12 @@ impl Payee {
         self.session_expiry.store(expiry, Relaxed);
     }
 
-    /// Prometheus gauges of the session key (empty without one).
-    pub fn session_metrics(&self) -> String {
+    /// The session key's gauges: whether it countersigns now and when it expires (none
+    /// without a session key).
+    pub fn session_gauges(&self) -> Option<(bool, u64)> {
         use std::sync::atomic::Ordering::Relaxed;
-        if self.identity.session.is_none() {
-            return String::new();
-        }
-        let usable = u8::from(self.session_unusable().is_none());
-        format!(
-            "# HELP agnt2_sidecar_session_valid 1 while the session key countersigns (valid, not \
-             within {SESSION_MARGIN_SECS} s of its expiry)\n\
-             # TYPE agnt2_sidecar_session_valid gauge\nagnt2_sidecar_session_valid {usable}\n\
-             # HELP agnt2_sidecar_session_expiry_seconds when the session key expires (unix time)\n\
-             # TYPE agnt2_sidecar_session_expiry_seconds gauge\n\
-             agnt2_sidecar_session_expiry_seconds {}\n",
-            self.session_expiry.load(Relaxed)
-        )
+        self.identity.session.as_ref()?;
+        Some((self.session_unusable().is_none(), self.session_expiry.load(Relaxed)))
     }
 
     /// Why the session key cannot countersign now, if it cannot.
