@@ -117,12 +117,8 @@ pub fn challenge_window_policy(
     adjudicator: Address,
     policy: Option<u64>,
 ) -> eyre::Result<u64> {
-    let call = Adjudicator::MIN_CHALLENGE_DURATIONCall {}.abi_encode();
-    let onchain = l2.eth_call(adjudicator, &call).and_then(|out| {
-        Adjudicator::MIN_CHALLENGE_DURATIONCall::abi_decode_returns(&out)
-            .map(|v| v.to::<u64>())
-            .map_err(Into::into)
-    });
+    let onchain =
+        l2.view(adjudicator, &Adjudicator::MIN_CHALLENGE_DURATIONCall {}).map(|v| v.to::<u64>());
     match (onchain, policy) {
         (Ok(min), policy) => Ok(min.max(policy.unwrap_or(0))),
         (Err(_), Some(policy)) => Ok(policy),
@@ -147,9 +143,8 @@ pub fn check_challenge_window(channel: &Adjudicator::Channel, min: u64) -> Resul
 
 impl ChannelCalls for L2 {
     fn channel(&self, adjudicator: Address, id: B256) -> eyre::Result<Adjudicator::Channel> {
-        let out = self.eth_call(adjudicator, &Adjudicator::getChannelCall { id }.abi_encode())?;
-        Adjudicator::getChannelCall::abi_decode_returns(&out)
-            .wrap_err("decoding getChannel (is this the adjudicator?)")
+        self.view(adjudicator, &Adjudicator::getChannelCall { id })
+            .wrap_err("reading getChannel (is this the adjudicator?)")
     }
 
     fn open_channels(
@@ -211,17 +206,13 @@ impl ChannelCalls for L2 {
 
     /// The owner of agent `id` (IdentityRegistry `ownerOf`).
     fn agent_owner(&self, id: U256) -> eyre::Result<Address> {
-        let out = self
-            .eth_call(IDENTITY, &IAgentChecks::ownerOfCall { agentId: id }.abi_encode())
-            .wrap_err_with(|| format!("ownerOf({id})"))?;
-        Ok(IAgentChecks::ownerOfCall::abi_decode_returns(&out)?)
+        self.view(IDENTITY, &IAgentChecks::ownerOfCall { agentId: id })
+            .wrap_err_with(|| format!("ownerOf({id})"))
     }
 
     /// Whether `key` is a valid session key of agent `id` for `counterparty` (zero: any).
     fn session_valid(&self, id: U256, key: Address, counterparty: Address) -> eyre::Result<bool> {
-        let call = IAgentChecks::isValidCall { agentId: id, key, counterparty };
-        let out = self.eth_call(SESSIONS, &call.abi_encode())?;
-        Ok(IAgentChecks::isValidCall::abi_decode_returns(&out)?)
+        self.view(SESSIONS, &IAgentChecks::isValidCall { agentId: id, key, counterparty })
     }
 
     fn admitted(
@@ -230,9 +221,9 @@ impl ChannelCalls for L2 {
         id: B256,
         key: Address,
     ) -> eyre::Result<Option<Admitted>> {
-        let out = self.eth_call(adjudicator, &Adjudicator::signersCall { id, key }.abi_encode())?;
-        let r = Adjudicator::signersCall::abi_decode_returns(&out)
-            .wrap_err("decoding signers (is this adjudicator older than signer admission?)")?;
+        let r = self
+            .view(adjudicator, &Adjudicator::signersCall { id, key })
+            .wrap_err("reading signers (is this adjudicator older than signer admission?)")?;
         Ok(match r.side {
             1 => Some(Admitted { side: Side::A, cap: r.cap }),
             2 => Some(Admitted { side: Side::B, cap: r.cap }),
@@ -242,8 +233,6 @@ impl ChannelCalls for L2 {
 
     /// The expiry (unix seconds, inclusive) of `key`'s session of agent `id`.
     fn session_expiry(&self, id: U256, key: Address) -> eyre::Result<u64> {
-        let call = IAgentChecks::getCall { agentId: id, key };
-        let out = self.eth_call(SESSIONS, &call.abi_encode())?;
-        Ok(IAgentChecks::getCall::abi_decode_returns(&out)?.expiry)
+        Ok(self.view(SESSIONS, &IAgentChecks::getCall { agentId: id, key })?.expiry)
     }
 }

@@ -19,6 +19,7 @@ use alloy_rpc_types_eth::{Filter, Log, TransactionRequest};
 use alloy_serde::WithOtherFields;
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::SolCall;
 use alloy_transport::{
     TransportError, TransportErrorKind,
     layers::{RateLimitRetryPolicy, RetryBackoffLayer, RetryPolicy},
@@ -204,6 +205,13 @@ impl Client {
     /// `eth_getBalance` at the latest block.
     pub fn balance(&self, who: Address) -> eyre::Result<U256> {
         self.run("eth_getBalance", move |p| async move { p.get_balance(who).await })
+    }
+
+    /// A typed view call (a `sol!` binding): `call` on `to` at the latest block, its return
+    /// values decoded; a revert or an undecodable answer names the function.
+    pub fn view<C: SolCall>(&self, to: Address, call: &C) -> eyre::Result<C::Return> {
+        let out = self.eth_call(to, &call.abi_encode()).wrap_err(C::SIGNATURE)?;
+        C::abi_decode_returns(&out).map_err(|e| eyre!("decoding {} from {to}: {e}", C::SIGNATURE))
     }
 
     /// `eth_call` of `data` on `to` at the latest block.

@@ -269,47 +269,34 @@ impl Deployment {
                 bail!("no {name} at {a} on the L1");
             }
         }
-        let addr = |to: Address, data: Vec<u8>| -> eyre::Result<Address> {
-            let out = l1.eth_call(to, &data)?;
-            Ok(Address::abi_decode(&out)?)
-        };
-        let word = |to: Address, data: Vec<u8>| -> eyre::Result<U256> {
-            let out = l1.eth_call(to, &data)?;
-            Ok(U256::abi_decode(&out)?)
-        };
         ensure!(
-            addr(self.optimism_portal, IBedrock::l2OracleCall {}.abi_encode())?
-                == self.l2_output_oracle,
+            l1.view(self.optimism_portal, &IBedrock::l2OracleCall {})? == self.l2_output_oracle,
             "the portal does not point at the oracle"
         );
         ensure!(
-            addr(self.system_config, IBedrock::optimismPortalCall {}.abi_encode())?
-                == self.optimism_portal,
+            l1.view(self.system_config, &IBedrock::optimismPortalCall {})? == self.optimism_portal,
             "SystemConfig does not point at the portal"
         );
         ensure!(
-            addr(self.l2_output_oracle, IBedrock::PROPOSERCall {}.abi_encode())?
-                == self.config.proposer,
+            l1.view(self.l2_output_oracle, &IBedrock::PROPOSERCall {})? == self.config.proposer,
             "the oracle's proposer differs"
         );
         ensure!(
-            word(self.l2_output_oracle, IBedrock::FINALIZATION_PERIOD_SECONDSCall {}.abi_encode())?
+            l1.view(self.l2_output_oracle, &IBedrock::FINALIZATION_PERIOD_SECONDSCall {})?
                 == U256::from(self.config.finalization_period_seconds),
             "the oracle's finalization period differs"
         );
         ensure!(
-            addr(self.l1_cross_domain_messenger, IBedrock::portalCall {}.abi_encode())?
+            l1.view(self.l1_cross_domain_messenger, &IBedrock::portalCall {})?
                 == self.optimism_portal
-                && addr(
-                    self.l1_cross_domain_messenger,
-                    IBedrock::otherMessengerCall {}.abi_encode()
-                )? == L2_CROSS_DOMAIN_MESSENGER,
+                && l1.view(self.l1_cross_domain_messenger, &IBedrock::otherMessengerCall {})?
+                    == L2_CROSS_DOMAIN_MESSENGER,
             "the L1 messenger is not wired to the portal and the L2 messenger"
         );
         ensure!(
-            addr(self.l1_standard_bridge, IBedrock::messengerCall {}.abi_encode())?
+            l1.view(self.l1_standard_bridge, &IBedrock::messengerCall {})?
                 == self.l1_cross_domain_messenger
-                && addr(self.l1_standard_bridge, IBedrock::otherBridgeCall {}.abi_encode())?
+                && l1.view(self.l1_standard_bridge, &IBedrock::otherBridgeCall {})?
                     == L2_STANDARD_BRIDGE,
             "the L1 bridge is not wired to the L1 messenger and the L2 bridge"
         );

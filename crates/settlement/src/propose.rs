@@ -46,20 +46,16 @@ impl Proposer {
         Self { l1, l2, oracle, key }
     }
 
-    fn word(&self, data: Vec<u8>) -> eyre::Result<U256> {
-        let out = self.l1.eth_call(self.oracle, &data)?;
-        Ok(<U256 as alloy_sol_types::SolValue>::abi_decode(&out)?)
-    }
-
     /// Proposes the next output if it is due; `None` when there is nothing to do yet.
     pub fn step(&self) -> eyre::Result<Option<Proposal>> {
-        let next = self.word(IL2OutputOracle::nextBlockNumberCall {}.abi_encode())?;
+        let next = self.l1.view(self.oracle, &IL2OutputOracle::nextBlockNumberCall {})?;
         let next_n = u64::try_from(next).map_err(|_| eyre!("next block {next} out of range"))?;
         if self.l2.block_number()? < next_n {
             return Ok(None);
         }
         let due = self
-            .word(IL2OutputOracle::computeL2TimestampCall { l2BlockNumber: next }.abi_encode())?;
+            .l1
+            .view(self.oracle, &IL2OutputOracle::computeL2TimestampCall { l2BlockNumber: next })?;
         if due >= U256::from(self.l1.latest_timestamp()?) {
             return Ok(None);
         }

@@ -106,11 +106,6 @@ pub fn from_l2_tx(l2: &Client, hash: B256) -> eyre::Result<Withdrawal> {
     bail!("L2 transaction {hash} initiated no withdrawal (no MessagePassed event)")
 }
 
-fn call<C: SolCall>(l1: &Client, to: Address, c: &C) -> eyre::Result<C::Return> {
-    let out = l1.eth_call(to, &c.abi_encode())?;
-    C::abi_decode_returns(&out).map_err(|e| eyre!("decoding {}: {e}", C::SIGNATURE))
-}
-
 /// What the L1 knows of a withdrawal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -131,11 +126,12 @@ pub fn status(
     oracle: Address,
     w: &Withdrawal,
 ) -> eyre::Result<Status> {
-    let latest = call(l1, oracle, &IWithdrawals::latestBlockNumberCall {})?;
-    let proven = call(l1, portal, &IWithdrawals::provenWithdrawalsCall { withdrawalHash: w.hash })?;
-    let period = call(l1, oracle, &IWithdrawals::FINALIZATION_PERIOD_SECONDSCall {})?;
+    let latest = l1.view(oracle, &IWithdrawals::latestBlockNumberCall {})?;
+    let proven =
+        l1.view(portal, &IWithdrawals::provenWithdrawalsCall { withdrawalHash: w.hash })?;
+    let period = l1.view(oracle, &IWithdrawals::FINALIZATION_PERIOD_SECONDSCall {})?;
     let finalized =
-        call(l1, portal, &IWithdrawals::finalizedWithdrawalsCall { withdrawalHash: w.hash })?;
+        l1.view(portal, &IWithdrawals::finalizedWithdrawalsCall { withdrawalHash: w.hash })?;
     let proven_at = u64::try_from(proven.timestamp).unwrap_or(u64::MAX);
     Ok(Status {
         latest_output_block: (latest > U256::ZERO).then(|| latest.saturating_to()),
@@ -154,19 +150,18 @@ pub fn prove(
     key: &PrivateKeySigner,
     w: &Withdrawal,
 ) -> eyre::Result<B256> {
-    let latest = call(l1, oracle, &IWithdrawals::latestBlockNumberCall {})?;
+    let latest = l1.view(oracle, &IWithdrawals::latestBlockNumberCall {})?;
     if latest < U256::from(w.l2_block) {
         bail!(
             "no output root covers L2 block {} yet (the latest is for block {latest}); wait for the proposer",
             w.l2_block
         );
     }
-    let index = call(
-        l1,
+    let index = l1.view(
         oracle,
         &IWithdrawals::getL2OutputIndexAfterCall { l2BlockNumber: U256::from(w.l2_block) },
     )?;
-    let output = call(l1, oracle, &IWithdrawals::getL2OutputCall { index })?;
+    let output = l1.view(oracle, &IWithdrawals::getL2OutputCall { index })?;
     let block: u64 =
         u64::try_from(output.l2BlockNumber).map_err(|_| eyre!("output block out of range"))?;
     let b = l2.call("eth_getBlockByNumber", json!([format!("0x{block:x}"), false]))?;

@@ -5,7 +5,7 @@ use agnt2_channels::l2::IDENTITY;
 use agnt2_client::Client;
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
-use alloy_sol_types::{SolCall, SolEvent, SolValue};
+use alloy_sol_types::{SolCall, SolEvent};
 use eyre::{WrapErr, bail};
 use serde_json::{Value, json};
 
@@ -78,9 +78,7 @@ pub fn ensure_registered(
     uri: &str,
 ) -> eyre::Result<(U256, bool)> {
     let me = signer.address();
-    let count = U256::abi_decode(
-        &l2.eth_call(IDENTITY, &IIdentity::balanceOfCall { owner: me }.abi_encode())?,
-    )?;
+    let count = l2.view(IDENTITY, &IIdentity::balanceOfCall { owner: me })?;
     if count.is_zero() {
         let receipt = l2
             .transact_receipt(
@@ -98,13 +96,9 @@ pub fn ensure_registered(
         }
         bail!("the registration {} emitted no Registered event", receipt.transaction_hash);
     }
-    let id = U256::abi_decode(&l2.eth_call(
-        IDENTITY,
-        &IIdentity::tokenOfOwnerByIndexCall { owner: me, index: U256::ZERO }.abi_encode(),
-    )?)?;
-    let current = String::abi_decode(
-        &l2.eth_call(IDENTITY, &IIdentity::tokenURICall { tokenId: id }.abi_encode())?,
-    )?;
+    let id =
+        l2.view(IDENTITY, &IIdentity::tokenOfOwnerByIndexCall { owner: me, index: U256::ZERO })?;
+    let current = l2.view(IDENTITY, &IIdentity::tokenURICall { tokenId: id })?;
     if current == uri {
         return Ok((id, false));
     }
