@@ -270,7 +270,7 @@ pub(crate) async fn run_node(
             .wrap_err_with(|| format!("cannot read state dump {}", path.display()))?;
         let json: serde_json::Value = serde_json::from_str(&raw)
             .wrap_err_with(|| format!("{} is not JSON", path.display()))?;
-        let edits = agnt2_rpc::edits_from_dump(&json).map_err(|e| eyre::eyre!(e))?;
+        let edits = agnt2_rpc::edits_from_dump(&json)?;
         let n = edits.len();
         agnt2_rpc::DevApi::edit_accounts(&*node.chain, edits).map_err(|e| eyre::eyre!(e))?;
         tracing::info!(accounts = n, path = %path.display(), "loaded state");
@@ -302,7 +302,7 @@ pub(crate) async fn run_node(
     };
     node.shutdown().await;
     if let Some((path, state)) = dump {
-        let state = state.map_err(|e| eyre::eyre!(e))?;
+        let state = state.wrap_err("dumping the state")?;
         std::fs::write(&path, serde_json::to_vec_pretty(&state)?)
             .wrap_err_with(|| format!("cannot write state dump {}", path.display()))?;
         tracing::info!(path = %path.display(), "dumped state");

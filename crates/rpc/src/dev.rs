@@ -18,11 +18,11 @@ fn edit<C: ChainApi>(c: &Ctx<C>, e: AccountEdit) -> RpcResult<()> {
 
 /// The head state in anvil's dump format: `{"accounts": {address: {nonce, balance, code,
 /// storage}}, "best_block_number": n}`.
-pub fn dump_state<C: ChainApi>(api: &C) -> Result<Value, String> {
-    let r = api.reader().map_err(|e| e.to_string())?;
+pub fn dump_state<C: ChainApi>(api: &C) -> Result<Value, RpcError> {
+    let r = api.reader()?;
     let mut accounts = serde_json::Map::new();
-    for (address, info, slots) in r.dump().map_err(|e| e.to_string())? {
-        let code = r.code(info.code_hash).map_err(|e| e.to_string())?.unwrap_or_default();
+    for (address, info, slots) in r.dump()? {
+        let code = r.code(info.code_hash)?.unwrap_or_default();
         let storage: serde_json::Map<String, Value> = slots
             .into_iter()
             .map(|(k, v)| (format!("{k:#x}"), Value::String(format!("{v:#x}"))))
@@ -52,8 +52,13 @@ struct Dump {
     accounts: std::collections::BTreeMap<Address, DumpedAccount>,
 }
 
+/// A state dump that is not in anvil's format.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed state dump: {0}")]
+pub struct MalformedDump(#[from] serde_json::Error);
+
 /// Account edits from a state dump (anvil's format; `nonce` may be a number or a quantity).
-pub fn edits_from_dump(v: &Value) -> Result<Vec<AccountEdit>, String> {
+pub fn edits_from_dump(v: &Value) -> Result<Vec<AccountEdit>, MalformedDump> {
     let mut v = v.clone();
     // anvil writes nonces as plain numbers.
     if let Some(accounts) = v.get_mut("accounts").and_then(Value::as_object_mut) {
@@ -63,7 +68,7 @@ pub fn edits_from_dump(v: &Value) -> Result<Vec<AccountEdit>, String> {
             }
         }
     }
-    let dump: Dump = serde_json::from_value(v).map_err(|e| format!("malformed state dump: {e}"))?;
+    let dump: Dump = serde_json::from_value(v)?;
     Ok(dump
         .accounts
         .into_iter()
@@ -178,7 +183,7 @@ impl<C: ChainApi> DevControlsServer for Handler<C> {
     }
 
     fn dump_state(&self) -> RpcResult<Bytes> {
-        let json = dump_state(&*self.api).map_err(RpcError::Internal)?;
+        let json = dump_state(&*self.api)?;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, json.to_string().as_bytes())
             .map_err(|e| RpcError::Internal(e.to_string()))?;
@@ -196,7 +201,7 @@ impl<C: ChainApi> DevControlsServer for Handler<C> {
         };
         let v: Value = serde_json::from_str(&json)
             .map_err(|e| RpcError::InvalidParams(format!("malformed state dump: {e}")))?;
-        let edits = edits_from_dump(&v).map_err(RpcError::InvalidParams)?;
+        let edits = edits_from_dump(&v).map_err(|e| RpcError::InvalidParams(e.to_string()))?;
         self.api.edit_accounts(edits)?;
         Ok(true)
     }

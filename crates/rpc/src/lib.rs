@@ -26,9 +26,9 @@ mod server;
 mod sign;
 
 pub use chain::{AccountEdit, ChainApi, DevApi, DevError, Head, MiningMode, NewBlock};
-pub use dev::{dump_state, edits_from_dump};
+pub use dev::{MalformedDump, dump_state, edits_from_dump};
 pub use error::RpcError;
 pub use limits::RpcLimits;
 pub use metrics::RpcMetrics;
-pub use modules::{ApiSelection, DEFAULT_API, DEV_NAMESPACES, NAMESPACES};
+pub use modules::{ApiSelection, ApiSelectionError, DEFAULT_API, DEV_NAMESPACES, NAMESPACES};
 pub use server::{RpcServerConfig, methods, start_server};

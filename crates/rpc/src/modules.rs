@@ -32,6 +32,17 @@ pub const DEFAULT_API: [&str; 5] = ["eth", "net", "web3", "optimism", "agent"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiSelection(BTreeSet<&'static str>);
 
+/// Why a namespace list is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiSelectionError {
+    /// A name that is no namespace.
+    #[error("unknown RPC namespace {0:?} (known: {known}, or all)", known = NAMESPACES.join(", "))]
+    Unknown(String),
+    /// A devnet namespace outside `--dev`.
+    #[error("the {0} namespace controls or signs for a devnet: it is served only with --dev")]
+    DevOnly(&'static str),
+}
+
 impl ApiSelection {
     /// Every namespace the mode allows: all with `--dev`, all but the devnet ones without.
     pub fn all(dev: bool) -> Self {
@@ -45,7 +56,7 @@ impl ApiSelection {
 
     /// Parses a comma-separated list (`eth,net,debug`, or `all`), refusing unknown namespaces
     /// and devnet namespaces outside `--dev`.
-    pub fn parse(list: &str, dev: bool) -> Result<Self, String> {
+    pub fn parse(list: &str, dev: bool) -> Result<Self, ApiSelectionError> {
         let mut out = BTreeSet::from(["rpc"]);
         for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let name = raw.to_ascii_lowercase();
@@ -54,15 +65,10 @@ impl ApiSelection {
                 continue;
             }
             let Some(ns) = NAMESPACES.iter().find(|n| **n == name) else {
-                return Err(format!(
-                    "unknown RPC namespace {raw:?} (known: {}, or all)",
-                    NAMESPACES.join(", ")
-                ));
+                return Err(ApiSelectionError::Unknown(raw.to_string()));
             };
             if !dev && DEV_NAMESPACES.contains(ns) {
-                return Err(format!(
-                    "the {ns} namespace controls or signs for a devnet: it is served only with --dev"
-                ));
+                return Err(ApiSelectionError::DevOnly(ns));
             }
             out.insert(ns);
         }
@@ -232,9 +238,16 @@ mod tests {
 
     #[test]
     fn devnet_namespaces_need_dev() {
-        assert!(ApiSelection::parse("eth,anvil", false).unwrap_err().contains("only with --dev"));
+        assert!(
+            ApiSelection::parse("eth,anvil", false)
+                .unwrap_err()
+                .to_string()
+                .contains("only with --dev")
+        );
         assert!(ApiSelection::parse("eth,anvil", true).unwrap().serves("anvil_setBalance"));
-        assert!(ApiSelection::parse("eth,bogus", true).unwrap_err().contains("unknown"));
+        assert!(
+            ApiSelection::parse("eth,bogus", true).unwrap_err().to_string().contains("unknown")
+        );
         let all = ApiSelection::parse("all", false).unwrap();
         assert!(all.serves("debug_traceCall") && !all.serves("evm_mine"));
         assert!(!all.serves("personal_sign"));
