@@ -31,30 +31,21 @@
 //! sequentially.
 
 use crate::{
-    BlockBuilder, BuildContext, BuilderError, ExecutedBlock, Skipped,
-    sequential::{
-        SequentialBuilder, deposit_txs, exec_ctx, fatal, finish_block, l1_info_tx, refused,
-    },
+    BlockBuilder, BuildContext, BuilderError, ExecutedBlock,
+    sequential::{SequentialBuilder, deposit_txs, exec_ctx, fatal, finish_block, l1_info_tx},
 };
 use agnt2_evm::{
-    BlockExecutor, EvmConfig, EvmEnv, Executor, FEE_VAULTS, OpSpecId, PendingState, ReadCache,
-    TxOut, fee_vault_observed, reset_fee_vault_observed,
+    BlockExecutor, EvmConfig, EvmEnv, FEE_VAULTS, OpSpecId, PendingState, ReadCache,
+    fee_vault_observed, reset_fee_vault_observed,
 };
-use agnt2_primitives::TxEnvelope;
 use agnt2_txpool::PooledTx;
-use alloy_consensus::Transaction;
 use alloy_evm::Evm as _;
 use alloy_primitives::{
-    Address, B256, U256,
+    Address, B256,
     map::{HashMap, HashSet},
 };
 use parking_lot::{Mutex, RwLock};
-use revm::{
-    Database, DatabaseCommit, DatabaseRef,
-    bytecode::Bytecode,
-    primitives::AddressMap,
-    state::{Account, AccountInfo},
-};
+use revm::{DatabaseCommit, DatabaseRef};
 use std::{
     fmt::Debug,
     sync::{
@@ -67,46 +58,15 @@ use std::{
 trait StateDb: alloy_evm::Database + DatabaseCommit {}
 impl<T: alloy_evm::Database + DatabaseCommit> StateDb for T {}
 
+mod commit;
 mod group;
+mod record;
+mod shared;
 
+use commit::Committer;
 use group::{Key, group, key};
-
-/// A location a transaction read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Loc {
-    Account(Address),
-    Slot(Address, U256),
-}
-
-/// The value it saw there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Val {
-    /// Balance, nonce, code hash (`None`: no account).
-    Account(Option<(U256, u64, B256)>),
-    Slot(U256),
-}
-
-fn account_val(a: &Option<AccountInfo>) -> Val {
-    Val::Account(a.as_ref().map(|a| (a.balance, a.nonce, a.code_hash)))
-}
-
-/// What speculation left for the committer.
-#[derive(Debug)]
-struct Spec {
-    /// `None`: the executor refused the transaction; the committer decides on the committed
-    /// state.
-    out: Option<TxOut>,
-    /// What it read, and whether its group's overlay (an earlier speculation) supplied it.
-    reads: Vec<(Loc, Val, bool)>,
-    /// It looked at a fee vault's balance (or ran a vault's code).
-    observed: bool,
-}
-
-const PENDING: u8 = 0;
-const CLAIMED: u8 = 1;
-const DONE: u8 = 2;
-/// Executed by the committer directly (hot key), not speculated.
-const DIRECT: u8 = 3;
+use record::{Overlay, Recorder, Spec};
+use shared::{GroupState, PENDING, Shared};
 
 /// How many blocks a hot key stays hot without new conflicts.
 const HOT_BLOCKS: u64 = 16;
@@ -165,82 +125,6 @@ impl ParallelBuilder {
     /// The thread count.
     pub const fn threads(&self) -> usize {
         self.threads
-    }
-}
-
-/// A group's speculation state: the next position to speculate and its overlay (taken out
-/// while a worker executes on it).
-struct GroupState<O> {
-    next: usize,
-    overlay: Option<O>,
-}
-
-/// Reads through an overlay, recording what each transaction saw.
-#[derive(Debug)]
-struct Recorder<O> {
-    overlay: Option<O>,
-    reads: Vec<(Loc, Val, bool)>,
-    vault_codes: Vec<B256>,
-    code_observed: bool,
-}
-
-/// Speculation overlays: a group's writes over the block's base.
-trait Overlay: Database {
-    fn wrote_account(&self, address: &Address) -> bool;
-    fn wrote_slot(&self, address: Address, index: U256) -> bool;
-}
-
-impl<DB: DatabaseRef> Overlay for PendingState<DB> {
-    fn wrote_account(&self, address: &Address) -> bool {
-        Self::wrote_account(self, address)
-    }
-    fn wrote_slot(&self, address: Address, index: U256) -> bool {
-        Self::wrote_slot(self, address, index)
-    }
-}
-
-impl<O: Overlay> Recorder<O> {
-    fn db(&mut self) -> &mut O {
-        self.overlay.as_mut().expect("a group overlay is installed while executing")
-    }
-}
-
-impl<O: Overlay> Database for Recorder<O> {
-    type Error = O::Error;
-
-    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        let db = self.db();
-        let own = db.wrote_account(&address);
-        let a = db.basic(address)?;
-        self.reads.push((Loc::Account(address), account_val(&a), own));
-        Ok(a)
-    }
-
-    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {
-        if self.vault_codes.contains(&code_hash) {
-            self.code_observed = true;
-        }
-        self.db().code_by_hash(code_hash)
-    }
-
-    fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
-        let db = self.db();
-        let own = db.wrote_slot(address, index);
-        let v = db.storage(address, index)?;
-        self.reads.push((Loc::Slot(address, index), Val::Slot(v), own));
-        Ok(v)
-    }
-
-    fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
-        self.db().block_hash(number)
-    }
-}
-
-impl<O: Overlay + DatabaseCommit> DatabaseCommit for Recorder<O> {
-    fn commit(&mut self, changes: AddressMap<Account>) {
-        if let Some(o) = self.overlay.as_mut() {
-            o.commit(changes);
-        }
     }
 }
 
@@ -466,301 +350,5 @@ impl ParallelBuilder {
             }
             idle = 0;
         }
-    }
-}
-
-/// What the workers share.
-struct Shared<'a, O> {
-    cands: &'a [Arc<PooledTx>],
-    group_of: &'a [usize],
-    pos: &'a [usize],
-    members: &'a [Vec<usize>],
-    groups: Vec<Mutex<GroupState<O>>>,
-    status: Vec<AtomicU8>,
-    specs: Vec<Mutex<Option<Spec>>>,
-    /// Keys whose transactions are executed at commit, not speculated.
-    hot: RwLock<HashSet<Key>>,
-    /// Whether `hot` has any key: lets the claim path skip the lock (shared by every thread
-    /// on every scan) in the common case.
-    any_hot: AtomicBool,
-    /// Every transaction below this index has left PENDING.
-    scan_from: AtomicUsize,
-    done: AtomicBool,
-    /// Whether fee credits may be treated as deltas (the beneficiary is a known vault).
-    vaults_watched: bool,
-}
-
-impl<O> Shared<'_, O> {
-    fn is_hot(&self, k: &Key) -> bool {
-        self.any_hot.load(Ordering::Acquire) && self.hot.read().contains(k)
-    }
-
-    /// The transaction after `i` in its group, if any.
-    fn next_in_group(&self, i: usize) -> Option<usize> {
-        self.members[self.group_of[i]].get(self.pos[i] + 1).copied()
-    }
-
-    /// Whether a later transaction of `i`'s group may be speculated on `i`'s writes: it
-    /// exists and is not under the same hot key (which the committer executes directly).
-    fn overlay_needed(&self, i: usize) -> bool {
-        self.next_in_group(i).is_some_and(|j| {
-            let k = key(&self.cands[j]);
-            k.is_none() || k != key(&self.cands[i]) || !k.is_some_and(|k| self.is_hot(&k))
-        })
-    }
-
-    /// Claims the lowest-indexed pending transaction whose group predecessor is done, taking
-    /// its group's overlay; transactions under hot keys are left for the committer.
-    fn claim(&self) -> Option<(usize, O)> {
-        let n = self.cands.len();
-        let mut i = self.scan_from.load(Ordering::Acquire);
-        let mut all_below_taken = true;
-        while i < n {
-            if self.status[i].load(Ordering::Acquire) == PENDING {
-                let is_hot = key(&self.cands[i]).is_some_and(|k| self.is_hot(&k));
-                if is_hot {
-                    let _ = self.status[i].compare_exchange(
-                        PENDING,
-                        DIRECT,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    );
-                } else if let Some(mut g) = self.groups[self.group_of[i]].try_lock() {
-                    if g.next == self.pos[i]
-                        && g.overlay.is_some()
-                        && self.status[i]
-                            .compare_exchange(PENDING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
-                            .is_ok()
-                    {
-                        return g.overlay.take().map(|o| (i, o));
-                    }
-                    all_below_taken = false;
-                } else {
-                    all_below_taken = false;
-                }
-            }
-            if all_below_taken {
-                self.scan_from.store(i + 1, Ordering::Release);
-            }
-            i += 1;
-        }
-        None
-    }
-
-    /// Publishes a speculated transaction and hands its group on.
-    fn finish(&self, i: usize, overlay: O, spec: Spec) {
-        *self.specs[i].lock() = Some(spec);
-        let mut g = self.groups[self.group_of[i]].lock();
-        g.overlay = Some(overlay);
-        g.next = self.pos[i] + 1;
-        self.status[i].store(DONE, Ordering::Release);
-    }
-}
-
-/// The committed side: the block executor and the block so far.
-struct Committer<'a, D: StateDb> {
-    ex: Executor<'a, D>,
-    next: usize,
-    gas_limit: u64,
-    txs: Vec<(Address, TxEnvelope)>,
-    skipped: Vec<Skipped>,
-    error: Option<BuilderError>,
-    new_hot: Vec<Key>,
-    /// Per key: speculated results validated, and how many failed.
-    tally: HashMap<Key, (u32, u32)>,
-    /// Locations committed transactions of this block wrote: a speculated read elsewhere saw
-    /// the block's base state, which is still current, so only reads of these are compared.
-    written: HashSet<Loc>,
-    /// Accounts whose storage a committed transaction wiped or created.
-    wiped: HashSet<Address>,
-    stats: ParallelStats,
-}
-
-impl<D: StateDb> Committer<'_, D> {
-    fn finished(&self, n: usize) -> bool {
-        self.next >= n || self.error.is_some()
-    }
-
-    fn gas_used(&self) -> u64 {
-        self.ex.receipts().last().map(alloy_consensus::TxReceipt::cumulative_gas_used).unwrap_or(0)
-    }
-
-    /// Commits transactions in order while their outcome is known.
-    fn advance<O: DatabaseCommit>(&mut self, shared: &Shared<'_, O>) {
-        let n = shared.cands.len();
-        while self.next < n && self.error.is_none() {
-            let i = self.next;
-            let cand = &shared.cands[i];
-            let gas_used = self.gas_used();
-            if self.gas_limit.saturating_sub(gas_used) < 21_000 {
-                self.next = n;
-                return;
-            }
-            match shared.status[i].load(Ordering::Acquire) {
-                CLAIMED => return,
-                PENDING => {
-                    // Not speculated yet and its group's turn: execute it here.
-                    let g = shared.groups[shared.group_of[i]].lock();
-                    if g.next != shared.pos[i]
-                        || g.overlay.is_none()
-                        || shared.status[i]
-                            .compare_exchange(PENDING, DIRECT, Ordering::AcqRel, Ordering::Acquire)
-                            .is_err()
-                    {
-                        return;
-                    }
-                    drop(g);
-                }
-                _ => {}
-            }
-            self.next += 1;
-            if cand.tx.gas_limit() > self.gas_limit - gas_used {
-                self.skipped.push(Skipped::Deferred(cand.hash));
-                self.release_group(shared, i, None);
-                continue;
-            }
-            let spec = shared.specs[i].lock().take();
-            let accepted = match spec {
-                Some(spec) => self.accept(spec, shared.vaults_watched),
-                None => None,
-            };
-            if let (Some(result), Some(k)) = (&accepted, key(cand)) {
-                let t = self.tally.entry(k).or_default();
-                t.0 += 1;
-                if result.is_err() {
-                    t.1 += 1;
-                    // Hot once conflicts are frequent, not on the first one: a token's
-                    // transfers conflict now and then and still gain from speculation.
-                    if t.1 >= HOT_MIN_CONFLICTS && t.1 * 2 >= t.0 && shared.hot.write().insert(k) {
-                        shared.any_hot.store(true, Ordering::Release);
-                        self.new_hot.push(k);
-                    }
-                }
-            }
-            match accepted {
-                Some(Ok(out)) => {
-                    self.stats.committed_speculative += 1;
-                    self.note_writes(&out.inner.result.state);
-                    if let Err(e) = self.ex.commit_transaction(out) {
-                        self.error = Some(fatal(e));
-                        return;
-                    }
-                    self.txs.push((cand.sender(), cand.tx.inner().clone()));
-                    self.release_group(shared, i, None);
-                }
-                other => {
-                    if other.is_some() {
-                        self.stats.reexecuted += 1;
-                    } else {
-                        self.stats.direct += 1;
-                    }
-                    match self.ex.execute_transaction_without_commit(&cand.tx) {
-                        Ok(out) => {
-                            let state =
-                                shared.overlay_needed(i).then(|| out.inner.result.state.clone());
-                            self.note_writes(&out.inner.result.state);
-                            if let Err(e) = self.ex.commit_transaction(out) {
-                                self.error = Some(fatal(e));
-                                return;
-                            }
-                            self.txs.push((cand.sender(), cand.tx.inner().clone()));
-                            self.release_group(shared, i, state);
-                        }
-                        Err(e) => match refused(cand, e) {
-                            Ok(s) => {
-                                self.skipped.push(s);
-                                self.release_group(shared, i, None);
-                            }
-                            Err(e) => {
-                                self.error = Some(e);
-                                return;
-                            }
-                        },
-                    }
-                }
-            }
-        }
-    }
-
-    /// Records what a transaction about to be committed writes.
-    fn note_writes(&mut self, state: &AddressMap<Account>) {
-        for (address, account) in state {
-            if !account.is_touched() {
-                continue;
-            }
-            self.written.insert(Loc::Account(*address));
-            if account.is_created() || account.is_selfdestructed() || account.is_empty() {
-                self.wiped.insert(*address);
-            }
-            for (k, slot) in &account.storage {
-                if slot.is_changed() {
-                    self.written.insert(Loc::Slot(*address, *k));
-                }
-            }
-        }
-    }
-
-    /// After the committer executed (or skipped) transaction `i` itself, its group moves on;
-    /// the committed writes go into the group's overlay when it is free, so that the group's
-    /// next speculations read them.
-    fn release_group<O: DatabaseCommit>(
-        &self,
-        shared: &Shared<'_, O>,
-        i: usize,
-        state: Option<AddressMap<Account>>,
-    ) {
-        let status = shared.status[i].load(Ordering::Acquire);
-        let mut g = shared.groups[shared.group_of[i]].lock();
-        if let (Some(state), Some(o)) = (state, g.overlay.as_mut()) {
-            o.commit(state);
-        }
-        if status == DIRECT && g.next == shared.pos[i] {
-            g.next += 1;
-        }
-    }
-
-    /// The speculated result if its reads still hold in the committed state (fee credits
-    /// re-applied to the committed vault balances); `Some(Err)` if it must run again; `None`
-    /// if speculation left nothing (the executor refused it).
-    fn accept(&mut self, spec: Spec, vaults_watched: bool) -> Option<Result<TxOut, ()>> {
-        let mut out = spec.out?;
-        // The DA footprint limit is checked against the block so far (the speculating executor
-        // had an empty block): past it, the committing executor refuses it properly.
-        if out.inner.blob_gas_used > self.gas_limit.saturating_sub(self.ex.da_footprint_used) {
-            return Some(Err(()));
-        }
-        let deltas = vaults_watched && !spec.observed;
-        let mut vault_seen: Vec<(Address, U256)> = Vec::new();
-        let db = alloy_evm::Evm::db_mut(&mut self.ex.evm);
-        for (loc, seen, own) in &spec.reads {
-            match (loc, seen) {
-                (Loc::Account(a), Val::Account(v)) if deltas && FEE_VAULTS.contains(a) => {
-                    vault_seen.push((*a, v.map(|v| v.0).unwrap_or_default()));
-                }
-                // Read from the block's base and nothing committed wrote it since: current.
-                (Loc::Account(a) | Loc::Slot(a, _), _)
-                    if !own && !self.written.contains(loc) && !self.wiped.contains(a) => {}
-                (Loc::Account(a), _) => match db.basic(*a) {
-                    Ok(now) if account_val(&now) == *seen => {}
-                    _ => return Some(Err(())),
-                },
-                (Loc::Slot(a, k), Val::Slot(v)) => match db.storage(*a, *k) {
-                    Ok(now) if now == *v => {}
-                    _ => return Some(Err(())),
-                },
-                _ => return Some(Err(())),
-            }
-        }
-        for (vault, seen) in vault_seen {
-            let Ok(now) = db.basic(vault) else { return Some(Err(())) };
-            let now = now.map(|a| a.balance).unwrap_or_default();
-            if let Some(acc) = out.inner.result.state.get_mut(&vault) {
-                let Some(delta) = acc.info.balance.checked_sub(seen) else {
-                    return Some(Err(()));
-                };
-                acc.info.balance = now + delta;
-            }
-        }
-        Some(Ok(out))
     }
 }
