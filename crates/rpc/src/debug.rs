@@ -6,7 +6,7 @@ use crate::{
     ChainApi, RpcLimits,
     api::DebugApiServer,
     error::{RpcError, RpcResult},
-    plumbing::{Ctx, Handler, env_of, find_block, snapshot_head},
+    plumbing::{Ctx, Handler, env_of, find_block, snapshot_head, state_block},
 };
 use agnt2_evm::{EvmConfig, EvmEnv, ExecLimits, OpSpecId, OpTx, PendingState};
 use agnt2_primitives::TxEnvelope;
@@ -196,9 +196,8 @@ fn call_env<C: ChainApi>(
     r: &StoreReader,
     id: Option<BlockId>,
 ) -> RpcResult<(EvmEnv<OpSpecId>, Option<u64>)> {
-    let n = find_block(r, id)?.ok_or(RpcError::UnknownBlock)?;
+    let (n, at) = state_block(r, id)?;
     let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
-    let at = (n != snapshot_head(r)?).then_some(n);
     let mut env = env_of(api.evm(), &header);
     env.cfg_env.disable_nonce_check = true;
     env.cfg_env.disable_base_fee = true;

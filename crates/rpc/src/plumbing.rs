@@ -11,7 +11,7 @@ use crate::{
 use agnt2_evm::{BlockEnvInput, EvmConfig, EvmEnv, OpSpecId};
 use agnt2_primitives::Header;
 use agnt2_storage::StoreReader;
-use alloy_eips::{BlockId, BlockNumberOrTag};
+use alloy_eips::BlockId;
 use std::sync::Arc;
 
 /// Context shared by the handlers.
@@ -51,23 +51,16 @@ pub(crate) fn snapshot_head(r: &StoreReader) -> RpcResult<u64> {
     Ok(r.head()?.unwrap_or_default())
 }
 
-/// Resolves a block id to a stored block number; `None` when it does not exist.
+/// Resolves a block id (default: latest) to a stored block number; `None` when it does not
+/// exist.
 pub(crate) fn find_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<Option<u64>> {
-    let head = snapshot_head(r)?;
-    Ok(match id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
-        BlockId::Hash(h) => r.block_number(h.block_hash)?,
-        BlockId::Number(BlockNumberOrTag::Number(n)) => (n <= head).then_some(n),
-        BlockId::Number(BlockNumberOrTag::Earliest) => Some(0),
-        BlockId::Number(_) => Some(head),
-    })
+    Ok(r.resolve(id.unwrap_or_default())?)
 }
 
+/// The block a state read at `id` answers for and where its state is read (see
+/// [`StoreReader::state_block`]); an unknown block is an error.
 pub(crate) fn state_block(r: &StoreReader, id: Option<BlockId>) -> RpcResult<(u64, Option<u64>)> {
-    let n = find_block(r, id)?.ok_or(RpcError::UnknownBlock)?;
-    // The head of the same MDBX snapshot: the in-memory head moves just after a commit, so it
-    // can briefly lag the plain state this view reads.
-    let at = (n != snapshot_head(r)?).then_some(n);
-    Ok((n, at))
+    r.state_block(id.unwrap_or_default())?.ok_or(RpcError::UnknownBlock)
 }
 
 pub(crate) fn env_of(evm: &EvmConfig, h: &Header) -> EvmEnv<OpSpecId> {

@@ -5,7 +5,7 @@ use crate::{
     tables,
 };
 use agnt2_primitives::{Header, ReceiptEnvelope, TxEnvelope};
-use alloy_eips::eip2718::Decodable2718;
+use alloy_eips::{BlockId, BlockNumberOrTag, eip2718::Decodable2718};
 use alloy_primitives::{Address, B256, Bytes, U256};
 use alloy_rlp::Decodable;
 use revm::{
@@ -43,6 +43,28 @@ impl StoreReader {
     /// The head block number (`None` before genesis is written).
     pub fn head(&self) -> StorageResult<Option<u64>> {
         head(&self.tx, &self.t)
+    }
+
+    /// Resolves a block id to a stored block number (`None`: no such block). The tags other
+    /// than `earliest` resolve to the head of this view.
+    pub fn resolve(&self, id: BlockId) -> StorageResult<Option<u64>> {
+        let head = self.head()?.unwrap_or_default();
+        Ok(match id {
+            BlockId::Hash(h) => self.block_number(h.block_hash)?,
+            BlockId::Number(BlockNumberOrTag::Number(n)) => (n <= head).then_some(n),
+            BlockId::Number(BlockNumberOrTag::Earliest) => Some(0),
+            BlockId::Number(_) => Some(head),
+        })
+    }
+
+    /// The block a state read at `id` answers for, and where its state is read: `None` for
+    /// the head's plain state (the head of this same view: the in-memory head of a running
+    /// node moves just after a commit, so it can briefly lag what this view reads), the block
+    /// number for the history. `None` when the block does not exist.
+    pub fn state_block(&self, id: BlockId) -> StorageResult<Option<(u64, Option<u64>)>> {
+        let Some(n) = self.resolve(id)? else { return Ok(None) };
+        let at = (n != self.head()?.unwrap_or_default()).then_some(n);
+        Ok(Some((n, at)))
     }
 
     /// The oldest block whose state can be read (0 unless a history window pruned older state).
