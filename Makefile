@@ -4,7 +4,7 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: devnet devnet-full test check tools bench-tools build contracts genesis fmt clippy bench clean-tools
+.PHONY: devnet devnet-full test check tools bench-tools build kona-check contracts genesis fmt clippy bench clean-tools
 
 ## Build and start the devnet on embedded defaults (http+ws on 127.0.0.1:8545).
 devnet: build
@@ -16,13 +16,18 @@ devnet-full: tools contracts
 	scripts/devnet-full.sh
 
 ## Install the project's tools, build, run every test.
-test: tools bench-tools build contracts
+test: tools bench-tools build kona-check contracts
 	command -v cargo-nextest >/dev/null || $(CARGO) install cargo-nextest --locked
 	cd contracts && forge test
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 build:
 	$(CARGO) build --workspace --all-targets
+
+## kona-protocol's decoder of batcher transactions (its own workspace: kona pins alloy 1.x), for
+## the tests that check agnt2's batches against an implementation it did not write.
+kona-check:
+	$(CARGO) build --locked --manifest-path tools/kona-check/Cargo.toml --target-dir $(CURDIR)/target
 
 ## Source checks CI runs before the tests: file names, formatting, clippy, rustdoc.
 check:

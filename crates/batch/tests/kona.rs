@@ -1,0 +1,65 @@
+//! agnt2's batcher output read by kona-protocol, an implementation this project did not write
+//! (tools/kona-check, built by `make test`): frames, channels, brotli and span batches must
+//! decode there to the same blocks.
+
+mod common;
+
+use agnt2_batch::{ChannelOut, batcher_tx_data, span};
+use common::{CHAIN, blocks};
+use serde_json::{Value, json};
+use std::{io::Write, path::PathBuf, process::Command};
+
+fn kona_check() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let bin = target.join("debug/kona-check");
+    assert!(bin.exists(), "{} is missing: build it with `make kona-check`", bin.display());
+    bin
+}
+
+#[test]
+fn kona_derives_the_same_blocks_from_our_batcher_transactions() {
+    let blocks = blocks();
+    // Two channels (blocks 0-3 and 4-6), each over several frames, one frame per transaction.
+    let mut txs = Vec::new();
+    for (id, part) in [(1u8, &blocks[..4]), (2, &blocks[4..])] {
+        let mut ch = ChannelOut::new([id; 16]);
+        ch.add_batch(&span::encode(part, 1_000, 2, CHAIN).unwrap());
+        let frames = ch.frames(256).unwrap();
+        assert!(frames.len() > 1);
+        txs.extend(
+            frames
+                .iter()
+                .map(|f| format!("0x{}", alloy_primitives::hex::encode(batcher_tx_data([f])))),
+        );
+    }
+    let input = json!({"genesis_time": 1_000, "block_time": 2, "chain_id": CHAIN, "txs": txs});
+    let mut child = Command::new(kona_check())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "kona refused: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = v["blocks"].as_array().unwrap();
+    assert_eq!(got.len(), blocks.len());
+    for (g, want) in got.iter().zip(&blocks) {
+        assert_eq!(g["timestamp"], want.timestamp);
+        assert_eq!(g["epoch"], want.l1_origin.0);
+        let txs: Vec<String> = want.txs.iter().map(|t| t.to_string()).collect();
+        assert_eq!(g["txs"], json!(txs), "block at {}", want.timestamp);
+    }
+    // The checks of each span: the first block's parent, the last block's L1 origin.
+    assert_eq!(
+        got[0]["parent_check"],
+        format!("0x{}", alloy_primitives::hex::encode(&blocks[0].parent_hash[..20]))
+    );
+    assert_eq!(
+        got[6]["l1_origin_check"],
+        format!("0x{}", alloy_primitives::hex::encode(&blocks[6].l1_origin.1[..20]))
+    );
+}
