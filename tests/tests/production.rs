@@ -5,7 +5,7 @@
 mod common;
 
 use alloy_primitives::{Address, U256};
-use common::{Anvil, DEV_ADDR0, DEV_KEY0, Node, cast, hex_u64, signed_call, workspace};
+use common::{Anvil, DEV_ADDR0, DEV_KEY0, DEV_KEY1, Node, cast, hex_u64, signed_call, workspace};
 use serde_json::{Value, json};
 use std::{
     path::Path,
@@ -178,8 +178,9 @@ fn a_launched_chain_has_no_devnet_surface_and_only_deposits_bring_eth() {
         "0x",
         "--value",
         "777",
+        // Not the operator's key: its proposer and batcher send from it on their own.
         "--private-key",
-        DEV_KEY0,
+        DEV_KEY1,
         "--rpc-url",
         &l1,
     ]);

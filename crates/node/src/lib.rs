@@ -76,6 +76,9 @@ impl Node {
         if let Some(inbox) = &inbox {
             chain.set_l1_inbox(inbox.clone());
         }
+        if let Some(r) = &config.rollup {
+            chain.set_block_time(r.deployment.config.l2_block_time);
+        }
         let miner = tokio::spawn(miner::run(chain.clone()));
         // Per-method latency samples only when someone scrapes them (they are kept until then).
         let rpc_registry = match config.metrics {

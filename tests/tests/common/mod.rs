@@ -15,6 +15,7 @@ use std::{
 pub const DEV_KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 pub const DEV_ADDR0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 pub const DEV_ADDR1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+pub const DEV_KEY1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()

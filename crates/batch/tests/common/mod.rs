@@ -11,7 +11,7 @@ use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 
-pub const CHAIN: u64 = 80042;
+pub(crate) const CHAIN: u64 = 80042;
 
 fn signed<T>(key: &PrivateKeySigner, tx: T) -> Bytes
 where
@@ -84,7 +84,7 @@ fn txs(key: &PrivateKeySigner, nonce: u64) -> Vec<Bytes> {
     ]
 }
 
-pub fn blocks() -> Vec<BlockInput> {
+pub(crate) fn blocks() -> Vec<BlockInput> {
     let key = PrivateKeySigner::random();
     (0..7u64)
         .map(|i| BlockInput {

@@ -83,6 +83,9 @@ pub struct Chain {
     l1: std::sync::OnceLock<Arc<crate::L1Inbox>>,
     /// The rollup configuration (`optimism_rollupConfig`), when settling on an L1.
     rollup_config: std::sync::OnceLock<serde_json::Value>,
+    /// A rollup's block time: block `n + 1` is exactly this many seconds after block `n`, and
+    /// the miner produces one per slot, empty or not (what derivation from L1 requires).
+    block_time: std::sync::OnceLock<u64>,
 }
 
 /// How a [`Chain`] runs.
@@ -176,6 +179,7 @@ impl Chain {
             history,
             l1: std::sync::OnceLock::new(),
             rollup_config: std::sync::OnceLock::new(),
+            block_time: std::sync::OnceLock::new(),
         }))
     }
 
@@ -271,7 +275,10 @@ impl Chain {
         let number = head.number + 1;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let now = now.saturating_add(self.time_offset.load(Ordering::Relaxed));
-        let timestamp = timestamp.unwrap_or(now).max(head.header.timestamp + 1);
+        let timestamp = match self.block_time() {
+            Some(slot) => head.header.timestamp + slot,
+            None => timestamp.unwrap_or(now).max(head.header.timestamp + 1),
+        };
         let base_fee = base_fee.unwrap_or_else(|| self.spec.next_base_fee(&head.header));
         let (l1, sequence_number, deposits) = match self.l1.get() {
             None => (L1BlockAttributes::dev(number, timestamp), 0, Vec::new()),
@@ -304,6 +311,17 @@ impl Chain {
     /// Sets the rollup configuration served by `optimism_rollupConfig`.
     pub fn set_rollup_config(&self, config: serde_json::Value) {
         let _ = self.rollup_config.set(config);
+    }
+
+    /// Produces blocks on a rollup's slots: every `seconds`, each exactly that long after its
+    /// parent. Set once, before the miner starts.
+    pub fn set_block_time(&self, seconds: u64) {
+        let _ = self.block_time.set(seconds.max(1));
+    }
+
+    /// The rollup block time, when blocks are produced on slots.
+    pub fn block_time(&self) -> Option<u64> {
+        self.block_time.get().copied()
     }
 
     /// Follows an L1: blocks adopt the inbox's epochs as their L1 origins.
