@@ -902,3 +902,155 @@ fn launch_follow_and_bridge_over_tls_through_a_rate_limited_endpoint() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The L1 transactions `from` sent to `to`, oldest first: their calldata.
+fn l1_calls(l1: &str, from: &str, to: &str) -> Vec<String> {
+    let c = agnt2_client::Client::new(l1).unwrap();
+    let head = c.block_number().unwrap();
+    let mut out = Vec::new();
+    for n in 0..=head {
+        let b =
+            c.call("eth_getBlockByNumber", serde_json::json!([format!("0x{n:x}"), true])).unwrap();
+        for t in b["transactions"].as_array().unwrap() {
+            let is = |k: &str, v: &str| t[k].as_str().is_some_and(|x| x.eq_ignore_ascii_case(v));
+            if is("from", from) && is("to", to) {
+                out.push(t["input"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let node = Launched::start(&l1, dir.path());
+    let d = deployment(dir.path());
+    let (batcher, inbox) = (
+        d["config"]["batcher"].as_str().unwrap().to_string(),
+        d["config"]["batchInbox"].as_str().unwrap().to_string(),
+    );
+    // A few L2 transactions of different shapes: transfers and a contract creation.
+    let mut hashes = Vec::new();
+    for i in 0..3u64 {
+        let (raw, hash) = common::signed_transfer(&agnt2_primitives::dev_signers(2)[1], i);
+        node.rpc("eth_sendRawTransaction", serde_json::json!([raw]));
+        hashes.push(hash);
+    }
+    let out = cast(&[
+        "send",
+        "--private-key",
+        DEV_KEY0,
+        "--rpc-url",
+        &node.url,
+        "--json",
+        "--create",
+        "0x600a600c600039600a6000f3602a60005260206000f3",
+    ]);
+    let created: Value = serde_json::from_str(&out).unwrap();
+    hashes.push(created["transactionHash"].as_str().unwrap().to_string());
+    let mut last_tx_block = 0;
+    for h in &hashes {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = node.rpc("eth_getTransactionReceipt", serde_json::json!([h]));
+            if !r.is_null() {
+                last_tx_block = last_tx_block.max(common::hex_u64(&r["blockNumber"]));
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{h} was not included");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // Wait until the batcher's cursor is past those blocks (every frame has a receipt then).
+    let cursor = dir.path().join("batcher.cursor");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let next = loop {
+        let next: u64 =
+            std::fs::read_to_string(&cursor).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if next > last_tx_block {
+            break next;
+        }
+        assert!(std::time::Instant::now() < deadline, "batched up to {next}, need {last_tx_block}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+
+    // Everything the batcher key sent to the inbox, read back by kona-protocol.
+    let calls = l1_calls(&l1, &batcher, &inbox);
+    assert!(!calls.is_empty());
+    let genesis = node.rpc("eth_getBlockByNumber", serde_json::json!(["0x0", false]));
+    let input = serde_json::json!({
+        "genesis_time": common::hex_u64(&genesis["timestamp"]),
+        "block_time": 1,
+        "chain_id": common::hex_u64(&node.rpc("eth_chainId", serde_json::json!([]))),
+        "txs": calls,
+    });
+    let kona = workspace().join("target/debug/kona-check");
+    assert!(kona.exists(), "build {} with `make kona-check`", kona.display());
+    let mut child = Command::new(kona)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "kona refused: {}", String::from_utf8_lossy(&out.stderr));
+    let derived: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let blocks = derived["blocks"].as_array().unwrap();
+
+    // Every block from 1 on, once, in order, each with the sequencer's transactions (deposits
+    // aside) and L1 origin.
+    assert!(
+        blocks.len() as u64 >= next - 1,
+        "{} blocks derived, {} batched",
+        blocks.len(),
+        next - 1
+    );
+    for (i, b) in blocks.iter().enumerate() {
+        let n = i as u64 + 1;
+        let block = node.rpc("eth_getBlockByNumber", serde_json::json!([format!("0x{n:x}"), true]));
+        assert_eq!(
+            b["timestamp"].as_u64().unwrap(),
+            common::hex_u64(&block["timestamp"]),
+            "block {n}"
+        );
+        let want: Vec<String> = block["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["type"] != "0x7e")
+            .map(|t| t["hash"].as_str().unwrap().to_string())
+            .collect();
+        let got: Vec<String> = b["txs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let raw = alloy_primitives::hex::decode(t.as_str().unwrap()).unwrap();
+                alloy_primitives::keccak256(raw).to_string()
+            })
+            .collect();
+        assert_eq!(got, want, "transactions of block {n}");
+        let l1_info = &block["transactions"][0];
+        let input = alloy_primitives::hex::decode(l1_info["input"].as_str().unwrap()).unwrap();
+        let epoch = u64::from_be_bytes(input[28..36].try_into().unwrap());
+        assert_eq!(b["epoch"].as_u64().unwrap(), epoch, "L1 origin of block {n}");
+    }
+    for h in &hashes {
+        assert!(
+            blocks.iter().any(|b| b["txs"].as_array().unwrap().iter().any(|t| {
+                alloy_primitives::keccak256(
+                    alloy_primitives::hex::decode(t.as_str().unwrap()).unwrap(),
+                )
+                .to_string()
+                    == *h
+            })),
+            "{h} is not in any batch"
+        );
+    }
+}

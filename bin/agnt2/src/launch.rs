@@ -138,6 +138,7 @@ pub(crate) fn rollup_config(
         confirmations: args.l1_confirmations,
         poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
         proposer: Some(args.proposer_key()?),
+        batcher: Some(args.proposer_key()?),
     })
 }
 

@@ -316,6 +316,11 @@ impl Client {
         data: Vec<u8>,
     ) -> eyre::Result<AnyTransactionReceipt> {
         let chain_id = self.chain_id()?;
+        // One sender at a time per key in this process (the proposer and the batcher share the
+        // operator's key): from reading the pending nonce until the node holds the
+        // transaction, so two threads never sign the same nonce.
+        let lock = sender_lock(from.address());
+        let guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let nonce = self.nonce(from.address())?;
         let fees = self.fees()?;
         let mut req = TransactionRequest::default()
@@ -333,6 +338,7 @@ impl Client {
         self.run("eth_sendRawTransaction", move |p| async move {
             p.send_raw_transaction(&raw).await.map(|_| ())
         })?;
+        drop(guard);
         let receipt = self.wait_receipt(hash, Duration::from_secs(60))?;
         if !receipt.status() {
             bail!("transaction {hash} reverted");
@@ -410,6 +416,15 @@ pub fn parse_amount(s: &str) -> eyre::Result<U256> {
     let digits = format!("{int}{frac:0<decimals$}");
     U256::from_str_radix(&digits, 10)
         .map_err(|_| eyre!("bad amount {s:?}: wei, or a number with ether/gwei/wei"))
+}
+
+/// The lock that serialises sending from `who` within this process.
+fn sender_lock(who: Address) -> std::sync::Arc<std::sync::Mutex<()>> {
+    static LOCKS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<Address, std::sync::Arc<std::sync::Mutex<()>>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut locks = LOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    locks.entry(who).or_default().clone()
 }
 
 #[cfg(test)]

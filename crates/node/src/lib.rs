@@ -6,6 +6,7 @@
 //! durably to MDBX before the head moves, so every receipt a client can see survives a crash.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod batcher;
 mod chain;
 mod genesis;
 mod l1;
@@ -16,6 +17,7 @@ mod rollup;
 pub use agnt2_rpc::MiningMode;
 pub use agnt2_rpc::{ApiSelection, RpcLimits, RpcServerConfig};
 pub use agnt2_txpool::PoolConfig;
+pub use batcher::{Batcher, BatcherConfig, MAX_FRAME_SIZE, Posted};
 pub use chain::{Chain, ChainConfig, DryRun, PARALLEL_MIN_TXS};
 pub use l1::L1Inbox;
 pub use rollup::RollupConfig;
@@ -90,10 +92,10 @@ impl Node {
         let rollup = match (config.rollup, inbox) {
             (Some(r), Some(inbox)) => {
                 let url = format!("http://{http}");
-                let (c, r) = (chain.clone(), r);
+                let (c, r, dir) = (chain.clone(), r, config.datadir.clone());
                 // Its start reads the L1 (blocking calls).
                 Some(
-                    tokio::task::spawn_blocking(move || rollup::start(r, &c, inbox, &url))
+                    tokio::task::spawn_blocking(move || rollup::start(r, &c, inbox, &url, &dir))
                         .await??,
                 )
             }

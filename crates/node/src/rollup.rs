@@ -1,11 +1,14 @@
 //! The rollup components the node runs next to its chain when it settles on an L1: the L1
 //! follower (confirmed L1 blocks and their deposits into the [`L1Inbox`], unwinding the L2 when
-//! the L1 reorganises an adopted block away) and the output-root proposer. The batcher and the
-//! derivation pipeline join them here.
+//! the L1 reorganises an adopted block away), the batcher (the chain's blocks to the batch inbox)
+//! and the output-root proposer. The derivation pipeline joins them here.
 //!
 //! Each runs on its own thread (their L1 calls block) until the node shuts down.
 
-use crate::{Chain, L1Inbox};
+use crate::{
+    Chain, L1Inbox,
+    batcher::{Batcher, BatcherConfig},
+};
 use agnt2_client::Client;
 use agnt2_primitives::L1BlockAttributes;
 use agnt2_settlement::{Deployment, follow::L1Follower, propose::Proposer};
@@ -33,9 +36,17 @@ pub struct RollupConfig {
     /// The key output roots are proposed with; proposals are made only when it is the
     /// oracle's proposer.
     pub proposer: Option<PrivateKeySigner>,
+    /// The key batches are posted with; batches are posted only when it is SystemConfig's
+    /// batcher.
+    pub batcher: Option<PrivateKeySigner>,
 }
 
 impl RollupConfig {
+    /// Whether this node posts batches (its key is SystemConfig's batcher).
+    pub fn batches(&self) -> bool {
+        self.batcher.as_ref().is_some_and(|k| k.address() == self.deployment.config.batcher)
+    }
+
     /// Whether this node posts output roots (its key is the oracle's proposer).
     pub fn proposes(&self) -> bool {
         self.proposer.as_ref().is_some_and(|k| k.address() == self.deployment.config.proposer)
@@ -100,6 +111,7 @@ pub(crate) fn start(
     chain: &Arc<Chain>,
     inbox: Arc<L1Inbox>,
     l2_url: &str,
+    datadir: &std::path::Path,
 ) -> eyre::Result<Rollup> {
     chain.set_rollup_config(config.json(chain)?);
     let stop = Arc::new(AtomicBool::new(false));
@@ -110,6 +122,21 @@ pub(crate) fn start(
         spawn_proposer(proposer, config.poll, stop.clone())?;
     } else {
         tracing::info!(proposer = %d.config.proposer, "not the oracle's proposer: no output proposals");
+    }
+    if let Some(key) = config.batcher.clone().filter(|_| config.batches()) {
+        let batcher = Batcher::new(
+            BatcherConfig {
+                key,
+                inbox: d.config.batch_inbox,
+                max_blocks: 600,
+                cursor: datadir.join("batcher.cursor"),
+            },
+            l1.clone(),
+        )?;
+        tracing::info!(next = batcher.next(), inbox = %d.config.batch_inbox, "batching to the L1");
+        spawn_batcher(batcher, Arc::downgrade(chain), config.poll, stop.clone())?;
+    } else {
+        tracing::info!(batcher = %d.config.batcher, "not SystemConfig's batcher: no batches");
     }
     let first = d.l1_start_block;
     let template = L1BlockAttributes {
@@ -154,6 +181,32 @@ pub(crate) fn start(
         }
     })?;
     Ok(Rollup { stop })
+}
+
+fn spawn_batcher(
+    mut batcher: Batcher,
+    chain: std::sync::Weak<Chain>,
+    poll: Duration,
+    stop: Arc<AtomicBool>,
+) -> eyre::Result<()> {
+    // A channel per round: at least a second of blocks, so frames are not tiny.
+    let every = poll.max(Duration::from_secs(1));
+    std::thread::Builder::new().name("batcher".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed)
+            && let Some(chain) = chain.upgrade()
+        {
+            match batcher.step(&chain) {
+                Ok(Some(p)) => tracing::info!(
+                    blocks = ?p.blocks, txs = p.txs, bytes = p.bytes, "posted a channel"
+                ),
+                Ok(None) => {}
+                Err(err) => tracing::warn!(err = %format!("{err:#}"), "batching failed"),
+            }
+            drop(chain);
+            std::thread::sleep(every);
+        }
+    })?;
+    Ok(())
 }
 
 fn spawn_proposer(proposer: Proposer, poll: Duration, stop: Arc<AtomicBool>) -> eyre::Result<()> {

@@ -461,7 +461,11 @@ impl Chain {
 }
 
 /// The L1 origin held by the L1Block predeploy's state after block `n` (`head`: the newest).
-fn l1_origin_at(r: &StoreReader, n: u64, head: u64) -> eyre::Result<(L1BlockAttributes, u64)> {
+pub(crate) fn l1_origin_at(
+    r: &StoreReader,
+    n: u64,
+    head: u64,
+) -> eyre::Result<(L1BlockAttributes, u64)> {
     let mut slots = [alloy_primitives::U256::ZERO; 9];
     for (i, v) in slots.iter_mut().enumerate() {
         let slot = alloy_primitives::U256::from(i);
