@@ -195,12 +195,21 @@ impl Launched {
         Self::start_env(l1, datadir, &[])
     }
 
+    fn start_args(l1: &str, datadir: &Path, args: &[&str]) -> Self {
+        Self::spawn(l1, datadir, &[], args)
+    }
+
     fn start_env(l1: &str, datadir: &Path, env: &[(&str, PathBuf)]) -> Self {
+        Self::spawn(l1, datadir, env, &[])
+    }
+
+    fn spawn(l1: &str, datadir: &Path, env: &[(&str, PathBuf)], args: &[&str]) -> Self {
         let mut child = Command::new(agnt2_bin())
             .current_dir(workspace())
             .args(["launch", "--dev", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0, "--http.port", "0"])
             .args(["--block-time", "200", "--l1.poll-ms", "50", "--datadir"])
             .arg(datadir)
+            .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -788,7 +797,9 @@ fn an_l1_reorg_of_a_deposit_is_re_derived_without_double_minting() {
     let anvil = Anvil::start();
     let l1 = format!("http://{}", anvil.addr);
     let dir = tempfile::tempdir().unwrap();
-    let node = Launched::start(&l1, dir.path());
+    // No batcher: the reorgs below replace the L1's newest block, which must be the deposit's
+    // (on an automining L1 every batch would be a newer block).
+    let node = Launched::start_args(&l1, dir.path(), &["--no-batcher"]);
     let d = deployment(dir.path());
     let portal = d["optimismPortal"].as_str().unwrap().to_string();
     let target = "0x00000000000000000000000000000000000000dd";
@@ -922,7 +933,7 @@ fn l1_calls(l1: &str, from: &str, to: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1() {
+fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1_and_rollup_json() {
     let anvil = Anvil::start_with(&["--block-time", "1"]);
     let l1 = format!("http://{}", anvil.addr);
     let dir = tempfile::tempdir().unwrap();
@@ -981,13 +992,22 @@ fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1() {
     // Everything the batcher key sent to the inbox, read back by kona-protocol.
     let calls = l1_calls(&l1, &batcher, &inbox);
     assert!(!calls.is_empty());
+    // With the rollup.json launch wrote (op-node's format: kona reads it with its own serde,
+    // refusing unknown fields).
     let genesis = node.rpc("eth_getBlockByNumber", serde_json::json!(["0x0", false]));
-    let input = serde_json::json!({
-        "genesis_time": common::hex_u64(&genesis["timestamp"]),
-        "block_time": 1,
-        "chain_id": common::hex_u64(&node.rpc("eth_chainId", serde_json::json!([]))),
-        "txs": calls,
-    });
+    let rollup: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("rollup.json")).unwrap())
+            .unwrap();
+    assert_eq!(rollup["genesis"]["l2"]["hash"], genesis["hash"]);
+    assert_eq!(
+        rollup["genesis"]["l2_time"].as_u64().unwrap(),
+        common::hex_u64(&genesis["timestamp"])
+    );
+    let same = |a: &Value, b: &str| a.as_str().unwrap().eq_ignore_ascii_case(b);
+    assert!(same(&rollup["batch_inbox_address"], &inbox));
+    assert!(same(&rollup["genesis"]["system_config"]["batcherAddr"], &batcher));
+    assert!(same(&rollup["deposit_contract_address"], d["optimismPortal"].as_str().unwrap()));
+    let input = serde_json::json!({"rollup_config": rollup, "txs": calls});
     let kona = workspace().join("target/debug/kona-check");
     assert!(kona.exists(), "build {} with `make kona-check`", kona.display());
     let mut child = Command::new(kona)

@@ -57,6 +57,9 @@ pub(crate) struct LaunchArgs {
     /// How often the L1 is polled, in milliseconds.
     #[arg(long = "l1.poll-ms", default_value_t = 250)]
     pub(crate) l1_poll_ms: u64,
+    /// Do not post batches to the L1 (another process holding the batcher key posts them).
+    #[arg(long = "no-batcher")]
+    pub(crate) no_batcher: bool,
     /// The proposer's key (default: the operator key); output roots are posted when it is the
     /// oracle's proposer.
     #[arg(
@@ -138,7 +141,7 @@ pub(crate) fn rollup_config(
         confirmations: args.l1_confirmations,
         poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
         proposer: Some(args.proposer_key()?),
-        batcher: Some(args.proposer_key()?),
+        batcher: if args.no_batcher { None } else { Some(args.proposer_key()?) },
     })
 }
 

@@ -20,7 +20,7 @@ pub use agnt2_txpool::PoolConfig;
 pub use batcher::{Batcher, BatcherConfig, MAX_FRAME_SIZE, Posted};
 pub use chain::{Chain, ChainConfig, DryRun, PARALLEL_MIN_TXS};
 pub use l1::L1Inbox;
-pub use rollup::RollupConfig;
+pub use rollup::{CHANNEL_TIMEOUT, MAX_SEQUENCER_DRIFT, RollupConfig, SEQ_WINDOW_SIZE};
 
 use agnt2_primitives::ChainSpec;
 use agnt2_rpc::start_server;

@@ -12,7 +12,7 @@ use crate::{
 use agnt2_client::Client;
 use agnt2_primitives::L1BlockAttributes;
 use agnt2_settlement::{Deployment, follow::L1Follower, propose::Proposer};
-use alloy_primitives::B256;
+use alloy_primitives::{B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use std::{
     sync::{
@@ -52,44 +52,86 @@ impl RollupConfig {
         self.proposer.as_ref().is_some_and(|k| k.address() == self.deployment.config.proposer)
     }
 
-    /// The rollup configuration in op-node's JSON shape (the subset agnt2 uses), served by
-    /// `optimism_rollupConfig`.
-    fn json(&self, chain: &Chain) -> eyre::Result<serde_json::Value> {
+    /// The rollup configuration in op-node's `rollup.json` format, exactly (op-node and kona
+    /// refuse unknown fields): what a follower needs next to the genesis and an L1 URL.
+    fn op_node_json(&self, chain: &Chain) -> eyre::Result<serde_json::Value> {
         use agnt2_rpc::ChainApi;
+        use agnt2_settlement::deploy::{BASE_FEE_SCALAR, BLOB_BASE_FEE_SCALAR};
         let d = &self.deployment;
         let r = chain.reader()?;
         let genesis_hash = r.block_hash(0)?.unwrap_or_default();
         let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
-        Ok(serde_json::json!({
+        let head = r.head()?.unwrap_or_default();
+        // The L1 block the L2 genesis commits to (its L1Block predeploy).
+        let (l1, _) = crate::chain::l1_origin_at(&r, 0, head)?;
+        let scalar = (U256::from(1u8) << 248)
+            | (U256::from(BLOB_BASE_FEE_SCALAR) << 32)
+            | U256::from(BASE_FEE_SCALAR);
+        // Every hardfork through Jovian is active from genesis.
+        let mut cfg = serde_json::json!({
             "genesis": {
-                "l1": {"number": d.l1_start_block},
+                "l1": {"hash": l1.hash, "number": l1.number},
                 "l2": {"hash": genesis_hash, "number": 0},
                 "l2_time": genesis_time,
-                "system_config": {"batcherAddr": d.config.batcher, "gasLimit": d.config.l2_gas_limit},
+                "system_config": {
+                    "batcherAddr": d.config.batcher,
+                    "overhead": B256::ZERO,
+                    "scalar": B256::from(scalar),
+                    "gasLimit": d.config.l2_gas_limit,
+                    "baseFeeScalar": BASE_FEE_SCALAR,
+                    "blobBaseFeeScalar": BLOB_BASE_FEE_SCALAR,
+                },
             },
             "block_time": d.config.l2_block_time,
+            "max_sequencer_drift": MAX_SEQUENCER_DRIFT,
+            "seq_window_size": SEQ_WINDOW_SIZE,
+            "channel_timeout": CHANNEL_TIMEOUT,
             "l1_chain_id": d.l1_chain_id,
             "l2_chain_id": chain.chain_spec().chain_id(),
             "batch_inbox_address": d.config.batch_inbox,
             "deposit_contract_address": d.optimism_portal,
             "l1_system_config_address": d.system_config,
-            "l2_output_oracle_address": d.l2_output_oracle,
+            "protocol_versions_address": alloy_primitives::Address::ZERO,
             "superchain_config_address": d.superchain_config,
-            "finalization_period_seconds": d.config.finalization_period_seconds,
-            "submission_interval": d.config.submission_interval,
-            // The L1 contracts by their superchain-registry names (op-node's config has no
-            // messenger or bridge; wallets and bridges look them up here).
-            "addresses": {
-                "SuperchainConfig": d.superchain_config,
-                "L2OutputOracleProxy": d.l2_output_oracle,
-                "SystemConfigProxy": d.system_config,
-                "OptimismPortalProxy": d.optimism_portal,
-                "L1CrossDomainMessengerProxy": d.l1_cross_domain_messenger,
-                "L1StandardBridgeProxy": d.l1_standard_bridge,
-            },
-        }))
+        });
+        for fork in [
+            "regolith", "canyon", "delta", "ecotone", "fjord", "granite", "holocene", "isthmus",
+            "jovian",
+        ] {
+            cfg[format!("{fork}_time")] = serde_json::json!(0);
+        }
+        Ok(cfg)
+    }
+
+    /// What `optimism_rollupConfig` serves: `rollup.json` plus what op-node's format has no
+    /// field for (the oracle, the withdrawal period, the L1 contracts by their superchain-registry
+    /// names, which wallets and bridges look up).
+    fn json(&self, chain: &Chain) -> eyre::Result<serde_json::Value> {
+        let d = &self.deployment;
+        let mut cfg = self.op_node_json(chain)?;
+        cfg["l2_output_oracle_address"] = serde_json::json!(d.l2_output_oracle);
+        cfg["finalization_period_seconds"] =
+            serde_json::json!(d.config.finalization_period_seconds);
+        cfg["submission_interval"] = serde_json::json!(d.config.submission_interval);
+        cfg["addresses"] = serde_json::json!({
+            "SuperchainConfig": d.superchain_config,
+            "L2OutputOracleProxy": d.l2_output_oracle,
+            "SystemConfigProxy": d.system_config,
+            "OptimismPortalProxy": d.optimism_portal,
+            "L1CrossDomainMessengerProxy": d.l1_cross_domain_messenger,
+            "L1StandardBridgeProxy": d.l1_standard_bridge,
+        });
+        Ok(cfg)
     }
 }
+
+/// L1 blocks a batch may be included after its epoch (op-node's `seq_window_size`, 12 h of
+/// 12 s L1 blocks as on OP Mainnet).
+pub const SEQ_WINDOW_SIZE: u64 = 3600;
+/// L1 blocks a channel may stay open (op-node's `channel_timeout` before Granite).
+pub const CHANNEL_TIMEOUT: u64 = 300;
+/// Seconds an L2 block may be ahead of its L1 origin (Fjord's constant, kept in the file).
+pub const MAX_SEQUENCER_DRIFT: u64 = 1800;
 
 /// The running components; they stop when this is dropped (at the next poll).
 #[derive(Debug)]
@@ -113,6 +155,12 @@ pub(crate) fn start(
     l2_url: &str,
     datadir: &std::path::Path,
 ) -> eyre::Result<Rollup> {
+    let rollup_json = datadir.join("rollup.json");
+    let text = serde_json::to_string_pretty(&config.op_node_json(chain)?)?;
+    let tmp = rollup_json.with_extension("json.tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, &rollup_json))
+        .map_err(|e| eyre::eyre!("writing {}: {e}", rollup_json.display()))?;
     chain.set_rollup_config(config.json(chain)?);
     let stop = Arc::new(AtomicBool::new(false));
     let l1 = Client::new(&config.l1_rpc_url)?;

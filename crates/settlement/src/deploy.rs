@@ -101,6 +101,11 @@ pub struct DeployConfig {
     pub batch_inbox: Address,
 }
 
+/// SystemConfig's base-fee scalar (Ecotone's L1 fee formula), as OP Mainnet sets it.
+pub const BASE_FEE_SCALAR: u32 = 1368;
+/// SystemConfig's blob-base-fee scalar, as OP Mainnet sets it.
+pub const BLOB_BASE_FEE_SCALAR: u32 = 810_949;
+
 /// Addresses of a deployment (proxies: what everything talks to).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -193,8 +198,8 @@ pub fn deploy(
         .abi_encode(),
         IBedrock::initialize_2Call {
             owner: cfg.owner,
-            basefeeScalar: 1368,
-            blobbasefeeScalar: 810_949,
+            basefeeScalar: BASE_FEE_SCALAR,
+            blobbasefeeScalar: BLOB_BASE_FEE_SCALAR,
             batcherHash: B256::left_padding_from(cfg.batcher.as_slice()),
             gasLimit: cfg.l2_gas_limit,
             unsafeBlockSigner: Address::ZERO,

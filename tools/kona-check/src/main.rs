@@ -19,8 +19,24 @@ fn run() -> Result<(), String> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).map_err(|e| e.to_string())?;
     let v: Value = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+    // A rollup.json, when given, is read with kona's own serde (op-node's format, unknown
+    // fields refused) and is the configuration; otherwise one is made from the numbers.
+    let cfg = if let Some(file) = v.get("rollup_config") {
+        let cfg: RollupConfig = serde_json::from_value(file.clone())
+            .map_err(|e| format!("kona refuses the rollup config: {e}"))?;
+        if !cfg.is_fjord_active(cfg.genesis.l2_time) {
+            return Err("the rollup config does not activate Fjord at genesis".into());
+        }
+        cfg
+    } else {
+        synthetic(&v)?
+    };
+    run_with(&v, &cfg)
+}
+
+fn synthetic(v: &Value) -> Result<RollupConfig, String> {
     let num = |k: &str| v[k].as_u64().ok_or(format!("missing {k}"));
-    let cfg = RollupConfig {
+    Ok(RollupConfig {
         genesis: ChainGenesis { l2_time: num("genesis_time")?, ..Default::default() },
         block_time: num("block_time")?,
         l2_chain_id: alloy_chains::Chain::from_id(num("chain_id")?),
@@ -35,7 +51,10 @@ fn run() -> Result<(), String> {
             ..Default::default()
         },
         ..Default::default()
-    };
+    })
+}
+
+fn run_with(v: &Value, cfg: &RollupConfig) -> Result<(), String> {
     let mut channels: Vec<Channel> = Vec::new();
     let mut out = Vec::new();
     for (i, tx) in v["txs"].as_array().ok_or("missing txs")?.iter().enumerate() {
@@ -58,7 +77,7 @@ fn run() -> Result<(), String> {
                 let data = ch.frame_data().ok_or("channel without data")?;
                 let mut reader = BatchReader::new(data.to_vec(), 100_000_000);
                 let mut batches = 0;
-                while let Some(batch) = reader.next_batch(&cfg) {
+                while let Some(batch) = reader.next_batch(cfg) {
                     batches += 1;
                     let Batch::Span(span) = batch else { return Err("a single batch".into()) };
                     for el in &span.batches {
