@@ -212,7 +212,8 @@ impl Launched {
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // Its log, for the failure messages of the tests that wait on it.
+            .stderr(std::fs::File::create(datadir.join("node.log")).unwrap())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -940,10 +941,6 @@ fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1_and
     ok(&launch(&l1, dir.path(), &["--deploy-only"]));
     let node = Launched::start(&l1, dir.path());
     let d = deployment(dir.path());
-    let (batcher, inbox) = (
-        d["config"]["batcher"].as_str().unwrap().to_string(),
-        d["config"]["batchInbox"].as_str().unwrap().to_string(),
-    );
     // A few L2 transactions of different shapes: transfers and a contract creation.
     let mut hashes = Vec::new();
     for i in 0..3u64 {
@@ -976,24 +973,60 @@ fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1_and
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    // Wait until the batcher's cursor is past those blocks (every frame has a receipt then).
-    let cursor = dir.path().join("batcher.cursor");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let next = loop {
-        let next: u64 =
-            std::fs::read_to_string(&cursor).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-        if next > last_tx_block {
-            break next;
-        }
-        assert!(std::time::Instant::now() < deadline, "batched up to {next}, need {last_tx_block}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    // Wait until the batcher is past those blocks (every frame has a receipt then).
+    let next = wait_batched(dir.path(), last_tx_block + 1);
 
-    // Everything the batcher key sent to the inbox, read back by kona-protocol.
-    let calls = l1_calls(&l1, &batcher, &inbox);
+    let blocks = derive_with_kona(&node, &l1, &dir, &d);
+    check_derived(&node, &blocks, next - 1);
+    for h in &hashes {
+        assert!(
+            blocks.iter().any(|b| b["txs"].as_array().unwrap().iter().any(|t| {
+                alloy_primitives::keccak256(
+                    alloy_primitives::hex::decode(t.as_str().unwrap()).unwrap(),
+                )
+                .to_string()
+                    == *h
+            })),
+            "{h} is not in any batch"
+        );
+    }
+}
+
+/// The batcher's next block (its state file), once it is at least `at_least`.
+fn wait_batched(dir: &Path, at_least: u64) -> u64 {
+    let state = dir.join("batcher.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let next = std::fs::read_to_string(&state)
+            .ok()
+            .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+            .and_then(|v| v["next"].as_u64())
+            .unwrap_or(0);
+        if next >= at_least {
+            return next;
+        }
+        if std::time::Instant::now() > deadline {
+            let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            panic!(
+                "batched up to {next}, need {at_least}; the node's log ends:\n{}",
+                tail.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// What kona-protocol derives from every transaction the batcher key sent to the inbox, with
+/// the rollup.json launch wrote (op-node's format: kona reads it with its own serde, refusing
+/// unknown fields).
+fn derive_with_kona(node: &Launched, l1: &str, dir: &tempfile::TempDir, d: &Value) -> Vec<Value> {
+    let (batcher, inbox) = (
+        d["config"]["batcher"].as_str().unwrap().to_string(),
+        d["config"]["batchInbox"].as_str().unwrap().to_string(),
+    );
+    let calls = l1_calls(l1, &batcher, &inbox);
     assert!(!calls.is_empty());
-    // With the rollup.json launch wrote (op-node's format: kona reads it with its own serde,
-    // refusing unknown fields).
     let genesis = node.rpc("eth_getBlockByNumber", serde_json::json!(["0x0", false]));
     let rollup: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("rollup.json")).unwrap())
@@ -1021,16 +1054,22 @@ fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1_and
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "kona refused: {}", String::from_utf8_lossy(&out.stderr));
     let derived: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let blocks = derived["blocks"].as_array().unwrap();
+    // A block posted again (after the L1 lost its first batch) counts once, as derivation
+    // drops batches for blocks it already has.
+    let mut seen = std::collections::BTreeSet::new();
+    derived["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| seen.insert(b["timestamp"].as_u64().unwrap()))
+        .cloned()
+        .collect()
+}
 
-    // Every block from 1 on, once, in order, each with the sequencer's transactions (deposits
-    // aside) and L1 origin.
-    assert!(
-        blocks.len() as u64 >= next - 1,
-        "{} blocks derived, {} batched",
-        blocks.len(),
-        next - 1
-    );
+/// Derived blocks 1..=`upto` (at least) are the sequencer's, in order, each with its
+/// transactions (deposits aside) and L1 origin.
+fn check_derived(node: &Launched, blocks: &[Value], upto: u64) {
+    assert!(blocks.len() as u64 >= upto, "{} blocks derived, {upto} batched", blocks.len());
     for (i, b) in blocks.iter().enumerate() {
         let n = i as u64 + 1;
         let block = node.rpc("eth_getBlockByNumber", serde_json::json!([format!("0x{n:x}"), true]));
@@ -1061,16 +1100,29 @@ fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1_and
         let epoch = u64::from_be_bytes(input[28..36].try_into().unwrap());
         assert_eq!(b["epoch"].as_u64().unwrap(), epoch, "L1 origin of block {n}");
     }
-    for h in &hashes {
-        assert!(
-            blocks.iter().any(|b| b["txs"].as_array().unwrap().iter().any(|t| {
-                alloy_primitives::keccak256(
-                    alloy_primitives::hex::decode(t.as_str().unwrap()).unwrap(),
-                )
-                .to_string()
-                    == *h
-            })),
-            "{h} is not in any batch"
-        );
-    }
+}
+
+#[test]
+fn a_batch_the_l1_reorganises_away_is_posted_again() {
+    // An automining L1: each frame is its own L1 block, so a reorg of the newest blocks drops
+    // the newest batches.
+    let anvil = Anvil::start();
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let node = Launched::start(&l1, dir.path());
+    let d = deployment(dir.path());
+    let before = wait_batched(dir.path(), 4);
+    let l1c = agnt2_client::Client::new(&l1).unwrap();
+    let inbox = d["config"]["batchInbox"].as_str().unwrap().to_string();
+    let batcher = d["config"]["batcher"].as_str().unwrap().to_string();
+    let posted = l1_calls(&l1, &batcher, &inbox).len();
+    // Replace the newest three L1 blocks with empty ones: the batches in them are gone.
+    l1c.call("anvil_reorg", serde_json::json!([3, []])).expect("anvil_reorg");
+    let after = l1_calls(&l1, &batcher, &inbox).len();
+    assert!(after < posted, "the reorg dropped no batch ({posted} → {after})");
+    // The batcher notices and posts those blocks again; derivation then finds every block.
+    let next = wait_batched(dir.path(), before + 3);
+    let blocks = derive_with_kona(&node, &l1, &dir, &d);
+    check_derived(&node, &blocks, next - 1);
 }

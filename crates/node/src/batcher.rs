@@ -1,8 +1,13 @@
 //! The batcher: posts the chain's blocks to the L1's batch inbox, from the batcher key
 //! SystemConfig names, as span batches in brotli channels cut into frames (one frame per
-//! calldata transaction). It resumes after the last block it saw included on the L1 (a cursor
-//! in the datadir, advanced only once every frame of a channel has a successful receipt), so a
-//! restart neither skips nor reposts blocks that are on the L1.
+//! calldata transaction).
+//!
+//! Its state (a JSON file in the datadir) is the next block to post and, for the channels not
+//! yet [`REORG_DEPTH`] blocks deep on the L1, the L1 blocks their frames were included in. It
+//! is written only once every frame of a channel has a successful receipt, so a restart
+//! neither skips nor reposts blocks that are on the L1; and before each round the batcher
+//! checks those L1 blocks are still canonical: when the L1 reorganises a frame away, the
+//! channel and every later one are posted again.
 
 use crate::Chain;
 use agnt2_batch::{BlockInput, ChannelOut, batcher_tx_data, span};
@@ -11,7 +16,11 @@ use agnt2_rpc::ChainApi;
 use alloy_primitives::{Address, Bytes, U256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use eyre::WrapErr;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+/// L1 blocks after which a channel's inclusion is taken as final and no longer checked.
+pub const REORG_DEPTH: u64 = 64;
 
 /// The largest frame (and so calldata) one transaction carries: op-batcher's default for
 /// calldata (`MaxFrameSize` 120,000), under geth's 128 KiB transaction size limit.
@@ -26,7 +35,7 @@ pub struct BatcherConfig {
     pub inbox: Address,
     /// The most blocks one channel carries.
     pub max_blocks: u64,
-    /// Where the cursor lives.
+    /// Where its state lives (`<datadir>/batcher.json`).
     pub cursor: PathBuf,
 }
 
@@ -41,54 +50,101 @@ pub struct Posted {
     pub bytes: usize,
 }
 
+/// A posted channel not yet final on the L1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Posting {
+    /// The first L2 block it carries.
+    first: u64,
+    /// The L1 blocks (number, hash) its frames were included in.
+    l1: Vec<(u64, alloy_primitives::B256)>,
+}
+
+/// What the state file holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct State {
+    next: u64,
+    pending: Vec<Posting>,
+}
+
 /// The batcher's state between rounds.
 #[derive(Debug)]
 pub struct Batcher {
     config: BatcherConfig,
     l1: Client,
-    next: u64,
+    state: State,
 }
 
 impl Batcher {
-    /// A batcher resuming from its cursor (block 1 without one: genesis is not batched).
+    /// A batcher resuming from its state file (block 1 without one: genesis is not batched).
     pub fn new(config: BatcherConfig, l1: Client) -> eyre::Result<Self> {
-        let next = match std::fs::read_to_string(&config.cursor) {
-            Ok(s) => s
-                .trim()
-                .parse()
-                .wrap_err_with(|| format!("{} is not a block number", config.cursor.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 1,
+        let state = match std::fs::read_to_string(&config.cursor) {
+            Ok(s) => serde_json::from_str(&s).wrap_err_with(|| {
+                format!("{} is not a batcher state file", config.cursor.display())
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                State { next: 1, pending: vec![] }
+            }
             Err(e) => {
                 return Err(e).wrap_err_with(|| format!("reading {}", config.cursor.display()));
             }
         };
-        Ok(Self { config, l1, next })
+        Ok(Self { config, l1, state })
     }
 
     /// The next block to post.
     pub const fn next(&self) -> u64 {
-        self.next
+        self.state.next
+    }
+
+    /// Drops the channels the L1 lost and those now final; returns the first L2 block to post
+    /// again when a channel was lost.
+    fn check_l1(&mut self) -> eyre::Result<Option<u64>> {
+        let head = self.l1.block_number()?;
+        let mut lost = None;
+        'channels: for (i, p) in self.state.pending.iter().enumerate() {
+            for (n, hash) in &p.l1 {
+                if self.l1.header(*n)?.map(|h| h.hash) != Some(*hash) {
+                    lost = Some(i);
+                    break 'channels;
+                }
+            }
+        }
+        let rewound = lost.map(|i| {
+            let first = self.state.pending[i].first;
+            self.state.pending.truncate(i);
+            self.state.next = first;
+            first
+        });
+        self.state.pending.retain(|p| p.l1.iter().any(|(n, _)| n + REORG_DEPTH > head));
+        if rewound.is_some() {
+            write_state(&self.config.cursor, &self.state)?;
+        }
+        Ok(rewound)
     }
 
     /// Posts the blocks after the cursor up to the head (at most `max_blocks`) as one channel;
     /// `None` when there is nothing new.
     pub fn step(&mut self, chain: &Chain) -> eyre::Result<Option<Posted>> {
+        if let Some(from) = self.check_l1()? {
+            tracing::warn!(target: "node::batcher", from, "the L1 lost a batch: posting again");
+        }
         let head = chain.head().number;
-        if self.next > head {
+        let next = self.state.next;
+        if next > head {
             return Ok(None);
         }
-        let last = head.min(self.next + self.config.max_blocks - 1);
-        let blocks = blocks(chain, self.next, last)?;
+        let last = head.min(next + self.config.max_blocks - 1);
+        let blocks = blocks(chain, next, last)?;
         let r = chain.reader()?;
         let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
         let block_time = chain.block_time().unwrap_or(1);
         let chain_id = chain.chain_spec().chain_id();
         let batch = span::encode(&blocks, genesis_time, block_time, chain_id)
-            .wrap_err_with(|| format!("encoding blocks {}..={last}", self.next))?;
+            .wrap_err_with(|| format!("encoding blocks {next}..={last}"))?;
         let mut id = [0u8; 16];
         let seed = [
             self.config.key.address().as_slice(),
-            &self.next.to_be_bytes(),
+            &next.to_be_bytes(),
             &last.to_be_bytes(),
             &std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -101,25 +157,31 @@ impl Batcher {
         channel.add_batch(&batch);
         let frames = channel.frames(MAX_FRAME_SIZE)?;
         let mut bytes = 0;
+        let mut included = Vec::new();
         for f in &frames {
             let data = batcher_tx_data([f]);
             bytes += data.len();
             // Fails on a revert as well: a frame that is not on the L1 is posted again with
             // its channel at the next round.
-            self.l1
+            let r = self
+                .l1
                 .transact_receipt(&self.config.key, Some(self.config.inbox), U256::ZERO, data)
                 .wrap_err("posting a frame to the batch inbox")?;
+            if let (Some(n), Some(h)) = (r.block_number, r.block_hash) {
+                included.push((n, h));
+            }
         }
-        let posted = Posted { blocks: (self.next, last), txs: frames.len(), bytes };
-        self.next = last + 1;
-        write_cursor(&self.config.cursor, self.next)?;
+        let posted = Posted { blocks: (next, last), txs: frames.len(), bytes };
+        self.state.pending.push(Posting { first: next, l1: included });
+        self.state.next = last + 1;
+        write_state(&self.config.cursor, &self.state)?;
         Ok(Some(posted))
     }
 }
 
-fn write_cursor(path: &PathBuf, next: u64) -> eyre::Result<()> {
+fn write_state(path: &PathBuf, state: &State) -> eyre::Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, next.to_string())
+    std::fs::write(&tmp, serde_json::to_vec(state)?)
         .wrap_err_with(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).wrap_err_with(|| format!("writing {}", path.display()))
 }

@@ -177,7 +177,7 @@ pub(crate) fn start(
                 key,
                 inbox: d.config.batch_inbox,
                 max_blocks: 600,
-                cursor: datadir.join("batcher.cursor"),
+                cursor: datadir.join("batcher.json"),
             },
             l1.clone(),
         )?;
