@@ -939,7 +939,9 @@ fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1_and
     let l1 = format!("http://{}", anvil.addr);
     let dir = tempfile::tempdir().unwrap();
     ok(&launch(&l1, dir.path(), &["--deploy-only"]));
-    let node = Launched::start(&l1, dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics = format!("127.0.0.1:{port}");
+    let node = Launched::start_args(&l1, dir.path(), &["--metrics", &metrics]);
     let d = deployment(dir.path());
     // A few L2 transactions of different shapes: transfers and a contract creation.
     let mut hashes = Vec::new();
@@ -978,6 +980,25 @@ fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1_and
 
     let blocks = derive_with_kona(&node, &l1, &dir, &d);
     check_derived(&node, &blocks, next - 1);
+
+    // Its metrics count what the L1 holds (no reorg here: every posted frame stayed).
+    let (batcher, inbox) =
+        (d["config"]["batcher"].as_str().unwrap(), d["config"]["batchInbox"].as_str().unwrap());
+    // Metrics first: a transaction is counted after its receipt, so the L1 read after holds it.
+    let (_, text) = common::post_raw(metrics.parse().unwrap(), b"");
+    let calls = l1_calls(&l1, batcher, inbox);
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{name} missing in:\n{text}"))
+    };
+    let txs = value("agnt2_batcher_txs_total");
+    assert!(txs as usize <= calls.len() && txs >= 1, "{txs} counted, {} on the L1", calls.len());
+    let bytes: usize = calls.iter().take(txs as usize).map(|c| (c.len() - 2) / 2).sum();
+    assert_eq!(value("agnt2_batcher_bytes_total") as usize, bytes);
+    assert!(value("agnt2_batcher_blocks_total") >= next - 1);
+    assert!(value("agnt2_batcher_l1_gas_used_total") >= 21_000 * txs);
+    assert_eq!(value("agnt2_batcher_reposts_total"), 0);
     for h in &hashes {
         assert!(
             blocks.iter().any(|b| b["txs"].as_array().unwrap().iter().any(|t| {

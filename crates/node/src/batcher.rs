@@ -12,6 +12,7 @@
 use crate::Chain;
 use agnt2_batch::{BlockInput, ChannelOut, batcher_tx_data, span};
 use agnt2_client::Client;
+use agnt2_metrics::{Counter, Gauge, Registry};
 use agnt2_rpc::ChainApi;
 use alloy_primitives::{Address, Bytes, U256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
@@ -66,17 +67,57 @@ struct State {
     pending: Vec<Posting>,
 }
 
+/// The batcher's series (`agnt2_batcher_*`).
+#[derive(Debug, Clone)]
+struct Metrics {
+    channels: Counter,
+    txs: Counter,
+    bytes: Counter,
+    blocks: Counter,
+    l1_gas: Counter,
+    l1_fee_gwei: Counter,
+    reposts: Counter,
+    pending_blocks: Gauge,
+}
+
+impl Metrics {
+    fn new(r: &Registry) -> Self {
+        Self {
+            channels: r.counter("agnt2_batcher_channels_total", "Channels posted to the L1"),
+            txs: r.counter("agnt2_batcher_txs_total", "Batcher transactions included on the L1"),
+            bytes: r.counter("agnt2_batcher_bytes_total", "Calldata bytes posted to the L1"),
+            blocks: r
+                .counter("agnt2_batcher_blocks_total", "L2 blocks posted (again after a reorg)"),
+            l1_gas: r.counter(
+                "agnt2_batcher_l1_gas_used_total",
+                "L1 gas the batcher's transactions used",
+            ),
+            l1_fee_gwei: r.counter(
+                "agnt2_batcher_l1_fee_gwei_total",
+                "What the batcher's transactions paid on the L1, in gwei",
+            ),
+            reposts: r.counter(
+                "agnt2_batcher_reposts_total",
+                "Times the L1 lost a posted channel and the blocks were posted again",
+            ),
+            pending_blocks: r
+                .gauge("agnt2_batcher_pending_blocks", "L2 blocks produced and not yet posted"),
+        }
+    }
+}
+
 /// The batcher's state between rounds.
 #[derive(Debug)]
 pub struct Batcher {
     config: BatcherConfig,
     l1: Client,
     state: State,
+    metrics: Metrics,
 }
 
 impl Batcher {
     /// A batcher resuming from its state file (block 1 without one: genesis is not batched).
-    pub fn new(config: BatcherConfig, l1: Client) -> eyre::Result<Self> {
+    pub fn new(config: BatcherConfig, l1: Client, registry: &Registry) -> eyre::Result<Self> {
         let state = match std::fs::read_to_string(&config.cursor) {
             Ok(s) => serde_json::from_str(&s).wrap_err_with(|| {
                 format!("{} is not a batcher state file", config.cursor.display())
@@ -88,7 +129,7 @@ impl Batcher {
                 return Err(e).wrap_err_with(|| format!("reading {}", config.cursor.display()));
             }
         };
-        Ok(Self { config, l1, state })
+        Ok(Self { config, l1, state, metrics: Metrics::new(registry) })
     }
 
     /// The next block to post.
@@ -127,9 +168,11 @@ impl Batcher {
     pub fn step(&mut self, chain: &Chain) -> eyre::Result<Option<Posted>> {
         if let Some(from) = self.check_l1()? {
             tracing::warn!(target: "node::batcher", from, "the L1 lost a batch: posting again");
+            self.metrics.reposts.increment(1);
         }
         let head = chain.head().number;
         let next = self.state.next;
+        self.metrics.pending_blocks.set((head + 1).saturating_sub(next) as f64);
         if next > head {
             return Ok(None);
         }
@@ -170,7 +213,15 @@ impl Batcher {
             if let (Some(n), Some(h)) = (r.block_number, r.block_hash) {
                 included.push((n, h));
             }
+            self.metrics.txs.increment(1);
+            self.metrics.l1_gas.increment(r.gas_used);
+            let fee = u128::from(r.gas_used).saturating_mul(r.effective_gas_price);
+            self.metrics.l1_fee_gwei.increment((fee / 1_000_000_000) as u64);
         }
+        self.metrics.channels.increment(1);
+        self.metrics.bytes.increment(bytes as u64);
+        self.metrics.blocks.increment(last + 1 - next);
+        self.metrics.pending_blocks.set((head - last) as f64);
         let posted = Posted { blocks: (next, last), txs: frames.len(), bytes };
         self.state.pending.push(Posting { first: next, l1: included });
         self.state.next = last + 1;

@@ -180,6 +180,7 @@ pub(crate) fn start(
                 cursor: datadir.join("batcher.json"),
             },
             l1.clone(),
+            &chain.metrics().registry,
         )?;
         tracing::info!(next = batcher.next(), inbox = %d.config.batch_inbox, "batching to the L1");
         spawn_batcher(batcher, Arc::downgrade(chain), config.poll, stop.clone())?;
