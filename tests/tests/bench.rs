@@ -88,6 +88,32 @@ fn bench_builder_runs_every_workload_and_compares_roots() {
 }
 
 #[test]
+fn bench_da_batches_a_workload_and_compares_with_ops_estimate() {
+    let out = run(Command::new(agnt2_bin()).args([
+        "-q",
+        "bench",
+        "da",
+        "--workload",
+        "mixed",
+        "--txs",
+        "300",
+        "--txs-per-block",
+        "50",
+        "--json",
+        "--artifacts",
+        workspace().join("contracts/out").to_str().unwrap(),
+    ]));
+    let r: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!((r["txs"].as_u64(), r["blocks"].as_u64()), (Some(300), Some(6)), "{r}");
+    let f = |k: &str| r[k].as_f64().unwrap();
+    // Brotli and the span batch's columns beat the raw encodings; OP never estimates below
+    // its 100-byte minimum.
+    assert!(f("posted_bytes_per_tx") < f("raw_bytes_per_tx"), "{r}");
+    assert!(f("op_estimate_bytes_per_tx") >= 100.0, "{r}");
+    assert!(f("calldata_gas_per_tx") > 0.0 && r["calldata_txs"].as_u64() >= Some(1), "{r}");
+}
+
+#[test]
 fn bench_rpc_submits_over_several_connections_and_sees_every_transfer_included() {
     let node = Node::start(&[]);
     let out = run(Command::new(agnt2_bin()).args([

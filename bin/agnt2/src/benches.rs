@@ -22,6 +22,28 @@ pub(crate) enum BenchCommand {
     /// What agnt2-sidecar adds in front of a service (free and paid routes) next to calling the
     /// service directly.
     Sidecar(SidecarBenchArgs),
+    /// What a workload costs on the L1 once batched (span batches, brotli, frames), next to
+    /// OP's Fjord estimate of the same transactions.
+    Da(DaBenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct DaBenchArgs {
+    /// transfer, erc20, agent, swap, contended or mixed.
+    #[arg(long)]
+    workload: agnt2_bench::builder::Workload,
+    /// Transactions batched.
+    #[arg(long, default_value_t = 5000)]
+    txs: usize,
+    /// Transactions per L2 block.
+    #[arg(long = "txs-per-block", default_value_t = 100)]
+    txs_per_block: usize,
+    /// Foundry's output with the benchmark contracts (`make contracts`).
+    #[arg(long, default_value = "contracts/out", value_name = "DIR")]
+    artifacts: PathBuf,
+    /// Print one JSON object instead of a line.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -137,7 +159,36 @@ pub(crate) fn run(command: BenchCommand) -> eyre::Result<()> {
         BenchCommand::Channels(args) => bench_channels(args),
         BenchCommand::Sidecar(args) => bench_sidecar(args),
         BenchCommand::Settlement(args) => bench_settlement::run(args),
+        BenchCommand::Da(args) => bench_da(args),
     }
+}
+
+fn bench_da(args: DaBenchArgs) -> eyre::Result<()> {
+    if args.txs == 0 || args.txs_per_block == 0 {
+        eyre::bail!("--txs and --txs-per-block must be at least 1");
+    }
+    let r = agnt2_bench::da::run(args.workload, args.txs, args.txs_per_block, &args.artifacts)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "{:<10} txs {:>6} blocks {:>4} raw {:>6.1} B/tx batch {:>6.1} posted {:>6.1} (×{:.2} smaller) OP estimate {:>6.1} B/tx (posted/estimate {:.2}) calldata {} txs {:>6.0} L1 gas/tx, {} blob(s), {:>6.0} tx/s at the blob target",
+            r.workload,
+            r.txs,
+            r.blocks,
+            r.raw_bytes_per_tx,
+            r.batch_bytes_per_tx,
+            r.posted_bytes_per_tx,
+            r.compression_ratio,
+            r.op_estimate_bytes_per_tx,
+            r.posted_vs_op_estimate,
+            r.calldata_txs,
+            r.calldata_gas_per_tx,
+            r.blobs,
+            r.tps_at_blob_target,
+        );
+    }
+    Ok(())
 }
 
 fn bench_builder(args: BuilderBenchArgs) -> eyre::Result<()> {

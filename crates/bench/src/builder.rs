@@ -66,7 +66,8 @@ impl FromStr for Workload {
 }
 
 impl Workload {
-    const fn name(self) -> &'static str {
+    /// Its name on the command line.
+    pub const fn name(self) -> &'static str {
         match self {
             Self::Transfer => "transfer",
             Self::Erc20 => "erc20",
@@ -128,14 +129,14 @@ fn fresh(i: usize) -> Address {
     Address::from_word(keccak256(format!("agnt2 bench recipient {i}")))
 }
 
-/// Runs one workload: `txs` transactions, `threads` builder threads, `rounds` rounds.
-pub fn run(
+/// A throwaway chain set up for `workload` (accounts funded, contracts deployed) and a block of
+/// `txs` of its signed transactions, round-robin over senders as a pool hands them out.
+pub fn workload_block(
     workload: Workload,
     txs: usize,
     threads: usize,
-    rounds: usize,
     out: &Path,
-) -> eyre::Result<Report> {
+) -> eyre::Result<(Harness, Vec<Arc<PooledTx>>)> {
     let mut spec = ChainSpec::devnet();
     // Room for every workload's block (the devnet's 100M would cut it).
     spec.genesis.gas_limit = 4_000_000_000;
@@ -298,6 +299,18 @@ pub fn run(
         };
         block.push(senders.tx(i, to, input, value, gas)?);
     }
+    Ok((h, block))
+}
+
+/// Runs one workload: `txs` transactions, `threads` builder threads, `rounds` rounds.
+pub fn run(
+    workload: Workload,
+    txs: usize,
+    threads: usize,
+    rounds: usize,
+    out: &Path,
+) -> eyre::Result<Report> {
+    let (h, block) = workload_block(workload, txs, threads, out)?;
 
     let sequential = SequentialBuilder::new(h.chain.evm().clone());
     let parallel = ParallelBuilder::new(h.chain.evm().clone(), threads, 0);

@@ -10,6 +10,7 @@ pub mod agent;
 pub mod builder;
 mod calls;
 pub mod channels;
+pub mod da;
 pub mod sidecar;
 
 use agnt2_node::{Chain, ChainConfig};
