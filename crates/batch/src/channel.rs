@@ -125,7 +125,7 @@ pub fn decompress_channel(data: &[u8], max_rlp: usize) -> Result<Vec<Vec<u8>>, C
     }
     let mut rlp = Vec::new();
     brotli::Decompressor::new(body, 4096)
-        .take(max_rlp as u64 + 1)
+        .take((max_rlp as u64).saturating_add(1))
         .read_to_end(&mut rlp)
         .map_err(|e| ChannelError::Malformed(format!("brotli: {e}")))?;
     if rlp.len() > max_rlp {

@@ -12,11 +12,13 @@
 //! project did not write) in `tests/kona.rs`.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod assembler;
 pub mod channel;
 pub mod frame;
 pub mod span;
 mod varint;
 
+pub use assembler::{ChannelAssembler, FrameOutcome};
 pub use channel::{ChannelError, ChannelOut, decompress_channel};
 pub use frame::{ChannelId, Frame, FrameError, batcher_tx_data, parse_batcher_tx};
 pub use span::{BlockInput, SpanBatch, SpanBatchError, SpanElement};
@@ -26,3 +28,37 @@ pub const DERIVATION_VERSION_0: u8 = 0;
 
 /// The batch version byte of span batches.
 pub const SPAN_BATCH_TYPE: u8 = 1;
+
+/// Why a channel's batches cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The channel does not decompress.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// A span batch does not decode.
+    #[error(transparent)]
+    Span(#[from] SpanBatchError),
+    /// A batch of another version (singular batches predate Delta).
+    #[error("batch version {0} is not read (span batches only)")]
+    Version(u8),
+}
+
+/// The span batches of a complete channel's data, for a chain whose L2 genesis is at
+/// `genesis_time`, with blocks `block_time` apart, signed for `chain_id`.
+pub fn read_channel(
+    data: &[u8],
+    genesis_time: u64,
+    block_time: u64,
+    chain_id: u64,
+) -> Result<Vec<SpanBatch>, ReadError> {
+    decompress_channel(data, channel::MAX_RLP_BYTES_PER_CHANNEL)?
+        .into_iter()
+        .map(|b| match b.split_first() {
+            Some((&SPAN_BATCH_TYPE, rest)) => {
+                Ok(span::decode(rest, genesis_time, block_time, chain_id)?)
+            }
+            Some((&v, _)) => Err(ReadError::Version(v)),
+            None => Err(ReadError::Version(0)),
+        })
+        .collect()
+}

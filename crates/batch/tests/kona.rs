@@ -1,10 +1,13 @@
-//! agnt2's batcher output read by kona-protocol, an implementation this project did not write
-//! (tools/kona-check, built by `make test`): frames, channels, brotli and span batches must
-//! decode there to the same blocks.
+//! agnt2's batches against kona-protocol, an implementation this project did not write
+//! (tools/kona-check, built by `make test`), both ways: what agnt2's batcher writes decodes in
+//! kona to the same blocks, and what kona writes decodes in agnt2 to the same blocks.
 
 mod common;
 
-use agnt2_batch::{ChannelOut, batcher_tx_data, span};
+use agnt2_batch::{
+    ChannelAssembler, ChannelOut, FrameOutcome, batcher_tx_data, parse_batcher_tx, read_channel,
+    span,
+};
 use common::{CHAIN, blocks};
 use serde_json::{Value, json};
 use std::{io::Write, path::PathBuf, process::Command};
@@ -16,6 +19,67 @@ fn kona_check() -> PathBuf {
     let bin = target.join("debug/kona-check");
     assert!(bin.exists(), "{} is missing: build it with `make kona-check`", bin.display());
     bin
+}
+
+fn kona(input: &Value) -> Value {
+    let mut child = Command::new(kona_check())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "kona refused: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn kona_encoded_batches_read_back_in_agnt2() {
+    let blocks = blocks();
+    let json_blocks: Vec<Value> = blocks
+        .iter()
+        .map(|b| {
+            json!({
+                "timestamp": b.timestamp,
+                "parent_hash": b.parent_hash,
+                "epoch_num": b.l1_origin.0,
+                "epoch_hash": b.l1_origin.1,
+                "seq": b.sequence_number,
+                "txs": b.txs,
+            })
+        })
+        .collect();
+    let out = kona(&json!({"encode": {
+        "genesis_time": 1_000, "chain_id": CHAIN, "frame_size": 300, "blocks": json_blocks,
+    }}));
+    let txs = out["txs"].as_array().unwrap();
+    assert!(txs.len() > 1, "several frames");
+    let mut assembler = ChannelAssembler::default();
+    let mut channels = Vec::new();
+    for (i, tx) in txs.iter().enumerate() {
+        let data = alloy_primitives::hex::decode(tx.as_str().unwrap()).unwrap();
+        for frame in parse_batcher_tx(&data).unwrap() {
+            let (outcome, done) = assembler.add(frame, 100 + i as u64);
+            assert_ne!(outcome, FrameOutcome::Dropped);
+            channels.extend(done);
+        }
+    }
+    assert_eq!(channels.len(), 1);
+    let batches = read_channel(&channels[0], 1_000, 2, CHAIN).unwrap();
+    assert_eq!(batches.len(), 1);
+    let span = &batches[0];
+    assert_eq!(&span.parent_check[..], &blocks[0].parent_hash[..20]);
+    assert_eq!(&span.l1_origin_check[..], &blocks[6].l1_origin.1[..20]);
+    assert_eq!(span.blocks.len(), blocks.len());
+    for (got, want) in span.blocks.iter().zip(&blocks) {
+        assert_eq!((got.timestamp, got.epoch), (want.timestamp, want.l1_origin.0));
+        assert_eq!(got.txs, want.txs, "block at {}", want.timestamp);
+    }
+    // And the span batch itself is byte for byte what agnt2 encodes for the same blocks.
+    let ours = span::encode(&blocks, 1_000, 2, CHAIN).unwrap();
+    let rlp = agnt2_batch::decompress_channel(&channels[0], usize::MAX).unwrap();
+    assert_eq!(rlp, vec![ours], "kona's span batch and agnt2's are the same bytes");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! (non-zero exit with the reason): agnt2's tests expect kona to accept everything.
 
 use kona_genesis::{ChainGenesis, HardForkConfig, RollupConfig};
-use kona_protocol::{Batch, BatchReader, BlockInfo, Channel, Frame};
+use kona_protocol::{Batch, BatchReader, BlockInfo, Channel, Frame, SingleBatch, SpanBatch};
 use serde_json::{Value, json};
 use std::io::Read;
 
@@ -19,6 +19,9 @@ fn run() -> Result<(), String> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).map_err(|e| e.to_string())?;
     let v: Value = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+    if let Some(e) = v.get("encode") {
+        return encode(e);
+    }
     // A rollup.json, when given, is read with kona's own serde (op-node's format, unknown
     // fields refused) and is the configuration; otherwise one is made from the numbers.
     let cfg = if let Some(file) = v.get("rollup_config") {
@@ -100,5 +103,64 @@ fn run_with(v: &Value, cfg: &RollupConfig) -> Result<(), String> {
         return Err(format!("{} channel(s) left incomplete", channels.len()));
     }
     println!("{}", json!({ "blocks": out }));
+    Ok(())
+}
+
+/// `{"encode": {"genesis_time", "chain_id", "frame_size", "blocks": [{"timestamp",
+/// "parent_hash", "epoch_num", "epoch_hash", "seq", "txs": ["0x…"]}]}}`: kona builds the span
+/// batch and the frames (brotli, which kona only decompresses, from the brotli crate), and the
+/// batcher transactions are printed as `{"txs": ["0x…"]}`.
+fn encode(e: &Value) -> Result<(), String> {
+    use std::io::Write;
+    let num = |v: &Value, k: &str| v[k].as_u64().ok_or(format!("missing {k}"));
+    let b256 = |v: &Value, k: &str| -> Result<alloy_primitives::B256, String> {
+        v[k].as_str().ok_or(format!("missing {k}"))?.parse().map_err(|e| format!("{k}: {e}"))
+    };
+    let mut span = SpanBatch {
+        genesis_timestamp: num(e, "genesis_time")?,
+        chain_id: num(e, "chain_id")?,
+        ..Default::default()
+    };
+    for b in e["blocks"].as_array().ok_or("missing blocks")? {
+        let txs = b["txs"]
+            .as_array()
+            .ok_or("missing txs")?
+            .iter()
+            .map(|t| {
+                hex::decode(t.as_str().unwrap_or_default().trim_start_matches("0x"))
+                    .map(Into::into)
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<alloy_primitives::Bytes>, String>>()?;
+        let single = SingleBatch {
+            parent_hash: b256(b, "parent_hash")?,
+            epoch_num: num(b, "epoch_num")?,
+            epoch_hash: b256(b, "epoch_hash")?,
+            timestamp: num(b, "timestamp")?,
+            transactions: txs,
+        };
+        span.append_singular_batch(single, num(b, "seq")?).map_err(|e| format!("{e:?}"))?;
+    }
+    let mut batch = Vec::new();
+    Batch::Span(span).encode(&mut batch).map_err(|e| format!("{e:?}"))?;
+    let mut rlp = Vec::new();
+    alloy_rlp::Encodable::encode(&alloy_primitives::Bytes::from(batch), &mut rlp);
+    let mut channel = vec![1u8];
+    {
+        let mut w = brotli::CompressorWriter::new(&mut channel, 4096, 10, 22);
+        w.write_all(&rlp).map_err(|e| e.to_string())?;
+    }
+    let size = num(e, "frame_size")? as usize;
+    let id = [0x6b; 16];
+    let chunks: Vec<&[u8]> = channel.chunks(size).collect();
+    let txs: Vec<String> = chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let frame = Frame::new(id, i as u16, c.to_vec(), i + 1 == chunks.len());
+            format!("0x00{}", hex::encode(frame.encode()))
+        })
+        .collect();
+    println!("{}", json!({ "txs": txs }));
     Ok(())
 }
