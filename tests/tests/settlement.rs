@@ -204,12 +204,37 @@ impl Launched {
     }
 
     fn spawn(l1: &str, datadir: &Path, env: &[(&str, PathBuf)], args: &[&str]) -> Self {
+        let mut launch = vec!["launch", "--dev", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0];
+        launch.extend(["--http.port", "0", "--block-time", "200", "--l1.poll-ms", "50"]);
+        launch.extend(args);
+        Self::run(&launch, datadir, env)
+    }
+
+    /// A follower of the rollup launched in `seq_dir`: its genesis.json and rollup.json and the
+    /// L1, nothing else.
+    fn follower(l1: &str, seq_dir: &Path, datadir: &Path) -> Self {
+        let genesis = seq_dir.join("genesis.json");
+        let rollup = seq_dir.join("rollup.json");
+        let args = [
+            "node",
+            "--chain",
+            genesis.to_str().unwrap(),
+            "--rollup.config",
+            rollup.to_str().unwrap(),
+            "--l1.rpc-url",
+            l1,
+            "--http.port",
+            "0",
+        ];
+        Self::run(&args, datadir, &[])
+    }
+
+    fn run(args: &[&str], datadir: &Path, env: &[(&str, PathBuf)]) -> Self {
         let mut child = Command::new(agnt2_bin())
             .current_dir(workspace())
-            .args(["launch", "--dev", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0, "--http.port", "0"])
-            .args(["--block-time", "200", "--l1.poll-ms", "50", "--datadir"])
-            .arg(datadir)
             .args(args)
+            .arg("--datadir")
+            .arg(datadir)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             // Its log, for the failure messages of the tests that wait on it.
@@ -1146,4 +1171,73 @@ fn a_batch_the_l1_reorganises_away_is_posted_again() {
     let next = wait_batched(dir.path(), before + 3);
     let blocks = derive_with_kona(&node, &l1, &dir, &d);
     check_derived(&node, &blocks, next - 1);
+}
+
+#[test]
+fn a_follower_derives_the_sequencers_chain_from_the_l1_alone() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let node = Launched::start(&l1, dir.path());
+    let d = deployment(dir.path());
+    // Transactions and a deposit, so the derived blocks carry both.
+    for i in 0..3u64 {
+        let (raw, _) = common::signed_transfer(&agnt2_primitives::dev_signers(2)[1], i);
+        node.rpc("eth_sendRawTransaction", serde_json::json!([raw]));
+    }
+    let portal = d["optimismPortal"].as_str().unwrap();
+    deposit(
+        &l1,
+        portal,
+        DEV_KEY1,
+        "0x00000000000000000000000000000000000000ee",
+        "5",
+        "100000",
+        "0x",
+    );
+    node.wait_deposits(1);
+    let batched = wait_batched(dir.path(), 8) - 1;
+
+    // A follower from an empty datadir with only genesis.json, rollup.json and the L1.
+    let fdir = tempfile::tempdir().unwrap();
+    let follower = Launched::follower(&l1, dir.path(), fdir.path());
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let head = common::hex_u64(&follower.rpc("eth_blockNumber", serde_json::json!([])));
+        if head >= batched {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let log = std::fs::read_to_string(fdir.path().join("node.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            panic!(
+                "the follower derived {head} of {batched} blocks; its log ends:\n{}",
+                tail.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The same blocks: hashes (so headers, transactions, receipts) and state roots.
+    let mut deposits = 0;
+    for n in 0..=batched {
+        let id = serde_json::json!([format!("0x{n:x}"), true]);
+        let (a, b) = (
+            node.rpc("eth_getBlockByNumber", id.clone()),
+            follower.rpc("eth_getBlockByNumber", id),
+        );
+        assert_eq!(a["hash"], b["hash"], "block {n}");
+        assert_eq!(a["stateRoot"], b["stateRoot"], "block {n}");
+        deposits += b["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| {
+                t["type"] == "0x7e" && t["from"] != "0xdeaddeaddeaddeaddeaddeaddeaddeaddead0001"
+            })
+            .count();
+    }
+    assert_eq!(deposits, 1, "the deposit was derived once");
+    // The follower holds no keys and mines nothing by itself.
+    assert_eq!(follower.rpc("eth_accounts", serde_json::json!([])), serde_json::json!([]));
 }

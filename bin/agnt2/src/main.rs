@@ -34,8 +34,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the node (execution client and sequencer).
-    Node(NodeArgs),
+    /// Run the node: a devnet (`--dev`), a chain from a genesis file (`--chain`), or a follower
+    /// deriving a rollup from its L1 (`--rollup.config rollup.json --l1.rpc-url URL`).
+    Node {
+        #[command(flatten)]
+        node: NodeArgs,
+        #[command(flatten)]
+        follow: node_cmd::FollowArgs,
+    },
     /// Deploy (or reuse) the OP Stack's L1 contracts on an L1, then run the node.
     Launch {
         #[command(flatten)]
@@ -75,7 +81,10 @@ fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     agnt2_cli::init_tracing(cli.verbose, cli.quiet);
     match cli.command {
-        Command::Node(args) => in_runtime(run_node(args, None)),
+        Command::Node { node, follow } => {
+            let derive = follow.derive_config()?;
+            in_runtime(run_node(node, None, derive))
+        }
         Command::Db { command: DbCommand::Stats { datadir } } => db_stats(datadir),
         Command::Bench { command } => benches::run(command),
         Command::Channel(args) => channel::run(args),
@@ -99,7 +108,7 @@ fn main() -> eyre::Result<()> {
                 node.block_time = Some(1000);
             }
             let rollup = launch::rollup_config(&launch, deployment)?;
-            in_runtime(run_node(node, Some(rollup)))
+            in_runtime(run_node(node, Some(rollup), None))
         }
     }
 }

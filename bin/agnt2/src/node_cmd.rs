@@ -215,9 +215,34 @@ impl NodeArgs {
     }
 }
 
+/// A follower: the rollup to derive from its L1.
+#[derive(Debug, clap::Args)]
+pub(crate) struct FollowArgs {
+    /// The rollup's `rollup.json` (op-node's format, written by `agnt2 launch` into its
+    /// datadir): derive the chain from the L1 instead of producing blocks. Needs --chain (the
+    /// rollup's genesis.json) and --l1.rpc-url.
+    #[arg(long = "rollup.config", value_name = "FILE", requires = "l1_rpc_url")]
+    rollup_config: Option<PathBuf>,
+    /// The L1's JSON-RPC (`http(s)://` or `ws(s)://`) a follower derives from.
+    #[arg(long = "l1.rpc-url", value_name = "URL", requires = "rollup_config")]
+    l1_rpc_url: Option<String>,
+}
+
+impl FollowArgs {
+    pub(crate) fn derive_config(&self) -> eyre::Result<Option<agnt2_node::DeriveConfig>> {
+        match (&self.rollup_config, &self.l1_rpc_url) {
+            (Some(path), Some(url)) => {
+                Ok(Some(agnt2_node::DeriveConfig::from_rollup_json(path, url.clone())?))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 pub(crate) async fn run_node(
     args: NodeArgs,
     rollup: Option<agnt2_node::RollupConfig>,
+    derive: Option<agnt2_node::DeriveConfig>,
 ) -> eyre::Result<()> {
     let chain = match &args.chain {
         Some(path) => ChainSpec::from_file(path)?,
@@ -263,6 +288,7 @@ pub(crate) async fn run_node(
         },
         metrics: args.metrics,
         rollup,
+        derive,
     };
     let node = Node::launch(config).await?;
     if let Some(path) = &args.load_state {

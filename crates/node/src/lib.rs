@@ -8,6 +8,7 @@
 
 mod batcher;
 mod chain;
+mod derive;
 mod genesis;
 mod l1;
 mod metrics;
@@ -19,6 +20,7 @@ pub use agnt2_rpc::{ApiSelection, RpcLimits, RpcServerConfig};
 pub use agnt2_txpool::PoolConfig;
 pub use batcher::{Batcher, BatcherConfig, MAX_FRAME_SIZE, Posted, REORG_DEPTH};
 pub use chain::{Chain, ChainConfig, DryRun, PARALLEL_MIN_TXS};
+pub use derive::DeriveConfig;
 pub use l1::L1Inbox;
 pub use rollup::{CHANNEL_TIMEOUT, MAX_SEQUENCER_DRIFT, RollupConfig, SEQ_WINDOW_SIZE};
 
@@ -42,6 +44,8 @@ pub struct NodeConfig {
     /// Settlement on an L1: the node follows it (L1 origins and deposits) and proposes output
     /// roots (none: devnet L1 attributes).
     pub rollup: Option<RollupConfig>,
+    /// Follow a rollup from its L1 alone (`rollup.json`): derive every block, mine none.
+    pub derive: Option<DeriveConfig>,
 }
 
 /// A running node.
@@ -56,6 +60,7 @@ pub struct Node {
     rpc: jsonrpsee::server::ServerHandle,
     miner: tokio::task::JoinHandle<()>,
     rollup: Option<rollup::Rollup>,
+    derivation: Option<derive::Derivation>,
     metrics_task: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
@@ -81,7 +86,15 @@ impl Node {
         if let Some(r) = &config.rollup {
             chain.set_block_time(r.deployment.config.l2_block_time);
         }
-        let miner = tokio::spawn(miner::run(chain.clone()));
+        if let Some(d) = &config.derive {
+            eyre::ensure!(config.rollup.is_none(), "a node either sequences or derives");
+            chain.set_block_time(d.block_time);
+        }
+        // A follower builds only the blocks it derives.
+        let miner = match config.derive {
+            Some(_) => tokio::spawn(std::future::pending()),
+            None => tokio::spawn(miner::run(chain.clone())),
+        };
         // Per-method latency samples only when someone scrapes them (they are kept until then).
         let rpc_registry = match config.metrics {
             Some(_) => chain.metrics().registry.clone(),
@@ -109,13 +122,21 @@ impl Node {
             }
             None => (None, None),
         };
-        Ok(Self { chain, http, metrics, rpc, miner, rollup, metrics_task })
+        let derivation = match config.derive {
+            Some(d) => {
+                let c = chain.clone();
+                Some(tokio::task::spawn_blocking(move || derive::start(d, &c)).await??)
+            }
+            None => None,
+        };
+        Ok(Self { chain, http, metrics, rpc, miner, rollup, derivation, metrics_task })
     }
 
     /// Stops serving and mining, within a few seconds even while calls or traces run: they are
     /// aborted first (nothing they did is committed). Every block already committed is durable.
     pub async fn shutdown(mut self) {
         drop(self.rollup.take());
+        drop(self.derivation.take());
         agnt2_evm::cancel_all();
         let _ = self.rpc.stop();
         if tokio::time::timeout(std::time::Duration::from_secs(5), self.rpc.stopped())

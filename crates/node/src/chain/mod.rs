@@ -187,17 +187,53 @@ impl Chain {
     /// number and how many pool transactions it included.
     pub fn mine_block(&self) -> eyre::Result<(u64, usize)> {
         let _guard = self.build_lock.lock();
-        let started = Instant::now();
         let head = self.head();
         let timestamp = self.next_timestamp.lock().take();
         let base_fee = self.next_base_fee_override.lock().take();
         let ctx = self.build_context(&head, timestamp, base_fee)?;
         let adopts = self.l1.get().is_some() && ctx.sequence_number == 0;
-        let (number, base_fee) = (ctx.env.number, ctx.env.base_fee);
-        let candidates = self.pool.best(base_fee);
+        let candidates = self.pool.best(ctx.env.base_fee);
+        let (number, included, _) = self.build_and_commit(ctx, &candidates, adopts)?;
+        Ok((number, included))
+    }
+
+    /// Builds, commits and announces the block a derived batch describes: at `timestamp`, on L1
+    /// origin `l1` (`sequence_number` 0 starts its epoch, with its `deposits`), with exactly
+    /// `txs` in this order. Returns the block's number and hash.
+    pub fn derive_block(
+        &self,
+        timestamp: u64,
+        l1: L1BlockAttributes,
+        sequence_number: u64,
+        deposits: Vec<op_alloy_consensus::TxDeposit>,
+        txs: Vec<Arc<agnt2_txpool::PooledTx>>,
+    ) -> eyre::Result<(u64, B256)> {
+        let _guard = self.build_lock.lock();
+        let head = self.head();
+        let mut ctx = self.build_context(&head, Some(timestamp), None)?;
+        eyre::ensure!(
+            ctx.env.timestamp == timestamp,
+            "a derived block at {timestamp} after a parent at {}",
+            head.header.timestamp
+        );
+        ctx.l1 = l1;
+        ctx.sequence_number = sequence_number;
+        ctx.deposits = deposits;
+        let (number, _, hash) = self.build_and_commit(ctx, &txs, false)?;
+        Ok((number, hash))
+    }
+
+    fn build_and_commit(
+        &self,
+        ctx: BuildContext,
+        candidates: &[Arc<agnt2_txpool::PooledTx>],
+        adopts: bool,
+    ) -> eyre::Result<(u64, usize, B256)> {
+        let started = Instant::now();
+        let number = ctx.env.number;
         let executed = {
             let reader = self.store.reader()?;
-            self.builder.build(reader.state(None), ctx, &candidates)?
+            self.builder.build(reader.state(None), ctx, candidates)?
         };
         let mut w = self.store.writer()?;
         w.apply_state(number, &executed.changes)?;
@@ -261,7 +297,7 @@ impl Chain {
             "mined block"
         );
         let _ = self.events.send(NewBlock { number, hash, tx_hashes: Arc::new(tx_hashes) });
-        Ok((number, included))
+        Ok((number, included, hash))
     }
 
     /// The context of the block after `head`: at `timestamp` (default: now, with the devnet's

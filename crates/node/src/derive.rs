@@ -1,0 +1,230 @@
+//! Derivation: a follower rebuilds the chain from the L1 alone — every L1 block's deposits
+//! (the portal's events, as the sequencer adopts them) and the batches the batcher posted to the
+//! inbox (frames → channels → span batches) — into blocks executed by the same builder, so they
+//! come out with the sequencer's hashes and state roots.
+//!
+//! Rules applied (specs/protocol/derivation.md, Holocene): only transactions to the inbox from
+//! the batcher SystemConfig names count; frames go through the Holocene channel assembler; a
+//! block must be exactly `block_time` after the derived head and keep its L1 origin or move to
+//! the next L1 block; blocks already derived are skipped. Not yet: the sequencing window
+//! (deposit-only blocks when the sequencer posts nothing), L1 reorgs, SystemConfig updates.
+
+use crate::Chain;
+use agnt2_batch::{ChannelAssembler, SpanElement, parse_batcher_tx, read_channel};
+use agnt2_client::Client;
+use agnt2_primitives::{L1BlockAttributes, L1Epoch, TxEnvelope};
+use agnt2_rpc::ChainApi;
+use agnt2_settlement::follow::L1Follower;
+use agnt2_txpool::PooledTx;
+use alloy_consensus::transaction::SignerRecoverable;
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::{Address, B256};
+use eyre::WrapErr;
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+/// What a follower reads from `rollup.json` (op-node's format).
+#[derive(Debug, Clone)]
+pub struct DeriveConfig {
+    /// The L1's JSON-RPC.
+    pub l1_rpc_url: String,
+    /// The L1 block the L2 genesis commits to.
+    pub genesis_l1: u64,
+    /// Seconds between L2 blocks.
+    pub block_time: u64,
+    /// The batch inbox.
+    pub inbox: Address,
+    /// The batcher SystemConfig names.
+    pub batcher: Address,
+    /// The portal (deposits).
+    pub portal: Address,
+    /// How often the L1 is polled.
+    pub poll: Duration,
+}
+
+impl DeriveConfig {
+    /// Reads `rollup.json`.
+    pub fn from_rollup_json(path: &Path, l1_rpc_url: String) -> eyre::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("reading {}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .wrap_err_with(|| format!("{} is not JSON", path.display()))?;
+        let num = |p: &str| -> eyre::Result<u64> {
+            v.pointer(p)
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| eyre::eyre!("{}: missing {p}", path.display()))
+        };
+        let addr = |p: &str| -> eyre::Result<Address> {
+            v.pointer(p)
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| eyre::eyre!("{}: missing {p}", path.display()))?
+                .parse()
+                .wrap_err_with(|| format!("{}: {p}", path.display()))
+        };
+        Ok(Self {
+            l1_rpc_url,
+            genesis_l1: num("/genesis/l1/number")?,
+            block_time: num("/block_time")?,
+            inbox: addr("/batch_inbox_address")?,
+            batcher: addr("/genesis/system_config/batcherAddr")?,
+            portal: addr("/deposit_contract_address")?,
+            poll: Duration::from_millis(250),
+        })
+    }
+}
+
+/// The derivation thread; it stops when this is dropped.
+#[derive(Debug)]
+pub(crate) struct Derivation {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Derivation {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Where derivation stands.
+struct Pipeline {
+    config: DeriveConfig,
+    l1: Client,
+    follower: L1Follower,
+    epochs: BTreeMap<u64, L1Epoch>,
+    assembler: ChannelAssembler,
+    genesis_time: u64,
+    chain_id: u64,
+}
+
+pub(crate) fn start(config: DeriveConfig, chain: &Arc<Chain>) -> eyre::Result<Derivation> {
+    let l1 = Client::new(&config.l1_rpc_url)?;
+    let template = L1BlockAttributes {
+        batcher_hash: B256::left_padding_from(config.batcher.as_slice()),
+        ..L1BlockAttributes::dev(0, 0)
+    };
+    // From the L1 block after the one the genesis commits to; blocks already derived are
+    // skipped as their batches come by again.
+    let follower = L1Follower::new(l1.clone(), config.portal, 0, config.genesis_l1 + 1, template);
+    let r = chain.reader()?;
+    let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
+    let chain_id = chain.chain_spec().chain_id();
+    let mut p = Pipeline {
+        config,
+        l1,
+        follower,
+        epochs: BTreeMap::new(),
+        assembler: ChannelAssembler::default(),
+        genesis_time,
+        chain_id,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (halt, chain) = (stop.clone(), Arc::downgrade(chain));
+    std::thread::Builder::new().name("derivation".into()).spawn(move || {
+        while !halt.load(Ordering::Relaxed)
+            && let Some(chain) = chain.upgrade()
+        {
+            if let Err(err) = p.step(&chain) {
+                tracing::warn!(target: "node::derive", err = %format!("{err:#}"), "derivation failed");
+            }
+            drop(chain);
+            std::thread::sleep(p.config.poll);
+        }
+    })?;
+    Ok(Derivation { stop })
+}
+
+impl Pipeline {
+    /// Reads the next L1 blocks and derives what their batches hold.
+    fn step(&mut self, chain: &Chain) -> eyre::Result<()> {
+        for epoch in self.follower.poll(32)? {
+            let n = epoch.attrs.number;
+            self.epochs.insert(n, epoch);
+            let block = self
+                .l1
+                .call("eth_getBlockByNumber", serde_json::json!([format!("{n:#x}"), true]))?;
+            for tx in block["transactions"].as_array().into_iter().flatten() {
+                let addr = |k: &str| tx[k].as_str().and_then(|a| a.parse::<Address>().ok());
+                if addr("to") != Some(self.config.inbox)
+                    || addr("from") != Some(self.config.batcher)
+                {
+                    continue;
+                }
+                let input = tx["input"].as_str().unwrap_or_default();
+                let Ok(data) = alloy_primitives::hex::decode(input) else { continue };
+                let Ok(frames) = parse_batcher_tx(&data) else {
+                    tracing::debug!(target: "node::derive", l1 = n, "dropping a malformed batcher transaction");
+                    continue;
+                };
+                for frame in frames {
+                    let (_, done) = self.assembler.add(frame, n);
+                    if let Some(channel) = done {
+                        self.derive_channel(chain, &channel)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn derive_channel(&mut self, chain: &Chain, channel: &[u8]) -> eyre::Result<()> {
+        let batches =
+            match read_channel(channel, self.genesis_time, self.config.block_time, self.chain_id) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::debug!(target: "node::derive", %e, "dropping an unreadable channel");
+                    return Ok(());
+                }
+            };
+        for batch in batches {
+            for el in batch.blocks {
+                self.derive_element(chain, el)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn derive_element(&mut self, chain: &Chain, el: SpanElement) -> eyre::Result<()> {
+        let head = chain.head();
+        if el.timestamp <= head.header.timestamp {
+            return Ok(()); // derived already
+        }
+        if el.timestamp != head.header.timestamp + self.config.block_time {
+            tracing::debug!(target: "node::derive", ts = el.timestamp, head = head.header.timestamp, "dropping a batch that does not follow the head");
+            return Ok(());
+        }
+        let (origin, seq) = chain.l1_origin()?;
+        let (attrs, seq, deposits) = if el.epoch == origin.number {
+            (origin, seq + 1, Vec::new())
+        } else if el.epoch == origin.number + 1 {
+            let Some(epoch) = self.epochs.get(&el.epoch) else {
+                tracing::debug!(target: "node::derive", epoch = el.epoch, "a batch for an L1 block not read yet");
+                return Ok(());
+            };
+            (epoch.attrs, 0, epoch.deposits.clone())
+        } else {
+            tracing::debug!(target: "node::derive", epoch = el.epoch, origin = origin.number, "dropping a batch with an L1 origin out of order");
+            return Ok(());
+        };
+        let mut txs = Vec::with_capacity(el.txs.len());
+        for raw in &el.txs {
+            let tx =
+                TxEnvelope::decode_2718(&mut raw.as_ref()).wrap_err("a batched transaction")?;
+            let hash = tx.tx_hash();
+            let tx = tx.try_into_recovered().map_err(|e| eyre::eyre!("recovering {hash}: {e}"))?;
+            txs.push(Arc::new(PooledTx { tx, hash }));
+        }
+        let (number, hash) = chain.derive_block(el.timestamp, attrs, seq, deposits, txs)?;
+        tracing::info!(target: "node::derive", number, %hash, epoch = el.epoch, "derived block");
+        // Epochs below the origin are not needed again.
+        let keep = attrs.number;
+        self.epochs.retain(|n, _| *n >= keep);
+        Ok(())
+    }
+}
