@@ -1238,6 +1238,26 @@ fn a_follower_derives_the_sequencers_chain_from_the_l1_alone() {
             .count();
     }
     assert_eq!(deposits, 1, "the deposit was derived once");
+    // Heads: the follower's safe head is what it derived; the sequencer's is what it checked
+    // against its batches on the L1; finalized never passes safe.
+    let number = |n: &Launched, tag: &str| {
+        common::hex_u64(&n.rpc("eth_getBlockByNumber", serde_json::json!([tag, false]))["number"])
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while number(&node, "safe") < batched {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sequencer's safe head stays below {batched}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(number(&follower, "safe") >= batched);
+    for n in [&node, &follower] {
+        let status = n.rpc("optimism_syncStatus", serde_json::json!([]));
+        let (safe, fin) = (&status["safe_l2"]["number"], &status["finalized_l2"]["number"]);
+        assert!(safe.as_u64().unwrap() >= batched && fin.as_u64() <= safe.as_u64(), "{status}");
+        assert!(number(n, "finalized") <= number(n, "safe"));
+    }
     // The follower holds no keys and mines nothing by itself.
     assert_eq!(follower.rpc("eth_accounts", serde_json::json!([])), serde_json::json!([]));
 }

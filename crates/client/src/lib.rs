@@ -186,6 +186,14 @@ impl Client {
         self.run("eth_blockNumber", |p| async move { p.get_block_number().await })
     }
 
+    /// The safe head (`eth_getBlockByNumber("safe")`): the newest block derived from the L1.
+    pub fn safe_block_number(&self) -> eyre::Result<u64> {
+        let block = self.run("eth_getBlockByNumber", |p| async move {
+            p.get_block_by_number(BlockNumberOrTag::Safe).await
+        })?;
+        Ok(block.ok_or_else(|| eyre!("{} has no safe block", self.url))?.header.number)
+    }
+
     /// The timestamp of the latest block.
     pub fn latest_timestamp(&self) -> eyre::Result<u64> {
         let block = self.run("eth_getBlockByNumber", |p| async move {

@@ -80,6 +80,15 @@ impl DeriveConfig {
     }
 }
 
+/// What derivation does with a derived block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A follower: build it.
+    Build,
+    /// The sequencer: check its own block is the one the L1 describes (then it is safe).
+    Verify,
+}
+
 /// The derivation thread; it stops when this is dropped.
 #[derive(Debug)]
 pub(crate) struct Derivation {
@@ -101,9 +110,18 @@ struct Pipeline {
     assembler: ChannelAssembler,
     genesis_time: u64,
     chain_id: u64,
+    mode: Mode,
+    /// The L1 block whose batch made each recent safe block safe (for the finalized head).
+    safe_from: BTreeMap<u64, u64>,
+    /// The L1 block being read.
+    l1_block: u64,
 }
 
-pub(crate) fn start(config: DeriveConfig, chain: &Arc<Chain>) -> eyre::Result<Derivation> {
+pub(crate) fn start(
+    config: DeriveConfig,
+    chain: &Arc<Chain>,
+    mode: Mode,
+) -> eyre::Result<Derivation> {
     let l1 = Client::new(&config.l1_rpc_url)?;
     let template = L1BlockAttributes {
         batcher_hash: B256::left_padding_from(config.batcher.as_slice()),
@@ -123,6 +141,9 @@ pub(crate) fn start(config: DeriveConfig, chain: &Arc<Chain>) -> eyre::Result<De
         assembler: ChannelAssembler::default(),
         genesis_time,
         chain_id,
+        mode,
+        safe_from: BTreeMap::new(),
+        l1_block: 0,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let (halt, chain) = (stop.clone(), Arc::downgrade(chain));
@@ -145,6 +166,7 @@ impl Pipeline {
     fn step(&mut self, chain: &Chain) -> eyre::Result<()> {
         for epoch in self.follower.poll(32)? {
             let n = epoch.attrs.number;
+            self.l1_block = n;
             self.epochs.insert(n, epoch);
             let block = self
                 .l1
@@ -170,6 +192,25 @@ impl Pipeline {
                 }
             }
         }
+        self.update_finalized(chain)
+    }
+
+    /// The finalized head: the newest safe block made safe by a finalized L1 block.
+    fn update_finalized(&mut self, chain: &Chain) -> eyre::Result<()> {
+        let Some(&newest) = self.safe_from.keys().next_back() else { return Ok(()) };
+        let b = self.l1.call("eth_getBlockByNumber", serde_json::json!(["finalized", false]))?;
+        let Some(l1_final) = b["number"]
+            .as_str()
+            .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok())
+        else {
+            return Ok(());
+        };
+        let finalized =
+            self.safe_from.iter().filter(|(_, l1)| **l1 <= l1_final).map(|(l2, _)| *l2).max();
+        if let Some(f) = finalized {
+            chain.set_l1_heads(newest, f)?;
+            self.safe_from.retain(|l2, _| *l2 >= f);
+        }
         Ok(())
     }
 
@@ -191,6 +232,9 @@ impl Pipeline {
     }
 
     fn derive_element(&mut self, chain: &Chain, el: SpanElement) -> eyre::Result<()> {
+        if self.mode == Mode::Verify {
+            return self.verify_element(chain, &el);
+        }
         let head = chain.head();
         if el.timestamp <= head.header.timestamp {
             return Ok(()); // derived already
@@ -222,9 +266,40 @@ impl Pipeline {
         }
         let (number, hash) = chain.derive_block(el.timestamp, attrs, seq, deposits, txs)?;
         tracing::info!(target: "node::derive", number, %hash, epoch = el.epoch, "derived block");
+        self.made_safe(chain, number)?;
         // Epochs below the origin are not needed again.
         let keep = attrs.number;
         self.epochs.retain(|n, _| *n >= keep);
         Ok(())
+    }
+
+    /// The sequencer's side: its block at the element's time must hold exactly the element's
+    /// transactions on the element's L1 origin, and follow the safe head; then it is safe.
+    fn verify_element(&mut self, chain: &Chain, el: &SpanElement) -> eyre::Result<()> {
+        let Some(since) = el.timestamp.checked_sub(self.genesis_time) else { return Ok(()) };
+        let n = since / self.config.block_time.max(1);
+        let r = chain.store().reader()?;
+        let safe = r.safe_head()?;
+        if n != safe + 1 {
+            return Ok(()); // already safe, or not next
+        }
+        let (Some(header), Some(body)) = (r.header(n)?, r.body(n)?) else { return Ok(()) };
+        let head = r.head()?.unwrap_or_default();
+        let (origin, _) = crate::chain::l1_origin_at(&r, n, head)?;
+        let ours: Vec<B256> =
+            body.iter().filter(|(_, t)| !t.is_deposit()).map(|(_, t)| t.tx_hash()).collect();
+        let theirs: Vec<B256> = el.txs.iter().map(alloy_primitives::keccak256).collect();
+        if header.timestamp != el.timestamp || origin.number != el.epoch || ours != theirs {
+            tracing::error!(target: "node::derive", block = n, "the L1's batch does not describe this block: it stays unsafe");
+            return Ok(());
+        }
+        drop(r);
+        self.made_safe(chain, n)
+    }
+
+    fn made_safe(&mut self, chain: &Chain, n: u64) -> eyre::Result<()> {
+        self.safe_from.insert(n, self.l1_block);
+        let finalized = chain.store().reader()?.finalized_head()?;
+        chain.set_l1_heads(n, finalized)
     }
 }

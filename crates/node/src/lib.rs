@@ -125,7 +125,10 @@ impl Node {
         let derivation = match config.derive {
             Some(d) => {
                 let c = chain.clone();
-                Some(tokio::task::spawn_blocking(move || derive::start(d, &c)).await??)
+                Some(
+                    tokio::task::spawn_blocking(move || derive::start(d, &c, derive::Mode::Build))
+                        .await??,
+                )
             }
             None => None,
         };

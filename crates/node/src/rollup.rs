@@ -137,6 +137,8 @@ pub const MAX_SEQUENCER_DRIFT: u64 = 1800;
 #[derive(Debug)]
 pub(crate) struct Rollup {
     stop: Arc<AtomicBool>,
+    /// Derivation checking the sequencer's own blocks against its batches (the safe head).
+    _safe: crate::derive::Derivation,
 }
 
 impl Drop for Rollup {
@@ -187,6 +189,24 @@ pub(crate) fn start(
     } else {
         tracing::info!(batcher = %d.config.batcher, "not SystemConfig's batcher: no batches");
     }
+    let genesis_l1 = {
+        let r = chain.store().reader()?;
+        let head = r.head()?.unwrap_or_default();
+        crate::chain::l1_origin_at(&r, 0, head)?.0.number
+    };
+    let safe = crate::derive::start(
+        crate::derive::DeriveConfig {
+            l1_rpc_url: config.l1_rpc_url.clone(),
+            genesis_l1,
+            block_time: d.config.l2_block_time,
+            inbox: d.config.batch_inbox,
+            batcher: d.config.batcher,
+            portal: d.optimism_portal,
+            poll: config.poll.max(Duration::from_millis(250)),
+        },
+        chain,
+        crate::derive::Mode::Verify,
+    )?;
     let first = d.l1_start_block;
     let template = L1BlockAttributes {
         batcher_hash: B256::left_padding_from(d.config.batcher.as_slice()),
@@ -229,7 +249,7 @@ pub(crate) fn start(
             std::thread::sleep(poll);
         }
     })?;
-    Ok(Rollup { stop })
+    Ok(Rollup { stop, _safe: safe })
 }
 
 fn spawn_batcher(

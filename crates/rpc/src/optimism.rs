@@ -77,15 +77,16 @@ fn sync_status<C: ChainApi>(c: &Ctx<C>, r: &StoreReader) -> RpcResult<Value> {
     let unsafe_l2 = block_ref(r, head)?;
     let (origin, _) = origin_at(r, head, None)?;
     let l1 = json!({"hash": origin.hash, "number": origin.number, "timestamp": origin.timestamp});
-    // Nothing is batched to the L1 yet, so no block is derivable from it: safe and finalized
-    // stay at genesis.
-    let genesis = block_ref(r, 0)?;
+    // Safe: derived from (or, on the sequencer, checked against) the batches on the L1;
+    // finalized: made safe by a finalized L1 block. Genesis until derivation records more.
+    let safe = block_ref(r, r.safe_head()?.min(head))?;
+    let finalized = block_ref(r, r.finalized_head()?.min(head))?;
     Ok(json!({
         "current_l1": l1,
         "head_l1": l1,
         "unsafe_l2": unsafe_l2,
-        "safe_l2": genesis,
-        "finalized_l2": genesis,
+        "safe_l2": safe,
+        "finalized_l2": finalized,
     }))
 }
 

@@ -50,7 +50,9 @@ impl Proposer {
     pub fn step(&self) -> eyre::Result<Option<Proposal>> {
         let next = self.l1.view(self.oracle, &IL2OutputOracle::nextBlockNumberCall {})?;
         let next_n = u64::try_from(next).map_err(|_| eyre!("next block {next} out of range"))?;
-        if self.l2.block_number()? < next_n {
+        // Only what the L1 already holds the batches of: a proposal of an unsafe block would
+        // commit to a chain no one can derive.
+        if self.l2.safe_block_number()? < next_n {
             return Ok(None);
         }
         let due = self

@@ -45,15 +45,37 @@ impl StoreReader {
         head(&self.tx, &self.t)
     }
 
-    /// Resolves a block id to a stored block number (`None`: no such block). The tags other
-    /// than `earliest` resolve to the head of this view.
+    /// Resolves a block id to a stored block number (`None`: no such block): `safe` and
+    /// `finalized` to the heads derivation recorded (genesis until it records one), `latest`
+    /// and `pending` to the head of this view.
     pub fn resolve(&self, id: BlockId) -> StorageResult<Option<u64>> {
         let head = self.head()?.unwrap_or_default();
         Ok(match id {
             BlockId::Hash(h) => self.block_number(h.block_hash)?,
             BlockId::Number(BlockNumberOrTag::Number(n)) => (n <= head).then_some(n),
             BlockId::Number(BlockNumberOrTag::Earliest) => Some(0),
+            BlockId::Number(BlockNumberOrTag::Safe) => Some(self.l1_head(b"safe")?.min(head)),
+            BlockId::Number(BlockNumberOrTag::Finalized) => {
+                Some(self.l1_head(b"finalized")?.min(head))
+            }
             BlockId::Number(_) => Some(head),
+        })
+    }
+
+    /// The safe head: the newest block derived from (or checked against) the L1's batches.
+    pub fn safe_head(&self) -> StorageResult<u64> {
+        Ok(self.l1_head(b"safe")?.min(self.head()?.unwrap_or_default()))
+    }
+
+    /// The finalized head: the newest safe block whose batch is in a finalized L1 block.
+    pub fn finalized_head(&self) -> StorageResult<u64> {
+        Ok(self.l1_head(b"finalized")?.min(self.head()?.unwrap_or_default()))
+    }
+
+    fn l1_head(&self, key: &[u8]) -> StorageResult<u64> {
+        Ok(match self.tx.get::<Vec<u8>>(self.t.metadata.dbi(), key)? {
+            Some(v) => decode_num(tables::METADATA, &v)?,
+            None => 0,
         })
     }
 

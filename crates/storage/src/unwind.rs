@@ -147,6 +147,14 @@ impl BlockWriter {
             self.tx.del(self.t.headers, &k, None)?;
         }
         self.tx.put(self.t.metadata, b"head", num(target), WriteFlags::empty())?;
+        // What the L1 made safe or final is never above the head.
+        for key in [&b"safe"[..], b"finalized"] {
+            if let Some(v) = self.tx.get::<Vec<u8>>(self.t.metadata.dbi(), key)?
+                && codec::decode_num(tables::METADATA, &v)? > target
+            {
+                self.tx.put(self.t.metadata, key, num(target), WriteFlags::empty())?;
+            }
+        }
         Ok(())
     }
 }

@@ -299,6 +299,21 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// Records the newest block derived from the L1 (`safe`) and the newest derived from
+    /// finalized L1 blocks (`finalized`); neither moves back.
+    pub fn set_l1_heads(&mut self, safe: u64, finalized: u64) -> StorageResult<()> {
+        for (key, n) in [(&b"safe"[..], safe), (b"finalized", finalized)] {
+            let old = match self.tx.get::<Vec<u8>>(self.t.metadata.dbi(), key)? {
+                Some(v) => codec::decode_num(tables::METADATA, &v)?,
+                None => 0,
+            };
+            if n > old {
+                self.tx.put(self.t.metadata, key, num(n), WriteFlags::empty())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Records the interaction root (agent state storage root) of block `n`.
     pub fn put_interaction_root(&mut self, n: u64, root: B256) -> StorageResult<()> {
         self.tx.put(self.t.interaction_roots, num(n), root, WriteFlags::empty())?;

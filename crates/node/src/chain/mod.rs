@@ -349,6 +349,15 @@ impl Chain {
         let _ = self.rollup_config.set(config);
     }
 
+    /// Records the safe and finalized heads derivation found (never moving them back).
+    pub fn set_l1_heads(&self, safe: u64, finalized: u64) -> eyre::Result<()> {
+        let _guard = self.build_lock.lock();
+        let mut w = self.store.writer()?;
+        w.set_l1_heads(safe, finalized)?;
+        w.commit()?;
+        Ok(())
+    }
+
     /// Produces blocks on a rollup's slots: every `seconds`, each exactly that long after its
     /// parent. Set once, before the miner starts.
     pub fn set_block_time(&self, seconds: u64) {
