@@ -212,7 +212,7 @@ impl Launched {
 
     /// A follower of the rollup launched in `seq_dir`: its genesis.json and rollup.json and the
     /// L1, nothing else.
-    fn follower(l1: &str, seq_dir: &Path, datadir: &Path) -> Self {
+    fn follower(l1: &str, seq_dir: &Path, datadir: &Path, sequencer: &str) -> Self {
         let genesis = seq_dir.join("genesis.json");
         let rollup = seq_dir.join("rollup.json");
         let args = [
@@ -225,6 +225,8 @@ impl Launched {
             l1,
             "--http.port",
             "0",
+            "--rollup.sequencer-http",
+            sequencer,
         ];
         Self::run(&args, datadir, &[])
     }
@@ -1201,7 +1203,7 @@ fn a_follower_derives_the_sequencers_chain_from_the_l1_alone() {
 
     // A follower from an empty datadir with only genesis.json, rollup.json and the L1.
     let fdir = tempfile::tempdir().unwrap();
-    let follower = Launched::follower(&l1, dir.path(), fdir.path());
+    let follower = Launched::follower(&l1, dir.path(), fdir.path(), &node.url);
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
         let head = common::hex_u64(&follower.rpc("eth_blockNumber", serde_json::json!([])));
@@ -1258,6 +1260,19 @@ fn a_follower_derives_the_sequencers_chain_from_the_l1_alone() {
         assert!(safe.as_u64().unwrap() >= batched && fin.as_u64() <= safe.as_u64(), "{status}");
         assert!(number(n, "finalized") <= number(n, "safe"));
     }
-    // The follower holds no keys and mines nothing by itself.
+    // The follower holds no keys and mines nothing by itself: a transaction sent to it goes to
+    // the sequencer, which mines it, and comes back to the follower through the L1.
     assert_eq!(follower.rpc("eth_accounts", serde_json::json!([])), serde_json::json!([]));
+    let (raw, hash) = common::signed_transfer(&agnt2_primitives::dev_signers(2)[1], 3);
+    assert_eq!(follower.rpc("eth_sendRawTransaction", serde_json::json!([raw])), hash);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let receipt = |n: &Launched| n.rpc("eth_getTransactionReceipt", serde_json::json!([hash]));
+    while receipt(&node).is_null() || receipt(&follower).is_null() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the forwarded transaction did not come back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(receipt(&node)["blockHash"], receipt(&follower)["blockHash"]);
 }

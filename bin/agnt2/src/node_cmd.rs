@@ -226,13 +226,19 @@ pub(crate) struct FollowArgs {
     /// The L1's JSON-RPC (`http(s)://` or `ws(s)://`) a follower derives from.
     #[arg(long = "l1.rpc-url", value_name = "URL", requires = "rollup_config")]
     l1_rpc_url: Option<String>,
+    /// The sequencer's JSON-RPC: raw transactions sent to this follower go there (op-geth's
+    /// `--rollup.sequencerhttp`). Without it a follower refuses them.
+    #[arg(long = "rollup.sequencer-http", value_name = "URL", requires = "rollup_config")]
+    sequencer_http: Option<String>,
 }
 
 impl FollowArgs {
     pub(crate) fn derive_config(&self) -> eyre::Result<Option<agnt2_node::DeriveConfig>> {
         match (&self.rollup_config, &self.l1_rpc_url) {
             (Some(path), Some(url)) => {
-                Ok(Some(agnt2_node::DeriveConfig::from_rollup_json(path, url.clone())?))
+                let mut d = agnt2_node::DeriveConfig::from_rollup_json(path, url.clone())?;
+                d.sequencer_http = self.sequencer_http.clone();
+                Ok(Some(d))
             }
             _ => Ok(None),
         }

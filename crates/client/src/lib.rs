@@ -186,6 +186,14 @@ impl Client {
         self.run("eth_blockNumber", |p| async move { p.get_block_number().await })
     }
 
+    /// `eth_sendRawTransaction`: the hash the node answers.
+    pub fn send_raw(&self, raw: &[u8]) -> eyre::Result<B256> {
+        let raw = raw.to_vec();
+        self.run("eth_sendRawTransaction", move |p| async move {
+            p.send_raw_transaction(&raw).await.map(|pending| *pending.tx_hash())
+        })
+    }
+
     /// The safe head (`eth_getBlockByNumber("safe")`): the newest block derived from the L1.
     pub fn safe_block_number(&self) -> eyre::Result<u64> {
         let block = self.run("eth_getBlockByNumber", |p| async move {

@@ -47,6 +47,8 @@ pub struct DeriveConfig {
     pub portal: Address,
     /// How often the L1 is polled.
     pub poll: Duration,
+    /// Where raw transactions sent to this follower go (`--rollup.sequencer-http`).
+    pub sequencer_http: Option<String>,
 }
 
 impl DeriveConfig {
@@ -76,6 +78,7 @@ impl DeriveConfig {
             batcher: addr("/genesis/system_config/batcherAddr")?,
             portal: addr("/deposit_contract_address")?,
             poll: Duration::from_millis(250),
+            sequencer_http: None,
         })
     }
 }

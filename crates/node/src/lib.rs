@@ -89,6 +89,10 @@ impl Node {
         if let Some(d) = &config.derive {
             eyre::ensure!(config.rollup.is_none(), "a node either sequences or derives");
             chain.set_block_time(d.block_time);
+            chain.set_follower();
+            if let Some(url) = &d.sequencer_http {
+                chain.set_sequencer(agnt2_client::Client::new(url)?);
+            }
         }
         // A follower builds only the blocks it derives.
         let miner = match config.derive {

@@ -203,6 +203,7 @@ pub(crate) fn start(
             batcher: d.config.batcher,
             portal: d.optimism_portal,
             poll: config.poll.max(Duration::from_millis(250)),
+            sequencer_http: None,
         },
         chain,
         crate::derive::Mode::Verify,

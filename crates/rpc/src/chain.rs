@@ -101,4 +101,17 @@ pub trait ChainApi: DevApi + Send + Sync + 'static {
     fn rollup_config(&self) -> Option<serde_json::Value> {
         None
     }
+    /// Whether raw transactions go to a sequencer instead of this node's pool (a follower with
+    /// `--rollup.sequencer-http`, as op-geth forwards them).
+    fn forwards_transactions(&self) -> bool {
+        false
+    }
+    /// Sends a raw transaction to the sequencer; its hash, or the sequencer's refusal.
+    fn forward_raw(
+        &self,
+        raw: alloy_primitives::Bytes,
+    ) -> Pin<Box<dyn Future<Output = Result<B256, String>> + Send>> {
+        let _ = raw;
+        Box::pin(async { Err("this node forwards no transactions".to_string()) })
+    }
 }

@@ -25,6 +25,7 @@ pub(crate) fn module<C: ChainApi>(
     let limits = config.limits;
     let filters = Filters::new(limits);
     let tracing = TracingPermits::default();
+    let (api_forwards, forward_api) = (api.forwards_transactions(), api.clone());
     let h = Handler::new(Ctx { api, filters, limits, tracing, apis });
 
     let mut m = RpcModule::new(());
@@ -39,6 +40,19 @@ pub(crate) fn module<C: ChainApi>(
     m.merge(OptimismApiServer::into_rpc(h.clone()))?;
     if config.dev {
         m.merge(DevControlsServer::into_rpc(h))?;
+    }
+    if api_forwards {
+        // A follower: raw transactions go to the sequencer, as op-geth forwards them.
+        m.remove_method("eth_sendRawTransaction");
+        m.register_async_method("eth_sendRawTransaction", move |params, _, _| {
+            let api = forward_api.clone();
+            async move {
+                let raw: alloy_primitives::Bytes = params.one()?;
+                api.forward_raw(raw)
+                    .await
+                    .map_err(|e| jsonrpsee::types::ErrorObjectOwned::owned(-32000, e, None::<()>))
+            }
+        })?;
     }
     // Drop what neither transport serves: it answers -32601 as a method that does not exist.
     let served = config.http_api.union(&config.ws_api);

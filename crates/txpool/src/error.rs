@@ -5,6 +5,11 @@ use alloy_primitives::{B256, U256};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PoolError {
+    /// A follower without a sequencer to forward to: it mines nothing.
+    #[error(
+        "this node derives the chain from its L1 and mines nothing: send transactions to the sequencer (or start it with --rollup.sequencer-http)"
+    )]
+    NotSequencing,
     /// The bytes are not a transaction.
     #[error("failed to decode signed transaction: {0}")]
     Decode(String),

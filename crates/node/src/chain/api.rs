@@ -40,6 +40,9 @@ impl ChainApi for Chain {
     }
 
     fn submit(&self, raw: &[u8]) -> Result<B256, PoolError> {
+        if self.is_follower() {
+            return Err(PoolError::NotSequencing);
+        }
         let (tx, hash) = decode_and_recover(raw, self.spec.chain_id())?;
         self.submit_recovered(tx, hash)
     }
@@ -74,6 +77,24 @@ impl ChainApi for Chain {
 
     fn subscribe_pending(&self) -> broadcast::Receiver<B256> {
         self.pending.subscribe()
+    }
+
+    fn forwards_transactions(&self) -> bool {
+        self.sequencer.get().is_some()
+    }
+
+    fn forward_raw(
+        &self,
+        raw: alloy_primitives::Bytes,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<B256, String>> + Send>> {
+        let sequencer = self.sequencer.get().cloned();
+        Box::pin(async move {
+            let Some(client) = sequencer else { return Err("no sequencer to forward to".into()) };
+            tokio::task::spawn_blocking(move || client.send_raw(&raw))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("{e:#}"))
+        })
     }
 
     fn rollup_config(&self) -> Option<serde_json::Value> {

@@ -86,6 +86,10 @@ pub struct Chain {
     /// A rollup's block time: block `n + 1` is exactly this many seconds after block `n`, and
     /// the miner produces one per slot, empty or not (what derivation from L1 requires).
     block_time: std::sync::OnceLock<u64>,
+    /// A follower's sequencer, which raw transactions are forwarded to.
+    sequencer: std::sync::OnceLock<agnt2_client::Client>,
+    /// It derives its blocks from the L1 and mines none.
+    follower: AtomicBool,
 }
 
 /// How a [`Chain`] runs.
@@ -180,6 +184,8 @@ impl Chain {
             l1: std::sync::OnceLock::new(),
             rollup_config: std::sync::OnceLock::new(),
             block_time: std::sync::OnceLock::new(),
+            sequencer: std::sync::OnceLock::new(),
+            follower: AtomicBool::new(false),
         }))
     }
 
@@ -347,6 +353,21 @@ impl Chain {
     /// Sets the rollup configuration served by `optimism_rollupConfig`.
     pub fn set_rollup_config(&self, config: serde_json::Value) {
         let _ = self.rollup_config.set(config);
+    }
+
+    /// Marks the chain a follower: it derives its blocks and its pool takes no transactions.
+    pub fn set_follower(&self) {
+        self.follower.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether it derives its blocks from the L1.
+    pub fn is_follower(&self) -> bool {
+        self.follower.load(Ordering::Relaxed)
+    }
+
+    /// Forwards raw transactions to `sequencer` instead of the pool (a follower).
+    pub fn set_sequencer(&self, sequencer: agnt2_client::Client) {
+        let _ = self.sequencer.set(sequencer);
     }
 
     /// Records the safe and finalized heads derivation found (never moving them back).
