@@ -1263,7 +1263,12 @@ fn a_follower_derives_the_sequencers_chain_from_the_l1_alone() {
     // The follower holds no keys and mines nothing by itself: a transaction sent to it goes to
     // the sequencer, which mines it, and comes back to the follower through the L1.
     assert_eq!(follower.rpc("eth_accounts", serde_json::json!([])), serde_json::json!([]));
-    let (raw, hash) = common::signed_transfer(&agnt2_primitives::dev_signers(2)[1], 3);
+    // (The L1 deposit above came from the same account: it took a nonce on L2 too.)
+    let signer = &agnt2_primitives::dev_signers(2)[1];
+    let nonce = common::hex_u64(
+        &node.rpc("eth_getTransactionCount", serde_json::json!([signer.address(), "pending"])),
+    );
+    let (raw, hash) = common::signed_transfer(signer, nonce);
     assert_eq!(follower.rpc("eth_sendRawTransaction", serde_json::json!([raw])), hash);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let receipt = |n: &Launched| n.rpc("eth_getTransactionReceipt", serde_json::json!([hash]));

@@ -196,10 +196,36 @@ impl Client {
 
     /// The safe head (`eth_getBlockByNumber("safe")`): the newest block derived from the L1.
     pub fn safe_block_number(&self) -> eyre::Result<u64> {
-        let block = self.run("eth_getBlockByNumber", |p| async move {
-            p.get_block_by_number(BlockNumberOrTag::Safe).await
+        self.tagged_block_number(BlockNumberOrTag::Safe)?
+            .ok_or_else(|| eyre!("{} has no safe block", self.url))
+    }
+
+    /// The number of the block `tag` names (`finalized`, `safe`, …); `None` when the node has
+    /// none yet.
+    pub fn tagged_block_number(&self, tag: BlockNumberOrTag) -> eyre::Result<Option<u64>> {
+        let block =
+            self.run(
+                "eth_getBlockByNumber",
+                move |p| async move { p.get_block_by_number(tag).await },
+            )?;
+        Ok(block.map(|b| b.header.number))
+    }
+
+    /// The transactions of block `n` as (sender, recipient, input); `None` when the node does
+    /// not have the block.
+    pub fn block_calls(&self, n: u64) -> eyre::Result<Option<Vec<Call>>> {
+        let block = self.run("eth_getBlockByNumber", move |p| async move {
+            p.get_block_by_number(BlockNumberOrTag::Number(n)).full().await
         })?;
-        Ok(block.ok_or_else(|| eyre!("{} has no safe block", self.url))?.header.number)
+        Ok(block.map(|b| {
+            b.transactions
+                .txns()
+                .map(|t| {
+                    use alloy_consensus::Transaction as _;
+                    (t.inner.inner.signer(), t.to(), t.input().clone())
+                })
+                .collect()
+        }))
     }
 
     /// The timestamp of the latest block.
@@ -433,6 +459,9 @@ pub fn parse_amount(s: &str) -> eyre::Result<U256> {
     U256::from_str_radix(&digits, 10)
         .map_err(|_| eyre!("bad amount {s:?}: wei, or a number with ether/gwei/wei"))
 }
+
+/// A transaction as (sender, recipient — `None` for a creation —, input).
+pub type Call = (Address, Option<Address>, Bytes);
 
 /// The lock that serialises sending from `who` within this process.
 fn sender_lock(who: Address) -> std::sync::Arc<std::sync::Mutex<()>> {

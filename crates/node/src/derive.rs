@@ -17,7 +17,7 @@ use agnt2_rpc::ChainApi;
 use agnt2_settlement::follow::L1Follower;
 use agnt2_txpool::PooledTx;
 use alloy_consensus::transaction::SignerRecoverable;
-use alloy_eips::eip2718::Decodable2718;
+use alloy_eips::{BlockNumberOrTag, eip2718::Decodable2718};
 use alloy_primitives::{Address, B256};
 use eyre::WrapErr;
 use std::{
@@ -171,18 +171,12 @@ impl Pipeline {
             let n = epoch.attrs.number;
             self.l1_block = n;
             self.epochs.insert(n, epoch);
-            let block = self
-                .l1
-                .call("eth_getBlockByNumber", serde_json::json!([format!("{n:#x}"), true]))?;
-            for tx in block["transactions"].as_array().into_iter().flatten() {
-                let addr = |k: &str| tx[k].as_str().and_then(|a| a.parse::<Address>().ok());
-                if addr("to") != Some(self.config.inbox)
-                    || addr("from") != Some(self.config.batcher)
-                {
+            let calls =
+                self.l1.block_calls(n)?.ok_or_else(|| eyre::eyre!("L1 block {n} is missing"))?;
+            for (from, to, data) in calls {
+                if to != Some(self.config.inbox) || from != self.config.batcher {
                     continue;
                 }
-                let input = tx["input"].as_str().unwrap_or_default();
-                let Ok(data) = alloy_primitives::hex::decode(input) else { continue };
                 let Ok(frames) = parse_batcher_tx(&data) else {
                     tracing::debug!(target: "node::derive", l1 = n, "dropping a malformed batcher transaction");
                     continue;
@@ -201,11 +195,7 @@ impl Pipeline {
     /// The finalized head: the newest safe block made safe by a finalized L1 block.
     fn update_finalized(&mut self, chain: &Chain) -> eyre::Result<()> {
         let Some(&newest) = self.safe_from.keys().next_back() else { return Ok(()) };
-        let b = self.l1.call("eth_getBlockByNumber", serde_json::json!(["finalized", false]))?;
-        let Some(l1_final) = b["number"]
-            .as_str()
-            .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok())
-        else {
+        let Some(l1_final) = self.l1.tagged_block_number(BlockNumberOrTag::Finalized)? else {
             return Ok(());
         };
         let finalized =
