@@ -1026,6 +1026,19 @@ fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1_and
     assert!(value("agnt2_batcher_blocks_total") >= next - 1);
     assert!(value("agnt2_batcher_l1_gas_used_total") >= 21_000 * txs);
     assert_eq!(value("agnt2_batcher_reposts_total"), 0);
+    // The safe head, which the sequencer checks against its batches, is exported too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, text) = common::post_raw(metrics.parse().unwrap(), b"");
+        let safe = text.lines().find_map(|l| {
+            l.strip_prefix("agnt2_safe_block_number ").and_then(|v| v.trim().parse::<f64>().ok())
+        });
+        if safe.is_some_and(|s| s >= 1.0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no safe head in the metrics: {safe:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     for h in &hashes {
         assert!(
             blocks.iter().any(|b| b["txs"].as_array().unwrap().iter().any(|t| {

@@ -27,6 +27,8 @@ pub(crate) struct ChainMetrics {
     /// Transactions executed directly at commit in parallel blocks.
     pub(crate) direct: Counter,
     head: Gauge,
+    safe: Gauge,
+    finalized: Gauge,
     pending: Gauge,
     queued: Gauge,
     db_bytes: Gauge,
@@ -62,6 +64,14 @@ impl Default for ChainMetrics {
                  speculated)",
             ),
             head: r.gauge("agnt2_head_block_number", "Head block number"),
+            safe: r.gauge(
+                "agnt2_safe_block_number",
+                "Safe head: the newest block derived from (or checked against) the L1's batches",
+            ),
+            finalized: r.gauge(
+                "agnt2_finalized_block_number",
+                "Finalized head: the newest safe block whose batch is in a finalized L1 block",
+            ),
             pending: r.gauge("agnt2_txpool_pending", "Executable pool transactions"),
             queued: r.gauge("agnt2_txpool_queued", "Pool transactions waiting for a nonce"),
             db_bytes: r.gauge("agnt2_db_size_bytes", "Bytes in MDBX pages across tables"),
@@ -77,6 +87,10 @@ fn render(chain: &Chain) -> String {
     let db_bytes: usize =
         chain.store().stats().map(|s| s.iter().map(|t| t.bytes).sum()).unwrap_or_default();
     m.head.set(chain.head().number as f64);
+    if let Ok(r) = chain.store().reader() {
+        m.safe.set(r.safe_head().unwrap_or_default() as f64);
+        m.finalized.set(r.finalized_head().unwrap_or_default() as f64);
+    }
     m.pending.set(status.pending as f64);
     m.queued.set(status.queued as f64);
     m.db_bytes.set(db_bytes as f64);
