@@ -1294,3 +1294,62 @@ fn a_follower_derives_the_sequencers_chain_from_the_l1_alone() {
     }
     assert_eq!(receipt(&node)["blockHash"], receipt(&follower)["blockHash"]);
 }
+
+/// The inbox is open to anyone: a stranger's batch (well formed, for the very next block) and
+/// garbage are not derived; only the batcher rollup.json names counts.
+#[test]
+fn a_follower_ignores_batches_from_strangers_and_garbage() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    // A sequencer that posts nothing: whatever the follower derives comes from the strangers.
+    let node = Launched::start_args(&l1, dir.path(), &["--no-batcher"]);
+    let d = deployment(dir.path());
+    let inbox = d["config"]["batchInbox"].as_str().unwrap();
+    let genesis = node.rpc("eth_getBlockByNumber", serde_json::json!(["0x0", false]));
+    let one = node.rpc("eth_getBlockByNumber", serde_json::json!(["0x1", true]));
+    // Block 1 as the sequencer built it (same time, same L1 origin), but without transactions:
+    // a valid batch for the follower's next block, from the wrong key.
+    let l1_info =
+        alloy_primitives::hex::decode(one["transactions"][0]["input"].as_str().unwrap()).unwrap();
+    let seq = u64::from_be_bytes(l1_info[12..20].try_into().unwrap());
+    let epoch = u64::from_be_bytes(l1_info[28..36].try_into().unwrap());
+    let epoch_hash = alloy_primitives::B256::from_slice(&l1_info[100..132]);
+    let block = agnt2_batch::BlockInput {
+        timestamp: common::hex_u64(&one["timestamp"]),
+        parent_hash: genesis["hash"].as_str().unwrap().parse().unwrap(),
+        l1_origin: (epoch, epoch_hash),
+        sequence_number: seq,
+        txs: vec![],
+    };
+    let chain_id = common::hex_u64(&node.rpc("eth_chainId", serde_json::json!([])));
+    let batch =
+        agnt2_batch::span::encode(&[block], common::hex_u64(&genesis["timestamp"]), 1, chain_id)
+            .unwrap();
+    let mut channel = agnt2_batch::ChannelOut::new([0x5e; 16]);
+    channel.add_batch(&batch);
+    let frames = channel.frames(120_000).unwrap();
+    let forged = alloy_primitives::hex::encode_prefixed(agnt2_batch::batcher_tx_data(&frames));
+    for data in [forged.as_str(), "0x00deadbeef", "0x01"] {
+        cast(&["send", inbox, data, "--private-key", common::DEV_KEY1, "--rpc-url", &l1]);
+    }
+    let fdir = tempfile::tempdir().unwrap();
+    let follower = Launched::follower(&l1, dir.path(), fdir.path(), &node.url);
+    // The follower reads the L1 past those transactions and derives nothing from them.
+    let l1c = agnt2_client::Client::new(&l1).unwrap();
+    let target = l1c.block_number().unwrap() + 3;
+    while l1c.block_number().unwrap() < target {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let head = common::hex_u64(&follower.rpc("eth_blockNumber", serde_json::json!([])));
+    let log = std::fs::read_to_string(fdir.path().join("node.log")).unwrap_or_default();
+    assert_eq!(head, 0, "the follower derived a stranger's batch; its log:\n{log}");
+    assert_eq!(
+        common::hex_u64(
+            &follower.rpc("eth_getBlockByNumber", serde_json::json!(["safe", false]))["number"]
+        ),
+        0
+    );
+}
