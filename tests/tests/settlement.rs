@@ -205,7 +205,10 @@ impl Launched {
 
     fn spawn(l1: &str, datadir: &Path, env: &[(&str, PathBuf)], args: &[&str]) -> Self {
         let mut launch = vec!["launch", "--dev", "--l1.rpc-url", l1, "--l1.key", DEV_KEY0];
-        launch.extend(["--http.port", "0", "--block-time", "200", "--l1.poll-ms", "50"]);
+        launch.extend(["--http.port", "0", "--block-time", "200"]);
+        if !args.contains(&"--l1.poll-ms") {
+            launch.extend(["--l1.poll-ms", "50"]);
+        }
         launch.extend(args);
         Self::run(&launch, datadir, env)
     }
@@ -914,7 +917,9 @@ fn launch_follow_and_bridge_over_tls_through_a_rate_limited_endpoint() {
     let untrusted = launch_env(&l1, dir.path(), &["--deploy-only"], &[]);
     assert!(!untrusted.status.success(), "a certificate of an unknown CA was accepted");
 
-    let node = Launched::start_env(&l1, dir.path(), &env);
+    // Polling the L1 once a second: the node's follower, batcher, proposer and safe-head check
+    // share the endpoint's 20 requests a second with the bridge CLI.
+    let node = Launched::spawn(&l1, dir.path(), &env, &["--l1.poll-ms", "1000"]);
     let l2_addr = node.url.trim_start_matches("http://").parse().unwrap();
     let l2_tls = common::TlsProxy::start(l2_addr, None);
     // One bundle trusted for both proxies (each made its own CA).

@@ -140,13 +140,21 @@ impl Batcher {
     /// Drops the channels the L1 lost and those now final; returns the first L2 block to post
     /// again when a channel was lost.
     fn check_l1(&mut self) -> eyre::Result<Option<u64>> {
-        let head = self.l1.block_number()?;
+        // One request in the common case: when the newest inclusion block is still the one
+        // recorded, so are all its ancestors (every older inclusion block). Hosted endpoints
+        // count requests.
+        let Some(&(n, hash)) = self.state.pending.iter().flat_map(|p| &p.l1).max_by_key(|b| b.0)
+        else {
+            return Ok(None);
+        };
         let mut lost = None;
-        'channels: for (i, p) in self.state.pending.iter().enumerate() {
-            for (n, hash) in &p.l1 {
-                if self.l1.header(*n)?.map(|h| h.hash) != Some(*hash) {
-                    lost = Some(i);
-                    break 'channels;
+        if self.l1.header(n)?.map(|h| h.hash) != Some(hash) {
+            'channels: for (i, p) in self.state.pending.iter().enumerate() {
+                for (n, hash) in &p.l1 {
+                    if self.l1.header(*n)?.map(|h| h.hash) != Some(*hash) {
+                        lost = Some(i);
+                        break 'channels;
+                    }
                 }
             }
         }
@@ -156,7 +164,8 @@ impl Batcher {
             self.state.next = first;
             first
         });
-        self.state.pending.retain(|p| p.l1.iter().any(|(n, _)| n + REORG_DEPTH > head));
+        // Channels deep enough are final; n is at most the L1's head.
+        self.state.pending.retain(|p| p.l1.iter().any(|(b, _)| b + REORG_DEPTH > n));
         if rewound.is_some() {
             write_state(&self.config.cursor, &self.state)?;
         }

@@ -167,7 +167,11 @@ pub(crate) fn start(
 impl Pipeline {
     /// Reads the next L1 blocks and derives what their batches hold.
     fn step(&mut self, chain: &Chain) -> eyre::Result<()> {
-        for epoch in self.follower.poll(32)? {
+        let epochs = self.follower.poll(32)?;
+        if epochs.is_empty() {
+            return Ok(()); // nothing new on the L1: no more requests this round
+        }
+        for epoch in epochs {
             let n = epoch.attrs.number;
             self.l1_block = n;
             self.epochs.insert(n, epoch);

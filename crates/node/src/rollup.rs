@@ -202,7 +202,8 @@ pub(crate) fn start(
             inbox: d.config.batch_inbox,
             batcher: d.config.batcher,
             portal: d.optimism_portal,
-            poll: config.poll.max(Duration::from_millis(250)),
+            // Checking its own blocks is not urgent: at most a round a second.
+            poll: config.poll.max(Duration::from_secs(1)),
             sequencer_http: None,
         },
         chain,
@@ -219,12 +220,16 @@ pub(crate) fn start(
     tracing::info!(next = follower.next(), portal = %d.optimism_portal, "following the L1");
     let chain = Arc::downgrade(chain);
     let (poll, halt) = (config.poll, stop.clone());
+    // The reorg check costs a request: about once a second, whatever the poll interval.
+    let check_every = (Duration::from_secs(1).as_millis() / poll.as_millis().max(1)).max(1);
     std::thread::Builder::new().name("l1-follower".into()).spawn(move || {
+        let mut round: u128 = 0;
         while !halt.load(Ordering::Relaxed)
             && let Some(chain) = chain.upgrade()
         {
+            round += 1;
             let mut step = || -> eyre::Result<()> {
-                if follower.reorged()? {
+                if round.is_multiple_of(check_every) && follower.reorged()? {
                     tracing::warn!("the L1 reorganised blocks the L2 follows: re-deriving");
                     resume(&chain, &mut follower, first)?;
                 }

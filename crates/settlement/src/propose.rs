@@ -38,21 +38,33 @@ pub struct Proposer {
     l2: Client,
     oracle: Address,
     key: PrivateKeySigner,
+    /// The oracle's next block as last read (it moves only when an output is proposed).
+    next: std::cell::Cell<Option<u64>>,
 }
 
 impl Proposer {
     /// A proposer signing with `key` (the oracle's proposer).
     pub fn new(l1: Client, l2: Client, oracle: Address, key: PrivateKeySigner) -> Self {
-        Self { l1, l2, oracle, key }
+        Self { l1, l2, oracle, key, next: std::cell::Cell::new(None) }
     }
 
     /// Proposes the next output if it is due; `None` when there is nothing to do yet.
+    ///
+    /// Asks the L2 first (its safe head) and the L1 only once that block is there: the L1 is
+    /// often a hosted endpoint that counts requests.
     pub fn step(&self) -> eyre::Result<Option<Proposal>> {
+        let safe = self.l2.safe_block_number()?;
+        if let Some(next) = self.next.get()
+            && safe < next
+        {
+            return Ok(None);
+        }
         let next = self.l1.view(self.oracle, &IL2OutputOracle::nextBlockNumberCall {})?;
         let next_n = u64::try_from(next).map_err(|_| eyre!("next block {next} out of range"))?;
+        self.next.set(Some(next_n));
         // Only what the L1 already holds the batches of: a proposal of an unsafe block would
         // commit to a chain no one can derive.
-        if self.l2.safe_block_number()? < next_n {
+        if safe < next_n {
             return Ok(None);
         }
         let due = self
