@@ -1298,6 +1298,50 @@ fn a_follower_derives_the_sequencers_chain_from_the_l1_alone() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(receipt(&node)["blockHash"], receipt(&follower)["blockHash"]);
+
+    // Killed and restarted on its datadir, the follower resumes near its safe head (not from
+    // the L1's genesis) and derives what was batched meanwhile, identically.
+    let mut follower = follower;
+    let safe_before = common::hex_u64(
+        &follower.rpc("eth_getBlockByNumber", serde_json::json!(["safe", false]))["number"],
+    );
+    follower.kill9();
+    let derived = common::hex_u64(&node.rpc("eth_blockNumber", serde_json::json!([])));
+    let batched = wait_batched(dir.path(), derived + 5) - 1;
+    let follower = Launched::follower(&l1, dir.path(), fdir.path(), &node.url);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while common::hex_u64(&follower.rpc("eth_blockNumber", serde_json::json!([]))) < batched {
+        assert!(std::time::Instant::now() < deadline, "the restarted follower did not catch up");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for n in [batched - 1, batched] {
+        let id = serde_json::json!([format!("0x{n:x}"), false]);
+        let (a, b) = (
+            node.rpc("eth_getBlockByNumber", id.clone()),
+            follower.rpc("eth_getBlockByNumber", id),
+        );
+        assert_eq!(a["hash"], b["hash"], "block {n} after the restart");
+    }
+    // The log line, without its terminal colours: "deriving from the L1 safe=N l1=M".
+    let raw = std::fs::read_to_string(fdir.path().join("node.log")).unwrap();
+    let mut log = String::new();
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            log.push(c);
+        }
+    }
+    let safe_at_start = log
+        .lines()
+        .filter(|l| l.contains("deriving from the L1"))
+        .filter_map(|l| l.split("safe=").nth(1)?.split_whitespace().next()?.parse::<u64>().ok())
+        .next_back();
+    assert!(
+        safe_at_start.is_some_and(|s| s >= safe_before && s > 0),
+        "resumed from {safe_at_start:?}, its safe head was {safe_before}:\n{log}"
+    );
 }
 
 /// The inbox is open to anyone: a stranger's batch (well formed, for the very next block) and

@@ -130,10 +130,22 @@ pub(crate) fn start(
         batcher_hash: B256::left_padding_from(config.batcher.as_slice()),
         ..L1BlockAttributes::dev(0, 0)
     };
-    // From the L1 block after the one the genesis commits to; blocks already derived are
-    // skipped as their batches come by again.
-    let follower = L1Follower::new(l1.clone(), config.portal, 0, config.genesis_l1 + 1, template);
+    // From a channel timeout before the safe head's L1 origin (a channel carrying the next
+    // block opened no earlier), or from the L1 block after the genesis's; blocks already derived
+    // are skipped as their batches come by again.
     let r = chain.reader()?;
+    let safe = r.safe_head()?;
+    let head = r.head()?.unwrap_or_default();
+    let start = match safe {
+        0 => config.genesis_l1 + 1,
+        n => crate::chain::l1_origin_at(&r, n, head)?
+            .0
+            .number
+            .saturating_sub(agnt2_batch::assembler::GRANITE_CHANNEL_TIMEOUT)
+            .max(config.genesis_l1 + 1),
+    };
+    tracing::info!(target: "node::derive", safe, l1 = start, "deriving from the L1");
+    let follower = L1Follower::new(l1.clone(), config.portal, 0, start, template);
     let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
     let chain_id = chain.chain_spec().chain_id();
     let mut p = Pipeline {
