@@ -99,16 +99,7 @@ fn kona_derives_the_same_blocks_from_our_batcher_transactions() {
         );
     }
     let input = json!({"genesis_time": 1_000, "block_time": 2, "chain_id": CHAIN, "txs": txs});
-    let mut child = Command::new(kona_check())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "kona refused: {}", String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = kona(&input);
     let got = v["blocks"].as_array().unwrap();
     assert_eq!(got.len(), blocks.len());
     for (g, want) in got.iter().zip(&blocks) {

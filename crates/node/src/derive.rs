@@ -118,6 +118,8 @@ struct Pipeline {
     safe_from: BTreeMap<u64, u64>,
     /// The L1 block being read.
     l1_block: u64,
+    /// The safe head as this round moves it (written once at the end of the round).
+    safe: u64,
 }
 
 pub(crate) fn start(
@@ -159,6 +161,7 @@ pub(crate) fn start(
         mode,
         safe_from: BTreeMap::new(),
         l1_block: 0,
+        safe,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let (halt, chain) = (stop.clone(), Arc::downgrade(chain));
@@ -183,6 +186,9 @@ impl Pipeline {
         if epochs.is_empty() {
             return Ok(()); // nothing new on the L1: no more requests this round
         }
+        // An unwind may have moved the stored safe head back.
+        self.safe = self.safe.min(chain.store().reader()?.safe_head()?);
+        let before = self.safe;
         for epoch in epochs {
             let n = epoch.attrs.number;
             self.l1_block = n;
@@ -205,20 +211,24 @@ impl Pipeline {
                 }
             }
         }
-        self.update_finalized(chain)
+        self.update_heads(chain, before)
     }
 
-    /// The finalized head: the newest safe block made safe by a finalized L1 block.
-    fn update_finalized(&mut self, chain: &Chain) -> eyre::Result<()> {
-        let Some(&newest) = self.safe_from.keys().next_back() else { return Ok(()) };
-        let Some(l1_final) = self.l1.tagged_block_number(BlockNumberOrTag::Finalized)? else {
+    /// Writes the round's heads once: the safe head it reached and the finalized head (the
+    /// newest safe block made safe by a finalized L1 block).
+    fn update_heads(&mut self, chain: &Chain, safe_before: u64) -> eyre::Result<()> {
+        if self.safe_from.is_empty() {
             return Ok(());
-        };
-        let finalized =
-            self.safe_from.iter().filter(|(_, l1)| **l1 <= l1_final).map(|(l2, _)| *l2).max();
+        }
+        let l1_final = self.l1.tagged_block_number(BlockNumberOrTag::Finalized)?;
+        let finalized = l1_final.and_then(|l1_final| {
+            self.safe_from.iter().filter(|(_, l1)| **l1 <= l1_final).map(|(l2, _)| *l2).max()
+        });
         if let Some(f) = finalized {
-            chain.set_l1_heads(newest, f)?;
             self.safe_from.retain(|l2, _| *l2 >= f);
+        }
+        if self.safe > safe_before || finalized.is_some() {
+            chain.set_l1_heads(self.safe, finalized.unwrap_or(0))?;
         }
         Ok(())
     }
@@ -275,7 +285,7 @@ impl Pipeline {
         }
         let (number, hash) = chain.derive_block(el.timestamp, attrs, seq, deposits, txs)?;
         tracing::info!(target: "node::derive", number, %hash, epoch = el.epoch, "derived block");
-        self.made_safe(chain, number)?;
+        self.made_safe(number);
         // Epochs below the origin are not needed again.
         let keep = attrs.number;
         self.epochs.retain(|n, _| *n >= keep);
@@ -287,11 +297,10 @@ impl Pipeline {
     fn verify_element(&mut self, chain: &Chain, el: &SpanElement) -> eyre::Result<()> {
         let Some(since) = el.timestamp.checked_sub(self.genesis_time) else { return Ok(()) };
         let n = since / self.config.block_time.max(1);
-        let r = chain.store().reader()?;
-        let safe = r.safe_head()?;
-        if n != safe + 1 {
+        if n != self.safe + 1 {
             return Ok(()); // already safe, or not next
         }
+        let r = chain.store().reader()?;
         let (Some(header), Some(body)) = (r.header(n)?, r.body(n)?) else { return Ok(()) };
         let head = r.head()?.unwrap_or_default();
         let (origin, _) = crate::chain::l1_origin_at(&r, n, head)?;
@@ -302,13 +311,12 @@ impl Pipeline {
             tracing::error!(target: "node::derive", block = n, "the L1's batch does not describe this block: it stays unsafe");
             return Ok(());
         }
-        drop(r);
-        self.made_safe(chain, n)
+        self.made_safe(n);
+        Ok(())
     }
 
-    fn made_safe(&mut self, chain: &Chain, n: u64) -> eyre::Result<()> {
+    fn made_safe(&mut self, n: u64) {
         self.safe_from.insert(n, self.l1_block);
-        let finalized = chain.store().reader()?.finalized_head()?;
-        chain.set_l1_heads(n, finalized)
+        self.safe = n;
     }
 }
