@@ -6,13 +6,15 @@
 //! - a **channel** ([`channel`]) is a brotli-compressed stream (version byte `0x01`, Fjord) of
 //!   RLP strings, each `batch_version ‖ batch`;
 //! - a channel is cut into **frames** ([`frame`]) that travel in **batcher transactions**: a
-//!   derivation version byte `0x00` followed by frames, sent to the batch inbox.
+//!   derivation version byte `0x00` followed by frames, sent to the batch inbox as calldata or
+//!   in EIP-4844 blobs ([`blob`]).
 //!
 //! Pure data: no I/O. The encodings are checked against kona-protocol (an implementation this
 //! project did not write) in `tests/kona.rs`.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod assembler;
+pub mod blob;
 pub mod channel;
 pub mod frame;
 pub mod span;

@@ -118,3 +118,83 @@ fn kona_derives_the_same_blocks_from_our_batcher_transactions() {
         format!("0x{}", alloy_primitives::hex::encode(&blocks[6].l1_origin.1[..20]))
     );
 }
+
+/// An L1 block as kona-derive's blob source reads it: a blob transaction from the batcher to
+/// the inbox, a calldata one, and a stranger's blob transaction to the inbox in between (whose
+/// blob kona must skip by index).
+#[test]
+fn kona_reads_our_blobs_as_we_do() {
+    use agnt2_batch::blob;
+    use alloy_consensus::TxEip4844;
+    use alloy_eips::eip4844::{BlobTransactionSidecar, env_settings::EnvKzgSettings};
+    use alloy_primitives::{Address, TxKind, U256};
+    use alloy_signer_local::PrivateKeySigner;
+
+    let (inbox, batcher, stranger) =
+        (Address::repeat_byte(0xff), PrivateKeySigner::random(), PrivateKeySigner::random());
+    let blocks = blocks();
+    let mut ch = ChannelOut::new([7; 16]);
+    ch.add_batch(&span::encode(&blocks, 1_000, 2, CHAIN).unwrap());
+    let frames = ch.frames(300).unwrap();
+    assert!(frames.len() > 3);
+    // One frame per blob, as the batcher posts them.
+    let datas: Vec<Vec<u8>> = frames.iter().map(|f| batcher_tx_data([f])).collect();
+    let blobs: Vec<_> = datas[..3].iter().map(|d| blob::encode(d).unwrap()).collect();
+    let junk = vec![blob::encode(b"not frames").unwrap()];
+    let hashes = |blobs: &[alloy_eips::eip4844::Blob]| {
+        BlobTransactionSidecar::try_from_blobs_with_settings(
+            blobs.to_vec(),
+            EnvKzgSettings::Default.get(),
+        )
+        .unwrap()
+        .versioned_hashes()
+        .collect::<Vec<_>>()
+    };
+    let blob_tx = |key: &PrivateKeySigner, nonce, blobs: &[_]| {
+        common::signed(
+            key,
+            TxEip4844 {
+                chain_id: 1,
+                nonce,
+                gas_limit: 21_000,
+                max_fee_per_gas: 1,
+                to: inbox,
+                blob_versioned_hashes: hashes(blobs),
+                max_fee_per_blob_gas: 1,
+                ..Default::default()
+            },
+        )
+    };
+    let calldata_tx = common::signed(
+        &batcher,
+        alloy_consensus::TxEip1559 {
+            chain_id: 1,
+            nonce: 1,
+            gas_limit: 100_000,
+            max_fee_per_gas: 1,
+            to: TxKind::Call(inbox),
+            value: U256::ZERO,
+            input: datas[3].clone().into(),
+            ..Default::default()
+        },
+    );
+    let txs = [blob_tx(&stranger, 0, &junk), blob_tx(&batcher, 0, &blobs), calldata_tx];
+    let all_blobs: Vec<String> = junk
+        .iter()
+        .chain(&blobs)
+        .map(|b| format!("0x{}", alloy_primitives::hex::encode(b)))
+        .collect();
+    let v = kona(&json!({"blobs": {
+        "inbox": inbox, "batcher": batcher.address(), "txs": txs, "blobs": all_blobs,
+    }}));
+    let got: Vec<Vec<u8>> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| alloy_primitives::hex::decode(d.as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(got, datas[..4].to_vec(), "kona reads the batcher's blobs, then its calldata");
+    // Our decoder reads the same data out of the same blobs.
+    let ours: Vec<Vec<u8>> = blobs.iter().map(|b| blob::decode(b).unwrap()).collect();
+    assert_eq!(ours, datas[..3].to_vec());
+}

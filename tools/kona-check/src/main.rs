@@ -2,11 +2,17 @@
 //! and prints what kona-protocol derives from them: frames → channels → batches → span batch
 //! elements `{"timestamp", "epoch", "txs": ["0x…"]}`, in channel order. Any error is fatal
 //! (non-zero exit with the reason): agnt2's tests expect kona to accept everything.
+//!
+//! Two more modes: `{"encode": …}` (kona writes batcher transactions, see [`encode`]) and
+//! `{"blobs": …}` (kona-derive's blob source reads an L1 block's transactions and blobs, see
+//! [`blobs::read`]).
 
 use kona_genesis::{ChainGenesis, HardForkConfig, RollupConfig};
 use kona_protocol::{Batch, BatchReader, BlockInfo, Channel, Frame, SingleBatch, SpanBatch};
 use serde_json::{Value, json};
 use std::io::Read;
+
+mod blobs;
 
 fn main() {
     if let Err(e) = run() {
@@ -21,6 +27,9 @@ fn run() -> Result<(), String> {
     let v: Value = serde_json::from_str(&input).map_err(|e| e.to_string())?;
     if let Some(e) = v.get("encode") {
         return encode(e);
+    }
+    if let Some(b) = v.get("blobs") {
+        return blobs::read(b);
     }
     // A rollup.json, when given, is read with kona's own serde (op-node's format, unknown
     // fields refused) and is the configuration; otherwise one is made from the numbers.

@@ -13,7 +13,7 @@ use alloy_signer_local::PrivateKeySigner;
 
 pub(crate) const CHAIN: u64 = 80042;
 
-fn signed<T>(key: &PrivateKeySigner, tx: T) -> Bytes
+pub(crate) fn signed<T>(key: &PrivateKeySigner, tx: T) -> Bytes
 where
     T: SignableTransaction<alloy_primitives::Signature>,
     TxEnvelope: From<alloy_consensus::Signed<T>>,
