@@ -942,27 +942,111 @@ fn launch_follow_and_bridge_over_tls_through_a_rate_limited_endpoint() {
         if latest >= 2 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no output root proposed over TLS");
+        if std::time::Instant::now() > deadline {
+            let log = std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!("no output root proposed over TLS; the node's log ends:\n{}", tail.join("\n"));
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
 /// The L1 transactions `from` sent to `to`, oldest first: their calldata.
-fn l1_calls(l1: &str, from: &str, to: &str) -> Vec<String> {
+/// The batcher data the L1 holds from `from` to `to`, in order: the calldata of plain
+/// transactions, and for a block with blob transactions what kona-derive's blob source reads
+/// from the block's transactions and blobs (the blobs come from anvil's beacon route, each
+/// checked against its versioned hash).
+fn l1_batcher_data(l1: &str, from: &str, to: &str) -> Vec<String> {
+    // Blobs are 128-KiB values: a debug build's copies need more than a test thread's stack.
+    let (l1, from, to) = (l1.to_string(), from.to_string(), to.to_string());
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || read_batcher_data(&l1, &from, &to))
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn read_batcher_data(l1: &str, from: &str, to: &str) -> Vec<String> {
     let c = agnt2_client::Client::new(l1).unwrap();
+    let beacon = agnt2_client::Beacon::new(l1).unwrap();
     let head = c.block_number().unwrap();
     let mut out = Vec::new();
     for n in 0..=head {
         let b =
             c.call("eth_getBlockByNumber", serde_json::json!([format!("0x{n:x}"), true])).unwrap();
-        for t in b["transactions"].as_array().unwrap() {
-            let is = |k: &str, v: &str| t[k].as_str().is_some_and(|x| x.eq_ignore_ascii_case(v));
-            if is("from", from) && is("to", to) {
-                out.push(t["input"].as_str().unwrap().to_string());
-            }
+        let txs = b["transactions"].as_array().unwrap();
+        let is =
+            |t: &Value, k: &str, v: &str| t[k].as_str().is_some_and(|x| x.eq_ignore_ascii_case(v));
+        let ours: Vec<&Value> =
+            txs.iter().filter(|t| is(t, "from", from) && is(t, "to", to)).collect();
+        let blob_hashes = |t: &Value| -> Vec<alloy_primitives::B256> {
+            t["blobVersionedHashes"]
+                .as_array()
+                .map(|h| h.iter().map(|h| h.as_str().unwrap().parse().unwrap()).collect())
+                .unwrap_or_default()
+        };
+        if ours.iter().all(|t| blob_hashes(t).is_empty()) {
+            out.extend(ours.iter().map(|t| t["input"].as_str().unwrap().to_string()));
+            continue;
         }
+        // Every transaction of the block (kona counts the blobs of strangers' transactions
+        // too), as signed, without sidecars.
+        let raws: Vec<String> = txs
+            .iter()
+            .map(|t| {
+                let raw =
+                    c.call("eth_getRawTransactionByHash", serde_json::json!([t["hash"]])).unwrap();
+                let bytes = alloy_primitives::hex::decode(raw.as_str().unwrap()).unwrap();
+                use alloy_eips::eip2718::{Decodable2718, Encodable2718};
+                let env = alloy_consensus::TxEnvelope::decode_2718(&mut bytes.as_slice()).unwrap();
+                let plain = match env {
+                    alloy_consensus::TxEnvelope::Eip4844(s) => {
+                        let (tx, sig, _) = s.into_parts();
+                        let tx = tx.tx().clone();
+                        alloy_consensus::TxEnvelope::Eip4844(
+                            alloy_consensus::SignableTransaction::into_signed(tx, sig).into(),
+                        )
+                        .encoded_2718()
+                    }
+                    _ => bytes,
+                };
+                format!("0x{}", alloy_primitives::hex::encode(plain))
+            })
+            .collect();
+        let hashes: Vec<alloy_primitives::B256> = txs.iter().flat_map(blob_hashes).collect();
+        let ts = common::hex_u64(&b["timestamp"]);
+        let blobs: Vec<String> = beacon
+            .blobs(n, ts, &hashes)
+            .unwrap()
+            .iter()
+            .map(|b| format!("0x{}", alloy_primitives::hex::encode(b)))
+            .collect();
+        let read = kona(&serde_json::json!({"blobs": {
+            "inbox": to, "batcher": from, "txs": raws, "blobs": blobs,
+        }}));
+        out.extend(
+            read["data"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()),
+        );
     }
     out
+}
+
+/// Runs tools/kona-check on `input` and returns what it prints.
+fn kona(input: &Value) -> Value {
+    let kona = workspace().join("target/debug/kona-check");
+    assert!(kona.exists(), "build {} with `make kona-check`", kona.display());
+    let mut child = Command::new(kona)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "kona refused: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
@@ -1018,15 +1102,17 @@ fn the_batcher_posts_every_block_and_kona_derives_the_same_chain_from_the_l1_and
         (d["config"]["batcher"].as_str().unwrap(), d["config"]["batchInbox"].as_str().unwrap());
     // Metrics first: a transaction is counted after its receipt, so the L1 read after holds it.
     let (_, text) = common::post_raw(metrics.parse().unwrap(), b"");
-    let calls = l1_calls(&l1, batcher, inbox);
+    let calls = l1_batcher_data(&l1, batcher, inbox);
     let value = |name: &str| -> u64 {
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("{name} ")).and_then(|v| v.trim().parse().ok()))
             .unwrap_or_else(|| panic!("{name} missing in:\n{text}"))
     };
-    let txs = value("agnt2_batcher_txs_total");
-    assert!(txs as usize <= calls.len() && txs >= 1, "{txs} counted, {} on the L1", calls.len());
-    let bytes: usize = calls.iter().take(txs as usize).map(|c| (c.len() - 2) / 2).sum();
+    let (txs, blobs) = (value("agnt2_batcher_txs_total"), value("agnt2_batcher_blobs_total"));
+    // Blobs by default: one frame per blob, each blob one item of batcher data.
+    assert!(txs >= 1 && blobs >= txs, "{txs} transactions, {blobs} blobs");
+    assert!(blobs as usize <= calls.len(), "{blobs} counted, {} on the L1", calls.len());
+    let bytes: usize = calls.iter().take(blobs as usize).map(|c| (c.len() - 2) / 2).sum();
     assert_eq!(value("agnt2_batcher_bytes_total") as usize, bytes);
     assert!(value("agnt2_batcher_blocks_total") >= next - 1);
     assert!(value("agnt2_batcher_l1_gas_used_total") >= 21_000 * txs);
@@ -1091,7 +1177,7 @@ fn derive_with_kona(node: &Launched, l1: &str, dir: &tempfile::TempDir, d: &Valu
         d["config"]["batcher"].as_str().unwrap().to_string(),
         d["config"]["batchInbox"].as_str().unwrap().to_string(),
     );
-    let calls = l1_calls(l1, &batcher, &inbox);
+    let calls = l1_batcher_data(l1, &batcher, &inbox);
     assert!(!calls.is_empty());
     let genesis = node.rpc("eth_getBlockByNumber", serde_json::json!(["0x0", false]));
     let rollup: Value =
@@ -1106,20 +1192,7 @@ fn derive_with_kona(node: &Launched, l1: &str, dir: &tempfile::TempDir, d: &Valu
     assert!(same(&rollup["batch_inbox_address"], &inbox));
     assert!(same(&rollup["genesis"]["system_config"]["batcherAddr"], &batcher));
     assert!(same(&rollup["deposit_contract_address"], d["optimismPortal"].as_str().unwrap()));
-    let input = serde_json::json!({"rollup_config": rollup, "txs": calls});
-    let kona = workspace().join("target/debug/kona-check");
-    assert!(kona.exists(), "build {} with `make kona-check`", kona.display());
-    let mut child = Command::new(kona)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "kona refused: {}", String::from_utf8_lossy(&out.stderr));
-    let derived: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let derived = kona(&serde_json::json!({"rollup_config": rollup, "txs": calls}));
     // A block posted again (after the L1 lost its first batch) counts once, as derivation
     // drops batches for blocks it already has.
     let mut seen = std::collections::BTreeSet::new();
@@ -1176,16 +1249,18 @@ fn a_batch_the_l1_reorganises_away_is_posted_again() {
     let l1 = format!("http://{}", anvil.addr);
     let dir = tempfile::tempdir().unwrap();
     ok(&launch(&l1, dir.path(), &["--deploy-only"]));
-    let node = Launched::start(&l1, dir.path());
+    // Calldata here (blobs elsewhere), so kona reads both kinds of batcher transaction.
+    let node =
+        Launched::start_args(&l1, dir.path(), &["--batcher.data-availability-type", "calldata"]);
     let d = deployment(dir.path());
     let before = wait_batched(dir.path(), 4);
     let l1c = agnt2_client::Client::new(&l1).unwrap();
     let inbox = d["config"]["batchInbox"].as_str().unwrap().to_string();
     let batcher = d["config"]["batcher"].as_str().unwrap().to_string();
-    let posted = l1_calls(&l1, &batcher, &inbox).len();
+    let posted = l1_batcher_data(&l1, &batcher, &inbox).len();
     // Replace the newest three L1 blocks with empty ones: the batches in them are gone.
     l1c.call("anvil_reorg", serde_json::json!([3, []])).expect("anvil_reorg");
-    let after = l1_calls(&l1, &batcher, &inbox).len();
+    let after = l1_batcher_data(&l1, &batcher, &inbox).len();
     assert!(after < posted, "the reorg dropped no batch ({posted} → {after})");
     // The batcher notices and posts those blocks again; derivation then finds every block.
     let next = wait_batched(dir.path(), before + 3);
@@ -1384,6 +1459,22 @@ fn a_follower_ignores_batches_from_strangers_and_garbage() {
     for data in [forged.as_str(), "0x00deadbeef", "0x01"] {
         cast(&["send", inbox, data, "--private-key", common::DEV_KEY1, "--rpc-url", &l1]);
     }
+    // The same batch in a blob, next to a blob of garbage (cell proofs and all: anvil checks).
+    let (url, to) = (l1.clone(), inbox.parse().unwrap());
+    let forged_data = agnt2_batch::batcher_tx_data(&frames);
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let key: alloy_signer_local::PrivateKeySigner = common::DEV_KEY1.parse().unwrap();
+            let blobs = vec![
+                agnt2_batch::blob::encode(&forged_data).unwrap(),
+                agnt2_batch::blob::encode(b"\x00garbage").unwrap(),
+            ];
+            agnt2_client::Client::new(&url).unwrap().transact_blobs(&key, to, blobs).unwrap();
+        })
+        .unwrap()
+        .join()
+        .unwrap();
     let fdir = tempfile::tempdir().unwrap();
     let follower = Launched::follower(&l1, dir.path(), fdir.path(), &node.url);
     // The follower reads the L1 past those transactions and derives nothing from them.

@@ -60,6 +60,14 @@ pub(crate) struct LaunchArgs {
     /// Do not post batches to the L1 (another process holding the batcher key posts them).
     #[arg(long = "no-batcher")]
     pub(crate) no_batcher: bool,
+    /// How batches reach the L1: `blobs` (EIP-4844, one frame per blob, up to six blobs per
+    /// transaction) or `calldata` (one frame per transaction).
+    #[arg(long = "batcher.data-availability-type", value_name = "TYPE", default_value = "blobs")]
+    pub(crate) da: agnt2_node::DataAvailability,
+    /// The L1 beacon node's API, where blobs are read back from (default: --l1.rpc-url, where
+    /// anvil serves it).
+    #[arg(long = "l1.beacon-url", value_name = "URL")]
+    pub(crate) l1_beacon_url: Option<String>,
     /// The proposer's key (default: the operator key); output roots are posted when it is the
     /// oracle's proposer.
     #[arg(
@@ -142,6 +150,8 @@ pub(crate) fn rollup_config(
         poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
         proposer: Some(args.proposer_key()?),
         batcher: if args.no_batcher { None } else { Some(args.proposer_key()?) },
+        da: args.da,
+        l1_beacon_url: args.l1_beacon_url.clone(),
     })
 }
 

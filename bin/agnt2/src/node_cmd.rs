@@ -230,6 +230,10 @@ pub(crate) struct FollowArgs {
     /// `--rollup.sequencerhttp`). Without it a follower refuses them.
     #[arg(long = "rollup.sequencer-http", value_name = "URL", requires = "rollup_config")]
     sequencer_http: Option<String>,
+    /// The L1 beacon node's API (`http(s)://`), where blob batches are read from (op-node's
+    /// `--l1.beacon`). Default: --l1.rpc-url, where anvil serves it.
+    #[arg(long = "l1.beacon-url", value_name = "URL", requires = "rollup_config")]
+    l1_beacon_url: Option<String>,
 }
 
 impl FollowArgs {
@@ -238,6 +242,7 @@ impl FollowArgs {
             (Some(path), Some(url)) => {
                 let mut d = agnt2_node::DeriveConfig::from_rollup_json(path, url.clone())?;
                 d.sequencer_http = self.sequencer_http.clone();
+                d.l1_beacon_url = self.l1_beacon_url.clone();
                 Ok(Some(d))
             }
             _ => Ok(None),

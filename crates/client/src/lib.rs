@@ -6,7 +6,12 @@
 //! hub, the CLIs, the benchmarks and settlement (deployments, disputes, watching logs) from
 //! synchronous code; async code uses [`Client::provider`] directly.
 
+mod beacon;
+mod blobs;
 mod rt;
+
+pub use beacon::{Beacon, versioned_hash};
+pub use blobs::MAX_BLOBS_PER_TX;
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::{BlockNumberOrTag, eip2718::Encodable2718};
@@ -47,6 +52,8 @@ pub struct Client {
     timeout: Duration,
     /// The endpoint's chain id, read once (a chain does not change it).
     chain_id: std::sync::Arc<std::sync::OnceLock<u64>>,
+    /// Whether the node wants EIP-7594 blob sidecars, read once.
+    cell_proofs: std::sync::Arc<std::sync::OnceLock<bool>>,
 }
 
 /// Retries what a rate limit or an unreachable server answers: the request was not served.
@@ -76,7 +83,7 @@ fn is_connection_error(e: &TransportError) -> bool {
 
 /// Installs ring as rustls' process-wide crypto provider (once; a provider another part of the
 /// process installed first stays).
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
@@ -113,8 +120,15 @@ impl Client {
             bail!("RPC URL must start with http://, https://, ws:// or wss:// (got {url})");
         };
         let provider = RootProvider::new(client.clone());
-        let chain_id = Default::default();
-        Ok(Self { url: url.to_string(), http, provider, rpc: client, timeout, chain_id })
+        Ok(Self {
+            url: url.to_string(),
+            http,
+            provider,
+            rpc: client,
+            timeout,
+            chain_id: Default::default(),
+            cell_proofs: Default::default(),
+        })
     }
 
     /// The URL.
@@ -211,8 +225,8 @@ impl Client {
         Ok(block.map(|b| b.header.number))
     }
 
-    /// The transactions of block `n` as (sender, recipient, input); `None` when the node does
-    /// not have the block.
+    /// The transactions of block `n` (sender, recipient, input, blob hashes); `None` when the
+    /// node does not have the block.
     pub fn block_calls(&self, n: u64) -> eyre::Result<Option<Vec<Call>>> {
         let block = self.run("eth_getBlockByNumber", move |p| async move {
             p.get_block_by_number(BlockNumberOrTag::Number(n)).full().await
@@ -222,7 +236,15 @@ impl Client {
                 .txns()
                 .map(|t| {
                     use alloy_consensus::Transaction as _;
-                    (t.inner.inner.signer(), t.to(), t.input().clone())
+                    Call {
+                        from: t.inner.inner.signer(),
+                        to: t.to(),
+                        input: t.input().clone(),
+                        blob_hashes: t
+                            .blob_versioned_hashes()
+                            .map(<[B256]>::to_vec)
+                            .unwrap_or_default(),
+                    }
                 })
                 .collect()
         }))
@@ -464,8 +486,18 @@ pub fn parse_amount(s: &str) -> eyre::Result<U256> {
         .map_err(|_| eyre!("bad amount {s:?}: wei, or a number with ether/gwei/wei"))
 }
 
-/// A transaction as (sender, recipient — `None` for a creation —, input).
-pub type Call = (Address, Option<Address>, Bytes);
+/// A transaction of a block, as derivation reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The sender.
+    pub from: Address,
+    /// The recipient (`None` for a creation).
+    pub to: Option<Address>,
+    /// The input.
+    pub input: Bytes,
+    /// The versioned hashes of its blobs (empty unless EIP-4844).
+    pub blob_hashes: Vec<B256>,
+}
 
 /// The lock that serialises sending from `who` within this process.
 fn sender_lock(who: Address) -> std::sync::Arc<std::sync::Mutex<()>> {

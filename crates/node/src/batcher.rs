@@ -1,6 +1,7 @@
 //! The batcher: posts the chain's blocks to the L1's batch inbox, from the batcher key
-//! SystemConfig names, as span batches in brotli channels cut into frames (one frame per
-//! calldata transaction).
+//! SystemConfig names, as span batches in brotli channels cut into frames: one frame per blob
+//! and up to six blobs per EIP-4844 transaction (the default), or one frame per calldata
+//! transaction.
 //!
 //! Its state (a JSON file in the datadir) is the next block to post and, for the channels not
 //! yet [`REORG_DEPTH`] blocks deep on the L1, the L1 blocks their frames were included in. It
@@ -10,8 +11,8 @@
 //! channel and every later one are posted again.
 
 use crate::Chain;
-use agnt2_batch::{BlockInput, ChannelOut, batcher_tx_data, span};
-use agnt2_client::Client;
+use agnt2_batch::{BlockInput, ChannelOut, Frame, batcher_tx_data, blob, span};
+use agnt2_client::{AnyTransactionReceipt, Client, MAX_BLOBS_PER_TX};
 use agnt2_metrics::{Counter, Gauge, Registry};
 use agnt2_rpc::ChainApi;
 use alloy_primitives::{Address, Bytes, U256, keccak256};
@@ -27,9 +28,44 @@ pub const REORG_DEPTH: u64 = 64;
 /// calldata (`MaxFrameSize` 120,000), under geth's 128 KiB transaction size limit.
 pub const MAX_FRAME_SIZE: usize = 120_000;
 
+/// How batches reach the L1 (op-batcher's `--data-availability-type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DataAvailability {
+    /// EIP-4844 blobs: one frame per blob, up to six blobs per transaction.
+    #[default]
+    Blobs,
+    /// Calldata: one frame per transaction.
+    Calldata,
+}
+
+impl std::str::FromStr for DataAvailability {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "blobs" => Ok(Self::Blobs),
+            "calldata" => Ok(Self::Calldata),
+            _ => Err(format!("{s:?}: expected blobs or calldata")),
+        }
+    }
+}
+
+impl DataAvailability {
+    /// The largest frame one unit (a blob, a calldata transaction) carries.
+    const fn max_frame_size(self) -> usize {
+        match self {
+            // The derivation version byte comes first.
+            Self::Blobs => blob::MAX_BLOB_DATA_SIZE - 1,
+            Self::Calldata => MAX_FRAME_SIZE,
+        }
+    }
+}
+
 /// How the batcher runs.
 #[derive(Debug, Clone)]
 pub struct BatcherConfig {
+    /// Blobs or calldata.
+    pub da: DataAvailability,
     /// The batcher key (SystemConfig's `batcherHash`).
     pub key: PrivateKeySigner,
     /// The batch inbox on the L1.
@@ -45,9 +81,11 @@ pub struct BatcherConfig {
 pub struct Posted {
     /// The first and last L2 blocks of the channel.
     pub blocks: (u64, u64),
-    /// Calldata transactions sent.
+    /// L1 transactions sent.
     pub txs: usize,
-    /// Bytes of calldata.
+    /// Blobs sent.
+    pub blobs: usize,
+    /// Bytes of batcher data (the frames and their version bytes, before blob encoding).
     pub bytes: usize,
 }
 
@@ -73,6 +111,7 @@ struct Metrics {
     channels: Counter,
     txs: Counter,
     bytes: Counter,
+    blobs: Counter,
     blocks: Counter,
     l1_gas: Counter,
     l1_fee_gwei: Counter,
@@ -85,7 +124,11 @@ impl Metrics {
         Self {
             channels: r.counter("agnt2_batcher_channels_total", "Channels posted to the L1"),
             txs: r.counter("agnt2_batcher_txs_total", "Batcher transactions included on the L1"),
-            bytes: r.counter("agnt2_batcher_bytes_total", "Calldata bytes posted to the L1"),
+            bytes: r.counter(
+                "agnt2_batcher_bytes_total",
+                "Batcher data posted to the L1 (frames, in calldata or blobs), in bytes",
+            ),
+            blobs: r.counter("agnt2_batcher_blobs_total", "Blobs posted to the L1"),
             blocks: r
                 .counter("agnt2_batcher_blocks_total", "L2 blocks posted (again after a reorg)"),
             l1_gas: r.counter(
@@ -94,7 +137,7 @@ impl Metrics {
             ),
             l1_fee_gwei: r.counter(
                 "agnt2_batcher_l1_fee_gwei_total",
-                "What the batcher's transactions paid on the L1, in gwei",
+                "What the batcher's transactions paid on the L1 (gas and blob gas), in gwei",
             ),
             reposts: r.counter(
                 "agnt2_batcher_reposts_total",
@@ -207,35 +250,71 @@ impl Batcher {
         id.copy_from_slice(&keccak256(seed)[..16]);
         let mut channel = ChannelOut::new(id);
         channel.add_batch(&batch);
-        let frames = channel.frames(MAX_FRAME_SIZE)?;
-        let mut bytes = 0;
+        let frames = channel.frames(self.config.da.max_frame_size())?;
+        let (mut bytes, mut blobs) = (0, 0);
         let mut included = Vec::new();
-        for f in &frames {
-            let data = batcher_tx_data([f]);
-            bytes += data.len();
-            // Fails on a revert as well: a frame that is not on the L1 is posted again with
-            // its channel at the next round.
-            let r = self
-                .l1
-                .transact_receipt(&self.config.key, Some(self.config.inbox), U256::ZERO, data)
-                .wrap_err("posting a frame to the batch inbox")?;
+        // Fails on a revert as well: a frame that is not on the L1 is posted again with its
+        // channel at the next round.
+        let units: Vec<&[Frame]> = match self.config.da {
+            DataAvailability::Blobs => frames.chunks(MAX_BLOBS_PER_TX).collect(),
+            DataAvailability::Calldata => frames.chunks(1).collect(),
+        };
+        for unit in &units {
+            let r = match self.config.da {
+                DataAvailability::Blobs => {
+                    let datas: Vec<Vec<u8>> = unit.iter().map(|f| batcher_tx_data([f])).collect();
+                    bytes += datas.iter().map(Vec::len).sum::<usize>();
+                    blobs += datas.len();
+                    let encoded = datas
+                        .iter()
+                        .map(|d| blob::encode(d))
+                        .collect::<Result<Vec<_>, _>>()
+                        .wrap_err("encoding a frame into a blob")?;
+                    self.l1
+                        .transact_blobs(&self.config.key, self.config.inbox, encoded)
+                        .wrap_err("posting frames to the batch inbox in blobs")?
+                }
+                DataAvailability::Calldata => {
+                    let data = batcher_tx_data(unit.iter());
+                    bytes += data.len();
+                    self.l1
+                        .transact_receipt(
+                            &self.config.key,
+                            Some(self.config.inbox),
+                            U256::ZERO,
+                            data,
+                        )
+                        .wrap_err("posting a frame to the batch inbox")?
+                }
+            };
             if let (Some(n), Some(h)) = (r.block_number, r.block_hash) {
                 included.push((n, h));
             }
-            self.metrics.txs.increment(1);
-            self.metrics.l1_gas.increment(r.gas_used);
-            let fee = u128::from(r.gas_used).saturating_mul(r.effective_gas_price);
-            self.metrics.l1_fee_gwei.increment((fee / 1_000_000_000) as u64);
+            self.count(&r);
         }
+        self.metrics.blobs.increment(blobs as u64);
         self.metrics.channels.increment(1);
         self.metrics.bytes.increment(bytes as u64);
         self.metrics.blocks.increment(last + 1 - next);
         self.metrics.pending_blocks.set((head - last) as f64);
-        let posted = Posted { blocks: (next, last), txs: frames.len(), bytes };
+        let posted = Posted { blocks: (next, last), txs: units.len(), blobs, bytes };
         self.state.pending.push(Posting { first: next, l1: included });
         self.state.next = last + 1;
         write_state(&self.config.cursor, &self.state)?;
         Ok(Some(posted))
+    }
+}
+
+impl Batcher {
+    /// Counts an included batcher transaction: gas and blob gas paid.
+    fn count(&self, r: &AnyTransactionReceipt) {
+        self.metrics.txs.increment(1);
+        self.metrics.l1_gas.increment(r.gas_used);
+        let fee = u128::from(r.gas_used).saturating_mul(r.effective_gas_price).saturating_add(
+            u128::from(r.blob_gas_used.unwrap_or_default())
+                .saturating_mul(r.blob_gas_price.unwrap_or_default()),
+        );
+        self.metrics.l1_fee_gwei.increment((fee / 1_000_000_000) as u64);
     }
 }
 

@@ -4,14 +4,15 @@
 //! come out with the sequencer's hashes and state roots.
 //!
 //! Rules applied (specs/protocol/derivation.md, Holocene): only transactions to the inbox from
-//! the batcher SystemConfig names count; frames go through the Holocene channel assembler; a
+//! the batcher SystemConfig names count, their calldata or, for blob transactions, each blob
+//! (read from the L1's beacon API, checked against its versioned hash); frames go through the Holocene channel assembler; a
 //! block must be exactly `block_time` after the derived head and keep its L1 origin or move to
 //! the next L1 block; blocks already derived are skipped. Not yet: the sequencing window
 //! (deposit-only blocks when the sequencer posts nothing), L1 reorgs, SystemConfig updates.
 
 use crate::Chain;
 use agnt2_batch::{ChannelAssembler, SpanElement, parse_batcher_tx, read_channel};
-use agnt2_client::Client;
+use agnt2_client::{Beacon, Client};
 use agnt2_primitives::{L1BlockAttributes, L1Epoch, TxEnvelope};
 use agnt2_rpc::ChainApi;
 use agnt2_settlement::follow::L1Follower;
@@ -29,6 +30,9 @@ use std::{
     },
     time::Duration,
 };
+
+/// The stack of the threads that handle blobs (the batcher's, derivation's).
+pub(crate) const BLOB_STACK: usize = 32 << 20;
 
 /// What a follower reads from `rollup.json` (op-node's format).
 #[derive(Debug, Clone)]
@@ -49,6 +53,9 @@ pub struct DeriveConfig {
     pub poll: Duration,
     /// Where raw transactions sent to this follower go (`--rollup.sequencer-http`).
     pub sequencer_http: Option<String>,
+    /// The L1 beacon API blobs are read from (`--l1.beacon-url`; default: the L1 RPC URL,
+    /// where anvil serves it).
+    pub l1_beacon_url: Option<String>,
 }
 
 impl DeriveConfig {
@@ -79,6 +86,7 @@ impl DeriveConfig {
             portal: addr("/deposit_contract_address")?,
             poll: Duration::from_millis(250),
             sequencer_http: None,
+            l1_beacon_url: None,
         })
     }
 }
@@ -108,6 +116,10 @@ impl Drop for Derivation {
 struct Pipeline {
     config: DeriveConfig,
     l1: Client,
+    /// Where blobs come from (`None`: no http(s) beacon URL, and blob batches cannot be read).
+    beacon: Option<Beacon>,
+    /// The newest L1 block read completely (to read a block again after a failure).
+    last_read: Option<(u64, B256)>,
     follower: L1Follower,
     epochs: BTreeMap<u64, L1Epoch>,
     assembler: ChannelAssembler,
@@ -150,9 +162,13 @@ pub(crate) fn start(
     let follower = L1Follower::new(l1.clone(), config.portal, 0, start, template);
     let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
     let chain_id = chain.chain_spec().chain_id();
+    let beacon_url = config.l1_beacon_url.clone().unwrap_or_else(|| config.l1_rpc_url.clone());
+    let beacon = Beacon::new(&beacon_url).ok();
     let mut p = Pipeline {
         config,
         l1,
+        beacon,
+        last_read: None,
         follower,
         epochs: BTreeMap::new(),
         assembler: ChannelAssembler::default(),
@@ -165,7 +181,10 @@ pub(crate) fn start(
     };
     let stop = Arc::new(AtomicBool::new(false));
     let (halt, chain) = (stop.clone(), Arc::downgrade(chain));
-    std::thread::Builder::new().name("derivation".into()).spawn(move || {
+    // Blobs are 128 KiB values and KZG's routines keep large arrays on the stack: more than
+    // the default 2 MiB in a debug build.
+    let builder = std::thread::Builder::new().name("derivation".into()).stack_size(BLOB_STACK);
+    builder.spawn(move || {
         while !halt.load(Ordering::Relaxed)
             && let Some(chain) = chain.upgrade()
         {
@@ -190,17 +209,22 @@ impl Pipeline {
         self.safe = self.safe.min(chain.store().reader()?.safe_head()?);
         let before = self.safe;
         for epoch in epochs {
-            let n = epoch.attrs.number;
-            self.l1_block = n;
-            self.epochs.insert(n, epoch);
-            let calls =
-                self.l1.block_calls(n)?.ok_or_else(|| eyre::eyre!("L1 block {n} is missing"))?;
-            for (from, to, data) in calls {
-                if to != Some(self.config.inbox) || from != self.config.batcher {
-                    continue;
+            let (n, hash) = (epoch.attrs.number, epoch.attrs.hash);
+            // Everything the block carries is read before any of it is used: when a request
+            // fails, the follower reads the block again next round and nothing is half-done.
+            let units = match self.batcher_data(n, epoch.attrs.timestamp) {
+                Ok(units) => units,
+                Err(e) => {
+                    self.follower.reset(n, self.last_read);
+                    return Err(e.wrap_err(format!("reading L1 block {n}")));
                 }
+            };
+            self.l1_block = n;
+            self.last_read = Some((n, hash));
+            self.epochs.insert(n, epoch);
+            for data in units {
                 let Ok(frames) = parse_batcher_tx(&data) else {
-                    tracing::debug!(target: "node::derive", l1 = n, "dropping a malformed batcher transaction");
+                    tracing::debug!(target: "node::derive", l1 = n, "dropping malformed batcher data");
                     continue;
                 };
                 for frame in frames {
@@ -212,6 +236,36 @@ impl Pipeline {
             }
         }
         self.update_heads(chain, before)
+    }
+
+    /// The batcher data L1 block `n` carries, in order: the calldata of the batcher's
+    /// transactions to the inbox, and the data of each blob of its blob transactions (whose
+    /// calldata is ignored). A blob that does not decode is dropped, as op-node does.
+    fn batcher_data(&self, n: u64, timestamp: u64) -> eyre::Result<Vec<Vec<u8>>> {
+        let calls =
+            self.l1.block_calls(n)?.ok_or_else(|| eyre::eyre!("L1 block {n} is missing"))?;
+        let mut out = Vec::new();
+        for call in calls {
+            if call.to != Some(self.config.inbox) || call.from != self.config.batcher {
+                continue;
+            }
+            if call.blob_hashes.is_empty() {
+                out.push(call.input.to_vec());
+                continue;
+            }
+            let beacon = self.beacon.as_ref().ok_or_else(|| {
+                eyre::eyre!("L1 block {n} has blob batches: give --l1.beacon-url (http(s))")
+            })?;
+            for blob in beacon.blobs(n, timestamp, &call.blob_hashes)? {
+                match agnt2_batch::blob::decode(&blob) {
+                    Ok(data) => out.push(data),
+                    Err(e) => {
+                        tracing::debug!(target: "node::derive", l1 = n, %e, "dropping a blob");
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Writes the round's heads once: the safe head it reached and the finalized head (the

@@ -18,7 +18,7 @@ mod rollup;
 pub use agnt2_rpc::MiningMode;
 pub use agnt2_rpc::{ApiSelection, RpcLimits, RpcServerConfig};
 pub use agnt2_txpool::PoolConfig;
-pub use batcher::{Batcher, BatcherConfig, MAX_FRAME_SIZE, Posted, REORG_DEPTH};
+pub use batcher::{Batcher, BatcherConfig, DataAvailability, MAX_FRAME_SIZE, Posted, REORG_DEPTH};
 pub use chain::{Chain, ChainConfig, DryRun, PARALLEL_MIN_TXS};
 pub use derive::DeriveConfig;
 pub use l1::L1Inbox;

@@ -7,7 +7,7 @@
 
 use crate::{
     Chain, L1Inbox,
-    batcher::{Batcher, BatcherConfig},
+    batcher::{Batcher, BatcherConfig, DataAvailability},
 };
 use agnt2_client::Client;
 use agnt2_primitives::L1BlockAttributes;
@@ -39,6 +39,11 @@ pub struct RollupConfig {
     /// The key batches are posted with; batches are posted only when it is SystemConfig's
     /// batcher.
     pub batcher: Option<PrivateKeySigner>,
+    /// How batches reach the L1.
+    pub da: DataAvailability,
+    /// The L1 beacon node's API the sequencer's own derivation reads blobs from (default: the
+    /// L1 RPC URL, where anvil serves it).
+    pub l1_beacon_url: Option<String>,
 }
 
 impl RollupConfig {
@@ -176,6 +181,7 @@ pub(crate) fn start(
     if let Some(key) = config.batcher.clone().filter(|_| config.batches()) {
         let batcher = Batcher::new(
             BatcherConfig {
+                da: config.da,
                 key,
                 inbox: d.config.batch_inbox,
                 max_blocks: 600,
@@ -205,6 +211,7 @@ pub(crate) fn start(
             // Checking its own blocks is not urgent: at most a round a second.
             poll: config.poll.max(Duration::from_secs(1)),
             sequencer_http: None,
+            l1_beacon_url: config.l1_beacon_url.clone(),
         },
         chain,
         crate::derive::Mode::Verify,
@@ -266,13 +273,15 @@ fn spawn_batcher(
 ) -> eyre::Result<()> {
     // A channel per round: at least a second of blocks, so frames are not tiny.
     let every = poll.max(Duration::from_secs(1));
-    std::thread::Builder::new().name("batcher".into()).spawn(move || {
+    let builder =
+        std::thread::Builder::new().name("batcher".into()).stack_size(crate::derive::BLOB_STACK);
+    builder.spawn(move || {
         while !stop.load(Ordering::Relaxed)
             && let Some(chain) = chain.upgrade()
         {
             match batcher.step(&chain) {
                 Ok(Some(p)) => tracing::info!(
-                    blocks = ?p.blocks, txs = p.txs, bytes = p.bytes, "posted a channel"
+                    blocks = ?p.blocks, txs = p.txs, blobs = p.blobs, bytes = p.bytes, "posted a channel"
                 ),
                 Ok(None) => {}
                 Err(err) => tracing::warn!(err = %format!("{err:#}"), "batching failed"),
