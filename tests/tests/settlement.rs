@@ -1494,3 +1494,130 @@ fn a_follower_ignores_batches_from_strangers_and_garbage() {
         0
     );
 }
+
+/// Waits until `cond` holds (polling), or panics with `what` and the tails of `logs`.
+fn wait_for(what: &str, logs: &[&Path], timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !cond() {
+        if std::time::Instant::now() > deadline {
+            let tails: Vec<String> = logs
+                .iter()
+                .map(|log| {
+                    let text = std::fs::read_to_string(log).unwrap_or_default();
+                    let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                    format!("{} ends:\n{}", log.display(), tail.join("\n"))
+                })
+                .collect();
+            panic!("{what}; {}", tails.join("\n\n"));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Forced inclusion: the sequencer dies, a deposit waits on the L1, and once a sequencing
+/// window (20 L1 blocks here) passes without batches the follower derives deposit-only blocks
+/// that include it. The sequencer, restarted on its datadir, replaces the blocks it had not
+/// batched with the ones the L1 forced (the same hashes as the follower's), offers their
+/// transactions to its pool again, and sequences on: a new transaction reaches the follower
+/// through its batches.
+#[test]
+fn after_a_window_without_batches_the_l1_forces_deposits_in_and_the_sequencer_converges() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only", "--sequencer-window-size", "20"]));
+    let node = Launched::start(&l1, dir.path());
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("rollup.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["seq_window_size"], 20);
+    let d = deployment(dir.path());
+    let sender = &agnt2_primitives::dev_signers(3)[2];
+    let (raw, _) = common::signed_transfer(sender, 0);
+    let first = node.rpc("eth_sendRawTransaction", serde_json::json!([raw]));
+    let first = first.as_str().unwrap().to_string();
+    let fdir = tempfile::tempdir().unwrap();
+    let follower = Launched::follower(&l1, dir.path(), fdir.path(), &node.url);
+    let flog = fdir.path().join("node.log");
+    let receipt =
+        |n: &Launched, h: &str| n.rpc("eth_getTransactionReceipt", serde_json::json!([h]));
+    wait_for(
+        "the follower never derived the first transfer",
+        &[&flog, &dir.path().join("node.log")],
+        Duration::from_secs(60),
+        || !receipt(&follower, &first).is_null(),
+    );
+    // A second transfer, and the sequencer dies right after it is mined: its block may or may
+    // not have been batched.
+    let (raw, second) = common::signed_transfer(sender, 1);
+    node.rpc("eth_sendRawTransaction", serde_json::json!([raw]));
+    wait_for(
+        "the sequencer never mined the second transfer",
+        &[&dir.path().join("node.log")],
+        Duration::from_secs(30),
+        || !receipt(&node, &second).is_null(),
+    );
+    drop(node);
+
+    // A deposit nobody sequences.
+    let target = "0x00000000000000000000000000000000000000d5";
+    let portal = d["optimismPortal"].as_str().unwrap();
+    deposit(&l1, portal, DEV_KEY1, target, "5", "100000", "0x");
+    let balance = |n: &Launched| n.rpc("eth_getBalance", serde_json::json!([target, "latest"]));
+    wait_for(
+        "the follower never forced the deposit in",
+        &[&flog, &dir.path().join("node.log")],
+        Duration::from_secs(90),
+        || balance(&follower) == "0x5",
+    );
+    // It came in a deposit-only block.
+    let forced = follower
+        .deposits()
+        .into_iter()
+        .find(|t| t["to"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(target)))
+        .unwrap();
+    let at = forced["blockNumber"].clone();
+    let block = follower.rpc("eth_getBlockByNumber", serde_json::json!([at, true]));
+    assert!(
+        block["transactions"].as_array().unwrap().iter().all(|t| t["type"] == "0x7e"),
+        "a forced block with user transactions: {block}"
+    );
+
+    // The sequencer comes back and converges on the chain the L1 decided.
+    let node = Launched::start(&l1, dir.path());
+    let slog = dir.path().join("node.log");
+    let n = common::hex_u64(&at);
+    wait_for(
+        "the restarted sequencer did not converge",
+        &[&slog, &flog],
+        Duration::from_secs(90),
+        || {
+            let id = serde_json::json!([format!("0x{n:x}"), false]);
+            node.rpc("eth_getBlockByNumber", id.clone())["hash"]
+                == follower.rpc("eth_getBlockByNumber", id)["hash"]
+        },
+    );
+    assert_eq!(balance(&node), "0x5");
+    // Nothing is lost: the second transfer is in both chains, in the same block (batched
+    // before the kill, or offered to the pool again when its block was replaced).
+    wait_for(
+        "the second transfer did not reach the follower",
+        &[&flog, &dir.path().join("node.log")],
+        Duration::from_secs(90),
+        || !receipt(&follower, &second).is_null(),
+    );
+    let (a, b) = (receipt(&node, &second), receipt(&follower, &second));
+    assert_eq!(a["blockHash"], b["blockHash"]);
+    // And the sequencer sequences on: a new transfer is derived by the follower identically.
+    let (raw, third) = common::signed_transfer(sender, 2);
+    node.rpc("eth_sendRawTransaction", serde_json::json!([raw]));
+    wait_for(
+        "the follower never derived the third transfer",
+        &[&flog, &dir.path().join("node.log")],
+        Duration::from_secs(60),
+        || !receipt(&follower, &third).is_null(),
+    );
+    let (a, b) = (receipt(&node, &third), receipt(&follower, &third));
+    assert_eq!(a["blockHash"], b["blockHash"]);
+    assert_eq!(a["blockNumber"], b["blockNumber"]);
+}

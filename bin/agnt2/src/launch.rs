@@ -41,6 +41,10 @@ pub(crate) struct LaunchArgs {
     /// L2 blocks between output proposals.
     #[arg(long = "submission-interval", default_value_t = 10)]
     pub(crate) submission_interval: u64,
+    /// L1 blocks a batch may land after its L1 origin; after that many L1 blocks without
+    /// batches, followers derive deposit-only blocks (OP Mainnet: 3,600).
+    #[arg(long = "sequencer-window-size", default_value_t = agnt2_settlement::deploy::SEQ_WINDOW_SIZE)]
+    pub(crate) seq_window_size: u64,
     /// The forge artifacts of @eth-optimism/contracts-bedrock (installed by `make tools`).
     #[arg(
         long,
@@ -309,6 +313,7 @@ pub(crate) fn deploy_or_reuse(
             l2_genesis_timestamp: l1.latest_timestamp()?,
             l2_gas_limit: 30_000_000,
             batch_inbox: Address::with_last_byte(0xff),
+            seq_window_size: args.seq_window_size,
         },
     };
     let d = deploy::deploy(&l1, &deployer, &Artifacts::new(&args.artifacts), &cfg)?;

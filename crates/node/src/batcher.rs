@@ -103,6 +103,10 @@ struct Posting {
 struct State {
     next: u64,
     pending: Vec<Posting>,
+    /// The newest block posted and its hash: when the chain no longer has it (derivation
+    /// replaced unsafe blocks), the blocks after the safe head are posted again.
+    #[serde(default)]
+    posted: Option<(u64, alloy_primitives::B256)>,
 }
 
 /// The batcher's series (`agnt2_batcher_*`).
@@ -166,7 +170,7 @@ impl Batcher {
                 format!("{} is not a batcher state file", config.cursor.display())
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                State { next: 1, pending: vec![] }
+                State { next: 1, pending: vec![], posted: None }
             }
             Err(e) => {
                 return Err(e).wrap_err_with(|| format!("reading {}", config.cursor.display()));
@@ -222,6 +226,7 @@ impl Batcher {
             tracing::warn!(target: "node::batcher", from, "the L1 lost a batch: posting again");
             self.metrics.reposts.increment(1);
         }
+        self.check_replaced(chain)?;
         let head = chain.head().number;
         let next = self.state.next;
         self.metrics.pending_blocks.set((head + 1).saturating_sub(next) as f64);
@@ -300,12 +305,30 @@ impl Batcher {
         let posted = Posted { blocks: (next, last), txs: units.len(), blobs, bytes };
         self.state.pending.push(Posting { first: next, l1: included });
         self.state.next = last + 1;
+        self.state.posted = chain.reader()?.block_hash(last)?.map(|h| (last, h));
         write_state(&self.config.cursor, &self.state)?;
         Ok(Some(posted))
     }
 }
 
 impl Batcher {
+    /// When the chain no longer holds the newest block posted (derivation replaced unsafe
+    /// blocks the L1 decided against), posts again from the block after the safe head.
+    fn check_replaced(&mut self, chain: &Chain) -> eyre::Result<()> {
+        let Some((n, hash)) = self.state.posted else { return Ok(()) };
+        let r = chain.reader()?;
+        if r.block_hash(n)? == Some(hash) {
+            return Ok(());
+        }
+        let from = r.safe_head()? + 1;
+        tracing::warn!(target: "node::batcher", posted = n, from, "the chain replaced posted blocks: posting again after the safe head");
+        self.metrics.reposts.increment(1);
+        self.state.next = from;
+        self.state.pending.retain(|p| p.first < from);
+        self.state.posted = None;
+        write_state(&self.config.cursor, &self.state)
+    }
+
     /// Counts an included batcher transaction: gas and blob gas paid.
     fn count(&self, r: &AnyTransactionReceipt) {
         self.metrics.txs.increment(1);

@@ -1,14 +1,21 @@
-//! Derivation: a follower rebuilds the chain from the L1 alone — every L1 block's deposits
-//! (the portal's events, as the sequencer adopts them) and the batches the batcher posted to the
-//! inbox (frames → channels → span batches) — into blocks executed by the same builder, so they
-//! come out with the sequencer's hashes and state roots.
+//! Derivation: the chain rebuilt from the L1 alone — every L1 block's deposits (the portal's
+//! events, as the sequencer adopts them) and the batches the batcher posted to the inbox
+//! (frames → channels → span batches) — into blocks executed by the same builder, so they come
+//! out with the sequencer's hashes and state roots.
 //!
 //! Rules applied (specs/protocol/derivation.md, Holocene): only transactions to the inbox from
 //! the batcher SystemConfig names count, their calldata or, for blob transactions, each blob
-//! (read from the L1's beacon API, checked against its versioned hash); frames go through the Holocene channel assembler; a
-//! block must be exactly `block_time` after the derived head and keep its L1 origin or move to
-//! the next L1 block; blocks already derived are skipped. Not yet: the sequencing window
-//! (deposit-only blocks when the sequencer posts nothing), L1 reorgs, SystemConfig updates.
+//! (read from the L1's beacon API, checked against its versioned hash); frames go through the
+//! Holocene channel assembler; a block must be exactly `block_time` after the safe head, keep
+//! its L1 origin or move to the next L1 block, and land within the sequencing window of its
+//! origin; when the window of the safe head's origin passes without a batch, deposit-only
+//! blocks take the place of the missing ones (forced inclusion).
+//!
+//! The same pipeline runs on a follower and on the sequencer. A block the chain already holds
+//! and the L1 describes exactly becomes safe as it is (on the sequencer: its own blocks, once
+//! batched); a different one is built in its place, unwinding unsafe blocks above the safe head
+//! (a restarted sequencer whose blocks the L1 decided against converges on the L1's chain).
+//! Not yet: L1 reorgs of derived blocks, SystemConfig updates.
 
 use crate::Chain;
 use agnt2_batch::{ChannelAssembler, SpanElement, parse_batcher_tx, read_channel};
@@ -56,6 +63,8 @@ pub struct DeriveConfig {
     /// The L1 beacon API blobs are read from (`--l1.beacon-url`; default: the L1 RPC URL,
     /// where anvil serves it).
     pub l1_beacon_url: Option<String>,
+    /// L1 blocks a batch may land after its L1 origin (`seq_window_size`).
+    pub seq_window_size: u64,
 }
 
 impl DeriveConfig {
@@ -87,17 +96,9 @@ impl DeriveConfig {
             poll: Duration::from_millis(250),
             sequencer_http: None,
             l1_beacon_url: None,
+            seq_window_size: num("/seq_window_size")?,
         })
     }
-}
-
-/// What derivation does with a derived block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// A follower: build it.
-    Build,
-    /// The sequencer: check its own block is the one the L1 describes (then it is safe).
-    Verify,
 }
 
 /// The derivation thread; it stops when this is dropped.
@@ -110,6 +111,14 @@ impl Drop for Derivation {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// The safe head, as derivation builds on it.
+struct Parent {
+    number: u64,
+    timestamp: u64,
+    origin: L1BlockAttributes,
+    seq: u64,
 }
 
 /// Where derivation stands.
@@ -125,7 +134,6 @@ struct Pipeline {
     assembler: ChannelAssembler,
     genesis_time: u64,
     chain_id: u64,
-    mode: Mode,
     /// The L1 block whose batch made each recent safe block safe (for the finalized head).
     safe_from: BTreeMap<u64, u64>,
     /// The L1 block being read.
@@ -134,11 +142,7 @@ struct Pipeline {
     safe: u64,
 }
 
-pub(crate) fn start(
-    config: DeriveConfig,
-    chain: &Arc<Chain>,
-    mode: Mode,
-) -> eyre::Result<Derivation> {
+pub(crate) fn start(config: DeriveConfig, chain: &Arc<Chain>) -> eyre::Result<Derivation> {
     let l1 = Client::new(&config.l1_rpc_url)?;
     let template = L1BlockAttributes {
         batcher_hash: B256::left_padding_from(config.batcher.as_slice()),
@@ -174,7 +178,6 @@ pub(crate) fn start(
         assembler: ChannelAssembler::default(),
         genesis_time,
         chain_id,
-        mode,
         safe_from: BTreeMap::new(),
         l1_block: 0,
         safe,
@@ -234,6 +237,7 @@ impl Pipeline {
                     }
                 }
             }
+            self.force_empty_batches(chain)?;
         }
         self.update_heads(chain, before)
     }
@@ -304,41 +308,106 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The block derivation builds on next: the safe head.
+    fn parent(&self, chain: &Chain) -> eyre::Result<Parent> {
+        let r = chain.store().reader()?;
+        let head = r.head()?.unwrap_or_default();
+        let n = self.safe.min(head);
+        let header = r.header(n)?.ok_or_else(|| eyre::eyre!("safe block {n} has no header"))?;
+        let (origin, seq) = crate::chain::l1_origin_at(&r, n, head)?;
+        Ok(Parent { number: n, timestamp: header.timestamp, origin, seq })
+    }
+
     fn derive_element(&mut self, chain: &Chain, el: SpanElement) -> eyre::Result<()> {
-        if self.mode == Mode::Verify {
-            return self.verify_element(chain, &el);
-        }
-        let head = chain.head();
-        if el.timestamp <= head.header.timestamp {
+        let p = self.parent(chain)?;
+        if el.timestamp <= p.timestamp {
             return Ok(()); // derived already
         }
-        if el.timestamp != head.header.timestamp + self.config.block_time {
-            tracing::debug!(target: "node::derive", ts = el.timestamp, head = head.header.timestamp, "dropping a batch that does not follow the head");
+        if el.timestamp != p.timestamp + self.config.block_time {
+            tracing::debug!(target: "node::derive", ts = el.timestamp, safe = p.timestamp, "dropping a batch that does not follow the safe head");
             return Ok(());
         }
-        let (origin, seq) = chain.l1_origin()?;
-        let (attrs, seq, deposits) = if el.epoch == origin.number {
-            (origin, seq + 1, Vec::new())
-        } else if el.epoch == origin.number + 1 {
+        if el.epoch + self.config.seq_window_size < self.l1_block {
+            tracing::debug!(target: "node::derive", epoch = el.epoch, l1 = self.l1_block, "dropping a batch past its sequencing window");
+            return Ok(());
+        }
+        let (attrs, seq, deposits) = if el.epoch == p.origin.number {
+            (p.origin, p.seq + 1, Vec::new())
+        } else if el.epoch == p.origin.number + 1 {
             let Some(epoch) = self.epochs.get(&el.epoch) else {
                 tracing::debug!(target: "node::derive", epoch = el.epoch, "a batch for an L1 block not read yet");
                 return Ok(());
             };
             (epoch.attrs, 0, epoch.deposits.clone())
         } else {
-            tracing::debug!(target: "node::derive", epoch = el.epoch, origin = origin.number, "dropping a batch with an L1 origin out of order");
+            tracing::debug!(target: "node::derive", epoch = el.epoch, origin = p.origin.number, "dropping a batch with an L1 origin out of order");
             return Ok(());
         };
         let mut txs = Vec::with_capacity(el.txs.len());
         for raw in &el.txs {
-            let tx =
-                TxEnvelope::decode_2718(&mut raw.as_ref()).wrap_err("a batched transaction")?;
-            let hash = tx.tx_hash();
-            let tx = tx.try_into_recovered().map_err(|e| eyre::eyre!("recovering {hash}: {e}"))?;
-            txs.push(Arc::new(PooledTx { tx, hash }));
+            let recovered = TxEnvelope::decode_2718(&mut raw.as_ref())
+                .map_err(|e| e.to_string())
+                .and_then(|tx| {
+                    let hash = tx.tx_hash();
+                    tx.try_into_recovered().map(|tx| (tx, hash)).map_err(|e| e.to_string())
+                });
+            match recovered {
+                Ok((tx, hash)) => txs.push(Arc::new(PooledTx { tx, hash })),
+                Err(e) => {
+                    tracing::debug!(target: "node::derive", %e, "dropping a batch with a transaction that does not decode");
+                    return Ok(());
+                }
+            }
         }
-        let (number, hash) = chain.derive_block(el.timestamp, attrs, seq, deposits, txs)?;
-        tracing::info!(target: "node::derive", number, %hash, epoch = el.epoch, "derived block");
+        self.apply(chain, &p, el.timestamp, attrs, seq, deposits, txs)
+    }
+
+    /// When the L1 has gone a whole sequencing window past the safe head's L1 origin without a
+    /// batch for the next block, the spec's empty batches take its place: deposit-only blocks
+    /// on the same origin until the L2 time reaches the next L1 block's, then on that one (its
+    /// deposits included) — forced inclusion.
+    fn force_empty_batches(&mut self, chain: &Chain) -> eyre::Result<()> {
+        loop {
+            let p = self.parent(chain)?;
+            if p.origin.number + self.config.seq_window_size >= self.l1_block {
+                return Ok(());
+            }
+            let Some(next) = self.epochs.get(&(p.origin.number + 1)) else { return Ok(()) };
+            let ts = p.timestamp + self.config.block_time;
+            let (attrs, seq, deposits) = if ts < next.attrs.timestamp {
+                (p.origin, p.seq + 1, Vec::new())
+            } else {
+                (next.attrs, 0, next.deposits.clone())
+            };
+            tracing::debug!(target: "node::derive", ts, epoch = attrs.number, l1 = self.l1_block, "sequencing window expired: a deposit-only block");
+            self.apply(chain, &p, ts, attrs, seq, deposits, Vec::new())?;
+        }
+    }
+
+    /// Makes the block after `p` the one the L1 describes: the chain's own block when it is
+    /// that block (the sequencer's, or one a follower derived before a restart), otherwise a
+    /// new one built in its place (replacing any unsafe blocks above `p`).
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &mut self,
+        chain: &Chain,
+        p: &Parent,
+        timestamp: u64,
+        attrs: L1BlockAttributes,
+        seq: u64,
+        deposits: Vec<op_alloy_consensus::TxDeposit>,
+        txs: Vec<Arc<PooledTx>>,
+    ) -> eyre::Result<()> {
+        let n = p.number + 1;
+        if self.holds(chain, n, timestamp, &attrs, seq, &txs)? {
+            self.made_safe(n);
+            return Ok(());
+        }
+        if chain.head().number >= n {
+            tracing::warn!(target: "node::derive", block = n, "the L1 describes another block than this chain's: replacing it");
+        }
+        let (number, hash) = chain.derive_block(p.number, timestamp, attrs, seq, deposits, txs)?;
+        tracing::info!(target: "node::derive", number, %hash, epoch = attrs.number, "derived block");
         self.made_safe(number);
         // Epochs below the origin are not needed again.
         let keep = attrs.number;
@@ -346,27 +415,27 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The sequencer's side: its block at the element's time must hold exactly the element's
-    /// transactions on the element's L1 origin, and follow the safe head; then it is safe.
-    fn verify_element(&mut self, chain: &Chain, el: &SpanElement) -> eyre::Result<()> {
-        let Some(since) = el.timestamp.checked_sub(self.genesis_time) else { return Ok(()) };
-        let n = since / self.config.block_time.max(1);
-        if n != self.safe + 1 {
-            return Ok(()); // already safe, or not next
-        }
+    /// Whether the chain's block `n` is the one described: time, L1 origin, sequence number and
+    /// exactly these transactions after the deposits.
+    fn holds(
+        &self,
+        chain: &Chain,
+        n: u64,
+        timestamp: u64,
+        attrs: &L1BlockAttributes,
+        seq: u64,
+        txs: &[Arc<PooledTx>],
+    ) -> eyre::Result<bool> {
         let r = chain.store().reader()?;
-        let (Some(header), Some(body)) = (r.header(n)?, r.body(n)?) else { return Ok(()) };
+        let (Some(header), Some(body)) = (r.header(n)?, r.body(n)?) else { return Ok(false) };
         let head = r.head()?.unwrap_or_default();
-        let (origin, _) = crate::chain::l1_origin_at(&r, n, head)?;
-        let ours: Vec<B256> =
-            body.iter().filter(|(_, t)| !t.is_deposit()).map(|(_, t)| t.tx_hash()).collect();
-        let theirs: Vec<B256> = el.txs.iter().map(alloy_primitives::keccak256).collect();
-        if header.timestamp != el.timestamp || origin.number != el.epoch || ours != theirs {
-            tracing::error!(target: "node::derive", block = n, "the L1's batch does not describe this block: it stays unsafe");
-            return Ok(());
-        }
-        self.made_safe(n);
-        Ok(())
+        let (origin, own_seq) = crate::chain::l1_origin_at(&r, n, head)?;
+        let ours = body.iter().filter(|(_, t)| !t.is_deposit()).map(|(_, t)| t.tx_hash());
+        Ok(header.timestamp == timestamp
+            && origin.number == attrs.number
+            && origin.hash == attrs.hash
+            && own_seq == seq
+            && ours.eq(txs.iter().map(|t| t.hash)))
     }
 
     fn made_safe(&mut self, n: u64) {

@@ -14,7 +14,17 @@ use std::collections::VecDeque;
 /// Epochs waiting for the miner.
 #[derive(Debug, Default)]
 pub struct L1Inbox {
-    queue: Mutex<VecDeque<L1Epoch>>,
+    queue: Mutex<Queue>,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    epochs: VecDeque<L1Epoch>,
+    /// The chain's L1 origin changed under the follower (derivation replaced blocks): pushes
+    /// are dropped until the follower takes this and starts again after the new origin.
+    resync: bool,
+    /// The newest L1 block pushed.
+    newest: u64,
 }
 
 impl L1Inbox {
@@ -25,31 +35,52 @@ impl L1Inbox {
 
     /// Queues the next confirmed L1 block.
     pub fn push(&self, epoch: L1Epoch) {
-        self.queue.lock().push_back(epoch);
+        let mut q = self.queue.lock();
+        if !q.resync {
+            q.newest = q.newest.max(epoch.attrs.number);
+            q.epochs.push_back(epoch);
+        }
+    }
+
+    /// Drops the queue and asks the follower to start again after the head's L1 origin.
+    pub(crate) fn resync(&self) {
+        let mut q = self.queue.lock();
+        q.epochs.clear();
+        q.resync = true;
+    }
+
+    /// The newest L1 block the follower has seen (0 before the first).
+    pub fn newest(&self) -> u64 {
+        self.queue.lock().newest
+    }
+
+    /// Whether the follower must start again (once: taking it clears it).
+    pub fn take_resync(&self) -> bool {
+        std::mem::take(&mut self.queue.lock().resync)
     }
 
     /// Epochs not adopted yet.
     pub fn len(&self) -> usize {
-        self.queue.lock().len()
+        self.queue.lock().epochs.len()
     }
 
     /// No epoch waiting.
     pub fn is_empty(&self) -> bool {
-        self.queue.lock().is_empty()
+        self.queue.lock().epochs.is_empty()
     }
 
     /// Drops every queued epoch (after an L1 reorg).
     pub fn clear(&self) {
-        self.queue.lock().clear();
+        self.queue.lock().epochs.clear();
     }
 
     /// The next epoch if a block at `timestamp` may adopt it.
     pub(crate) fn peek(&self, timestamp: u64) -> Option<L1Epoch> {
-        self.queue.lock().front().filter(|e| e.attrs.timestamp <= timestamp).cloned()
+        self.queue.lock().epochs.front().filter(|e| e.attrs.timestamp <= timestamp).cloned()
     }
 
     /// The block that adopted the next epoch is committed.
     pub(crate) fn adopted(&self) {
-        self.queue.lock().pop_front();
+        self.queue.lock().epochs.pop_front();
     }
 }

@@ -129,10 +129,7 @@ impl Node {
         let derivation = match config.derive {
             Some(d) => {
                 let c = chain.clone();
-                Some(
-                    tokio::task::spawn_blocking(move || derive::start(d, &c, derive::Mode::Build))
-                        .await??,
-                )
+                Some(tokio::task::spawn_blocking(move || derive::start(d, &c)).await??)
             }
             None => None,
         };

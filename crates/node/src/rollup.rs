@@ -89,7 +89,7 @@ impl RollupConfig {
             },
             "block_time": d.config.l2_block_time,
             "max_sequencer_drift": MAX_SEQUENCER_DRIFT,
-            "seq_window_size": SEQ_WINDOW_SIZE,
+            "seq_window_size": d.config.seq_window_size,
             "channel_timeout": CHANNEL_TIMEOUT,
             "l1_chain_id": d.l1_chain_id,
             "l2_chain_id": chain.chain_spec().chain_id(),
@@ -130,9 +130,7 @@ impl RollupConfig {
     }
 }
 
-/// L1 blocks a batch may be included after its epoch (op-node's `seq_window_size`, 12 h of
-/// 12 s L1 blocks as on OP Mainnet).
-pub const SEQ_WINDOW_SIZE: u64 = 3600;
+pub use agnt2_settlement::deploy::SEQ_WINDOW_SIZE;
 /// L1 blocks a channel may stay open (op-node's `channel_timeout` before Granite).
 pub const CHANNEL_TIMEOUT: u64 = 300;
 /// Seconds an L2 block may be ahead of its L1 origin (Fjord's constant, kept in the file).
@@ -169,6 +167,7 @@ pub(crate) fn start(
         .and_then(|()| std::fs::rename(&tmp, &rollup_json))
         .map_err(|e| eyre::eyre!("writing {}: {e}", rollup_json.display()))?;
     chain.set_rollup_config(config.json(chain)?);
+    chain.set_seq_window(config.deployment.config.seq_window_size);
     let stop = Arc::new(AtomicBool::new(false));
     let l1 = Client::new(&config.l1_rpc_url)?;
     let d = &config.deployment;
@@ -212,9 +211,9 @@ pub(crate) fn start(
             poll: config.poll.max(Duration::from_secs(1)),
             sequencer_http: None,
             l1_beacon_url: config.l1_beacon_url.clone(),
+            seq_window_size: d.config.seq_window_size,
         },
         chain,
-        crate::derive::Mode::Verify,
     )?;
     let first = d.l1_start_block;
     let template = L1BlockAttributes {
@@ -238,6 +237,10 @@ pub(crate) fn start(
             let mut step = || -> eyre::Result<()> {
                 if round.is_multiple_of(check_every) && follower.reorged()? {
                     tracing::warn!("the L1 reorganised blocks the L2 follows: re-deriving");
+                    resume(&chain, &mut follower, first)?;
+                }
+                if inbox.take_resync() {
+                    // Derivation replaced blocks: adopt the L1 after the new head's origin.
                     resume(&chain, &mut follower, first)?;
                 }
                 // Keep the queue short: the miner adopts one L1 block per L2 block.

@@ -99,6 +99,18 @@ pub struct DeployConfig {
     pub l2_gas_limit: u64,
     /// Where batches go (the batch inbox).
     pub batch_inbox: Address,
+    /// L1 blocks a batch may land after its L1 origin; when the batcher posts nothing for that
+    /// long, derivation fills the epoch with deposit-only blocks (op-deployer's
+    /// `sequencerWindowSize`; rollup.json's `seq_window_size`).
+    #[serde(rename = "sequencerWindowSize", default = "default_seq_window_size")]
+    pub seq_window_size: u64,
+}
+
+/// The sequencing window of OP Mainnet: 3,600 L1 blocks (12 hours of 12-s blocks).
+pub const SEQ_WINDOW_SIZE: u64 = 3600;
+
+const fn default_seq_window_size() -> u64 {
+    SEQ_WINDOW_SIZE
 }
 
 /// SystemConfig's base-fee scalar (Ecotone's L1 fee formula), as OP Mainnet sets it.

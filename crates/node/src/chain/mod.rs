@@ -86,6 +86,8 @@ pub struct Chain {
     /// A rollup's block time: block `n + 1` is exactly this many seconds after block `n`, and
     /// the miner produces one per slot, empty or not (what derivation from L1 requires).
     block_time: std::sync::OnceLock<u64>,
+    /// The sequencing window in L1 blocks (settling only).
+    seq_window: std::sync::OnceLock<u64>,
     /// A follower's sequencer, which raw transactions are forwarded to.
     sequencer: std::sync::OnceLock<agnt2_client::Client>,
     /// It derives its blocks from the L1 and mines none.
@@ -184,6 +186,7 @@ impl Chain {
             l1: std::sync::OnceLock::new(),
             rollup_config: std::sync::OnceLock::new(),
             block_time: std::sync::OnceLock::new(),
+            seq_window: std::sync::OnceLock::new(),
             sequencer: std::sync::OnceLock::new(),
             follower: AtomicBool::new(false),
         }))
@@ -198,16 +201,46 @@ impl Chain {
         let base_fee = self.next_base_fee_override.lock().take();
         let ctx = self.build_context(&head, timestamp, base_fee)?;
         let adopts = self.l1.get().is_some() && ctx.sequence_number == 0;
-        let candidates = self.pool.best(ctx.env.base_fee);
+        let candidates = if self.past_safe_margin(&ctx) {
+            // Its batch could not land within the window: the L1 will force this block empty,
+            // so it is built empty (and stays the block derivation finds).
+            Vec::new()
+        } else {
+            self.pool.best(ctx.env.base_fee)
+        };
         let (number, included, _) = self.build_and_commit(ctx, &candidates, adopts)?;
         Ok((number, included))
     }
 
-    /// Builds, commits and announces the block a derived batch describes: at `timestamp`, on L1
-    /// origin `l1` (`sequence_number` 0 starts its epoch, with its `deposits`), with exactly
-    /// `txs` in this order. Returns the block's number and hash.
+    /// Whether a block on `ctx`'s L1 origin is too close to the end of its sequencing window
+    /// for a batch to land in time: its origin is within the sub-safety margin (op-batcher's
+    /// `--sub-safety-margin`, 10 L1 blocks, at most half the window) of the window's end,
+    /// measured from the newest L1 block seen. After an outage this is what the L1 will force;
+    /// otherwise never (the origin follows the L1 head).
+    fn past_safe_margin(&self, ctx: &BuildContext) -> bool {
+        let (Some(inbox), Some(&window)) = (self.l1.get(), self.seq_window.get()) else {
+            return false;
+        };
+        let margin = SUB_SAFETY_MARGIN.min(window / 2);
+        ctx.l1.number + window < inbox.newest() + margin
+    }
+
+    /// Sets the sequencing window (L1 blocks) the miner keeps its batches within.
+    pub fn set_seq_window(&self, blocks: u64) {
+        let _ = self.seq_window.set(blocks);
+    }
+
+    /// Builds, commits and announces the block a derived batch describes on top of block
+    /// `parent`: at `timestamp`, on L1 origin `l1` (`sequence_number` 0 starts its epoch, with
+    /// its `deposits`), with exactly `txs` in this order. Returns the block's number and hash.
+    ///
+    /// Blocks above `parent` are unsafe blocks the L1 decided against (the sequencer's own,
+    /// replaced): they are unwound first and their transactions offered to the pool again. On
+    /// a sequencer the queued L1 epochs are dropped and the L1 follower resynchronises from the
+    /// new head's origin, so the miner neither adopts an epoch twice nor skips one.
     pub fn derive_block(
         &self,
+        parent: u64,
         timestamp: u64,
         l1: L1BlockAttributes,
         sequence_number: u64,
@@ -215,6 +248,24 @@ impl Chain {
         txs: Vec<Arc<agnt2_txpool::PooledTx>>,
     ) -> eyre::Result<(u64, B256)> {
         let _guard = self.build_lock.lock();
+        let dropped = if self.head().number > parent {
+            let r = self.store.reader()?;
+            let mut raws = Vec::new();
+            for n in parent + 1..=self.head().number {
+                for (_, tx) in r.body(n)?.unwrap_or_default() {
+                    if !tx.is_deposit() {
+                        raws.push(alloy_eips::eip2718::Encodable2718::encoded_2718(&tx));
+                    }
+                }
+            }
+            drop(r);
+            info!(target: "node", from = self.head().number, to = parent, "the L1 decided against unsafe blocks: unwinding");
+            self.unwind_locked(parent)?;
+            raws
+        } else {
+            Vec::new()
+        };
+        eyre::ensure!(self.head().number == parent, "a derived block on {parent} above the head");
         let head = self.head();
         let mut ctx = self.build_context(&head, Some(timestamp), None)?;
         eyre::ensure!(
@@ -226,6 +277,13 @@ impl Chain {
         ctx.sequence_number = sequence_number;
         ctx.deposits = deposits;
         let (number, _, hash) = self.build_and_commit(ctx, &txs, false)?;
+        if let Some(inbox) = self.l1.get() {
+            inbox.resync();
+        }
+        for raw in dropped {
+            // Those the new chain already holds or that no longer fit are refused: fine.
+            let _ = agnt2_rpc::ChainApi::submit(self, &raw);
+        }
         Ok((number, hash))
     }
 
@@ -525,6 +583,10 @@ impl Chain {
         &self.store
     }
 }
+
+/// L1 blocks a batch is given to land before its window ends (op-batcher's default
+/// `--sub-safety-margin`).
+pub(crate) const SUB_SAFETY_MARGIN: u64 = 10;
 
 /// The L1 origin held by the L1Block predeploy's state after block `n` (`head`: the newest).
 pub(crate) fn l1_origin_at(
