@@ -810,6 +810,21 @@ fn viem_op_stack_actions_deposit_and_withdraw_round_trip() {
     ));
     let node = Launched::start(&l1, dir.path());
     let d = deployment(dir.path());
+    // viem's waitToProve reads `latestOutputIndex()`, which reverts while the oracle is empty:
+    // the script starts once the first output (block 2, proposed when safe) is there.
+    let oracle = d["l2OutputOracle"].as_str().unwrap().to_string();
+    wait_for(
+        "no first output root",
+        &[&dir.path().join("node.log")],
+        Duration::from_secs(60),
+        || {
+            cast(&["call", &oracle, "latestBlockNumber()(uint256)", "--rpc-url", &l1])
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n >= 2)
+        },
+    );
     let link = workspace().join("tests/js/node_modules");
     if !link.exists() {
         let _ = std::os::unix::fs::symlink(workspace().join(".tools/node_modules"), &link);
@@ -1504,8 +1519,15 @@ fn wait_for(what: &str, logs: &[&Path], timeout: Duration, mut cond: impl FnMut(
                 .iter()
                 .map(|log| {
                     let text = std::fs::read_to_string(log).unwrap_or_default();
+                    let warnings: Vec<&str> =
+                        text.lines().filter(|l| l.contains("WARN")).take(20).collect();
                     let tail: Vec<&str> = text.lines().rev().take(40).collect();
-                    format!("{} ends:\n{}", log.display(), tail.join("\n"))
+                    format!(
+                        "{} warns:\n{}\nand ends:\n{}",
+                        log.display(),
+                        warnings.join("\n"),
+                        tail.join("\n")
+                    )
                 })
                 .collect();
             panic!("{what}; {}", tails.join("\n\n"));
@@ -1620,4 +1642,77 @@ fn after_a_window_without_batches_the_l1_forces_deposits_in_and_the_sequencer_co
     let (a, b) = (receipt(&node, &third), receipt(&follower, &third));
     assert_eq!(a["blockHash"], b["blockHash"]);
     assert_eq!(a["blockNumber"], b["blockNumber"]);
+}
+
+/// An L1 reorg takes away L1 blocks the L2 adopted as origins and the batches in them: the
+/// sequencer rebuilds its blocks on the new L1 blocks and posts them again, and a follower that
+/// had derived the old ones unwinds them and derives the new ones — the same hashes as the
+/// sequencer's, no block twice. (Without reorg handling the follower keeps the old blocks and
+/// skips the new batches as "derived already".)
+#[test]
+fn a_follower_derives_again_after_an_l1_reorg_of_its_batches_and_origins() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let node = Launched::start(&l1, dir.path());
+    let fdir = tempfile::tempdir().unwrap();
+    let follower = Launched::follower(&l1, dir.path(), fdir.path(), &node.url);
+    let (slog, flog) = (dir.path().join("node.log"), fdir.path().join("node.log"));
+    let head = |n: &Launched| common::hex_u64(&n.rpc("eth_blockNumber", serde_json::json!([])));
+    wait_for("the follower did not catch up", &[&flog], Duration::from_secs(60), || {
+        head(&follower) >= 8
+    });
+    // Blocks the follower derived whose L1 origins the reorg replaces.
+    let l1c = agnt2_client::Client::new(&l1).unwrap();
+    let hash_at = |n: &Launched, b: u64| {
+        n.rpc("eth_getBlockByNumber", serde_json::json!([format!("0x{b:x}"), false]))["hash"]
+            .clone()
+    };
+    let before = head(&follower);
+    let old = hash_at(&follower, before);
+    // Deep enough to replace the L1 origin of the follower's head.
+    let block =
+        follower.rpc("eth_getBlockByNumber", serde_json::json!([format!("0x{before:x}"), true]));
+    let info =
+        alloy_primitives::hex::decode(block["transactions"][0]["input"].as_str().unwrap()).unwrap();
+    let origin = u64::from_be_bytes(info[28..36].try_into().unwrap());
+    // Two more, as the L1 may mine a block before the reorg lands.
+    let depth = l1c.block_number().unwrap() - origin + 3;
+    // A transfer in every new block, so that each hash differs even where the old block was
+    // empty (from an account the rollup does not use).
+    let transfers: Vec<Value> = (0..depth)
+        .map(|i| {
+            let tx = serde_json::json!({
+                "from": "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+                "to": "0x0000000000000000000000000000000000000001",
+                "value": "0x1",
+            });
+            serde_json::json!([tx, i])
+        })
+        .collect();
+    l1c.call("anvil_reorg", serde_json::json!([depth, transfers])).expect("anvil_reorg");
+    // The sequencer replaces its blocks on the lost origins; the follower follows.
+    wait_for(
+        "the sequencer kept a block on a lost L1 origin",
+        &[&slog],
+        Duration::from_secs(60),
+        || hash_at(&node, before) != old,
+    );
+    wait_for(
+        "the follower did not derive the sequencer's new blocks",
+        &[&flog, &slog],
+        Duration::from_secs(90),
+        || {
+            let f = head(&follower);
+            f > before + 4 && hash_at(&follower, before) == hash_at(&node, before)
+        },
+    );
+    let upto = head(&follower);
+    for b in 0..=upto {
+        assert_eq!(hash_at(&follower, b), hash_at(&node, b), "block {b}");
+    }
+    // Each L1 origin appears in order, none twice across a gap (no block derived twice).
+    let log = std::fs::read_to_string(&flog).unwrap();
+    assert!(log.contains("deriving again"), "the follower never noticed the reorg:\n{log}");
 }

@@ -111,7 +111,7 @@ impl Client {
         })
         .wrap_err("sending a blob transaction")?;
         drop(guard);
-        let receipt = self.wait_receipt(hash, Duration::from_secs(60))?;
+        let receipt = self.wait_sent_receipt(hash, Duration::from_secs(60))?;
         if !alloy_network::ReceiptResponse::status(&receipt) {
             bail!("blob transaction {hash} reverted");
         }

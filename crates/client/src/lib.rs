@@ -351,7 +351,7 @@ impl Client {
             })?;
         }
         for (_, hash) in raws {
-            let r = self.wait_receipt(*hash, Duration::from_secs(120))?;
+            let r = self.wait_sent_receipt(*hash, Duration::from_secs(120))?;
             if !r.status() {
                 bail!("transaction {hash} reverted");
             }
@@ -403,7 +403,7 @@ impl Client {
             p.send_raw_transaction(&raw).await.map(|_| ())
         })?;
         drop(guard);
-        let receipt = self.wait_receipt(hash, Duration::from_secs(60))?;
+        let receipt = self.wait_sent_receipt(hash, Duration::from_secs(60))?;
         if !receipt.status() {
             bail!("transaction {hash} reverted");
         }
@@ -418,8 +418,30 @@ impl Client {
         hash: B256,
         timeout: Duration,
     ) -> eyre::Result<AnyTransactionReceipt> {
+        self.poll_receipt(hash, timeout, false)
+    }
+
+    /// [`Self::wait_receipt`] for a transaction this client sent: one the node no longer
+    /// knows (an L1 reorg dropped it, or it was replaced) never gets a receipt, so after two
+    /// checks two seconds apart that find it unknown this fails instead of waiting out the
+    /// timeout (the caller sends again).
+    pub fn wait_sent_receipt(
+        &self,
+        hash: B256,
+        timeout: Duration,
+    ) -> eyre::Result<AnyTransactionReceipt> {
+        self.poll_receipt(hash, timeout, true)
+    }
+
+    fn poll_receipt(
+        &self,
+        hash: B256,
+        timeout: Duration,
+        sent: bool,
+    ) -> eyre::Result<AnyTransactionReceipt> {
         let start = Instant::now();
         let mut pause = Duration::from_millis(20);
+        let (mut checked, mut unknown) = (Instant::now(), 0);
         loop {
             let r = self.run("eth_getTransactionReceipt", move |p| async move {
                 p.get_transaction_receipt(hash).await
@@ -429,6 +451,16 @@ impl Client {
             }
             if start.elapsed() > timeout {
                 bail!("no receipt for {hash} after {timeout:?}");
+            }
+            if sent && checked.elapsed() >= Duration::from_secs(2) {
+                checked = Instant::now();
+                let known = self.run("eth_getTransactionByHash", move |p| async move {
+                    p.get_transaction_by_hash(hash).await.map(|t| t.is_some())
+                })?;
+                unknown = if known { 0 } else { unknown + 1 };
+                if unknown >= 2 {
+                    bail!("transaction {hash} was dropped: the node no longer knows it");
+                }
             }
             std::thread::sleep(pause);
             pause = (pause * 3 / 2).min(Duration::from_secs(1));

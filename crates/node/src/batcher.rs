@@ -234,7 +234,7 @@ impl Batcher {
             return Ok(None);
         }
         let last = head.min(next + self.config.max_blocks - 1);
-        let blocks = blocks(chain, next, last)?;
+        let (blocks, last_hash) = blocks(chain, next, last)?;
         let r = chain.reader()?;
         let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
         let block_time = chain.block_time().unwrap_or(1);
@@ -305,7 +305,9 @@ impl Batcher {
         let posted = Posted { blocks: (next, last), txs: units.len(), blobs, bytes };
         self.state.pending.push(Posting { first: next, l1: included });
         self.state.next = last + 1;
-        self.state.posted = chain.reader()?.block_hash(last)?.map(|h| (last, h));
+        // The hash of the block as it was read (the chain may have replaced it meanwhile: then
+        // the next round notices and posts again).
+        self.state.posted = Some((last, last_hash));
         write_state(&self.config.cursor, &self.state)?;
         Ok(Some(posted))
     }
@@ -320,7 +322,8 @@ impl Batcher {
         if r.block_hash(n)? == Some(hash) {
             return Ok(());
         }
-        let from = r.safe_head()? + 1;
+        // Never forward: the L1 check may have gone further back (its batches were lost).
+        let from = (r.safe_head()? + 1).min(self.state.next);
         tracing::warn!(target: "node::batcher", posted = n, from, "the chain replaced posted blocks: posting again after the safe head");
         self.metrics.reposts.increment(1);
         self.state.next = from;
@@ -348,12 +351,17 @@ fn write_state(path: &PathBuf, state: &State) -> eyre::Result<()> {
     std::fs::rename(&tmp, path).wrap_err_with(|| format!("writing {}", path.display()))
 }
 
-/// Blocks `from..=to` as the batcher sees them: timestamp, parent, L1 origin, non-deposit
-/// transactions.
-fn blocks(chain: &Chain, from: u64, to: u64) -> eyre::Result<Vec<BlockInput>> {
+/// Blocks `from..=to` as the batcher sees them (timestamp, parent, L1 origin, non-deposit
+/// transactions), and the hash of the last, all from one snapshot of the chain.
+fn blocks(
+    chain: &Chain,
+    from: u64,
+    to: u64,
+) -> eyre::Result<(Vec<BlockInput>, alloy_primitives::B256)> {
     let r = chain.store().reader()?;
     let head = r.head()?.unwrap_or_default();
-    (from..=to)
+    let last = r.block_hash(to)?.ok_or_else(|| eyre::eyre!("block {to} has no hash"))?;
+    let blocks = (from..=to)
         .map(|n| {
             let header = r.header(n)?.ok_or_else(|| eyre::eyre!("block {n} has no header"))?;
             let body = r.body(n)?.ok_or_else(|| eyre::eyre!("block {n} has no body"))?;
@@ -371,5 +379,6 @@ fn blocks(chain: &Chain, from: u64, to: u64) -> eyre::Result<Vec<BlockInput>> {
                 txs,
             })
         })
-        .collect()
+        .collect::<eyre::Result<Vec<_>>>()?;
+    Ok((blocks, last))
 }

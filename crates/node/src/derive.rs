@@ -6,7 +6,8 @@
 //! Rules applied (specs/protocol/derivation.md, Holocene): only transactions to the inbox from
 //! the batcher SystemConfig names count, their calldata or, for blob transactions, each blob
 //! (read from the L1's beacon API, checked against its versioned hash); frames go through the
-//! Holocene channel assembler; a block must be exactly `block_time` after the safe head, keep
+//! Holocene channel assembler; a span batch's parent and L1-origin checks must hold; a block
+//! must be exactly `block_time` after the safe head, keep
 //! its L1 origin or move to the next L1 block, and land within the sequencing window of its
 //! origin; when the window of the safe head's origin passes without a batch, deposit-only
 //! blocks take the place of the missing ones (forced inclusion).
@@ -15,10 +16,11 @@
 //! and the L1 describes exactly becomes safe as it is (on the sequencer: its own blocks, once
 //! batched); a different one is built in its place, unwinding unsafe blocks above the safe head
 //! (a restarted sequencer whose blocks the L1 decided against converges on the L1's chain).
-//! Not yet: L1 reorgs of derived blocks, SystemConfig updates.
+//! An L1 reorg of blocks it read moves the safe head back to what the canonical L1 still
+//! supports and reads again from there. Not yet: SystemConfig updates.
 
 use crate::Chain;
-use agnt2_batch::{ChannelAssembler, SpanElement, parse_batcher_tx, read_channel};
+use agnt2_batch::{ChannelAssembler, SpanBatch, SpanElement, parse_batcher_tx, read_channel};
 use agnt2_client::{Beacon, Client};
 use agnt2_primitives::{L1BlockAttributes, L1Epoch, TxEnvelope};
 use agnt2_rpc::ChainApi;
@@ -35,7 +37,7 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 /// The stack of the threads that handle blobs (the batcher's, derivation's).
@@ -113,6 +115,26 @@ impl Drop for Derivation {
     }
 }
 
+/// L1 blocks whose hashes derivation remembers to find a reorg's fork point (more than
+/// anvil's or a beacon chain's reorgs reach; deeper ones re-derive from the oldest).
+const READ_MEMORY: usize = 256;
+
+/// Where reading the L1 starts for a safe head `safe`: a channel timeout before its L1 origin
+/// (a channel carrying the next block opened no earlier), or the L1 block after the genesis's.
+/// Blocks already derived are skipped as their batches come by again.
+fn start_l1(chain: &Chain, safe: u64, genesis_l1: u64) -> eyre::Result<u64> {
+    if safe == 0 {
+        return Ok(genesis_l1 + 1);
+    }
+    let r = chain.store().reader()?;
+    let head = r.head()?.unwrap_or_default();
+    Ok(crate::chain::l1_origin_at(&r, safe.min(head), head)?
+        .0
+        .number
+        .saturating_sub(agnt2_batch::assembler::GRANITE_CHANNEL_TIMEOUT)
+        .max(genesis_l1 + 1))
+}
+
 /// The safe head, as derivation builds on it.
 struct Parent {
     number: u64,
@@ -129,6 +151,10 @@ struct Pipeline {
     beacon: Option<Beacon>,
     /// The newest L1 block read completely (to read a block again after a failure).
     last_read: Option<(u64, B256)>,
+    /// The L1 blocks read recently (number → hash), to find where an L1 reorg forked.
+    read: BTreeMap<u64, B256>,
+    /// When the L1 was last checked for a reorg of what was read.
+    reorg_checked: Instant,
     follower: L1Follower,
     epochs: BTreeMap<u64, L1Epoch>,
     assembler: ChannelAssembler,
@@ -148,20 +174,9 @@ pub(crate) fn start(config: DeriveConfig, chain: &Arc<Chain>) -> eyre::Result<De
         batcher_hash: B256::left_padding_from(config.batcher.as_slice()),
         ..L1BlockAttributes::dev(0, 0)
     };
-    // From a channel timeout before the safe head's L1 origin (a channel carrying the next
-    // block opened no earlier), or from the L1 block after the genesis's; blocks already derived
-    // are skipped as their batches come by again.
     let r = chain.reader()?;
     let safe = r.safe_head()?;
-    let head = r.head()?.unwrap_or_default();
-    let start = match safe {
-        0 => config.genesis_l1 + 1,
-        n => crate::chain::l1_origin_at(&r, n, head)?
-            .0
-            .number
-            .saturating_sub(agnt2_batch::assembler::GRANITE_CHANNEL_TIMEOUT)
-            .max(config.genesis_l1 + 1),
-    };
+    let start = start_l1(chain, safe, config.genesis_l1)?;
     tracing::info!(target: "node::derive", safe, l1 = start, "deriving from the L1");
     let follower = L1Follower::new(l1.clone(), config.portal, 0, start, template);
     let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
@@ -173,6 +188,8 @@ pub(crate) fn start(config: DeriveConfig, chain: &Arc<Chain>) -> eyre::Result<De
         l1,
         beacon,
         last_read: None,
+        read: BTreeMap::new(),
+        reorg_checked: Instant::now(),
         follower,
         epochs: BTreeMap::new(),
         assembler: ChannelAssembler::default(),
@@ -204,6 +221,13 @@ pub(crate) fn start(config: DeriveConfig, chain: &Arc<Chain>) -> eyre::Result<De
 impl Pipeline {
     /// Reads the next L1 blocks and derives what their batches hold.
     fn step(&mut self, chain: &Chain) -> eyre::Result<()> {
+        // A request, so about once a second whatever the poll interval.
+        if self.reorg_checked.elapsed() >= Duration::from_secs(1) {
+            self.reorg_checked = Instant::now();
+            if self.follower.reorged()? {
+                self.reorg(chain)?;
+            }
+        }
         let epochs = self.follower.poll(32)?;
         if epochs.is_empty() {
             return Ok(()); // nothing new on the L1: no more requests this round
@@ -224,6 +248,10 @@ impl Pipeline {
             };
             self.l1_block = n;
             self.last_read = Some((n, hash));
+            self.read.insert(n, hash);
+            while self.read.len() > READ_MEMORY {
+                self.read.pop_first();
+            }
             self.epochs.insert(n, epoch);
             for data in units {
                 let Ok(frames) = parse_batcher_tx(&data) else {
@@ -240,6 +268,40 @@ impl Pipeline {
             self.force_empty_batches(chain)?;
         }
         self.update_heads(chain, before)
+    }
+
+    /// The L1 reorganised blocks derivation read: finds the newest one still canonical, moves
+    /// the safe head back to the newest block made safe at or before it (a follower unwinds
+    /// the rest), and reads the L1 again from a channel timeout before that block's origin.
+    fn reorg(&mut self, chain: &Chain) -> eyre::Result<()> {
+        let mut fork = None;
+        for (&n, &hash) in self.read.iter().rev() {
+            if self.l1.header(n)?.map(|h| h.hash) == Some(hash) {
+                fork = Some(n);
+                break;
+            }
+        }
+        // Deeper than what is remembered: everything made safe since is in doubt.
+        let fork = fork.unwrap_or_else(|| {
+            self.read.keys().next().map_or(self.config.genesis_l1, |n| n.saturating_sub(1))
+        });
+        let keep =
+            match self.safe_from.iter().filter(|(_, l1)| **l1 <= fork).map(|(l2, _)| *l2).max() {
+                Some(l2) => l2,
+                None => self.safe_from.keys().next().map_or(self.safe, |l2| l2.saturating_sub(1)),
+            };
+        let keep = keep.min(self.safe);
+        tracing::warn!(target: "node::derive", fork, safe = keep, was = self.safe, "the L1 reorganised blocks derivation read: deriving again");
+        chain.l1_lost_batches(keep)?;
+        self.safe = keep;
+        self.safe_from.retain(|l2, _| *l2 <= keep);
+        let start = start_l1(chain, keep, self.config.genesis_l1)?;
+        self.follower.reset(start, None);
+        self.read.retain(|n, _| *n < start);
+        self.last_read = None;
+        self.epochs.clear();
+        self.assembler = ChannelAssembler::default();
+        Ok(())
     }
 
     /// The batcher data L1 block `n` carries, in order: the calldata of the batcher's
@@ -282,8 +344,12 @@ impl Pipeline {
         let finalized = l1_final.and_then(|l1_final| {
             self.safe_from.iter().filter(|(_, l1)| **l1 <= l1_final).map(|(l2, _)| *l2).max()
         });
+        // Kept for the L1 blocks a reorg's fork point is looked for in, finalized or not (a
+        // devnet L1 reorganises blocks it called finalized).
         if let Some(f) = finalized {
-            self.safe_from.retain(|l2, _| *l2 >= f);
+            let oldest = self.l1_block.saturating_sub(READ_MEMORY as u64);
+            let newest_final = self.safe_from.range(..=f).next_back().map(|(l2, _)| *l2);
+            self.safe_from.retain(|l2, l1| *l1 >= oldest || Some(*l2) == newest_final);
         }
         if self.safe > safe_before || finalized.is_some() {
             chain.set_l1_heads(self.safe, finalized.unwrap_or(0))?;
@@ -301,11 +367,41 @@ impl Pipeline {
                 }
             };
         for batch in batches {
+            if !self.connects(chain, &batch)? {
+                tracing::debug!(target: "node::derive", "dropping a span batch whose parent or L1 origin check fails");
+                continue;
+            }
             for el in batch.blocks {
                 self.derive_element(chain, el)?;
             }
         }
         Ok(())
+    }
+
+    /// A span batch's checks (span-batches.md): `parent_check` is the hash of the chain's
+    /// block before its first block (which must be at or below the safe head), and
+    /// `l1_origin_check` the hash of its last block's L1 origin on this L1.
+    fn connects(&self, chain: &Chain, batch: &SpanBatch) -> eyre::Result<bool> {
+        let (Some(first), Some(last)) = (batch.blocks.first(), batch.blocks.last()) else {
+            return Ok(false);
+        };
+        let Some(since) = first.timestamp.checked_sub(self.genesis_time) else { return Ok(false) };
+        let Some(parent) = (since / self.config.block_time.max(1)).checked_sub(1) else {
+            return Ok(false);
+        };
+        if parent > self.safe {
+            return Ok(false); // it does not follow the safe head
+        }
+        let hash = chain.store().reader()?.block_hash(parent)?;
+        if hash.map(|h| h[..20] == batch.parent_check) != Some(true) {
+            return Ok(false);
+        }
+        Ok(match self.read.get(&last.epoch) {
+            Some(h) => h[..20] == batch.l1_origin_check,
+            // An origin after the block being read is invalid; one older than what is
+            // remembered was checked when its blocks were first derived.
+            None => last.epoch < self.read.keys().next().copied().unwrap_or(0),
+        })
     }
 
     /// The block derivation builds on next: the safe head.

@@ -73,6 +73,10 @@ pub struct L1Follower {
     template: L1BlockAttributes,
     /// The newest block handed out (number, hash), to notice when the L1 reorganises it away.
     last: Option<(u64, B256)>,
+    /// The next block's parent was not the block handed out last: the L1 reorganised (noticed
+    /// while polling, so that a poll after a reorg cannot hide it by moving `last` onto the
+    /// new chain).
+    broken: bool,
 }
 
 impl L1Follower {
@@ -86,17 +90,21 @@ impl L1Follower {
         next: u64,
         template: L1BlockAttributes,
     ) -> Self {
-        Self { l1, portal, depth, next, template, last: None }
+        Self { l1, portal, depth, next, template, last: None, broken: false }
     }
 
     /// Starts again at block `next`, after `last` (the L1 origin kept after a reorg).
     pub fn reset(&mut self, next: u64, last: Option<(u64, B256)>) {
         self.next = next;
         self.last = last;
+        self.broken = false;
     }
 
     /// Whether the newest block handed out is no longer on the L1 (a reorg).
     pub fn reorged(&self) -> eyre::Result<bool> {
+        if self.broken {
+            return Ok(true);
+        }
         match self.last {
             None => Ok(false),
             Some((n, h)) => Ok(self.block_hash(n)? != Some(h)),
@@ -123,9 +131,20 @@ impl L1Follower {
         let last = confirmed.min(self.next + max.max(1) - 1);
         let logs = self.l1.logs(self.portal, self.next, last)?;
         let mut out = Vec::new();
+        if self.broken {
+            return Ok(out); // until the caller resets after the reorg
+        }
+        let mut read = self.next;
         for n in self.next..=last {
             let b = self.l1.header(n)?.ok_or_else(|| eyre!("L1 block {n} is missing"))?;
             let hash = b.hash;
+            if let Some((prev, prev_hash)) = self.last
+                && prev + 1 == n
+                && b.parent_hash != prev_hash
+            {
+                self.broken = true;
+                break;
+            }
             let attrs = L1BlockAttributes {
                 number: n,
                 timestamp: b.timestamp,
@@ -154,8 +173,9 @@ impl L1Follower {
             }
             self.last = Some((n, hash));
             out.push(Epoch { attrs, deposits });
+            read = n + 1;
         }
-        self.next = last + 1;
+        self.next = read;
         Ok(out)
     }
 }

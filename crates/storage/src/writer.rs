@@ -314,6 +314,22 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// Moves the safe head back to `n` if it is above (the L1 lost the batch that made the
+    /// blocks after `n` safe), and the finalized head with it (finalized L1 blocks do not
+    /// reorganise, but a devnet L1 may).
+    pub fn lower_safe_head(&mut self, n: u64) -> StorageResult<()> {
+        for key in [&b"safe"[..], b"finalized"] {
+            let old = match self.tx.get::<Vec<u8>>(self.t.metadata.dbi(), key)? {
+                Some(v) => codec::decode_num(tables::METADATA, &v)?,
+                None => 0,
+            };
+            if n < old {
+                self.tx.put(self.t.metadata, key, num(n), WriteFlags::empty())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Records the interaction root (agent state storage root) of block `n`.
     pub fn put_interaction_root(&mut self, n: u64, root: B256) -> StorageResult<()> {
         self.tx.put(self.t.interaction_roots, num(n), root, WriteFlags::empty())?;

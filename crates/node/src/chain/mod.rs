@@ -248,23 +248,25 @@ impl Chain {
         txs: Vec<Arc<agnt2_txpool::PooledTx>>,
     ) -> eyre::Result<(u64, B256)> {
         let _guard = self.build_lock.lock();
-        let dropped = if self.head().number > parent {
+        let mut dropped = Vec::new();
+        let mut pooled = Vec::new();
+        if self.head().number > parent {
             let r = self.store.reader()?;
-            let mut raws = Vec::new();
             for n in parent + 1..=self.head().number {
                 for (_, tx) in r.body(n)?.unwrap_or_default() {
                     if !tx.is_deposit() {
-                        raws.push(alloy_eips::eip2718::Encodable2718::encoded_2718(&tx));
+                        dropped.push(alloy_eips::eip2718::Encodable2718::encoded_2718(&tx));
                     }
                 }
             }
             drop(r);
+            // Unwinding empties the pool: what it held is offered again after the unwound
+            // blocks' transactions (lower nonces first).
+            let content = self.pool.content();
+            pooled.extend(content.pending.into_values().chain(content.queued.into_values()));
             info!(target: "node", from = self.head().number, to = parent, "the L1 decided against unsafe blocks: unwinding");
             self.unwind_locked(parent)?;
-            raws
-        } else {
-            Vec::new()
-        };
+        }
         eyre::ensure!(self.head().number == parent, "a derived block on {parent} above the head");
         let head = self.head();
         let mut ctx = self.build_context(&head, Some(timestamp), None)?;
@@ -280,9 +282,12 @@ impl Chain {
         if let Some(inbox) = self.l1.get() {
             inbox.resync();
         }
+        // Those the new chain already holds or that no longer fit are refused: fine.
         for raw in dropped {
-            // Those the new chain already holds or that no longer fit are refused: fine.
             let _ = agnt2_rpc::ChainApi::submit(self, &raw);
+        }
+        for tx in pooled.into_iter().flat_map(std::collections::BTreeMap::into_values) {
+            let _ = agnt2_rpc::ChainApi::submit_recovered(self, tx.tx.clone(), tx.hash);
         }
         Ok((number, hash))
     }
@@ -433,6 +438,22 @@ impl Chain {
         let _guard = self.build_lock.lock();
         let mut w = self.store.writer()?;
         w.set_l1_heads(safe, finalized)?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// After an L1 reorg took away the batches of the blocks after `safe`: the safe head
+    /// moves back to it, and on a follower (whose blocks all come from those batches) the
+    /// blocks after it are unwound to be derived again. A sequencer keeps its blocks (unsafe
+    /// now; its batcher posts them again).
+    pub(crate) fn l1_lost_batches(&self, safe: u64) -> eyre::Result<()> {
+        let _guard = self.build_lock.lock();
+        if self.is_follower() && self.head().number > safe {
+            info!(target: "node", from = self.head().number, to = safe, "the L1 lost the batches of derived blocks: unwinding");
+            self.unwind_locked(safe)?;
+        }
+        let mut w = self.store.writer()?;
+        w.lower_safe_head(safe)?;
         w.commit()?;
         Ok(())
     }
