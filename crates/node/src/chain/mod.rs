@@ -248,25 +248,12 @@ impl Chain {
         txs: Vec<Arc<agnt2_txpool::PooledTx>>,
     ) -> eyre::Result<(u64, B256)> {
         let _guard = self.build_lock.lock();
-        let mut dropped = Vec::new();
-        let mut pooled = Vec::new();
-        if self.head().number > parent {
-            let r = self.store.reader()?;
-            for n in parent + 1..=self.head().number {
-                for (_, tx) in r.body(n)?.unwrap_or_default() {
-                    if !tx.is_deposit() {
-                        dropped.push(alloy_eips::eip2718::Encodable2718::encoded_2718(&tx));
-                    }
-                }
-            }
-            drop(r);
-            // Unwinding empties the pool: what it held is offered again after the unwound
-            // blocks' transactions (lower nonces first).
-            let content = self.pool.content();
-            pooled.extend(content.pending.into_values().chain(content.queued.into_values()));
+        let offered = if self.head().number > parent {
             info!(target: "node", from = self.head().number, to = parent, "the L1 decided against unsafe blocks: unwinding");
-            self.unwind_locked(parent)?;
-        }
+            self.unwind_offering_txs(parent)?
+        } else {
+            Unwound::default()
+        };
         eyre::ensure!(self.head().number == parent, "a derived block on {parent} above the head");
         let head = self.head();
         let mut ctx = self.build_context(&head, Some(timestamp), None)?;
@@ -282,13 +269,7 @@ impl Chain {
         if let Some(inbox) = self.l1.get() {
             inbox.resync();
         }
-        // Those the new chain already holds or that no longer fit are refused: fine.
-        for raw in dropped {
-            let _ = agnt2_rpc::ChainApi::submit(self, &raw);
-        }
-        for tx in pooled.into_iter().flat_map(std::collections::BTreeMap::into_values) {
-            let _ = agnt2_rpc::ChainApi::submit_recovered(self, tx.tx.clone(), tx.hash);
-        }
+        self.offer_again(offered);
         Ok((number, hash))
     }
 
@@ -508,7 +489,8 @@ impl Chain {
         }
         if keep < head {
             info!(target: "node", from = head, to = keep, l1_origin = origin.number, "L1 reorg: unwinding to the last block on the canonical L1");
-            self.unwind_locked(keep)?;
+            let offered = self.unwind_offering_txs(keep)?;
+            self.offer_again(offered);
         }
         Ok(origin)
     }
@@ -578,6 +560,42 @@ impl Chain {
         self.unwind_locked(target)
     }
 
+    /// Unwinds to `target` (build lock held) and returns what should be offered to the pool
+    /// again: the unwound blocks' transactions and what the pool held (unwinding empties it).
+    fn unwind_offering_txs(&self, target: u64) -> eyre::Result<Unwound> {
+        let mut out = Unwound::default();
+        let r = self.store.reader()?;
+        for n in target + 1..=self.head().number {
+            for (_, tx) in r.body(n)?.unwrap_or_default() {
+                if !tx.is_deposit() {
+                    out.blocks.push(alloy_eips::eip2718::Encodable2718::encoded_2718(&tx));
+                }
+            }
+        }
+        drop(r);
+        let content = self.pool.content();
+        out.pooled.extend(
+            content
+                .pending
+                .into_values()
+                .chain(content.queued.into_values())
+                .flat_map(std::collections::BTreeMap::into_values),
+        );
+        self.unwind_locked(target)?;
+        Ok(out)
+    }
+
+    /// Offers unwound transactions to the pool again, lower nonces first (the blocks' before
+    /// the pool's); those the chain now holds or that no longer fit are refused, as they should.
+    fn offer_again(&self, offered: Unwound) {
+        for raw in offered.blocks {
+            let _ = agnt2_rpc::ChainApi::submit(self, &raw);
+        }
+        for tx in offered.pooled {
+            let _ = agnt2_rpc::ChainApi::submit_recovered(self, tx.tx.clone(), tx.hash);
+        }
+    }
+
     /// [`Self::unwind`] with the build lock already held.
     fn unwind_locked(&self, target: u64) -> eyre::Result<()> {
         let mut w = self.store.writer()?;
@@ -603,6 +621,15 @@ impl Chain {
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
+}
+
+/// Transactions an unwind took out of the chain and the pool.
+#[derive(Default)]
+struct Unwound {
+    /// The unwound blocks' non-deposit transactions, encoded, in block order.
+    blocks: Vec<Vec<u8>>,
+    /// What the pool held.
+    pooled: Vec<Arc<PooledTx>>,
 }
 
 /// L1 blocks a batch is given to land before its window ends (op-batcher's default
