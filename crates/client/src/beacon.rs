@@ -73,9 +73,8 @@ impl Beacon {
             .map_err(|e| eyre!("GET {url}: {e}"))?;
             match resp {
                 (s, _)
-                    if (s == reqwest::StatusCode::TOO_MANY_REQUESTS
-                        || s == reqwest::StatusCode::SERVICE_UNAVAILABLE)
-                        && attempt < crate::MAX_RETRIES =>
+                    if s == reqwest::StatusCode::TOO_MANY_REQUESTS
+                        || s == reqwest::StatusCode::SERVICE_UNAVAILABLE =>
                 {
                     std::thread::sleep(Duration::from_millis(
                         crate::BACKOFF_MS * u64::from(attempt + 1),
