@@ -82,7 +82,7 @@ bench: tools bench-tools contracts
 	scripts/bench-settlement.sh
 	scripts/bench-sidecar.sh
 	target/release/agnt2 -q bench agent --calls 200 --rounds 7
-	for w in transfer erc20 agent swap contended mixed; do target/release/agnt2 -q bench da --workload $$w --txs 5000; done
+	scripts/bench-da.sh 5000
 	for w in transfer erc20 agent swap contended mixed; do \
 	  target/release/agnt2 -q bench builder --workload $$w --txs 4000 --threads 2 --rounds 9; done
 

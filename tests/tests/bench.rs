@@ -89,6 +89,8 @@ fn bench_builder_runs_every_workload_and_compares_roots() {
 
 #[test]
 fn bench_da_batches_a_workload_and_compares_with_ops_estimate() {
+    let anvil = Anvil::start();
+    let l1 = format!("http://{}", anvil.addr);
     let out = run(Command::new(agnt2_bin()).args([
         "-q",
         "bench",
@@ -100,6 +102,8 @@ fn bench_da_batches_a_workload_and_compares_with_ops_estimate() {
         "--txs-per-block",
         "50",
         "--json",
+        "--l1.rpc-url",
+        &l1,
         "--artifacts",
         workspace().join("contracts/out").to_str().unwrap(),
     ]));
@@ -111,6 +115,20 @@ fn bench_da_batches_a_workload_and_compares_with_ops_estimate() {
     assert!(f("posted_bytes_per_tx") < f("raw_bytes_per_tx"), "{r}");
     assert!(f("op_estimate_bytes_per_tx") >= 100.0, "{r}");
     assert!(f("calldata_gas_per_tx") > 0.0 && r["calldata_txs"].as_u64() >= Some(1), "{r}");
+    // Posted to anvil: the receipts' gas is what the report computes for calldata, and each
+    // blob costs its 131,072 blob gas.
+    let l1 = &r["l1"];
+    let g = |k: &str| l1[k].as_f64().unwrap_or_else(|| panic!("no l1.{k}: {r}"));
+    assert_eq!(l1["calldata_txs"], r["calldata_txs"], "{r}");
+    assert!((g("calldata_gas_per_tx") - f("calldata_gas_per_tx")).abs() < 1.0, "{r}");
+    assert_eq!(l1["blobs"], r["blobs"], "{r}");
+    let blobs = l1["blobs"].as_f64().unwrap();
+    assert!((g("blob_gas_per_tx") - blobs * 131_072.0 / 300.0).abs() < 1e-6, "{r}");
+    assert!(
+        (g("blob_tx_gas_per_tx") - l1["blob_txs"].as_f64().unwrap() * 21_000.0 / 300.0).abs()
+            < 1e-6,
+        "{r}"
+    );
 }
 
 #[test]

@@ -1521,11 +1521,19 @@ fn wait_for(what: &str, logs: &[&Path], timeout: Duration, mut cond: impl FnMut(
                     let text = std::fs::read_to_string(log).unwrap_or_default();
                     let warnings: Vec<&str> =
                         text.lines().filter(|l| l.contains("WARN")).take(20).collect();
+                    let mut posting: Vec<&str> = text
+                        .lines()
+                        .rev()
+                        .filter(|l| l.contains("batcher") || l.contains("txmgr"))
+                        .take(15)
+                        .collect();
+                    posting.reverse();
                     let tail: Vec<&str> = text.lines().rev().take(40).collect();
                     format!(
-                        "{} warns:\n{}\nand ends:\n{}",
+                        "{} warns:\n{}\nposts:\n{}\nand ends:\n{}",
                         log.display(),
                         warnings.join("\n"),
+                        posting.join("\n"),
                         tail.join("\n")
                     )
                 })
@@ -1715,4 +1723,147 @@ fn a_follower_derives_again_after_an_l1_reorg_of_its_batches_and_origins() {
     // Each L1 origin appears in order, none twice across a gap (no block derived twice).
     let log = std::fs::read_to_string(&flog).unwrap();
     assert!(log.contains("deriving again"), "the follower never noticed the reorg:\n{log}");
+}
+
+/// `agnt2 batcher` as its own process.
+struct BatcherProc {
+    child: std::process::Child,
+    log: PathBuf,
+    metrics: String,
+}
+
+impl BatcherProc {
+    fn args<'a>(seq_dir: &'a Path, l2: &'a str, l1: &'a str, key: &'a str) -> Vec<String> {
+        [
+            "batcher",
+            "--rollup.config",
+            seq_dir.join("rollup.json").to_str().unwrap(),
+            "--l2.rpc-url",
+            l2,
+            "--l1.rpc-url",
+            l1,
+            "--batcher.key",
+            key,
+            "--poll-interval",
+            "200",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+    }
+
+    fn start(dir: &Path, args: &[String]) -> Self {
+        let log = dir.join(format!("batcher-{}.log", std::process::id()));
+        let mut child = Command::new(agnt2_bin())
+            .args(args)
+            .arg("--datadir")
+            .arg(dir)
+            .args(["--metrics", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut metrics = String::new();
+        for line in lines.map_while(Result::ok) {
+            if let Some(m) = line.strip_prefix("Metrics on ") {
+                metrics = m.trim().to_string();
+            }
+            if line.starts_with("agnt2 batcher posting") {
+                return Self { child, log, metrics };
+            }
+        }
+        let _ = child.wait();
+        panic!("agnt2 batcher did not start: {}", std::fs::read_to_string(&log).unwrap());
+    }
+
+    fn metric(&self, series: &str) -> f64 {
+        let (_, body) = common::post_raw(self.metrics.parse().unwrap(), b"");
+        agnt2_metrics_value(&body, series)
+    }
+}
+
+fn agnt2_metrics_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+impl Drop for BatcherProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The batcher as its own process, reading the sequencer over JSON-RPC: a key that is not
+/// SystemConfig's batcher is refused; the right one posts the blocks, the sequencer's own
+/// derivation makes them safe; stopped (SIGTERM) and restarted on its datadir it goes on from
+/// where it was, without posting a block twice.
+#[test]
+fn a_standalone_batcher_posts_the_sequencers_blocks_and_they_become_safe() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let node = Launched::start_args(&l1, dir.path(), &["--no-batcher"]);
+    let bdir = tempfile::tempdir().unwrap();
+
+    // Not the batcher: refused before anything is sent.
+    let wrong = Command::new(agnt2_bin())
+        .args(BatcherProc::args(dir.path(), &node.url, &l1, common::DEV_KEY1))
+        .arg("--datadir")
+        .arg(bdir.path())
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success(), "a stranger's key was accepted");
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("SystemConfig's batcher"), "{err}");
+
+    let args = BatcherProc::args(dir.path(), &node.url, &l1, DEV_KEY0);
+    let mut batcher = BatcherProc::start(bdir.path(), &args);
+    let sent = cast(&[
+        "send",
+        common::DEV_ADDR1,
+        "--value",
+        "1",
+        "--private-key",
+        DEV_KEY0,
+        "--rpc-url",
+        &node.url,
+        "--json",
+    ]);
+    let receipt: Value = serde_json::from_str(&sent).unwrap();
+    let block = common::hex_u64(&receipt["blockNumber"]);
+    let safe = || {
+        node.rpc("eth_getBlockByNumber", serde_json::json!(["safe", false]))["number"]
+            .as_str()
+            .map_or(0, |n| u64::from_str_radix(n.trim_start_matches("0x"), 16).unwrap())
+    };
+    let logs = [batcher.log.as_path(), &dir.path().join("node.log")];
+    wait_for("the transfer's block is safe", &logs, Duration::from_secs(90), || safe() >= block);
+    assert!(batcher.metric("agnt2_batcher_channels_total") >= 1.0);
+    assert!(batcher.metric("agnt2_batcher_blobs_total") >= 1.0, "blobs are the default");
+
+    // A clean stop, then a restart on the same state.
+    let _ = Command::new("kill").args(["-TERM", &batcher.child.id().to_string()]).status();
+    let status = batcher.child.wait().unwrap();
+    assert!(status.success(), "the batcher did not stop cleanly: {status}");
+    let state = |d: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("batcher.json")).unwrap()).unwrap()
+    };
+    let next = state(bdir.path())["next"].as_u64().unwrap();
+    let posted_before = common::hex_u64(&node.rpc("eth_blockNumber", serde_json::json!([])));
+    let batcher2 = BatcherProc::start(bdir.path(), &args);
+    // Blocks made while it was down are posted too; the first channel starts where the last
+    // one ended.
+    let target = posted_before + 3;
+    let logs = [batcher2.log.as_path(), &dir.path().join("node.log")];
+    wait_for("blocks after the restart are safe", &logs, Duration::from_secs(90), || {
+        safe() >= target
+    });
+    let log = std::fs::read_to_string(&batcher2.log).unwrap();
+    let first = log.lines().find(|l| l.contains("posted a channel")).expect("a channel posted");
+    // The log may colour field names: look for the numbers.
+    assert!(first.contains(&format!("({next}, ")), "restarted elsewhere than {next}: {first}");
 }

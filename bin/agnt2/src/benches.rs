@@ -41,10 +41,24 @@ pub(crate) struct DaBenchArgs {
     /// Foundry's output with the benchmark contracts (`make contracts`).
     #[arg(long, default_value = "contracts/out", value_name = "DIR")]
     artifacts: PathBuf,
+    /// Also post the channel to this L1 (anvil), as calldata and as blobs, and report the L1
+    /// gas and blob gas from the receipts.
+    #[arg(long = "l1.rpc-url", value_name = "URL")]
+    l1_rpc_url: Option<String>,
+    /// The key that posts (default: anvil's account 9).
+    #[arg(long = "l1.key", env = "AGNT2_BENCH_L1_KEY", hide_env_values = true)]
+    l1_key: Option<String>,
+    /// Where it posts (OP's convention for a batch inbox: 0xff00…00 followed by the chain id).
+    #[arg(long, default_value = "0xff00000000000000000000000000000000080042")]
+    inbox: alloy_primitives::Address,
     /// Print one JSON object instead of a line.
     #[arg(long)]
     json: bool,
 }
+
+/// anvil's account 9 (its well-known test mnemonic): funded on every anvil, unused by the
+/// other benchmarks.
+const ANVIL_KEY_9: &str = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct SidecarBenchArgs {
@@ -167,7 +181,31 @@ fn bench_da(args: DaBenchArgs) -> eyre::Result<()> {
     if args.txs == 0 || args.txs_per_block == 0 {
         eyre::bail!("--txs and --txs-per-block must be at least 1");
     }
-    let r = agnt2_bench::da::run(args.workload, args.txs, args.txs_per_block, &args.artifacts)?;
+    let l1 = match &args.l1_rpc_url {
+        Some(url) => {
+            let key: alloy_signer_local::PrivateKeySigner = args
+                .l1_key
+                .as_deref()
+                .unwrap_or(ANVIL_KEY_9)
+                .trim()
+                .parse()
+                .map_err(|e| eyre::eyre!("--l1.key: {e}"))?;
+            Some((agnt2_client::Client::new(url)?, key))
+        }
+        None => None,
+    };
+    let (workload, txs, per_block, artifacts, inbox) =
+        (args.workload, args.txs, args.txs_per_block, args.artifacts.clone(), args.inbox);
+    // Blob proofs need a deep stack.
+    let r = std::thread::Builder::new()
+        .name("bench-da".into())
+        .stack_size(agnt2_node::BLOB_STACK)
+        .spawn(move || {
+            let l1 = l1.as_ref().map(|(c, k)| (c, k, inbox));
+            agnt2_bench::da::run(workload, txs, per_block, &artifacts, l1)
+        })?
+        .join()
+        .map_err(|_| eyre::eyre!("the benchmark thread panicked"))??;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
@@ -187,6 +225,18 @@ fn bench_da(args: DaBenchArgs) -> eyre::Result<()> {
             r.blobs,
             r.tps_at_blob_target,
         );
+        if let Some(l1) = &r.l1 {
+            println!(
+                "{:<10} on the L1: calldata {} txs {:>6.0} gas/tx · blobs {} in {} txs, {:>6.0} blob gas/tx + {:>4.1} gas/tx",
+                r.workload,
+                l1.calldata_txs,
+                l1.calldata_gas_per_tx,
+                l1.blobs,
+                l1.blob_txs,
+                l1.blob_gas_per_tx,
+                l1.blob_tx_gas_per_tx,
+            );
+        }
     }
     Ok(())
 }

@@ -64,10 +64,8 @@ pub(crate) struct LaunchArgs {
     /// Do not post batches to the L1 (another process holding the batcher key posts them).
     #[arg(long = "no-batcher")]
     pub(crate) no_batcher: bool,
-    /// How batches reach the L1: `blobs` (EIP-4844, one frame per blob, up to six blobs per
-    /// transaction) or `calldata` (one frame per transaction).
-    #[arg(long = "batcher.data-availability-type", value_name = "TYPE", default_value = "blobs")]
-    pub(crate) da: agnt2_node::DataAvailability,
+    #[command(flatten)]
+    pub(crate) batcher: BatcherFlags,
     /// The L1 beacon node's API, where blobs are read back from (default: --l1.rpc-url, where
     /// anvil serves it).
     #[arg(long = "l1.beacon-url", value_name = "URL")]
@@ -92,6 +90,35 @@ pub(crate) struct LaunchArgs {
     /// --dev (the devnet accounts are funded).
     #[arg(long = "alloc", value_name = "ADDRESS=AMOUNT", value_parser = parse_alloc)]
     pub(crate) alloc: Vec<(Address, alloy_primitives::U256)>,
+}
+
+/// How the batcher posts (`agnt2 launch` and `agnt2 batcher`).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct BatcherFlags {
+    /// How batches reach the L1: `blobs` (EIP-4844, one frame per blob, up to six blobs per
+    /// transaction) or `calldata` (one frame per transaction).
+    #[arg(long = "batcher.data-availability-type", value_name = "TYPE", default_value = "blobs")]
+    pub(crate) da: agnt2_node::DataAvailability,
+    /// Seconds a batcher transaction waits for inclusion before it is signed again with higher
+    /// fees (op-batcher's --resubmission-timeout).
+    #[arg(long = "batcher.resubmission-timeout", value_name = "SECS", default_value_t = 48)]
+    resubmission_timeout: u64,
+    /// The highest fees a batcher transaction is bumped to, as a multiple of the first
+    /// suggestion (op-batcher's --txmgr.fee-limit-multiplier).
+    #[arg(long = "batcher.fee-limit-multiplier", value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    fee_limit_multiplier: u32,
+}
+
+impl BatcherFlags {
+    /// How a waiting batcher transaction is sent again.
+    pub(crate) fn resubmit(&self) -> agnt2_client::Resubmit {
+        agnt2_client::Resubmit {
+            timeout: std::time::Duration::from_secs(self.resubmission_timeout.max(1)),
+            fee_limit_multiplier: self.fee_limit_multiplier,
+            ..Default::default()
+        }
+    }
 }
 
 /// `0xabc…=10ether`.
@@ -131,7 +158,7 @@ impl LaunchArgs {
 
 /// A key from an encrypted keystore (geth's and Foundry's format) and the first line of a
 /// password file.
-fn unlock(
+pub(crate) fn unlock(
     keystore: &std::path::Path,
     password_file: &std::path::Path,
 ) -> eyre::Result<PrivateKeySigner> {
@@ -154,7 +181,8 @@ pub(crate) fn rollup_config(
         poll: std::time::Duration::from_millis(args.l1_poll_ms.max(10)),
         proposer: Some(args.proposer_key()?),
         batcher: if args.no_batcher { None } else { Some(args.proposer_key()?) },
-        da: args.da,
+        da: args.batcher.da,
+        resubmit: args.batcher.resubmit(),
         l1_beacon_url: args.l1_beacon_url.clone(),
     })
 }

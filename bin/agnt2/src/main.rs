@@ -1,5 +1,6 @@
 //! `agnt2`: the node and its operator commands.
 
+mod batcher_cmd;
 mod bench;
 mod bench_settlement;
 mod benches;
@@ -49,6 +50,9 @@ enum Command {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Post a rollup's blocks to its L1 as a separate process (the sequencer runs with
+    /// `--no-batcher`): span batches in blobs or calldata, from SystemConfig's batcher key.
+    Batcher(batcher_cmd::BatcherArgs),
     /// Deposits and withdrawals between the L1 and the rollup.
     Bridge(bridge::BridgeArgs),
     /// Channels through an agnt2-hub: open, pay, update, close, dispute, settle, status.
@@ -90,6 +94,7 @@ fn main() -> eyre::Result<()> {
         Command::Channel(args) => channel::run(args),
         Command::Pay(args) => pay::run(args),
         Command::Bridge(args) => bridge::run(args),
+        Command::Batcher(args) => in_runtime(batcher_cmd::run(args)),
         Command::Launch { launch, mut node } => {
             let datadir = node.datadir.clone().unwrap_or_else(|| PathBuf::from(".agnt2-launch"));
             let deployment = launch::deploy_or_reuse(&launch, &datadir)?;

@@ -1,7 +1,7 @@
 //! EIP-4844 blob transactions: building the sidecar the L1 accepts (cell proofs since Osaka,
 //! EIP-7594; one proof per blob before), signing, sending.
 
-use crate::{Client, sender_lock};
+use crate::Client;
 use alloy_consensus::{
     SignableTransaction, Signed, TxEip4844, TxEip4844Variant, TxEip4844WithSidecar, TxEnvelope,
 };
@@ -15,8 +15,7 @@ use alloy_primitives::{Address, B256, Bytes};
 use alloy_provider::Provider;
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use eyre::{WrapErr, bail};
-use std::time::Duration;
+use eyre::bail;
 
 /// The most blobs one transaction carries (EIP-7594's per-transaction limit, and the most
 /// op-batcher puts in one).
@@ -43,23 +42,14 @@ impl Client {
         self.run("eth_blobBaseFee", |p| async move { p.get_blob_base_fee().await })
     }
 
-    /// Signs a blob transaction from `from` to `to` carrying `blobs` (at most
-    /// [`MAX_BLOBS_PER_TX`]) with the sidecar the node wants; returns its network encoding and
-    /// hash.
-    pub fn sign_blob_tx(
-        &self,
-        from: &PrivateKeySigner,
-        nonce: u64,
-        (max_fee, tip): (u128, u128),
-        max_fee_per_blob_gas: u128,
-        to: Address,
-        blobs: Vec<Blob>,
-    ) -> eyre::Result<(Bytes, B256)> {
+    /// The sidecar `blobs` (at most [`MAX_BLOBS_PER_TX`]) need on this node: cell proofs when
+    /// it wants them, else one KZG proof per blob.
+    pub fn blob_sidecar(&self, blobs: Vec<Blob>) -> eyre::Result<BlobTransactionSidecarVariant> {
         if blobs.is_empty() || blobs.len() > MAX_BLOBS_PER_TX {
             bail!("a blob transaction carries 1 to {MAX_BLOBS_PER_TX} blobs, not {}", blobs.len());
         }
         let kzg = EnvKzgSettings::Default.get();
-        let sidecar = if self.wants_cell_proofs() {
+        Ok(if self.wants_cell_proofs() {
             BlobTransactionSidecarVariant::Eip7594(
                 BlobTransactionSidecarEip7594::try_from_blobs_with_settings(blobs, kzg)
                     .map_err(|e| eyre::eyre!("computing cell proofs: {e}"))?,
@@ -69,7 +59,35 @@ impl Client {
                 BlobTransactionSidecar::try_from_blobs_with_settings(blobs, kzg)
                     .map_err(|e| eyre::eyre!("computing KZG proofs: {e}"))?,
             )
-        };
+        })
+    }
+
+    /// Signs a blob transaction from `from` to `to` carrying `blobs` (at most
+    /// [`MAX_BLOBS_PER_TX`]) with the sidecar the node wants; returns its network encoding and
+    /// hash.
+    pub fn sign_blob_tx(
+        &self,
+        from: &PrivateKeySigner,
+        nonce: u64,
+        fees: (u128, u128),
+        max_fee_per_blob_gas: u128,
+        to: Address,
+        blobs: Vec<Blob>,
+    ) -> eyre::Result<(Bytes, B256)> {
+        let sidecar = self.blob_sidecar(blobs)?;
+        self.sign_blob_tx_with(from, nonce, fees, max_fee_per_blob_gas, to, sidecar)
+    }
+
+    /// [`Self::sign_blob_tx`] with a sidecar computed before ([`Self::blob_sidecar`]).
+    pub fn sign_blob_tx_with(
+        &self,
+        from: &PrivateKeySigner,
+        nonce: u64,
+        (max_fee, tip): (u128, u128),
+        max_fee_per_blob_gas: u128,
+        to: Address,
+        sidecar: BlobTransactionSidecarVariant,
+    ) -> eyre::Result<(Bytes, B256)> {
         let tx = TxEip4844 {
             chain_id: self.chain_id()?,
             nonce,
@@ -93,28 +111,14 @@ impl Client {
     }
 
     /// Sends `blobs` to `to` in one blob transaction from `from` (fees: twice the base fee plus
-    /// the tip, twice the blob base fee), waits for its receipt and fails if it reverted.
+    /// the tip, twice the blob base fee; bumped while it waits, [`crate::Resubmit`]'s
+    /// defaults), waits for its receipt and fails if it reverted.
     pub fn transact_blobs(
         &self,
         from: &PrivateKeySigner,
         to: Address,
         blobs: Vec<Blob>,
     ) -> eyre::Result<AnyTransactionReceipt> {
-        let lock = sender_lock(from.address());
-        let guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let nonce = self.nonce(from.address())?;
-        let fees = self.fees()?;
-        let blob_fee = self.blob_base_fee()?.saturating_mul(2).max(1);
-        let (raw, hash) = self.sign_blob_tx(from, nonce, fees, blob_fee, to, blobs)?;
-        self.run("eth_sendRawTransaction", move |p| async move {
-            p.send_raw_transaction(&raw).await.map(|_| ())
-        })
-        .wrap_err("sending a blob transaction")?;
-        drop(guard);
-        let receipt = self.wait_sent_receipt(hash, Duration::from_secs(60))?;
-        if !alloy_network::ReceiptResponse::status(&receipt) {
-            bail!("blob transaction {hash} reverted");
-        }
-        Ok(receipt)
+        self.transact_payload(from, crate::Payload::Blobs { to, blobs })
     }
 }

@@ -9,9 +9,11 @@
 mod beacon;
 mod blobs;
 mod rt;
+mod txmgr;
 
 pub use beacon::{Beacon, versioned_hash};
 pub use blobs::MAX_BLOBS_PER_TX;
+pub use txmgr::{Included, Payload, Resubmit};
 
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy_eips::{BlockNumberOrTag, eip2718::Encodable2718};
@@ -250,6 +252,46 @@ impl Client {
         }))
     }
 
+    /// Block `n` as a batcher reads it from an OP-style node: its hash, parent and time, the
+    /// input of its first transaction (the L1-info deposit) and the EIP-2718 encodings of its
+    /// other non-deposit transactions. `None` when the node does not have the block; an error
+    /// for a transaction type this client cannot encode.
+    pub fn raw_block(&self, n: u64) -> eyre::Result<Option<RawBlock>> {
+        use alloy_consensus::Transaction as _;
+        use alloy_eips::Typed2718 as _;
+        let block = self.run("eth_getBlockByNumber", move |p| async move {
+            p.get_block_by_number(BlockNumberOrTag::Number(n)).full().await
+        })?;
+        let Some(block) = block else { return Ok(None) };
+        let mut first_input = Bytes::new();
+        let mut txs = Vec::new();
+        for (i, t) in block.transactions.txns().enumerate() {
+            if i == 0 {
+                first_input = t.input().clone();
+            }
+            match t.inner.inner.inner() {
+                alloy_network::AnyTxEnvelope::Ethereum(env) => {
+                    txs.push(Bytes::from(env.encoded_2718()));
+                }
+                alloy_network::AnyTxEnvelope::Unknown(u) if u.ty() == DEPOSIT_TX_TYPE => {}
+                alloy_network::AnyTxEnvelope::Unknown(u) => {
+                    bail!(
+                        "block {n} holds a transaction of type {:#x} that cannot be encoded",
+                        u.ty()
+                    )
+                }
+            }
+        }
+        let h = &block.header;
+        Ok(Some(RawBlock {
+            hash: h.hash,
+            parent_hash: h.parent_hash,
+            timestamp: h.timestamp,
+            first_input,
+            txs,
+        }))
+    }
+
     /// The timestamp of the latest block.
     pub fn latest_timestamp(&self) -> eyre::Result<u64> {
         let block = self.run("eth_getBlockByNumber", |p| async move {
@@ -371,7 +413,8 @@ impl Client {
         Ok(self.transact_receipt(from, to, value, data)?.transaction_hash)
     }
 
-    /// [`Self::transact`], returning the receipt.
+    /// [`Self::transact`], returning the receipt. A transaction not included within 48 s is
+    /// sent again with higher fees ([`Resubmit`]'s defaults).
     pub fn transact_receipt(
         &self,
         from: &PrivateKeySigner,
@@ -379,35 +422,7 @@ impl Client {
         value: U256,
         data: Vec<u8>,
     ) -> eyre::Result<AnyTransactionReceipt> {
-        let chain_id = self.chain_id()?;
-        // One sender at a time per key in this process (the proposer and the batcher share the
-        // operator's key): from reading the pending nonce until the node holds the
-        // transaction, so two threads never sign the same nonce.
-        let lock = sender_lock(from.address());
-        let guard = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let nonce = self.nonce(from.address())?;
-        let fees = self.fees()?;
-        let mut req = TransactionRequest::default()
-            .with_from(from.address())
-            .with_value(value)
-            .with_input(data.clone());
-        if let Some(to) = to {
-            req = req.with_to(to);
-        }
-        let gas = self.run("eth_estimateGas", move |p| async move {
-            p.estimate_gas(WithOtherFields::new(req)).await
-        })?;
-        let (raw, hash) =
-            Self::sign_tx(from, chain_id, nonce, fees, gas + gas / 4, to, value, data)?;
-        self.run("eth_sendRawTransaction", move |p| async move {
-            p.send_raw_transaction(&raw).await.map(|_| ())
-        })?;
-        drop(guard);
-        let receipt = self.wait_sent_receipt(hash, Duration::from_secs(60))?;
-        if !receipt.status() {
-            bail!("transaction {hash} reverted");
-        }
-        Ok(receipt)
+        self.transact_payload(from, Payload::Call { to, value, data })
     }
 
     /// Polls for the receipt of `hash`: every 20 ms at first (an instant-mining devnet answers
@@ -529,6 +544,24 @@ pub struct Call {
     pub input: Bytes,
     /// The versioned hashes of its blobs (empty unless EIP-4844).
     pub blob_hashes: Vec<B256>,
+}
+
+/// The EIP-2718 type of an OP deposit transaction.
+const DEPOSIT_TX_TYPE: u8 = 0x7e;
+
+/// A block as [`Client::raw_block`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawBlock {
+    /// Its hash.
+    pub hash: B256,
+    /// Its parent's hash.
+    pub parent_hash: B256,
+    /// Its timestamp.
+    pub timestamp: u64,
+    /// The input of its first transaction (on an OP-style chain, the L1-info deposit).
+    pub first_input: Bytes,
+    /// The EIP-2718 encodings of its transactions other than deposits, in order.
+    pub txs: Vec<Bytes>,
 }
 
 /// The lock that serialises sending from `who` within this process.

@@ -41,7 +41,7 @@ use std::{
 };
 
 /// The stack of the threads that handle blobs (the batcher's, derivation's).
-pub(crate) const BLOB_STACK: usize = 32 << 20;
+pub const BLOB_STACK: usize = 32 << 20;
 
 /// What a follower reads from `rollup.json` (op-node's format).
 #[derive(Debug, Clone)]

@@ -18,9 +18,12 @@ mod rollup;
 pub use agnt2_rpc::MiningMode;
 pub use agnt2_rpc::{ApiSelection, RpcLimits, RpcServerConfig};
 pub use agnt2_txpool::PoolConfig;
-pub use batcher::{Batcher, BatcherConfig, DataAvailability, MAX_FRAME_SIZE, Posted, REORG_DEPTH};
+pub use batcher::{
+    Batcher, BatcherConfig, BlockSource, DataAvailability, MAX_FRAME_SIZE, Posted, REORG_DEPTH,
+    RpcSource, SpanParams,
+};
 pub use chain::{Chain, ChainConfig, DryRun, PARALLEL_MIN_TXS};
-pub use derive::DeriveConfig;
+pub use derive::{BLOB_STACK, DeriveConfig};
 pub use l1::L1Inbox;
 pub use rollup::{CHANNEL_TIMEOUT, MAX_SEQUENCER_DRIFT, RollupConfig, SEQ_WINDOW_SIZE};
 

@@ -41,6 +41,8 @@ pub struct RollupConfig {
     pub batcher: Option<PrivateKeySigner>,
     /// How batches reach the L1.
     pub da: DataAvailability,
+    /// How batcher transactions that wait are sent again with higher fees.
+    pub resubmit: agnt2_client::Resubmit,
     /// The L1 beacon node's API the sequencer's own derivation reads blobs from (default: the
     /// L1 RPC URL, where anvil serves it).
     pub l1_beacon_url: Option<String>,
@@ -185,6 +187,7 @@ pub(crate) fn start(
                 inbox: d.config.batch_inbox,
                 max_blocks: 600,
                 cursor: datadir.join("batcher.json"),
+                resubmit: config.resubmit,
             },
             l1.clone(),
             &chain.metrics().registry,
@@ -282,7 +285,7 @@ fn spawn_batcher(
         while !stop.load(Ordering::Relaxed)
             && let Some(chain) = chain.upgrade()
         {
-            match batcher.step(&chain) {
+            match batcher.step(&*chain) {
                 Ok(Some(p)) => tracing::info!(
                     blocks = ?p.blocks, txs = p.txs, blobs = p.blobs, bytes = p.bytes, "posted a channel"
                 ),

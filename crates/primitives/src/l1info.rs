@@ -106,6 +106,32 @@ impl L1BlockAttributes {
         out.extend_from_slice(&self.da_footprint_gas_scalar.to_be_bytes());
         out.into()
     }
+
+    /// Reads [`Self::jovian_calldata`] back (or Ecotone's and Isthmus's shorter forms, whose
+    /// later fields stay zero): the attributes and the sequence number; `None` when `input` is
+    /// shorter than Ecotone's 164 bytes.
+    pub fn from_calldata(input: &[u8]) -> Option<(Self, u64)> {
+        if input.len() < 164 {
+            return None;
+        }
+        let u16_at = |o: usize| input.get(o..o + 2)?.try_into().ok().map(u16::from_be_bytes);
+        let u32_at = |o: usize| input.get(o..o + 4)?.try_into().ok().map(u32::from_be_bytes);
+        let u64_at = |o: usize| input.get(o..o + 8)?.try_into().ok().map(u64::from_be_bytes);
+        let attrs = Self {
+            base_fee_scalar: u32_at(4)?,
+            blob_base_fee_scalar: u32_at(8)?,
+            timestamp: u64_at(20)?,
+            number: u64_at(28)?,
+            base_fee: U256::from_be_slice(&input[36..68]),
+            blob_base_fee: U256::from_be_slice(&input[68..100]),
+            hash: B256::from_slice(&input[100..132]),
+            batcher_hash: B256::from_slice(&input[132..164]),
+            operator_fee_scalar: u32_at(164).unwrap_or_default(),
+            operator_fee_constant: u64_at(168).unwrap_or_default(),
+            da_footprint_gas_scalar: u16_at(176).unwrap_or_default(),
+        };
+        Some((attrs, u64_at(12)?))
+    }
 }
 
 /// The L1-info deposit for an L2 block with `sequence_number` within its L1 epoch.
@@ -139,6 +165,29 @@ mod tests {
     fn calldata_is_178_bytes() {
         let a = L1BlockAttributes::dev(7, 100);
         assert_eq!(a.jovian_calldata(3).len(), 178);
+    }
+
+    #[test]
+    fn calldata_reads_back() {
+        let a = L1BlockAttributes {
+            operator_fee_scalar: 9,
+            operator_fee_constant: 10,
+            da_footprint_gas_scalar: 11,
+            batcher_hash: B256::repeat_byte(5),
+            blob_base_fee: U256::from(77),
+            ..L1BlockAttributes::dev(7, 100)
+        };
+        let input = a.jovian_calldata(3);
+        assert_eq!(L1BlockAttributes::from_calldata(&input), Some((a, 3)));
+        // Ecotone's form: the Isthmus/Jovian fields read as zero.
+        let ecotone = L1BlockAttributes {
+            operator_fee_scalar: 0,
+            operator_fee_constant: 0,
+            da_footprint_gas_scalar: 0,
+            ..a
+        };
+        assert_eq!(L1BlockAttributes::from_calldata(&input[..164]), Some((ecotone, 3)));
+        assert_eq!(L1BlockAttributes::from_calldata(&input[..163]), None);
     }
 
     #[test]

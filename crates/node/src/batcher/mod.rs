@@ -10,12 +10,14 @@
 //! checks those L1 blocks are still canonical: when the L1 reorganises a frame away, the
 //! channel and every later one are posted again.
 
-use crate::Chain;
-use agnt2_batch::{BlockInput, ChannelOut, Frame, batcher_tx_data, blob, span};
-use agnt2_client::{AnyTransactionReceipt, Client, MAX_BLOBS_PER_TX};
+mod source;
+
+pub use source::{BlockSource, RpcSource, SpanParams};
+
+use agnt2_batch::{ChannelOut, Frame, batcher_tx_data, blob, span};
+use agnt2_client::{AnyTransactionReceipt, Client, MAX_BLOBS_PER_TX, Payload, Resubmit};
 use agnt2_metrics::{Counter, Gauge, Registry};
-use agnt2_rpc::ChainApi;
-use alloy_primitives::{Address, Bytes, U256, keccak256};
+use alloy_primitives::{Address, U256, keccak256};
 use alloy_signer_local::PrivateKeySigner;
 use eyre::WrapErr;
 use serde::{Deserialize, Serialize};
@@ -74,6 +76,8 @@ pub struct BatcherConfig {
     pub max_blocks: u64,
     /// Where its state lives (`<datadir>/batcher.json`).
     pub cursor: PathBuf,
+    /// How a batcher transaction that waits is sent again with higher fees.
+    pub resubmit: Resubmit,
 }
 
 /// What one round posted.
@@ -120,7 +124,9 @@ struct Metrics {
     l1_gas: Counter,
     l1_fee_gwei: Counter,
     reposts: Counter,
+    fee_bumps: Counter,
     pending_blocks: Gauge,
+    safe_lag: Gauge,
 }
 
 impl Metrics {
@@ -147,8 +153,16 @@ impl Metrics {
                 "agnt2_batcher_reposts_total",
                 "Times the L1 lost a posted channel and the blocks were posted again",
             ),
+            fee_bumps: r.counter(
+                "agnt2_batcher_fee_bumps_total",
+                "Batcher transactions signed again with higher fees because they waited",
+            ),
             pending_blocks: r
                 .gauge("agnt2_batcher_pending_blocks", "L2 blocks produced and not yet posted"),
+            safe_lag: r.gauge(
+                "agnt2_batcher_safe_lag_blocks",
+                "L2 blocks between the head and the safe head (derived from the L1)",
+            ),
         }
     }
 }
@@ -221,25 +235,23 @@ impl Batcher {
 
     /// Posts the blocks after the cursor up to the head (at most `max_blocks`) as one channel;
     /// `None` when there is nothing new.
-    pub fn step(&mut self, chain: &Chain) -> eyre::Result<Option<Posted>> {
+    pub fn step(&mut self, chain: &impl BlockSource) -> eyre::Result<Option<Posted>> {
         if let Some(from) = self.check_l1()? {
             tracing::warn!(target: "node::batcher", from, "the L1 lost a batch: posting again");
             self.metrics.reposts.increment(1);
         }
         self.check_replaced(chain)?;
-        let head = chain.head().number;
+        let head = chain.head_number()?;
         let next = self.state.next;
+        self.metrics.safe_lag.set(head.saturating_sub(chain.safe_head_number()?) as f64);
         self.metrics.pending_blocks.set((head + 1).saturating_sub(next) as f64);
         if next > head {
             return Ok(None);
         }
         let last = head.min(next + self.config.max_blocks - 1);
-        let (blocks, last_hash) = blocks(chain, next, last)?;
-        let r = chain.reader()?;
-        let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
-        let block_time = chain.block_time().unwrap_or(1);
-        let chain_id = chain.chain_spec().chain_id();
-        let batch = span::encode(&blocks, genesis_time, block_time, chain_id)
+        let (blocks, last_hash) = chain.blocks(next, last)?;
+        let p = chain.span_params()?;
+        let batch = span::encode(&blocks, p.genesis_time, p.block_time, p.chain_id)
             .wrap_err_with(|| format!("encoding blocks {next}..={last}"))?;
         let mut id = [0u8; 16];
         let seed = [
@@ -275,27 +287,20 @@ impl Batcher {
                         .map(|d| blob::encode(d))
                         .collect::<Result<Vec<_>, _>>()
                         .wrap_err("encoding a frame into a blob")?;
-                    self.l1
-                        .transact_blobs(&self.config.key, self.config.inbox, encoded)
-                        .wrap_err("posting frames to the batch inbox in blobs")?
+                    let blobs = Payload::Blobs { to: self.config.inbox, blobs: encoded };
+                    self.send(blobs).wrap_err("posting frames to the batch inbox in blobs")?
                 }
                 DataAvailability::Calldata => {
                     let data = batcher_tx_data(unit.iter());
                     bytes += data.len();
-                    self.l1
-                        .transact_receipt(
-                            &self.config.key,
-                            Some(self.config.inbox),
-                            U256::ZERO,
-                            data,
-                        )
-                        .wrap_err("posting a frame to the batch inbox")?
+                    let call =
+                        Payload::Call { to: Some(self.config.inbox), value: U256::ZERO, data };
+                    self.send(call).wrap_err("posting a frame to the batch inbox")?
                 }
             };
             if let (Some(n), Some(h)) = (r.block_number, r.block_hash) {
                 included.push((n, h));
             }
-            self.count(&r);
         }
         self.metrics.blobs.increment(blobs as u64);
         self.metrics.channels.increment(1);
@@ -316,20 +321,33 @@ impl Batcher {
 impl Batcher {
     /// When the chain no longer holds the newest block posted (derivation replaced unsafe
     /// blocks the L1 decided against), posts again from the block after the safe head.
-    fn check_replaced(&mut self, chain: &Chain) -> eyre::Result<()> {
+    fn check_replaced(&mut self, chain: &impl BlockSource) -> eyre::Result<()> {
         let Some((n, hash)) = self.state.posted else { return Ok(()) };
-        let r = chain.reader()?;
-        if r.block_hash(n)? == Some(hash) {
+        if chain.block_hash(n)? == Some(hash) {
             return Ok(());
         }
         // Never forward: the L1 check may have gone further back (its batches were lost).
-        let from = (r.safe_head()? + 1).min(self.state.next);
+        let from = (chain.safe_head_number()? + 1).min(self.state.next);
         tracing::warn!(target: "node::batcher", posted = n, from, "the chain replaced posted blocks: posting again after the safe head");
         self.metrics.reposts.increment(1);
         self.state.next = from;
         self.state.pending.retain(|p| p.first < from);
         self.state.posted = None;
         write_state(&self.config.cursor, &self.state)
+    }
+
+    /// Sends a batcher transaction (bumping its fees while it waits) and counts it; fails
+    /// when it reverted.
+    fn send(&self, payload: Payload) -> eyre::Result<AnyTransactionReceipt> {
+        let included =
+            self.l1.send_resubmitting(&self.config.key, payload, self.config.resubmit)?;
+        self.metrics.fee_bumps.increment(u64::from(included.bumps));
+        let r = included.receipt;
+        self.count(&r);
+        if !agnt2_client::ReceiptResponse::status(&r) {
+            eyre::bail!("batcher transaction {} reverted", r.transaction_hash);
+        }
+        Ok(r)
     }
 
     /// Counts an included batcher transaction: gas and blob gas paid.
@@ -349,36 +367,4 @@ fn write_state(path: &PathBuf, state: &State) -> eyre::Result<()> {
     std::fs::write(&tmp, serde_json::to_vec(state)?)
         .wrap_err_with(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).wrap_err_with(|| format!("writing {}", path.display()))
-}
-
-/// Blocks `from..=to` as the batcher sees them (timestamp, parent, L1 origin, non-deposit
-/// transactions), and the hash of the last, all from one snapshot of the chain.
-fn blocks(
-    chain: &Chain,
-    from: u64,
-    to: u64,
-) -> eyre::Result<(Vec<BlockInput>, alloy_primitives::B256)> {
-    let r = chain.store().reader()?;
-    let head = r.head()?.unwrap_or_default();
-    let last = r.block_hash(to)?.ok_or_else(|| eyre::eyre!("block {to} has no hash"))?;
-    let blocks = (from..=to)
-        .map(|n| {
-            let header = r.header(n)?.ok_or_else(|| eyre::eyre!("block {n} has no header"))?;
-            let body = r.body(n)?.ok_or_else(|| eyre::eyre!("block {n} has no body"))?;
-            let (origin, seq) = crate::chain::l1_origin_at(&r, n, head)?;
-            let txs = body
-                .iter()
-                .filter(|(_, tx)| !tx.is_deposit())
-                .map(|(_, tx)| Bytes::from(alloy_eips::eip2718::Encodable2718::encoded_2718(tx)))
-                .collect();
-            Ok(BlockInput {
-                timestamp: header.timestamp,
-                parent_hash: header.parent_hash,
-                l1_origin: (origin.number, origin.hash),
-                sequence_number: seq,
-                txs,
-            })
-        })
-        .collect::<eyre::Result<Vec<_>>>()?;
-    Ok((blocks, last))
 }
