@@ -1867,3 +1867,67 @@ fn a_standalone_batcher_posts_the_sequencers_blocks_and_they_become_safe() {
     // The log may colour field names: look for the numbers.
     assert!(first.contains(&format!("({next}, ")), "restarted elsewhere than {next}: {first}");
 }
+
+/// DA throttling: with no batcher running, the sequencer's unsafe backlog passes the
+/// thresholds; a transaction bigger than the tightest per-transaction cap waits in the pool
+/// while small ones are included; once a batcher posts and the blocks become safe, throttling
+/// ends and it is included.
+#[test]
+fn a_da_backlog_holds_big_transactions_back_until_the_l1_catches_up() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let throttle = [
+        "--no-batcher",
+        "--throttle.unsafe-da-bytes-lower-threshold",
+        "50",
+        "--throttle.unsafe-da-bytes-upper-threshold",
+        "100",
+    ];
+    let node = Launched::start_args(&l1, dir.path(), &throttle);
+    let slog = dir.path().join("node.log");
+    let send = |key: &str, data: &str, wait: bool| -> String {
+        let mut args = vec!["send", common::DEV_ADDR1, data, "--private-key", key];
+        args.extend(["--rpc-url", &node.url]);
+        if wait {
+            args.push("--json");
+        } else {
+            args.push("--async");
+        }
+        cast(&args)
+    };
+    // A transfer makes the backlog (OP's estimate: at least 100 bytes a transaction).
+    send(DEV_KEY0, "0x", true);
+    wait_for("throttling never started", &[&slog], Duration::from_secs(30), || {
+        std::fs::read_to_string(&slog).unwrap_or_default().contains("DA throttling on")
+    });
+    // 1,000 bytes of calldata FastLZ cannot shrink: estimated far above the 150-byte cap.
+    let mut noise = Vec::new();
+    let mut seed = alloy_primitives::B256::repeat_byte(7);
+    while noise.len() < 1_000 {
+        seed = alloy_primitives::keccak256(seed);
+        noise.extend_from_slice(seed.as_slice());
+    }
+    let big = send(common::DEV_KEY1, &alloy_primitives::hex::encode_prefixed(&noise), false);
+    let big = big.trim().to_string();
+    // A small one from another account goes in meanwhile.
+    let small: Value = serde_json::from_str(&send(DEV_KEY0, "0x", true)).unwrap();
+    let after = common::hex_u64(&small["blockNumber"]) + 3;
+    let head = || common::hex_u64(&node.rpc("eth_blockNumber", serde_json::json!([])));
+    while head() < after {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(node.rpc("eth_getTransactionReceipt", serde_json::json!([big])).is_null());
+    assert!(!node.rpc("eth_getTransactionByHash", serde_json::json!([big])).is_null());
+
+    // The L1 catches up: a batcher posts, the blocks become safe, the big one goes in.
+    let bdir = tempfile::tempdir().unwrap();
+    let batcher =
+        BatcherProc::start(bdir.path(), &BatcherProc::args(dir.path(), &node.url, &l1, DEV_KEY0));
+    let logs = [slog.as_path(), batcher.log.as_path()];
+    wait_for("the held transaction was never included", &logs, Duration::from_secs(90), || {
+        !node.rpc("eth_getTransactionReceipt", serde_json::json!([big])).is_null()
+    });
+    assert!(std::fs::read_to_string(&slog).unwrap().contains("DA throttling off"));
+}

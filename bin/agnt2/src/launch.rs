@@ -66,6 +66,8 @@ pub(crate) struct LaunchArgs {
     pub(crate) no_batcher: bool,
     #[command(flatten)]
     pub(crate) batcher: BatcherFlags,
+    #[command(flatten)]
+    pub(crate) throttle: ThrottleFlags,
     /// The L1 beacon node's API, where blobs are read back from (default: --l1.rpc-url, where
     /// anvil serves it).
     #[arg(long = "l1.beacon-url", value_name = "URL")]
@@ -118,6 +120,65 @@ impl BatcherFlags {
             fee_limit_multiplier: self.fee_limit_multiplier,
             ..Default::default()
         }
+    }
+}
+
+/// DA throttling of the miner (op-batcher's `--throttle.*` flags and defaults): sizes are
+/// OP's Fjord estimate of compressed bytes.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ThrottleFlags {
+    /// Unsafe DA bytes (blocks not yet derived from the L1) past which the miner caps what it
+    /// takes per transaction and per block; 0 turns throttling off.
+    #[arg(
+        long = "throttle.unsafe-da-bytes-lower-threshold",
+        value_name = "BYTES",
+        default_value_t = 3_200_000
+    )]
+    lower_threshold: u64,
+    /// Unsafe DA bytes at which the caps are at their tightest.
+    #[arg(
+        long = "throttle.unsafe-da-bytes-upper-threshold",
+        value_name = "BYTES",
+        default_value_t = 12_800_000
+    )]
+    upper_threshold: u64,
+    /// The per-transaction cap at the tightest.
+    #[arg(long = "throttle.tx-size-lower-limit", value_name = "BYTES", default_value_t = 150)]
+    tx_size_lower_limit: u64,
+    /// The per-transaction cap when throttling starts.
+    #[arg(long = "throttle.tx-size-upper-limit", value_name = "BYTES", default_value_t = 20_000)]
+    tx_size_upper_limit: u64,
+    /// The per-block cap at the tightest.
+    #[arg(long = "throttle.block-size-lower-limit", value_name = "BYTES", default_value_t = 2_000)]
+    block_size_lower_limit: u64,
+    /// The per-block cap when throttling starts.
+    #[arg(
+        long = "throttle.block-size-upper-limit",
+        value_name = "BYTES",
+        default_value_t = 130_000
+    )]
+    block_size_upper_limit: u64,
+}
+
+impl ThrottleFlags {
+    /// The throttle's configuration, or why the flags contradict each other.
+    pub(crate) fn config(&self) -> eyre::Result<agnt2_node::ThrottleConfig> {
+        if self.lower_threshold > 0 && self.upper_threshold <= self.lower_threshold {
+            eyre::bail!("--throttle.unsafe-da-bytes-upper-threshold must exceed the lower one");
+        }
+        if self.tx_size_lower_limit > self.tx_size_upper_limit
+            || self.block_size_lower_limit > self.block_size_upper_limit
+        {
+            eyre::bail!("a --throttle.*-lower-limit must not exceed its upper limit");
+        }
+        Ok(agnt2_node::ThrottleConfig {
+            lower_threshold: self.lower_threshold,
+            upper_threshold: self.upper_threshold,
+            tx_size_lower_limit: self.tx_size_lower_limit,
+            tx_size_upper_limit: self.tx_size_upper_limit,
+            block_size_lower_limit: self.block_size_lower_limit,
+            block_size_upper_limit: self.block_size_upper_limit,
+        })
     }
 }
 
@@ -183,6 +244,7 @@ pub(crate) fn rollup_config(
         batcher: if args.no_batcher { None } else { Some(args.proposer_key()?) },
         da: args.batcher.da,
         resubmit: args.batcher.resubmit(),
+        throttle: args.throttle.config()?,
         l1_beacon_url: args.l1_beacon_url.clone(),
     })
 }

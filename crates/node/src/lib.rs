@@ -14,6 +14,7 @@ mod l1;
 mod metrics;
 mod miner;
 mod rollup;
+mod throttle;
 
 pub use agnt2_rpc::MiningMode;
 pub use agnt2_rpc::{ApiSelection, RpcLimits, RpcServerConfig};
@@ -26,6 +27,7 @@ pub use chain::{Chain, ChainConfig, DryRun, PARALLEL_MIN_TXS};
 pub use derive::{BLOB_STACK, DeriveConfig};
 pub use l1::L1Inbox;
 pub use rollup::{CHANNEL_TIMEOUT, MAX_SEQUENCER_DRIFT, RollupConfig, SEQ_WINDOW_SIZE};
+pub use throttle::{ThrottleConfig, estimated_size};
 
 use agnt2_primitives::ChainSpec;
 use agnt2_rpc::start_server;

@@ -32,6 +32,8 @@ pub(crate) struct ChainMetrics {
     pending: Gauge,
     queued: Gauge,
     db_bytes: Gauge,
+    /// DA throttling's series.
+    pub(crate) throttle: crate::throttle::ThrottleMetrics,
 }
 
 impl Default for ChainMetrics {
@@ -75,6 +77,7 @@ impl Default for ChainMetrics {
             pending: r.gauge("agnt2_txpool_pending", "Executable pool transactions"),
             queued: r.gauge("agnt2_txpool_queued", "Pool transactions waiting for a nonce"),
             db_bytes: r.gauge("agnt2_db_size_bytes", "Bytes in MDBX pages across tables"),
+            throttle: crate::throttle::ThrottleMetrics::new(&r),
             registry: r,
         }
     }

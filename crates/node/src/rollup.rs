@@ -43,6 +43,8 @@ pub struct RollupConfig {
     pub da: DataAvailability,
     /// How batcher transactions that wait are sent again with higher fees.
     pub resubmit: agnt2_client::Resubmit,
+    /// DA throttling of the miner when the L1 falls behind.
+    pub throttle: crate::ThrottleConfig,
     /// The L1 beacon node's API the sequencer's own derivation reads blobs from (default: the
     /// L1 RPC URL, where anvil serves it).
     pub l1_beacon_url: Option<String>,
@@ -197,6 +199,7 @@ pub(crate) fn start(
     } else {
         tracing::info!(batcher = %d.config.batcher, "not SystemConfig's batcher: no batches");
     }
+    crate::throttle::spawn(config.throttle, Arc::downgrade(chain), stop.clone())?;
     let genesis_l1 = {
         let r = chain.store().reader()?;
         let head = r.head()?.unwrap_or_default();

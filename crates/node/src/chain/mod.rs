@@ -92,6 +92,8 @@ pub struct Chain {
     sequencer: std::sync::OnceLock<agnt2_client::Client>,
     /// It derives its blocks from the L1 and mines none.
     follower: AtomicBool,
+    /// DA throttling's caps on what a block takes from the pool.
+    da_limits: crate::throttle::DaLimits,
 }
 
 /// How a [`Chain`] runs.
@@ -189,6 +191,7 @@ impl Chain {
             seq_window: std::sync::OnceLock::new(),
             sequencer: std::sync::OnceLock::new(),
             follower: AtomicBool::new(false),
+            da_limits: Default::default(),
         }))
     }
 
@@ -206,7 +209,9 @@ impl Chain {
             // so it is built empty (and stays the block derivation finds).
             Vec::new()
         } else {
-            self.pool.best(ctx.env.base_fee)
+            let (kept, held) = self.da_limits.apply(self.pool.best(ctx.env.base_fee));
+            self.metrics.throttle.held.increment(held as u64);
+            kept
         };
         let (number, included, _) = self.build_and_commit(ctx, &candidates, adopts)?;
         Ok((number, included))
@@ -522,6 +527,16 @@ impl Chain {
     /// The block builder's counters for the last block it built.
     pub fn builder_stats(&self) -> ParallelStats {
         self.builder.last_stats()
+    }
+
+    /// DA throttling's caps.
+    pub(crate) const fn da_limits(&self) -> &crate::throttle::DaLimits {
+        &self.da_limits
+    }
+
+    /// DA throttling's series.
+    pub(crate) const fn throttle_metrics(&self) -> &crate::throttle::ThrottleMetrics {
+        &self.metrics.throttle
     }
 
     /// The miner's counters.
