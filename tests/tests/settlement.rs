@@ -1863,9 +1863,11 @@ fn a_standalone_batcher_posts_the_sequencers_blocks_and_they_become_safe() {
         safe() >= target
     });
     let log = std::fs::read_to_string(&batcher2.log).unwrap();
-    let first = log.lines().find(|l| l.contains("posted a channel")).expect("a channel posted");
-    // The log may colour field names: look for the numbers.
-    assert!(first.contains(&format!("({next}, ")), "restarted elsewhere than {next}: {first}");
+    let first = plain(log.lines().find(|l| l.contains("posted a channel")).expect("a channel"));
+    assert!(
+        first.contains(&format!("blocks=({next}, ")),
+        "restarted elsewhere than {next}: {first}"
+    );
 }
 
 /// DA throttling: with no batcher running, the sequencer's unsafe backlog passes the
@@ -1930,4 +1932,76 @@ fn a_da_backlog_holds_big_transactions_back_until_the_l1_catches_up() {
         !node.rpc("eth_getTransactionReceipt", serde_json::json!([big])).is_null()
     });
     assert!(std::fs::read_to_string(&slog).unwrap().contains("DA throttling off"));
+}
+
+/// A backlog bigger than one L1 transaction is cut into channels of at most
+/// `--batcher.target-num-frames` frames (one per calldata transaction by default), so each
+/// channel lands whole in one L1 transaction; they all derive.
+#[test]
+fn a_backlog_is_posted_in_channels_of_one_l1_transaction_each() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let node = Launched::start_args(&l1, dir.path(), &["--no-batcher"]);
+    // Four blocks of 60,000 incompressible bytes: 240 kB, two frames' worth at least.
+    let mut last = 0;
+    for i in 0..4u8 {
+        let mut noise = Vec::new();
+        let mut seed = alloy_primitives::B256::repeat_byte(i);
+        while noise.len() < 60_000 {
+            seed = alloy_primitives::keccak256(seed);
+            noise.extend_from_slice(seed.as_slice());
+        }
+        let data = alloy_primitives::hex::encode_prefixed(&noise);
+        let sent = cast(&[
+            "send",
+            common::DEV_ADDR1,
+            &data,
+            "--private-key",
+            DEV_KEY0,
+            "--rpc-url",
+            &node.url,
+            "--json",
+        ]);
+        let r: Value = serde_json::from_str(&sent).unwrap();
+        last = common::hex_u64(&r["blockNumber"]);
+    }
+    let bdir = tempfile::tempdir().unwrap();
+    let mut args = BatcherProc::args(dir.path(), &node.url, &l1, DEV_KEY0);
+    args.extend(["--batcher.data-availability-type", "calldata"].map(String::from));
+    let batcher = BatcherProc::start(bdir.path(), &args);
+    let safe = || {
+        node.rpc("eth_getBlockByNumber", serde_json::json!(["safe", false]))["number"]
+            .as_str()
+            .map_or(0, |n| u64::from_str_radix(n.trim_start_matches("0x"), 16).unwrap())
+    };
+    let logs = [batcher.log.as_path(), &dir.path().join("node.log")];
+    wait_for("the big blocks are safe", &logs, Duration::from_secs(120), || safe() >= last);
+    let log = std::fs::read_to_string(&batcher.log).unwrap();
+    let channels: Vec<&str> = log.lines().filter(|l| l.contains("posted a channel")).collect();
+    assert!(channels.len() >= 4, "the backlog went in {} channels:\n{log}", channels.len());
+    for c in channels.iter().map(|c| plain(c)) {
+        let txs = c.split(" txs=").nth(1).and_then(|t| t.split_whitespace().next());
+        assert_eq!(txs, Some("1"), "a channel of several transactions: {c}");
+    }
+}
+
+/// A log line without its ANSI colour codes.
+fn plain(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters, ended by a letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -126,6 +126,7 @@ pub(crate) async fn run(args: BatcherArgs) -> eyre::Result<()> {
             key,
             inbox,
             max_blocks: args.max_blocks,
+            target_frames: args.batcher.target_frames(),
             cursor: args.datadir.join("batcher.json"),
             resubmit: args.batcher.resubmit(),
         },
@@ -153,12 +154,8 @@ pub(crate) async fn run(args: BatcherArgs) -> eyre::Result<()> {
         .stack_size(agnt2_node::BLOB_STACK)
         .spawn(move || {
             while !halt.load(Ordering::Relaxed) {
-                match batcher.step(&source) {
-                    Ok(Some(p)) => tracing::info!(
-                        blocks = ?p.blocks, txs = p.txs, blobs = p.blobs, bytes = p.bytes, "posted a channel"
-                    ),
-                    Ok(None) => {}
-                    Err(err) => tracing::warn!(err = %format!("{err:#}"), "batching failed"),
+                if agnt2_node::batcher_round(&mut batcher, &source) {
+                    continue;
                 }
                 let slept = Instant::now();
                 while slept.elapsed() < every && !halt.load(Ordering::Relaxed) {

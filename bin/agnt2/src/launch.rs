@@ -110,9 +110,19 @@ pub(crate) struct BatcherFlags {
     #[arg(long = "batcher.fee-limit-multiplier", value_name = "N", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..))]
     fee_limit_multiplier: u32,
+    /// The most frames one channel fills (op-batcher's --target-num-frames; default six with
+    /// blobs and one with calldata: a channel is one L1 transaction).
+    #[arg(long = "batcher.target-num-frames", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    target_num_frames: Option<u64>,
 }
 
 impl BatcherFlags {
+    /// The most frames a channel fills.
+    pub(crate) fn target_frames(&self) -> usize {
+        self.target_num_frames.map_or_else(|| self.da.frames_per_tx(), |n| n as usize)
+    }
+
     /// How a waiting batcher transaction is sent again.
     pub(crate) fn resubmit(&self) -> agnt2_client::Resubmit {
         agnt2_client::Resubmit {
@@ -244,6 +254,7 @@ pub(crate) fn rollup_config(
         batcher: if args.no_batcher { None } else { Some(args.proposer_key()?) },
         da: args.batcher.da,
         resubmit: args.batcher.resubmit(),
+        target_frames: args.batcher.target_frames(),
         throttle: args.throttle.config()?,
         l1_beacon_url: args.l1_beacon_url.clone(),
     })

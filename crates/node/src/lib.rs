@@ -21,7 +21,7 @@ pub use agnt2_rpc::{ApiSelection, RpcLimits, RpcServerConfig};
 pub use agnt2_txpool::PoolConfig;
 pub use batcher::{
     Batcher, BatcherConfig, BlockSource, DataAvailability, MAX_FRAME_SIZE, Posted, REORG_DEPTH,
-    RpcSource, SpanParams,
+    RpcSource, SpanParams, round as batcher_round,
 };
 pub use chain::{Chain, ChainConfig, DryRun, PARALLEL_MIN_TXS};
 pub use derive::{BLOB_STACK, DeriveConfig};

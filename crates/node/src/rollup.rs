@@ -43,6 +43,8 @@ pub struct RollupConfig {
     pub da: DataAvailability,
     /// How batcher transactions that wait are sent again with higher fees.
     pub resubmit: agnt2_client::Resubmit,
+    /// The most frames a channel fills (`--batcher.target-num-frames`).
+    pub target_frames: usize,
     /// DA throttling of the miner when the L1 falls behind.
     pub throttle: crate::ThrottleConfig,
     /// The L1 beacon node's API the sequencer's own derivation reads blobs from (default: the
@@ -188,6 +190,7 @@ pub(crate) fn start(
                 key,
                 inbox: d.config.batch_inbox,
                 max_blocks: 600,
+                target_frames: config.target_frames,
                 cursor: datadir.join("batcher.json"),
                 resubmit: config.resubmit,
             },
@@ -288,15 +291,11 @@ fn spawn_batcher(
         while !stop.load(Ordering::Relaxed)
             && let Some(chain) = chain.upgrade()
         {
-            match batcher.step(&*chain) {
-                Ok(Some(p)) => tracing::info!(
-                    blocks = ?p.blocks, txs = p.txs, blobs = p.blobs, bytes = p.bytes, "posted a channel"
-                ),
-                Ok(None) => {}
-                Err(err) => tracing::warn!(err = %format!("{err:#}"), "batching failed"),
-            }
+            let behind = crate::batcher::round(&mut batcher, &*chain);
             drop(chain);
-            std::thread::sleep(every);
+            if !behind {
+                std::thread::sleep(every);
+            }
         }
     })?;
     Ok(())

@@ -53,6 +53,14 @@ impl std::str::FromStr for DataAvailability {
 }
 
 impl DataAvailability {
+    /// The frames one L1 transaction carries: the default `--batcher.target-num-frames`.
+    pub const fn frames_per_tx(self) -> usize {
+        match self {
+            Self::Blobs => MAX_BLOBS_PER_TX,
+            Self::Calldata => 1,
+        }
+    }
+
     /// The largest frame one unit (a blob, a calldata transaction) carries.
     const fn max_frame_size(self) -> usize {
         match self {
@@ -74,6 +82,9 @@ pub struct BatcherConfig {
     pub inbox: Address,
     /// The most blocks one channel carries.
     pub max_blocks: u64,
+    /// The most frames a channel fills when it can (op-batcher's `--target-num-frames`): six
+    /// for blobs, one for calldata, so a channel is one L1 transaction.
+    pub target_frames: usize,
     /// Where its state lives (`<datadir>/batcher.json`).
     pub cursor: PathBuf,
     /// How a batcher transaction that waits is sent again with higher fees.
@@ -91,6 +102,8 @@ pub struct Posted {
     pub blobs: usize,
     /// Bytes of batcher data (the frames and their version bytes, before blob encoding).
     pub bytes: usize,
+    /// Blocks still to post after this channel (the next round starts at once when there are).
+    pub behind: u64,
 }
 
 /// A posted channel not yet final on the L1.
@@ -248,26 +261,30 @@ impl Batcher {
         if next > head {
             return Ok(None);
         }
-        let last = head.min(next + self.config.max_blocks - 1);
-        let (blocks, last_hash) = chain.blocks(next, last)?;
+        let mut last = head.min(next + self.config.max_blocks - 1);
+        let (mut blocks, mut last_hash) = chain.blocks(next, last)?;
         let p = chain.span_params()?;
-        let batch = span::encode(&blocks, p.genesis_time, p.block_time, p.chain_id)
-            .wrap_err_with(|| format!("encoding blocks {next}..={last}"))?;
-        let mut id = [0u8; 16];
-        let seed = [
-            self.config.key.address().as_slice(),
-            &next.to_be_bytes(),
-            &last.to_be_bytes(),
-            &std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-                .to_be_bytes(),
-        ]
-        .concat();
-        id.copy_from_slice(&keccak256(seed)[..16]);
-        let mut channel = ChannelOut::new(id);
-        channel.add_batch(&batch);
-        let frames = channel.frames(self.config.da.max_frame_size())?;
+        // A channel fills at most the target number of frames (one L1 transaction by
+        // default, so a channel lands whole or not at all): fewer blocks while it is over,
+        // down to a single block, which goes whatever its size.
+        let target = self.config.target_frames.max(1);
+        let (channel, frames) = loop {
+            let batch = span::encode(&blocks, p.genesis_time, p.block_time, p.chain_id)
+                .wrap_err_with(|| format!("encoding blocks {next}..={last}"))?;
+            let mut channel = ChannelOut::new(self.channel_id(next, last));
+            channel.add_batch(&batch);
+            let frames = channel.frames(self.config.da.max_frame_size())?;
+            let n = blocks.len();
+            if frames.len() <= target || n == 1 {
+                break (channel, frames);
+            }
+            let keep = (n * target / frames.len()).clamp(1, n - 1);
+            // The block after the last kept one names its hash.
+            last_hash = blocks[keep].parent_hash;
+            blocks.truncate(keep);
+            last = next + keep as u64 - 1;
+        };
+        drop(channel);
         let (mut bytes, mut blobs) = (0, 0);
         let mut included = Vec::new();
         // Fails on a revert as well: a frame that is not on the L1 is posted again with its
@@ -302,12 +319,26 @@ impl Batcher {
                 included.push((n, h));
             }
         }
+        // A channel whose frames landed further apart than the channel timeout is dropped by
+        // derivation: post its blocks again (only a block too big for one transaction spans
+        // several).
+        let (first_l1, last_l1) = (
+            included.iter().map(|b| b.0).min().unwrap_or_default(),
+            included.iter().map(|b| b.0).max().unwrap_or_default(),
+        );
+        if last_l1 - first_l1 >= agnt2_batch::assembler::GRANITE_CHANNEL_TIMEOUT {
+            self.metrics.reposts.increment(1);
+            eyre::bail!(
+                "the frames of blocks {next}..={last} landed in L1 blocks {first_l1}..={last_l1}, past the channel timeout: posting again"
+            );
+        }
         self.metrics.blobs.increment(blobs as u64);
         self.metrics.channels.increment(1);
         self.metrics.bytes.increment(bytes as u64);
         self.metrics.blocks.increment(last + 1 - next);
         self.metrics.pending_blocks.set((head - last) as f64);
-        let posted = Posted { blocks: (next, last), txs: units.len(), blobs, bytes };
+        let posted =
+            Posted { blocks: (next, last), txs: units.len(), blobs, bytes, behind: head - last };
         self.state.pending.push(Posting { first: next, l1: included });
         self.state.next = last + 1;
         // The hash of the block as it was read (the chain may have replaced it meanwhile: then
@@ -319,6 +350,23 @@ impl Batcher {
 }
 
 impl Batcher {
+    /// A fresh channel id: the key, the blocks and the time, hashed.
+    fn channel_id(&self, next: u64, last: u64) -> [u8; 16] {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let seed = [
+            self.config.key.address().as_slice(),
+            &next.to_be_bytes(),
+            &last.to_be_bytes(),
+            &nanos.to_be_bytes(),
+        ]
+        .concat();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&keccak256(seed)[..16]);
+        id
+    }
+
     /// When the chain no longer holds the newest block posted (derivation replaced unsafe
     /// blocks the L1 decided against), posts again from the block after the safe head.
     fn check_replaced(&mut self, chain: &impl BlockSource) -> eyre::Result<()> {
@@ -359,6 +407,23 @@ impl Batcher {
                 .saturating_mul(r.blob_gas_price.unwrap_or_default()),
         );
         self.metrics.l1_fee_gwei.increment((fee / 1_000_000_000) as u64);
+    }
+}
+
+/// One batcher round, logged; whether blocks are left to post at once (a backlog).
+pub fn round(batcher: &mut Batcher, chain: &impl BlockSource) -> bool {
+    match batcher.step(chain) {
+        Ok(Some(p)) => {
+            tracing::info!(
+                blocks = ?p.blocks, txs = p.txs, blobs = p.blobs, bytes = p.bytes, behind = p.behind, "posted a channel"
+            );
+            p.behind > 0
+        }
+        Ok(None) => false,
+        Err(err) => {
+            tracing::warn!(err = %format!("{err:#}"), "batching failed");
+            false
+        }
     }
 }
 
