@@ -2005,3 +2005,107 @@ fn plain(line: &str) -> String {
     }
     out
 }
+
+/// Rotating the batcher through SystemConfig (`setBatcherHash`), as a funder hiring a new
+/// batcher does: from the L1 block of the update on, derivation reads only the new key's
+/// batches (on the sequencer and on a follower) and the L2's L1-info carries the new batcher;
+/// the sequencer's own batcher stands down, and `agnt2 batcher` with the new key (refused with
+/// the old one) carries the chain on to safe blocks the follower derives identically.
+#[test]
+fn systemconfig_rotates_the_batcher_and_derivation_follows() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let d = deployment(dir.path());
+    let node = Launched::start(&l1, dir.path());
+    let fdir = tempfile::tempdir().unwrap();
+    let follower = Launched::follower(&l1, dir.path(), fdir.path(), &node.url);
+    let (slog, flog) = (dir.path().join("node.log"), fdir.path().join("node.log"));
+    let safe = |n: &Launched| {
+        n.rpc("eth_getBlockByNumber", serde_json::json!(["safe", false]))["number"]
+            .as_str()
+            .map_or(0, |x| u64::from_str_radix(x.trim_start_matches("0x"), 16).unwrap())
+    };
+    wait_for("the follower made nothing safe", &[&flog], Duration::from_secs(60), || {
+        safe(&follower) >= 3
+    });
+    // The owner (the operator key) names a new batcher. The node sends from the same key
+    // (proposals, batches): a nonce it took meanwhile is tried again.
+    let new_hash = format!("0x{:0>64}", common::DEV_ADDR1.trim_start_matches("0x").to_lowercase());
+    let system_config = d["systemConfig"].as_str().unwrap();
+    let set = [
+        "send",
+        system_config,
+        "setBatcherHash(bytes32)",
+        &new_hash,
+        "--private-key",
+        DEV_KEY0,
+        "--rpc-url",
+        &l1,
+    ];
+    for attempt in 0.. {
+        let out = Command::new(common::tool("cast")).args(set).output().unwrap();
+        if out.status.success() {
+            break;
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(attempt < 10 && (err.contains("underpriced") || err.contains("nonce")), "{err}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let l2_batcher = |url: &str| {
+        cast(&[
+            "call",
+            "0x4200000000000000000000000000000000000015",
+            "batcherHash()(bytes32)",
+            "--rpc-url",
+            url,
+        ])
+        .trim()
+        .to_lowercase()
+    };
+    wait_for("the L2 never adopted the new batcher", &[&slog], Duration::from_secs(60), || {
+        l2_batcher(&node.url) == new_hash
+    });
+    wait_for("the sequencer's batcher kept posting", &[&slog], Duration::from_secs(30), || {
+        std::fs::read_to_string(&slog).unwrap_or_default().contains("names another batcher")
+    });
+
+    // The old key is refused; the new one posts.
+    let bdir = tempfile::tempdir().unwrap();
+    let old = Command::new(agnt2_bin())
+        .args(BatcherProc::args(dir.path(), &node.url, &l1, DEV_KEY0))
+        .arg("--datadir")
+        .arg(bdir.path())
+        .output()
+        .unwrap();
+    assert!(!old.status.success(), "the replaced batcher key was accepted");
+    let batcher = BatcherProc::start(
+        bdir.path(),
+        &BatcherProc::args(dir.path(), &node.url, &l1, common::DEV_KEY1),
+    );
+    let sent = cast(&[
+        "send",
+        common::DEV_ADDR1,
+        "--value",
+        "1",
+        "--private-key",
+        DEV_KEY0,
+        "--rpc-url",
+        &node.url,
+        "--json",
+    ]);
+    let block = common::hex_u64(&serde_json::from_str::<Value>(&sent).unwrap()["blockNumber"]);
+    let logs = [flog.as_path(), slog.as_path(), batcher.log.as_path()];
+    wait_for("the new batcher's blocks are not safe", &logs, Duration::from_secs(90), || {
+        safe(&follower) >= block && safe(&node) >= block
+    });
+    let hash_at = |n: &Launched, b: u64| {
+        n.rpc("eth_getBlockByNumber", serde_json::json!([format!("0x{b:x}"), false]))["hash"]
+            .clone()
+    };
+    for b in 0..=block {
+        assert_eq!(hash_at(&follower, b), hash_at(&node, b), "block {b}");
+    }
+    assert_eq!(l2_batcher(&follower.url), new_hash);
+}

@@ -4,7 +4,7 @@
 
 use crate::launch::{BatcherFlags, unlock};
 use agnt2_client::Client;
-use agnt2_node::{Batcher, BatcherConfig, RpcSource};
+use agnt2_node::{Batcher, BatcherConfig, BlockSource, RpcSource};
 use alloy_primitives::Address;
 use alloy_signer_local::PrivateKeySigner;
 use eyre::{WrapErr, bail, eyre};
@@ -90,16 +90,8 @@ pub(crate) async fn run(args: BatcherArgs) -> eyre::Result<()> {
             .wrap_err_with(|| format!("{}: {p}", path.display()))
     };
     let inbox = addr("/batch_inbox_address")?;
-    let authorised = addr("/genesis/system_config/batcherAddr")?;
+    let genesis_batcher = addr("/genesis/system_config/batcherAddr")?;
     let key = args.key()?;
-    // Derivation reads only the authorised batcher's transactions: anything else is wasted L1
-    // gas.
-    if key.address() != authorised {
-        bail!(
-            "the key is {}, but SystemConfig's batcher is {authorised}: derivation would ignore its batches",
-            key.address()
-        );
-    }
     std::fs::create_dir_all(&args.datadir)
         .wrap_err_with(|| format!("creating {}", args.datadir.display()))?;
     let l1 = Client::new(&args.l1_rpc_url)?;
@@ -114,6 +106,19 @@ pub(crate) async fn run(args: BatcherArgs) -> eyre::Result<()> {
         })
         .await??
     };
+    // Derivation reads only the batcher SystemConfig names now (the genesis one, unless
+    // `setBatcherHash` changed it, as the L2's L1Block predeploy shows): anything else is
+    // wasted L1 gas.
+    let authorised = {
+        let source = source.clone();
+        tokio::task::spawn_blocking(move || source.batcher()).await??.unwrap_or(genesis_batcher)
+    };
+    if key.address() != authorised {
+        bail!(
+            "the key is {}, but SystemConfig's batcher is {authorised}: derivation would ignore its batches",
+            key.address()
+        );
+    }
     if let Some(want) = rollup.pointer("/l1_chain_id").and_then(serde_json::Value::as_u64)
         && want != l1_chain
     {

@@ -54,8 +54,11 @@ pub struct DeriveConfig {
     pub block_time: u64,
     /// The batch inbox.
     pub inbox: Address,
-    /// The batcher SystemConfig names.
+    /// The batcher SystemConfig names at genesis (its `setBatcherHash` updates apply from the
+    /// L1 block that carries them).
     pub batcher: Address,
+    /// SystemConfig on the L1.
+    pub system_config: Address,
     /// The portal (deposits).
     pub portal: Address,
     /// How often the L1 is polled.
@@ -94,6 +97,7 @@ impl DeriveConfig {
             block_time: num("/block_time")?,
             inbox: addr("/batch_inbox_address")?,
             batcher: addr("/genesis/system_config/batcherAddr")?,
+            system_config: addr("/l1_system_config_address")?,
             portal: addr("/deposit_contract_address")?,
             poll: Duration::from_millis(250),
             sequencer_http: None,
@@ -135,6 +139,19 @@ fn start_l1(chain: &Chain, safe: u64, genesis_l1: u64) -> eyre::Result<u64> {
         .max(genesis_l1 + 1))
 }
 
+/// The batcher in effect at the safe head `safe` (its L1 origin's, as the L1Block predeploy
+/// holds it), or the genesis one.
+fn batcher_at(chain: &Chain, safe: u64, genesis: Address) -> eyre::Result<B256> {
+    let genesis = B256::left_padding_from(genesis.as_slice());
+    if safe == 0 {
+        return Ok(genesis);
+    }
+    let r = chain.store().reader()?;
+    let head = r.head()?.unwrap_or_default();
+    let b = crate::chain::l1_origin_at(&r, safe.min(head), head)?.0.batcher_hash;
+    Ok(if b == B256::ZERO { genesis } else { b })
+}
+
 /// The safe head, as derivation builds on it.
 struct Parent {
     number: u64,
@@ -151,6 +168,8 @@ struct Pipeline {
     beacon: Option<Beacon>,
     /// The newest L1 block read completely (to read a block again after a failure).
     last_read: Option<(u64, B256)>,
+    /// The batcher in effect after it.
+    batcher: B256,
     /// The L1 blocks read recently (number → hash), to find where an L1 reorg forked.
     read: BTreeMap<u64, B256>,
     /// When the L1 was last checked for a reorg of what was read.
@@ -178,7 +197,10 @@ pub(crate) fn start(config: DeriveConfig, chain: &Arc<Chain>) -> eyre::Result<De
     let safe = r.safe_head()?;
     let start = start_l1(chain, safe, config.genesis_l1)?;
     tracing::info!(target: "node::derive", safe, l1 = start, "deriving from the L1");
-    let follower = L1Follower::new(l1.clone(), config.portal, 0, start, template);
+    let batcher = batcher_at(chain, safe, config.batcher)?;
+    let mut follower = L1Follower::new(l1.clone(), config.portal, 0, start, template)
+        .with_system_config(config.system_config);
+    follower.reset(start, None, batcher);
     let genesis_time = r.header(0)?.map(|h| h.timestamp).unwrap_or_default();
     let chain_id = chain.chain_spec().chain_id();
     let beacon_url = config.l1_beacon_url.clone().unwrap_or_else(|| config.l1_rpc_url.clone());
@@ -188,6 +210,7 @@ pub(crate) fn start(config: DeriveConfig, chain: &Arc<Chain>) -> eyre::Result<De
         l1,
         beacon,
         last_read: None,
+        batcher,
         read: BTreeMap::new(),
         reorg_checked: Instant::now(),
         follower,
@@ -239,14 +262,17 @@ impl Pipeline {
             let (n, hash) = (epoch.attrs.number, epoch.attrs.hash);
             // Everything the block carries is read before any of it is used: when a request
             // fails, the follower reads the block again next round and nothing is half-done.
-            let units = match self.batcher_data(n, epoch.attrs.timestamp) {
+            // The batcher after this block's SystemConfig updates (op-node's L1 traversal).
+            let batcher = Address::from_slice(&epoch.attrs.batcher_hash[12..]);
+            let units = match self.batcher_data(n, epoch.attrs.timestamp, batcher) {
                 Ok(units) => units,
                 Err(e) => {
-                    self.follower.reset(n, self.last_read);
+                    self.follower.reset(n, self.last_read, self.batcher);
                     return Err(e.wrap_err(format!("reading L1 block {n}")));
                 }
             };
             self.l1_block = n;
+            self.batcher = epoch.attrs.batcher_hash;
             self.last_read = Some((n, hash));
             self.read.insert(n, hash);
             while self.read.len() > READ_MEMORY {
@@ -296,7 +322,8 @@ impl Pipeline {
         self.safe = keep;
         self.safe_from.retain(|l2, _| *l2 <= keep);
         let start = start_l1(chain, keep, self.config.genesis_l1)?;
-        self.follower.reset(start, None);
+        self.batcher = batcher_at(chain, keep, self.config.batcher)?;
+        self.follower.reset(start, None, self.batcher);
         self.read.retain(|n, _| *n < start);
         self.last_read = None;
         self.epochs.clear();
@@ -307,12 +334,12 @@ impl Pipeline {
     /// The batcher data L1 block `n` carries, in order: the calldata of the batcher's
     /// transactions to the inbox, and the data of each blob of its blob transactions (whose
     /// calldata is ignored). A blob that does not decode is dropped, as op-node does.
-    fn batcher_data(&self, n: u64, timestamp: u64) -> eyre::Result<Vec<Vec<u8>>> {
+    fn batcher_data(&self, n: u64, timestamp: u64, batcher: Address) -> eyre::Result<Vec<Vec<u8>>> {
         let calls =
             self.l1.block_calls(n)?.ok_or_else(|| eyre::eyre!("L1 block {n} is missing"))?;
         let mut out = Vec::new();
         for call in calls {
-            if call.to != Some(self.config.inbox) || call.from != self.config.batcher {
+            if call.to != Some(self.config.inbox) || call.from != batcher {
                 continue;
             }
             if call.blob_hashes.is_empty() {

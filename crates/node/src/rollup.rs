@@ -215,6 +215,7 @@ pub(crate) fn start(
             block_time: d.config.l2_block_time,
             inbox: d.config.batch_inbox,
             batcher: d.config.batcher,
+            system_config: d.system_config,
             portal: d.optimism_portal,
             // Checking its own blocks is not urgent: at most a round a second.
             poll: config.poll.max(Duration::from_secs(1)),
@@ -230,8 +231,10 @@ pub(crate) fn start(
         ..L1BlockAttributes::dev(0, 0)
     };
     let mut follower =
-        L1Follower::new(l1, d.optimism_portal, config.confirmations, first, template);
-    resume(chain, &mut follower, first)?;
+        L1Follower::new(l1, d.optimism_portal, config.confirmations, first, template)
+            .with_system_config(d.system_config);
+    let genesis_batcher = template.batcher_hash;
+    resume(chain, &mut follower, first, genesis_batcher)?;
     tracing::info!(next = follower.next(), portal = %d.optimism_portal, "following the L1");
     let chain = Arc::downgrade(chain);
     let (poll, halt) = (config.poll, stop.clone());
@@ -246,11 +249,11 @@ pub(crate) fn start(
             let mut step = || -> eyre::Result<()> {
                 if round.is_multiple_of(check_every) && follower.reorged()? {
                     tracing::warn!("the L1 reorganised blocks the L2 follows: re-deriving");
-                    resume(&chain, &mut follower, first)?;
+                    resume(&chain, &mut follower, first, genesis_batcher)?;
                 }
                 if inbox.take_resync() {
                     // Derivation replaced blocks: adopt the L1 after the new head's origin.
-                    resume(&chain, &mut follower, first)?;
+                    resume(&chain, &mut follower, first, genesis_batcher)?;
                 }
                 // Keep the queue short: the miner adopts one L1 block per L2 block.
                 if inbox.len() < 64 {
@@ -321,13 +324,21 @@ fn spawn_proposer(proposer: Proposer, poll: Duration, stop: Arc<AtomicBool>) -> 
 
 /// Unwinds the chain to its newest block whose L1 origin is on the L1 and points the follower
 /// after that origin.
-fn resume(chain: &Chain, follower: &mut L1Follower, first: u64) -> eyre::Result<()> {
+fn resume(
+    chain: &Chain,
+    follower: &mut L1Follower,
+    first: u64,
+    genesis_batcher: B256,
+) -> eyre::Result<()> {
     let origin =
         chain.rewind_to_canonical_l1(first, |n, h| Ok(follower.block_hash(n)? == Some(h)))?;
     if origin.number >= first && origin.hash != B256::ZERO {
-        follower.reset(origin.number + 1, Some((origin.number, origin.hash)));
+        // The batcher the head's origin left in effect (SystemConfig may have changed it).
+        let batcher =
+            if origin.batcher_hash == B256::ZERO { genesis_batcher } else { origin.batcher_hash };
+        follower.reset(origin.number + 1, Some((origin.number, origin.hash)), batcher);
     } else {
-        follower.reset(first, None);
+        follower.reset(first, None, genesis_batcher);
     }
     Ok(())
 }

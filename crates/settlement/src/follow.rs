@@ -18,6 +18,34 @@ alloy_sol_types::sol! {
     /// The portal's deposit event.
     #[derive(Debug)]
     event TransactionDeposited(address indexed from, address indexed to, uint256 indexed version, bytes opaqueData);
+    /// SystemConfig's update event (version 0).
+    #[derive(Debug)]
+    event ConfigUpdate(uint256 indexed version, uint8 indexed updateType, bytes data);
+}
+
+/// `ConfigUpdate`'s type for a new batcher (`batcherHash`).
+const UPDATE_BATCHER: u8 = 0;
+
+/// The batcher hash a SystemConfig `ConfigUpdate` log sets: `None` for other updates; an error
+/// for a batcher update that is not version 0's `abi.encode(bytes32)` (op-node and kona halt
+/// derivation on one).
+pub fn batcher_update(log: &alloy_primitives::Log) -> eyre::Result<Option<B256>> {
+    if log.topics().first() != Some(&ConfigUpdate::SIGNATURE_HASH) {
+        return Ok(None);
+    }
+    let ev =
+        ConfigUpdate::decode_log_data(&log.data).map_err(|e| eyre!("bad ConfigUpdate log: {e}"))?;
+    if ev.updateType != UPDATE_BATCHER {
+        return Ok(None);
+    }
+    if ev.version != U256::ZERO {
+        bail!("ConfigUpdate version {} is not supported", ev.version);
+    }
+    let data: &[u8] = &ev.data;
+    if data.len() != 32 || data[..12].iter().any(|b| *b != 0) {
+        bail!("a batcher update must carry one address-sized bytes32, not {} bytes", data.len());
+    }
+    Ok(Some(B256::from_slice(data)))
 }
 
 /// The user-deposit source hash.
@@ -71,6 +99,8 @@ pub struct L1Follower {
     depth: u64,
     next: u64,
     template: L1BlockAttributes,
+    /// SystemConfig, whose batcher updates apply from the L1 block that carries them.
+    system_config: Option<Address>,
     /// The newest block handed out (number, hash), to notice when the L1 reorganises it away.
     last: Option<(u64, B256)>,
     /// The next block's parent was not the block handed out last: the L1 reorganised (noticed
@@ -90,14 +120,30 @@ impl L1Follower {
         next: u64,
         template: L1BlockAttributes,
     ) -> Self {
-        Self { l1, portal, depth, next, template, last: None, broken: false }
+        Self { l1, portal, depth, next, template, system_config: None, last: None, broken: false }
     }
 
-    /// Starts again at block `next`, after `last` (the L1 origin kept after a reorg).
-    pub fn reset(&mut self, next: u64, last: Option<(u64, B256)>) {
+    /// Applies SystemConfig's batcher updates (`setBatcherHash`): an epoch's attributes carry
+    /// the batcher in effect after its L1 block's updates, as op-node's L1 traversal and
+    /// attributes builder apply them.
+    #[must_use]
+    pub const fn with_system_config(mut self, system_config: Address) -> Self {
+        self.system_config = Some(system_config);
+        self
+    }
+
+    /// Starts again at block `next`, after `last` (the L1 origin kept after a reorg), with
+    /// `batcher_hash` the batcher in effect before `next`.
+    pub fn reset(&mut self, next: u64, last: Option<(u64, B256)>, batcher_hash: B256) {
         self.next = next;
         self.last = last;
         self.broken = false;
+        self.template.batcher_hash = batcher_hash;
+    }
+
+    /// The batcher in effect after the newest block handed out.
+    pub const fn batcher_hash(&self) -> B256 {
+        self.template.batcher_hash
     }
 
     /// Whether the newest block handed out is no longer on the L1 (a reorg).
@@ -130,6 +176,10 @@ impl L1Follower {
         }
         let last = confirmed.min(self.next + max.max(1) - 1);
         let logs = self.l1.logs(self.portal, self.next, last)?;
+        let config_logs = match self.system_config {
+            Some(sc) => self.l1.logs(sc, self.next, last)?,
+            None => Vec::new(),
+        };
         let mut out = Vec::new();
         if self.broken {
             return Ok(out); // until the caller resets after the reorg
@@ -145,12 +195,21 @@ impl L1Follower {
                 self.broken = true;
                 break;
             }
+            let mut batcher_hash = self.template.batcher_hash;
+            for log in config_logs.iter().filter(|l| l.block_hash == Some(hash)) {
+                if let Some(b) = batcher_update(&log.inner)
+                    .map_err(|e| e.wrap_err(format!("in L1 block {n}")))?
+                {
+                    batcher_hash = b;
+                }
+            }
             let attrs = L1BlockAttributes {
                 number: n,
                 timestamp: b.timestamp,
                 base_fee: U256::from(b.base_fee_per_gas.unwrap_or_default()),
                 blob_base_fee: U256::from(1u64),
                 hash,
+                batcher_hash,
                 ..self.template
             };
             let mut deposits = Vec::new();
@@ -172,6 +231,7 @@ impl L1Follower {
                 )?);
             }
             self.last = Some((n, hash));
+            self.template.batcher_hash = batcher_hash;
             out.push(Epoch { attrs, deposits });
             read = n + 1;
         }
@@ -183,6 +243,28 @@ impl L1Follower {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batcher_updates_are_read_from_config_update_logs() {
+        let to_log = |ty: u8, data: Vec<u8>| {
+            let ev = ConfigUpdate { version: U256::ZERO, updateType: ty, data: data.into() };
+            alloy_primitives::Log { address: Address::ZERO, data: ev.encode_log_data() }
+        };
+        let batcher = B256::left_padding_from(Address::repeat_byte(0x42).as_slice());
+        // setBatcherHash emits abi.encode(bytes32): the address in the low 20 bytes.
+        assert_eq!(batcher_update(&to_log(0, batcher.to_vec())).unwrap(), Some(batcher));
+        // Other updates (gas config, gas limit, …) are not the batcher's.
+        assert_eq!(batcher_update(&to_log(1, vec![0; 64])).unwrap(), None);
+        // A batcher update that is not an address, or of the wrong length, is refused.
+        assert!(batcher_update(&to_log(0, B256::repeat_byte(1).to_vec())).is_err());
+        assert!(batcher_update(&to_log(0, vec![0; 31])).is_err());
+        // Not a ConfigUpdate at all.
+        let other = alloy_primitives::Log {
+            address: Address::ZERO,
+            data: alloy_primitives::LogData::new_unchecked(vec![B256::ZERO], Default::default()),
+        };
+        assert_eq!(batcher_update(&other).unwrap(), None);
+    }
 
     #[test]
     fn source_hash_and_opaque_data_follow_the_spec() {

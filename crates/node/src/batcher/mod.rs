@@ -187,6 +187,8 @@ pub struct Batcher {
     l1: Client,
     state: State,
     metrics: Metrics,
+    /// SystemConfig names another batcher.
+    standing_down: bool,
 }
 
 impl Batcher {
@@ -203,7 +205,7 @@ impl Batcher {
                 return Err(e).wrap_err_with(|| format!("reading {}", config.cursor.display()));
             }
         };
-        Ok(Self { config, l1, state, metrics: Metrics::new(registry) })
+        Ok(Self { config, l1, state, metrics: Metrics::new(registry), standing_down: false })
     }
 
     /// The next block to post.
@@ -254,6 +256,22 @@ impl Batcher {
             self.metrics.reposts.increment(1);
         }
         self.check_replaced(chain)?;
+        // SystemConfig named another batcher: derivation would ignore these batches.
+        let me = self.config.key.address();
+        match chain.batcher()? {
+            Some(b) if b != me => {
+                if !self.standing_down {
+                    tracing::warn!(target: "node::batcher", batcher = %b, key = %me, "SystemConfig names another batcher: not posting");
+                    self.standing_down = true;
+                }
+                return Ok(None);
+            }
+            _ if self.standing_down => {
+                tracing::info!(target: "node::batcher", key = %me, "SystemConfig names this batcher again: posting");
+                self.standing_down = false;
+            }
+            _ => {}
+        }
         let head = chain.head_number()?;
         let next = self.state.next;
         self.metrics.safe_lag.set(head.saturating_sub(chain.safe_head_number()?) as f64);

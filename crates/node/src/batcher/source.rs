@@ -5,9 +5,10 @@ use crate::Chain;
 use agnt2_batch::BlockInput;
 use agnt2_client::Client;
 use agnt2_primitives::L1BlockAttributes;
+use agnt2_primitives::constants::L1_BLOCK;
 use agnt2_rpc::ChainApi;
 use alloy_eips::BlockNumberOrTag;
-use alloy_primitives::{B256, Bytes};
+use alloy_primitives::{Address, B256, Bytes};
 use eyre::{WrapErr, bail, eyre};
 
 /// What a span batch needs besides the blocks.
@@ -34,6 +35,14 @@ pub trait BlockSource {
     fn blocks(&self, from: u64, to: u64) -> eyre::Result<(Vec<BlockInput>, B256)>;
     /// The chain's span batch parameters.
     fn span_params(&self) -> eyre::Result<SpanParams>;
+    /// The batcher the head's L1 origin names (SystemConfig's `batcherHash` as the L1Block
+    /// predeploy holds it); `None` when it names none.
+    fn batcher(&self) -> eyre::Result<Option<Address>>;
+}
+
+/// The address a version-0 batcher hash names.
+fn batcher_of(hash: B256) -> Option<Address> {
+    (hash != B256::ZERO).then(|| Address::from_slice(&hash[12..]))
 }
 
 impl BlockSource for Chain {
@@ -84,6 +93,12 @@ impl BlockSource for Chain {
             block_time: self.block_time().unwrap_or(1),
             chain_id: self.chain_spec().chain_id(),
         })
+    }
+
+    fn batcher(&self) -> eyre::Result<Option<Address>> {
+        let r = self.store().reader()?;
+        let head = r.head()?.unwrap_or_default();
+        Ok(batcher_of(crate::chain::l1_origin_at(&r, head, head)?.0.batcher_hash))
     }
 }
 
@@ -160,5 +175,14 @@ impl BlockSource for RpcSource {
 
     fn span_params(&self) -> eyre::Result<SpanParams> {
         Ok(self.params)
+    }
+
+    fn batcher(&self) -> eyre::Result<Option<Address>> {
+        // `batcherHash()` of the L1Block predeploy.
+        let out = self.l2.eth_call(L1_BLOCK, &alloy_primitives::keccak256("batcherHash()")[..4])?;
+        if out.len() != 32 {
+            bail!("L1Block.batcherHash() answered {} bytes", out.len());
+        }
+        Ok(batcher_of(B256::from_slice(&out)))
     }
 }
