@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {DutyBoard} from "../src/economy/DutyBoard.sol";
+import {IAgentIdentity, IDutyVerifier} from "../src/economy/IDutyVerifier.sol";
+import {ProbeQuorumVerifier} from "../src/economy/ProbeQuorumVerifier.sol";
+import {IdentityRegistrySol} from "../src/reference/IdentityRegistrySol.sol";
+import {TestToken, FeeToken} from "./Adjudicator.t.sol";
+
+interface VmDuty {
+    function prank(address) external;
+    function deal(address, uint256) external;
+    function warp(uint256) external;
+    function expectRevert(bytes calldata) external;
+    function expectRevert(bytes4) external;
+    function expectRevert() external;
+    function addr(uint256) external pure returns (address);
+    function sign(uint256, bytes32) external pure returns (uint8, bytes32, bytes32);
+}
+
+/// The duty board with the ERC-8004 identity registry (the Solidity one: Foundry's EVM has no
+/// agnt2 precompiles) and the probe-quorum verifier: escrow accounting, bonds, slashing with
+/// each kind of evidence, and the verifier refusing probes it must not count.
+contract DutyBoardTest {
+    VmDuty constant vm = VmDuty(address(uint160(uint256(keccak256("hevm cheat code")))));
+    bytes32 constant RPC = "rpc";
+    uint64 constant EPOCH = 60;
+    uint256 constant RATE = 1 ether / 100;
+    uint256 constant MIN_BOND = 2 ether;
+
+    IdentityRegistrySol ids;
+    DutyBoard board;
+    ProbeQuorumVerifier verifier;
+
+    // Keys: funder, operator, three probers, an outsider, the operator's block signer.
+    uint256 constant FUNDER = 0xF0;
+    uint256 constant OPERATOR = 0x0B;
+    uint256 constant P1 = 0xA1;
+    uint256 constant P2 = 0xA2;
+    uint256 constant P3 = 0xA3;
+    uint256 constant STRANGER = 0x55;
+    uint256 constant SIGNER = 0x5E;
+    uint256 funderId;
+    uint256 operatorId;
+    uint256[3] proberIds;
+
+    receive() external payable {}
+
+    function setUp() public {
+        ids = new IdentityRegistrySol();
+        board = new DutyBoard(IAgentIdentity(address(ids)), 7 days, 1 days, 3, 1_000);
+        verifier = new ProbeQuorumVerifier(IAgentIdentity(address(ids)), address(board), 3);
+        funderId = _register(FUNDER);
+        operatorId = _register(OPERATOR);
+        proberIds = [_register(P1), _register(P2), _register(P3)];
+        vm.deal(vm.addr(FUNDER), 100 ether);
+        vm.deal(vm.addr(OPERATOR), 10 ether);
+        vm.deal(vm.addr(STRANGER), 1 ether);
+    }
+
+    function _register(uint256 key) internal returns (uint256 id) {
+        vm.prank(vm.addr(key));
+        id = ids.register("agent");
+    }
+
+    /// A funded RPC duty (10 ether escrow, 100 units cap) taken by the bonded operator.
+    function _activeDuty() internal returns (uint256 dutyId) {
+        vm.prank(vm.addr(FUNDER));
+        dutyId = board.postDuty{value: 10 ether}(
+            funderId, RPC, "ipfs://rpc", address(0), RATE, 100, EPOCH, MIN_BOND, IDutyVerifier(address(verifier)), 10 ether
+        );
+        vm.prank(vm.addr(OPERATOR));
+        board.bond{value: 3 ether}(operatorId, RPC);
+        vm.prank(vm.addr(OPERATOR));
+        board.acceptDuty(dutyId, operatorId, vm.addr(SIGNER));
+    }
+
+    function _probe(uint256 key, uint256 agentId, uint256 dutyId, uint64 epoch, bool ok)
+        internal
+        view
+        returns (ProbeQuorumVerifier.Probe memory p, bytes memory sig)
+    {
+        p = ProbeQuorumVerifier.Probe(dutyId, agentId, epoch, ok, 42, 1_000 + epoch);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, verifier.probeDigest(p));
+        sig = abi.encodePacked(r, s, v);
+    }
+
+    /// Probes of epochs `[from, to)` by the three probers; `oks[i]` is how many say ok in epoch
+    /// `from + i` (the rest say down).
+    function _evidence(uint256 dutyId, uint64 from, uint8[] memory oks) internal view returns (bytes memory) {
+        uint256 n = oks.length * 3;
+        ProbeQuorumVerifier.Probe[] memory probes = new ProbeQuorumVerifier.Probe[](n);
+        bytes[] memory sigs = new bytes[](n);
+        uint256[3] memory keys = [P1, P2, P3];
+        for (uint256 e = 0; e < oks.length; e++) {
+            for (uint256 j = 0; j < 3; j++) {
+                (probes[e * 3 + j], sigs[e * 3 + j]) =
+                    _probe(keys[j], proberIds[j], dutyId, from + uint64(e), j < oks[e]);
+            }
+        }
+        return abi.encode(probes, sigs);
+    }
+
+    function _oks(uint8 a, uint8 b, uint8 c) internal pure returns (uint8[] memory o) {
+        o = new uint8[](3);
+        (o[0], o[1], o[2]) = (a, b, c);
+    }
+
+    function _eq(uint256 a, uint256 b, string memory what) internal pure {
+        require(a == b, what);
+    }
+
+    // ------------------------------------------------------------------ escrow
+
+    function test_claims_pay_quorum_epochs_once_and_the_rest_returns_to_the_funder() public {
+        uint256 dutyId = _activeDuty();
+        address op = vm.addr(OPERATOR);
+        uint256 before = op.balance;
+        // Not yet: epoch 0 is still running.
+        bytes memory early = _evidence(dutyId, 0, new uint8[](1));
+        vm.expectRevert(DutyBoard.BadRange.selector);
+        board.claim(dutyId, 1, early);
+        vm.warp(block.timestamp + 3 * EPOCH);
+        // Epochs 0 and 2 reach the quorum, epoch 1 has two oks of three: two units paid.
+        uint256 paid = board.claim(dutyId, 3, _evidence(dutyId, 0, _oks(3, 2, 3)));
+        _eq(paid, 2 * RATE, "two units");
+        _eq(op.balance - before, 2 * RATE, "paid to the operator's owner");
+        // The same range again: nothing is paid twice.
+        bytes memory again = _evidence(dutyId, 0, _oks(3, 3, 3));
+        vm.expectRevert(DutyBoard.BadRange.selector);
+        board.claim(dutyId, 3, again);
+        // Ended: the rest goes back to the funder once the claim grace has passed.
+        vm.prank(vm.addr(FUNDER));
+        board.end(dutyId);
+        vm.expectRevert(DutyBoard.NotOwner.selector);
+        vm.prank(vm.addr(STRANGER));
+        board.requestUnbond(operatorId, RPC, 1);
+        uint256 funderBefore = vm.addr(FUNDER).balance;
+        board.refund(dutyId);
+        _eq(vm.addr(FUNDER).balance - funderBefore, 10 ether - 2 * RATE, "the rest is refunded");
+        _eq(address(board).balance, 3 ether, "only the bond stays");
+        vm.expectRevert(DutyBoard.NothingToDo.selector);
+        board.refund(dutyId);
+    }
+
+    function test_units_cap_and_escrow_bound_what_is_paid() public {
+        vm.prank(vm.addr(FUNDER));
+        uint256 dutyId = board.postDuty{value: 3 * RATE}(
+            funderId, RPC, "", address(0), RATE, 2, EPOCH, MIN_BOND, IDutyVerifier(address(verifier)), 3 * RATE
+        );
+        vm.prank(vm.addr(OPERATOR));
+        board.bond{value: MIN_BOND}(operatorId, RPC);
+        vm.prank(vm.addr(OPERATOR));
+        board.acceptDuty(dutyId, operatorId, address(0));
+        vm.warp(block.timestamp + 3 * EPOCH);
+        // Three good epochs, a cap of two units.
+        _eq(board.claim(dutyId, 3, _evidence(dutyId, 0, _oks(3, 3, 3))), 2 * RATE, "capped");
+        _eq(board.getDuty(dutyId).escrow, RATE, "escrow left");
+    }
+
+    function test_unfinished_claims_survive_end_within_the_grace_only() public {
+        uint256 dutyId = _activeDuty();
+        vm.warp(block.timestamp + 2 * EPOCH + 5);
+        vm.prank(vm.addr(FUNDER));
+        board.end(dutyId);
+        // Units 0 and 1 are owed: the funder waits for the grace.
+        vm.expectRevert(DutyBoard.NotYet.selector);
+        board.refund(dutyId);
+        uint8[] memory two = new uint8[](2);
+        (two[0], two[1]) = (3, 3);
+        _eq(board.claim(dutyId, 2, _evidence(dutyId, 0, two)), 2 * RATE, "claimed after the end");
+        board.refund(dutyId);
+        _eq(address(board).balance, 3 ether, "nothing stuck but the bond");
+    }
+
+    function test_a_fee_on_transfer_token_credits_what_arrived() public {
+        FeeToken t = new FeeToken();
+        address funder = vm.addr(FUNDER);
+        t.mint(funder, 1_000);
+        vm.prank(funder);
+        t.approve(address(board), 1_000);
+        vm.prank(funder);
+        uint256 dutyId = board.postDuty(
+            funderId, RPC, "", address(t), 10, 100, EPOCH, MIN_BOND, IDutyVerifier(address(verifier)), 1_000
+        );
+        _eq(board.getDuty(dutyId).escrow, 990, "escrow is what the board holds");
+        _eq(t.balanceOf(address(board)), 990, "held");
+        vm.prank(funder);
+        board.end(dutyId);
+        board.refund(dutyId);
+        _eq(t.balanceOf(address(board)), 0, "all of it back");
+    }
+
+    function test_pause_takes_whole_epochs_out_of_the_count() public {
+        uint256 dutyId = _activeDuty();
+        vm.warp(block.timestamp + EPOCH + 10);
+        _eq(board.currentUnit(dutyId), 1, "one epoch done");
+        vm.prank(vm.addr(FUNDER));
+        board.pause(dutyId);
+        vm.warp(block.timestamp + 10 * EPOCH);
+        _eq(board.currentUnit(dutyId), 1, "frozen while paused");
+        vm.prank(vm.addr(FUNDER));
+        board.resume(dutyId);
+        _eq(board.currentUnit(dutyId), 1, "the paused epochs are not counted");
+        vm.warp(block.timestamp + EPOCH);
+        _eq(board.currentUnit(dutyId), 2, "counting again");
+        // Only the funder pauses.
+        vm.expectRevert(DutyBoard.NotOwner.selector);
+        vm.prank(vm.addr(OPERATOR));
+        board.pause(dutyId);
+    }
+
+    // ------------------------------------------------------------------ the verifier refuses
+
+    /// Three probes of epoch 0: `bad` at `at`, honest ones from the first two probers elsewhere
+    /// (the order ascending by agent id, as the verifier wants it).
+    function _withBad(uint256 dutyId, ProbeQuorumVerifier.Probe memory bad, bytes memory badSig, uint256 at)
+        internal
+        view
+        returns (bytes memory)
+    {
+        ProbeQuorumVerifier.Probe[] memory probes = new ProbeQuorumVerifier.Probe[](3);
+        bytes[] memory sigs = new bytes[](3);
+        uint256 j = 0;
+        for (uint256 i = 0; i < 3; i++) {
+            if (i == at) {
+                (probes[i], sigs[i]) = (bad, badSig);
+            } else {
+                (probes[i], sigs[i]) = _probe(j == 0 ? P1 : P2, proberIds[j], dutyId, 0, true);
+                j++;
+            }
+        }
+        return abi.encode(probes, sigs);
+    }
+
+    function test_probes_from_the_operator_the_funder_strangers_or_twice_are_refused() public {
+        uint256 dutyId = _activeDuty();
+        vm.warp(block.timestamp + EPOCH);
+        ProbeQuorumVerifier.Probe memory p;
+        bytes memory sig;
+        bytes memory ev;
+        // The operator vouching for itself (its id sorts first).
+        (p, sig) = _probe(OPERATOR, operatorId, dutyId, 0, true);
+        ev = _withBad(dutyId, p, sig, 0);
+        vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.NotAProber.selector, 0));
+        board.claim(dutyId, 1, ev);
+        // The funder.
+        (p, sig) = _probe(FUNDER, funderId, dutyId, 0, true);
+        ev = _withBad(dutyId, p, sig, 0);
+        vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.NotAProber.selector, 0));
+        board.claim(dutyId, 1, ev);
+        // A key that is not the agent's owner or wallet.
+        (p, sig) = _probe(STRANGER, proberIds[2], dutyId, 0, true);
+        ev = _withBad(dutyId, p, sig, 2);
+        vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.BadSignature.selector, 2));
+        board.claim(dutyId, 1, ev);
+        // An agent that is not registered.
+        (p, sig) = _probe(STRANGER, 999, dutyId, 0, true);
+        ev = _withBad(dutyId, p, sig, 2);
+        vm.expectRevert();
+        board.claim(dutyId, 1, ev);
+        // The same prober twice in one epoch.
+        (p, sig) = _probe(P2, proberIds[1], dutyId, 0, true);
+        ev = _withBad(dutyId, p, sig, 2);
+        vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.BadProbe.selector, 2));
+        board.claim(dutyId, 1, ev);
+        // A probe of another duty.
+        (p, sig) = _probe(P3, proberIds[2], dutyId + 1, 0, true);
+        ev = _withBad(dutyId, p, sig, 2);
+        vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.BadProbe.selector, 2));
+        board.claim(dutyId, 1, ev);
+        // A tampered probe (the signature no longer matches).
+        (p, sig) = _probe(P3, proberIds[2], dutyId, 0, true);
+        p.latencyMs = 1;
+        ev = _withBad(dutyId, p, sig, 2);
+        vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.BadSignature.selector, 2));
+        board.claim(dutyId, 1, ev);
+        // All three honest: paid.
+        (p, sig) = _probe(P3, proberIds[2], dutyId, 0, true);
+        ev = _withBad(dutyId, p, sig, 2);
+        _eq(board.claim(dutyId, 1, ev), RATE, "one unit");
+        // Only the board asks the verifier.
+        vm.expectRevert(ProbeQuorumVerifier.OnlyBoard.selector);
+        verifier.unitsDone(dutyId, operatorId, funderId, 0, 1, ev);
+    }
+
+    // ------------------------------------------------------------------ bonds and slashing
+
+    function test_accepting_needs_the_bond_and_unbonding_waits_and_stays_slashable() public {
+        vm.prank(vm.addr(FUNDER));
+        uint256 dutyId = board.postDuty{value: 1 ether}(
+            funderId, RPC, "", address(0), RATE, 10, EPOCH, MIN_BOND, IDutyVerifier(address(verifier)), 1 ether
+        );
+        vm.prank(vm.addr(OPERATOR));
+        board.bond{value: 1 ether}(operatorId, RPC);
+        vm.expectRevert(DutyBoard.BondTooLow.selector);
+        vm.prank(vm.addr(OPERATOR));
+        board.acceptDuty(dutyId, operatorId, address(0));
+        vm.prank(vm.addr(OPERATOR));
+        board.bond{value: 1 ether}(operatorId, RPC);
+        // Someone else cannot take it for the operator's agent.
+        vm.expectRevert(DutyBoard.NotOwner.selector);
+        vm.prank(vm.addr(STRANGER));
+        board.acceptDuty(dutyId, operatorId, address(0));
+        vm.prank(vm.addr(OPERATOR));
+        board.acceptDuty(dutyId, operatorId, address(0));
+        // Engaged: no unbonding.
+        vm.expectRevert(DutyBoard.StillEngaged.selector);
+        vm.prank(vm.addr(OPERATOR));
+        board.requestUnbond(operatorId, RPC, 1 ether);
+        vm.prank(vm.addr(FUNDER));
+        board.end(dutyId);
+        vm.prank(vm.addr(OPERATOR));
+        board.requestUnbond(operatorId, RPC, 2 ether);
+        vm.expectRevert(DutyBoard.NotYet.selector);
+        vm.prank(vm.addr(OPERATOR));
+        board.withdrawUnbonded(operatorId, RPC);
+        vm.warp(block.timestamp + 7 days);
+        uint256 before = vm.addr(OPERATOR).balance;
+        vm.prank(vm.addr(OPERATOR));
+        board.withdrawUnbonded(operatorId, RPC);
+        _eq(vm.addr(OPERATOR).balance - before, 2 ether, "bond back");
+    }
+
+    function test_missed_epochs_slash_the_bond_to_the_funder_and_the_reporter() public {
+        uint256 dutyId = _activeDuty();
+        vm.warp(block.timestamp + 4 * EPOCH);
+        address reporter = vm.addr(STRANGER);
+        // Two down epochs are not enough (the limit is three).
+        bytes memory twoDown = _evidence(dutyId, 0, new uint8[](2));
+        vm.expectRevert(DutyBoard.NotEnoughEvidence.selector);
+        vm.prank(reporter);
+        board.slashMissed(dutyId, 0, 2, twoDown);
+        // Three down epochs (no prober saw it up), one up.
+        uint256 funderBefore = vm.addr(FUNDER).balance;
+        uint256 reporterBefore = reporter.balance;
+        uint8[] memory oks = new uint8[](4);
+        oks[3] = 3;
+        bytes memory threeDown = _evidence(dutyId, 0, oks);
+        vm.prank(reporter);
+        board.slashMissed(dutyId, 0, 4, threeDown);
+        _eq(reporter.balance - reporterBefore, MIN_BOND / 10, "the reporter's tenth");
+        _eq(vm.addr(FUNDER).balance - funderBefore, MIN_BOND - MIN_BOND / 10, "the funder's share");
+        (uint256 amount, uint256 locked,,) = board.bonds(operatorId, RPC);
+        _eq(amount, 1 ether, "bond less the slash");
+        _eq(locked, 0, "no longer locked");
+        require(board.getDuty(dutyId).status == DutyBoard.Status.Open, "open again");
+        // Nothing left to slash it for.
+        bytes memory same = _evidence(dutyId, 0, oks);
+        vm.expectRevert(abi.encodeWithSelector(DutyBoard.WrongStatus.selector, DutyBoard.Status.Open));
+        board.slashMissed(dutyId, 0, 4, same);
+    }
+
+    function _blockSig(uint256 key, uint64 height, bytes32 h) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, board.unsafeBlockDigest(height, h));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function test_two_blocks_signed_for_one_height_slash_the_operator() public {
+        uint256 dutyId = _activeDuty();
+        bytes32 a = keccak256("block a");
+        bytes32 b = keccak256("block b");
+        bytes memory sa = _blockSig(SIGNER, 7, a);
+        bytes memory sb = _blockSig(SIGNER, 7, b);
+        bytes memory strangers = _blockSig(STRANGER, 7, b);
+        bytes memory otherHeight = _blockSig(SIGNER, 8, b);
+        // The same block twice is not equivocation; a stranger's signature is not the operator's.
+        vm.expectRevert(DutyBoard.NotEnoughEvidence.selector);
+        board.slashEquivocation(dutyId, 7, a, sa, a, sa);
+        vm.expectRevert(DutyBoard.NotEnoughEvidence.selector);
+        board.slashEquivocation(dutyId, 7, a, sa, b, strangers);
+        // Signatures for different heights do not match the height claimed.
+        vm.expectRevert(DutyBoard.NotEnoughEvidence.selector);
+        board.slashEquivocation(dutyId, 7, a, sa, b, otherHeight);
+        uint256 funderBefore = vm.addr(FUNDER).balance;
+        vm.prank(vm.addr(STRANGER));
+        board.slashEquivocation(dutyId, 7, a, sa, b, sb);
+        _eq(vm.addr(FUNDER).balance - funderBefore, MIN_BOND - MIN_BOND / 10, "the funder's share");
+    }
+
+    function test_late_evidence_reaches_a_bond_released_at_the_end_until_the_unbond_delay() public {
+        uint256 dutyId = _activeDuty();
+        // Only the unlocked part of the bond (3 - 2 ether) may be unbonded while it runs.
+        vm.expectRevert(DutyBoard.StillEngaged.selector);
+        vm.prank(vm.addr(OPERATOR));
+        board.requestUnbond(operatorId, RPC, 2 ether);
+        // The duty ends; the operator unbonds everything at once.
+        vm.prank(vm.addr(FUNDER));
+        board.end(dutyId);
+        vm.prank(vm.addr(OPERATOR));
+        board.requestUnbond(operatorId, RPC, 3 ether);
+        // Evidence of an equivocation during the duty arrives a day later: the unbonding bond
+        // pays.
+        vm.warp(block.timestamp + 1 days);
+        bytes32 a = keccak256("block a");
+        bytes32 b = keccak256("block b");
+        bytes memory sa = _blockSig(SIGNER, 9, a);
+        bytes memory sb = _blockSig(SIGNER, 9, b);
+        uint256 funderBefore = vm.addr(FUNDER).balance;
+        board.slashEquivocation(dutyId, 9, a, sa, b, sb);
+        _eq(vm.addr(FUNDER).balance - funderBefore, MIN_BOND - MIN_BOND / 10, "paid from the unbonding bond");
+        (,, uint256 unbonding,) = board.bonds(operatorId, RPC);
+        _eq(unbonding, 1 ether, "the rest still unbonding");
+        // Once: the operator is no longer on the duty.
+        vm.expectRevert(abi.encodeWithSelector(DutyBoard.WrongStatus.selector, DutyBoard.Status.Ended));
+        board.slashEquivocation(dutyId, 9, a, sa, b, sb);
+        // After the delay the rest is withdrawn, and late evidence finds nothing to take.
+        vm.warp(block.timestamp + 7 days);
+        uint256 before = vm.addr(OPERATOR).balance;
+        vm.prank(vm.addr(OPERATOR));
+        board.withdrawUnbonded(operatorId, RPC);
+        _eq(vm.addr(OPERATOR).balance - before, 1 ether, "the rest back");
+    }
+
+    function test_evidence_after_the_unbond_delay_is_refused() public {
+        uint256 dutyId = _activeDuty();
+        vm.prank(vm.addr(FUNDER));
+        board.end(dutyId);
+        vm.warp(block.timestamp + 7 days);
+        bytes32 a = keccak256("block a");
+        bytes32 b = keccak256("block b");
+        bytes memory sa = _blockSig(SIGNER, 9, a);
+        bytes memory sb = _blockSig(SIGNER, 9, b);
+        vm.expectRevert(abi.encodeWithSelector(DutyBoard.WrongStatus.selector, DutyBoard.Status.Ended));
+        board.slashEquivocation(dutyId, 9, a, sa, b, sb);
+    }
+}
