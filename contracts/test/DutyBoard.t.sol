@@ -67,7 +67,16 @@ contract DutyBoardTest {
     function _activeDuty() internal returns (uint256 dutyId) {
         vm.prank(vm.addr(FUNDER));
         dutyId = board.postDuty{value: 10 ether}(
-            funderId, RPC, "ipfs://rpc", address(0), RATE, 100, EPOCH, MIN_BOND, IDutyVerifier(address(verifier)), 10 ether
+            funderId,
+            RPC,
+            "ipfs://rpc",
+            address(0),
+            RATE,
+            100,
+            EPOCH,
+            MIN_BOND,
+            IDutyVerifier(address(verifier)),
+            10 ether
         );
         vm.prank(vm.addr(OPERATOR));
         board.bond{value: 3 ether}(operatorId, RPC);

@@ -101,7 +101,9 @@ contract DutyBoard {
     event DutyPaused(uint256 indexed dutyId, uint64 atUnit);
     event DutyResumed(uint256 indexed dutyId);
     event DutyEnded(uint256 indexed dutyId, uint64 atUnit);
-    event UnitsPaid(uint256 indexed dutyId, uint256 indexed operatorAgentId, uint64 from, uint64 to, uint64 units, uint256 amount);
+    event UnitsPaid(
+        uint256 indexed dutyId, uint256 indexed operatorAgentId, uint64 from, uint64 to, uint64 units, uint256 amount
+    );
     event EscrowRefunded(uint256 indexed dutyId, address indexed funder, uint256 amount);
     event Bonded(uint256 indexed agentId, bytes32 indexed role, uint256 amount);
     event UnbondRequested(uint256 indexed agentId, bytes32 indexed role, uint256 amount, uint64 at);

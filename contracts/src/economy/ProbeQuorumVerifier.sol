@@ -26,9 +26,8 @@ contract ProbeQuorumVerifier is IDutyVerifier {
         uint64 headSeen;
     }
 
-    bytes32 public constant PROBE_TYPEHASH = keccak256(
-        "Probe(uint256 dutyId,uint256 agentId,uint64 epoch,bool ok,uint32 latencyMs,uint64 headSeen)"
-    );
+    bytes32 public constant PROBE_TYPEHASH =
+        keccak256("Probe(uint256 dutyId,uint256 agentId,uint64 epoch,bool ok,uint32 latencyMs,uint64 headSeen)");
 
     IAgentIdentity public immutable identity;
     address public immutable board;
@@ -137,9 +136,7 @@ contract ProbeQuorumVerifier is IDutyVerifier {
         }
     }
 
-    function _emitVerdict(uint256 dutyId, uint256 operatorAgentId, uint64 epoch, bool want, bool reached)
-        internal
-    {
+    function _emitVerdict(uint256 dutyId, uint256 operatorAgentId, uint64 epoch, bool want, bool reached) internal {
         if (!reached) return;
         bytes32 request = keccak256(abi.encode(block.chainid, board, dutyId, epoch));
         emit ValidationResponse(address(this), operatorAgentId, request, want ? 100 : 0, "", bytes32(0), "agnt2.probe");
