@@ -6,6 +6,7 @@ mod bench_settlement;
 mod benches;
 mod bridge;
 mod channel;
+mod duty;
 mod launch;
 mod node_cmd;
 mod pay;
@@ -53,6 +54,13 @@ enum Command {
     /// Post a rollup's blocks to its L1 as a separate process (the sequencer runs with
     /// `--no-batcher`): span batches in blobs or calldata, from SystemConfig's batcher key.
     Batcher(batcher_cmd::BatcherArgs),
+    /// The duty board: deploy, post, accept, claim, slash, pause/resume/end/refund, status,
+    /// list.
+    Duty(duty::DutyArgs),
+    /// Bond ETH for a role (a duty kind) as your agent.
+    Bond(duty::BondArgs),
+    /// Probe an operator's endpoint for a duty as a prober agent; writes the signed probe.
+    Probe(duty::ProbeArgs),
     /// Deposits and withdrawals between the L1 and the rollup.
     Bridge(bridge::BridgeArgs),
     /// Channels through an agnt2-hub: open, pay, update, close, dispute, settle, status.
@@ -94,6 +102,9 @@ fn main() -> eyre::Result<()> {
         Command::Channel(args) => channel::run(args),
         Command::Pay(args) => pay::run(args),
         Command::Bridge(args) => bridge::run(args),
+        Command::Duty(args) => duty::run(args),
+        Command::Bond(args) => duty::bond(args),
+        Command::Probe(args) => duty::probe(args),
         Command::Batcher(args) => in_runtime(batcher_cmd::run(args)),
         Command::Launch { launch, mut node } => {
             let datadir = node.datadir.clone().unwrap_or_else(|| PathBuf::from(".agnt2-launch"));

@@ -1,0 +1,247 @@
+//! The duty board through the real CLI on a devnet, over agnt2's native identity registry
+//! (0x…8004): a funder agent posts an RPC duty with escrow, an operator agent bonds and takes
+//! it, three prober agents probe its endpoint with `agnt2 probe` (a real JSON-RPC request, the
+//! EIP-712 probe checked against the verifier's own digest), the operator claims what the
+//! probes prove, a probe from the operator itself is refused, and once the probes show the
+//! endpoint down for three epochs a reporter slashes the operator's bond to the funder.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::process::Command;
+
+const IDENTITY: &str = "0x0000000000000000000000000000000000008004";
+const EPOCH: u64 = 60;
+
+fn agnt2(args: &[&str]) -> Value {
+    let out = Command::new(agnt2_bin()).current_dir(workspace()).args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "agnt2 {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("agnt2 {args:?} printed no JSON ({e}): {stdout}"))
+}
+
+fn agnt2_fails(args: &[&str]) -> String {
+    let out = Command::new(agnt2_bin()).current_dir(workspace()).args(args).output().unwrap();
+    assert!(!out.status.success(), "agnt2 {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// Registers an agent for `key`; its id.
+fn register(url: &str, key: &str) -> String {
+    cast(&["send", IDENTITY, "register(string)", "agent", "--private-key", key, "--rpc-url", url]);
+    let addr = cast(&["wallet", "address", "--private-key", key]);
+    let id = cast(&[
+        "call",
+        IDENTITY,
+        "tokenOfOwnerByIndex(address,uint256)(uint256)",
+        addr.trim(),
+        "0",
+        "--rpc-url",
+        url,
+    ]);
+    id.split_whitespace().next().unwrap().to_string()
+}
+
+/// Mines a block one epoch after the newest (instant mining can run the chain's clock ahead of
+/// the wall clock, so the step is taken from the chain's own time).
+fn next_epoch(node: &Node) {
+    let head = node.rpc("eth_getBlockByNumber", json!(["latest", false]));
+    let ts = u64::from_str_radix(head["timestamp"].as_str().unwrap().trim_start_matches("0x"), 16);
+    node.rpc("evm_setNextBlockTimestamp", json!([ts.unwrap() + EPOCH]));
+    node.rpc("evm_mine", json!([]));
+}
+
+fn balance(url: &str, who: &str) -> u128 {
+    cast(&["balance", who, "--rpc-url", url]).trim().parse().unwrap()
+}
+
+#[test]
+fn an_rpc_duty_is_probed_paid_and_slashed_through_the_cli() {
+    let node = Node::start(&[]);
+    let url = node.url();
+    let keys: Vec<String> = agnt2_primitives::dev_signers(6)
+        .iter()
+        .map(|s| alloy_primitives::hex::encode_prefixed(s.to_bytes()))
+        .collect();
+    let (funder, operator, reporter) = (&keys[0], &keys[1], &keys[5]);
+    let probers = &keys[2..5];
+    let artifacts = workspace().join("contracts/out");
+    let d = agnt2(&[
+        "duty",
+        "deploy",
+        "--artifacts",
+        artifacts.to_str().unwrap(),
+        "--unbond-delay",
+        "3600",
+        "--claim-grace",
+        "600",
+        "--l2.rpc-url",
+        &url,
+        "--private-key",
+        funder,
+    ]);
+    let (board, verifier) = (d["board"].as_str().unwrap(), d["verifier"].as_str().unwrap());
+    let funder_id = register(&url, funder);
+    let operator_id = register(&url, operator);
+    let prober_ids: Vec<String> = probers.iter().map(|k| register(&url, k)).collect();
+    assert_ne!(funder_id, operator_id);
+
+    let with_key = |key: &str, args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--l2.rpc-url", &url, "--private-key", key]);
+        agnt2(&all)
+    };
+    let posted = with_key(
+        funder,
+        &[
+            "duty",
+            "post",
+            "--board",
+            board,
+            "--funder-agent",
+            &funder_id,
+            "--kind",
+            "rpc",
+            "--spec",
+            "http endpoint",
+            "--rate",
+            "0.01ether",
+            "--units-cap",
+            "10",
+            "--epoch",
+            "60",
+            "--min-bond",
+            "1ether",
+            "--verifier",
+            verifier,
+            "--escrow",
+            "1ether",
+        ],
+    );
+    let duty = posted["duty"].as_str().unwrap().to_string();
+    // Not bonded yet: refused.
+    let mut accept = vec!["duty", "accept", "--board", board, "--duty", &duty, "--agent"];
+    accept.push(&operator_id);
+    let mut refused = accept.clone();
+    refused.extend(["--l2.rpc-url", &url, "--private-key", operator]);
+    agnt2_fails(&refused);
+    let bonded = with_key(
+        operator,
+        &["bond", "--board", board, "--agent", &operator_id, "--role", "rpc", "--amount", "2ether"],
+    );
+    assert_eq!(bonded["bonded"], "2000000000000000000");
+    with_key(operator, &accept);
+
+    let dir = tempfile::tempdir().unwrap();
+    // Each prober probes the epoch running now against `endpoint`.
+    let probe_all = |endpoint: &str, epoch: u64| -> Vec<String> {
+        (0..3)
+            .map(|i| {
+                let out = dir.path().join(format!("p{i}-e{epoch}.json"));
+                let p = with_key(
+                    &probers[i],
+                    &[
+                        "probe",
+                        "--board",
+                        board,
+                        "--duty",
+                        &duty,
+                        "--agent",
+                        &prober_ids[i],
+                        "--endpoint",
+                        endpoint,
+                        "--out",
+                        out.to_str().unwrap(),
+                    ],
+                );
+                assert_eq!(p["epoch"], epoch, "{p}");
+                out.to_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    // A port nobody listens on: the operator's endpoint is down.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let mut files = probe_all(&url, 0);
+    let up: Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    assert_eq!(up["probe"]["ok"], true, "{up}");
+    next_epoch(&node);
+    let down_files = probe_all(&dead, 1);
+    let down: Value =
+        serde_json::from_str(&std::fs::read_to_string(&down_files[0]).unwrap()).unwrap();
+    assert_eq!(down["probe"]["ok"], false, "{down}");
+    files.extend(down_files);
+    next_epoch(&node);
+
+    // The operator's own probe is not evidence.
+    let own = dir.path().join("own.json");
+    with_key(
+        operator,
+        &[
+            "probe",
+            "--board",
+            board,
+            "--duty",
+            &duty,
+            "--agent",
+            &operator_id,
+            "--endpoint",
+            &url,
+            "--out",
+            own.to_str().unwrap(),
+        ],
+    );
+    let mut claim = vec!["duty", "claim", "--board", board, "--duty", &duty, "--to", "2"];
+    claim.push("--probes");
+    let mut with_own = claim.clone();
+    with_own.push(own.to_str().unwrap());
+    with_own.extend(files.iter().map(String::as_str));
+    with_own.extend(["--l2.rpc-url", &url, "--private-key", operator]);
+    let err = agnt2_fails(&with_own);
+    assert!(err.contains("revert") || err.contains("NotAProber"), "{err}");
+
+    // Epoch 0 was up (three oks), epoch 1 down: one unit paid to the operator's agent owner.
+    let operator_addr = cast(&["wallet", "address", "--private-key", operator]);
+    let before = balance(&url, operator_addr.trim());
+    claim.extend(files.iter().map(String::as_str));
+    let paid = with_key(operator, &claim);
+    assert_eq!(
+        (paid["units"].as_u64(), paid["paid"].as_str()),
+        (Some(1), Some("10000000000000000"))
+    );
+    let after = balance(&url, operator_addr.trim());
+    // 0.01 ether in, the claim's gas (well under that on a devnet) out.
+    assert!(after > before && after - before <= 10_000_000_000_000_000, "{before} → {after}");
+    // The same units again: refused (nothing is paid twice).
+    let mut again = claim.clone();
+    again.extend(["--l2.rpc-url", &url, "--private-key", operator]);
+    agnt2_fails(&again);
+
+    // Three more epochs down: the reporter slashes; the funder gets nine tenths of 1 ether.
+    let mut evidence = Vec::new();
+    for e in 2..5 {
+        evidence.extend(probe_all(&dead, e));
+        next_epoch(&node);
+    }
+    let funder_addr = cast(&["wallet", "address", "--private-key", funder]);
+    let funder_before = balance(&url, funder_addr.trim());
+    let mut slash = vec!["duty", "slash-missed", "--board", board, "--duty", &duty];
+    slash.extend(["--from", "2", "--to", "5", "--probes"]);
+    slash.extend(evidence.iter().map(String::as_str));
+    let s = with_key(reporter, &slash);
+    assert_eq!(s["amount"], "1000000000000000000", "{s}");
+    assert_eq!(s["reporterShare"], "100000000000000000", "{s}");
+    assert_eq!(balance(&url, funder_addr.trim()) - funder_before, 900_000_000_000_000_000);
+    let status = with_key(reporter, &["duty", "status", "--board", board, "--duty", &duty]);
+    assert_eq!(status["status"], "Open", "{status}");
+    assert_eq!(status["unitsPaid"], 1);
+    assert_eq!(status["escrow"], "990000000000000000");
+}
