@@ -245,3 +245,61 @@ fn an_rpc_duty_is_probed_paid_and_slashed_through_the_cli() {
     assert_eq!(status["unitsPaid"], 1);
     assert_eq!(status["escrow"], "990000000000000000");
 }
+
+/// `agnt2 monitor --json` against a live anvil L1 and an agnt2 devnet L2: a calm L1 says stay;
+/// once the test raises anvil's base fee fiftyfold it says move to the L2 (cheaper per
+/// interaction), with the numbers; with a cost bound nothing meets, launch.
+#[test]
+fn monitor_stays_moves_or_launches_as_the_l1_base_fee_rises() {
+    let anvil = Anvil::start();
+    let l1 = format!("http://{}", anvil.addr);
+    let node = Node::start(&[]);
+    let l2 = format!("agnt2={}", node.url());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("thresholds.json");
+    std::fs::write(&cfg, r#"{"maxL1BaseFeeGwei": 5, "maxTimeToSafeS": 600}"#).unwrap();
+    let monitor = |cfg: &std::path::Path| {
+        agnt2(&[
+            "monitor",
+            "--l1.rpc-url",
+            &l1,
+            "--l2",
+            &l2,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--blocks",
+            "5",
+            "--json",
+        ])
+    };
+    anvil.rpc("evm_mine", json!([]));
+    let calm = monitor(&cfg);
+    assert_eq!(calm["decision"]["action"], "stay", "{calm}");
+    let chains = calm["chains"].as_array().unwrap();
+    assert_eq!(chains.len(), 2);
+    assert_eq!(chains[0]["chainId"], 31337);
+    assert!(chains[0]["baseFeeGwei"].as_f64().unwrap() <= 1.0, "{calm}");
+
+    // The L1 gets busy.
+    anvil.rpc("anvil_setNextBlockBaseFeePerGas", json!(["0xba43b7400"])); // 50 gwei
+    anvil.rpc("evm_mine", json!([]));
+    let busy = monitor(&cfg);
+    assert_eq!(busy["decision"]["action"], "move", "{busy}");
+    assert_eq!(busy["decision"]["to"], "agnt2", "{busy}");
+    assert!(busy["chains"][0]["baseFeeGwei"].as_f64().unwrap() >= 49.0, "{busy}");
+    let reason = busy["decision"]["reason"].as_str().unwrap();
+    assert!(reason.contains("50.00 gwei"), "{reason}");
+
+    // No chain can meet a bound of 1 wei per interaction: launch one's own.
+    let strict = dir.path().join("strict.json");
+    std::fs::write(&strict, r#"{"maxL1BaseFeeGwei": 5, "maxCostPerInteractionWei": 1}"#).unwrap();
+    let launch = monitor(&strict);
+    assert_eq!(launch["decision"]["action"], "launch", "{launch}");
+    // A misspelt threshold is an error, not a silent default.
+    std::fs::write(&strict, r#"{"maxL1BaseFee": 5}"#).unwrap();
+    let out = Command::new(agnt2_bin())
+        .args(["monitor", "--l1.rpc-url", &l1, "--config", strict.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

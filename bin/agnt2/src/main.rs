@@ -8,6 +8,7 @@ mod bridge;
 mod channel;
 mod duty;
 mod launch;
+mod monitor;
 mod node_cmd;
 mod pay;
 
@@ -61,6 +62,8 @@ enum Command {
     Bond(duty::BondArgs),
     /// Probe an operator's endpoint for a duty as a prober agent; writes the signed probe.
     Probe(duty::ProbeArgs),
+    /// Watch the L1 and L2s against thresholds: stay, move to an L2, or launch one.
+    Monitor(monitor::MonitorArgs),
     /// Deposits and withdrawals between the L1 and the rollup.
     Bridge(bridge::BridgeArgs),
     /// Channels through an agnt2-hub: open, pay, update, close, dispute, settle, status.
@@ -103,6 +106,7 @@ fn main() -> eyre::Result<()> {
         Command::Pay(args) => pay::run(args),
         Command::Bridge(args) => bridge::run(args),
         Command::Duty(args) => duty::run(args),
+        Command::Monitor(args) => monitor::run(args),
         Command::Bond(args) => duty::bond(args),
         Command::Probe(args) => duty::probe(args),
         Command::Batcher(args) => in_runtime(batcher_cmd::run(args)),

@@ -5,6 +5,7 @@
 //! The digests here are computed by alloy's EIP-712 implementation from the type strings, not
 //! by the contracts' code: the e2e tests check the two agree.
 
+pub mod monitor;
 mod probe;
 
 pub use probe::{SignedProbe, evidence, probe_domain};
