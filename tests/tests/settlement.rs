@@ -2109,3 +2109,41 @@ fn systemconfig_rotates_the_batcher_and_derivation_follows() {
     }
     assert_eq!(l2_batcher(&follower.url), new_hash);
 }
+
+/// `agnt2 monitor --act`: the L1's base fee rises past the agent's threshold, the monitor
+/// decides to move to the launched L2 and bridges the agent's funds there through the portal;
+/// they arrive on the L2.
+#[test]
+fn the_monitor_moves_an_agents_funds_to_the_l2_when_the_l1_gets_expensive() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let node = Launched::start(&l1, dir.path());
+    let cfg = dir.path().join("thresholds.json");
+    std::fs::write(&cfg, r#"{"maxL1BaseFeeGwei": 5}"#).unwrap();
+    let l2_balance = || {
+        cast(&["balance", common::DEV_ADDR1, "--rpc-url", &node.url])
+            .trim()
+            .parse::<u128>()
+            .unwrap()
+    };
+    let before = l2_balance();
+    // 100 gwei: above the threshold for a while even as empty blocks bring it down.
+    anvil.rpc("anvil_setNextBlockBaseFeePerGas", serde_json::json!(["0x174876e800"]));
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = Command::new(agnt2_bin())
+        .args(["monitor", "--l1.rpc-url", &l1, "--l2"])
+        .arg(format!("mine={}", node.url))
+        .args(["--config", cfg.to_str().unwrap(), "--blocks", "1", "--json", "--act"])
+        .args(["--bridge-amount", "1ether", "--private-key", common::DEV_KEY1])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["decision"]["action"], "move", "{v}");
+    assert_eq!(v["acted"]["bridged"], "1000000000000000000", "{v}");
+    assert_eq!(v["acted"]["l2Txs"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(l2_balance() - before, 1_000_000_000_000_000_000, "the funds arrived on the L2");
+}

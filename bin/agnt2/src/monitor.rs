@@ -37,6 +37,16 @@ pub(crate) struct MonitorArgs {
     /// One JSON object per observation instead of a table.
     #[arg(long)]
     json: bool,
+    /// Act on a `move`: bridge --bridge-amount of the key's L1 ETH to its address on the
+    /// chosen L2 through the OP portal, wait for it there, and stop. (`launch` is reported,
+    /// not performed: run `agnt2 launch`.)
+    #[arg(long, requires = "bridge_amount")]
+    act: bool,
+    /// What to bridge when acting: wei or with a unit (`1ether`).
+    #[arg(long = "bridge-amount", value_name = "AMOUNT")]
+    bridge_amount: Option<String>,
+    #[command(flatten)]
+    key: agnt2_cli::PrivateKeyArgs,
 }
 
 fn parse_l2(s: &str) -> Result<(String, String), String> {
@@ -132,6 +142,43 @@ fn observe(
     })
 }
 
+/// Bridges `--bridge-amount` to the key's own address on the L2 named `to`; what was done.
+fn bridge_to(args: &MonitorArgs, to: &str) -> eyre::Result<Value> {
+    use alloy_sol_types::SolCall;
+    let url = args
+        .l2s
+        .iter()
+        .find(|(n, _)| n == to)
+        .map(|(_, u)| u.clone())
+        .ok_or_else(|| eyre!("no L2 named {to}"))?;
+    let key = args.key.signer()?;
+    let amount = agnt2_client::parse_amount(args.bridge_amount.as_deref().unwrap_or("0"))?;
+    let ctx = crate::bridge::Ctx::connect(&args.l1, &url)?;
+    let call = crate::bridge::IPortal::depositTransactionCall {
+        to: key.address(),
+        value: amount,
+        gasLimit: 100_000,
+        isCreation: false,
+        data: Default::default(),
+    };
+    let l1_tx = ctx
+        .l1
+        .transact(&key, Some(ctx.portal), amount, call.abi_encode())
+        .wrap_err("depositing through the portal")?;
+    let mut l2_txs = Vec::new();
+    for h in crate::bridge::l2_hashes_of_deposit(&ctx, l1_tx)? {
+        ctx.l2.wait_receipt(h, Duration::from_secs(120))?;
+        l2_txs.push(h);
+    }
+    Ok(json!({
+        "bridged": amount.to_string(),
+        "to": to,
+        "account": key.address(),
+        "l1Tx": l1_tx,
+        "l2Txs": l2_txs,
+    }))
+}
+
 fn print_table(chains: &[ChainObservation], d: &Decision) {
     println!(
         "{:<10} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9} {:>16}",
@@ -195,13 +242,23 @@ pub(crate) fn run(args: MonitorArgs) -> eyre::Result<()> {
         let d = decide(&l1o, &obs, &t);
         let mut all = vec![l1o];
         all.extend(obs);
+        let acted = match (&d, args.act) {
+            (Decision::Move { to, .. }, true) => Some(bridge_to(&args, to)?),
+            _ => None,
+        };
         if args.json {
             let time = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            println!("{}", json!({ "time": time, "chains": all, "decision": d }));
+            println!("{}", json!({ "time": time, "chains": all, "decision": d, "acted": acted }));
         } else {
             print_table(&all, &d);
+            if let Some(a) = &acted {
+                println!("acted: {a}");
+            }
+        }
+        if acted.is_some() {
+            return Ok(());
         }
         match args.watch {
             Some(s) => std::thread::sleep(Duration::from_secs(s.max(1))),
