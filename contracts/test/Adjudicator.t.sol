@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Adjudicator} from "../src/channels/Adjudicator.sol";
 import {ISessions} from "../src/interfaces/ISessions.sol";
+import {TestToken, FeeToken} from "./Tokens.sol";
 
 interface VmChan {
     function prank(address) external;
@@ -16,44 +17,6 @@ interface VmChan {
     function expectRevert(bytes4) external;
     function addr(uint256) external pure returns (address);
     function sign(uint256, bytes32) external pure returns (uint8, bytes32, bytes32);
-}
-
-/// @notice A minimal ERC-20 for funding channels in tokens.
-contract TestToken {
-    mapping(address => uint256) public balanceOf;
-    mapping(address => mapping(address => uint256)) public allowance;
-
-    function mint(address to, uint256 v) external {
-        balanceOf[to] += v;
-    }
-
-    function approve(address s, uint256 v) external returns (bool) {
-        allowance[msg.sender][s] = v;
-        return true;
-    }
-
-    function transfer(address to, uint256 v) external returns (bool) {
-        balanceOf[msg.sender] -= v;
-        balanceOf[to] += v;
-        return true;
-    }
-
-    function transferFrom(address f, address to, uint256 v) external virtual returns (bool) {
-        allowance[f][msg.sender] -= v;
-        balanceOf[f] -= v;
-        balanceOf[to] += v;
-        return true;
-    }
-}
-
-/// @notice A token that keeps 1% of every transfer (fee-on-transfer).
-contract FeeToken is TestToken {
-    function transferFrom(address f, address to, uint256 v) external override returns (bool) {
-        allowance[f][msg.sender] -= v;
-        balanceOf[f] -= v;
-        balanceOf[to] += v - v / 100;
-        return true;
-    }
 }
 
 /// @notice Stands in for the agent precompiles, which Foundry's local EVM does not run (the

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {AgenticCommerce, IERC20Acp} from "../src/economy/AgenticCommerce.sol";
-import {TestToken, FeeToken} from "./Adjudicator.t.sol";
+import {TestToken, FeeToken} from "./Tokens.sol";
 
 interface VmAcp {
     function prank(address) external;

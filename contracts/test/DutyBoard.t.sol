@@ -5,7 +5,7 @@ import {DutyBoard} from "../src/economy/DutyBoard.sol";
 import {IAgentIdentity, IDutyVerifier} from "../src/economy/IDutyVerifier.sol";
 import {ProbeQuorumVerifier} from "../src/economy/ProbeQuorumVerifier.sol";
 import {IdentityRegistrySol} from "../src/reference/IdentityRegistrySol.sol";
-import {TestToken, FeeToken} from "./Adjudicator.t.sol";
+import {TestToken, FeeToken} from "./Tokens.sol";
 
 interface VmDuty {
     function prank(address) external;
