@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {DutyBoard} from "../src/economy/DutyBoard.sol";
-import {IAgentIdentity, IDutyVerifier} from "../src/economy/IDutyVerifier.sol";
+import {IAgentIdentity, IAgentSessions, IDutyVerifier} from "../src/economy/IDutyVerifier.sol";
 import {ProbeQuorumVerifier} from "../src/economy/ProbeQuorumVerifier.sol";
 import {IdentityRegistrySol} from "../src/reference/IdentityRegistrySol.sol";
 import {TestToken, FeeToken} from "./Tokens.sol";
@@ -18,6 +18,27 @@ interface VmDuty {
     function sign(uint256, bytes32) external pure returns (uint8, bytes32, bytes32);
 }
 
+/// Stands in for agnt2's Sessions precompile: one session (agent, key) valid for one
+/// counterparty until closed.
+contract FakeSessions is IAgentSessions {
+    uint256 public agent;
+    address public key;
+    address public counterparty;
+    bool public closed;
+
+    function open(uint256 a, address k, address c) external {
+        (agent, key, counterparty, closed) = (a, k, c, false);
+    }
+
+    function close() external {
+        closed = true;
+    }
+
+    function isValid(uint256 a, address k, address c) external view returns (bool) {
+        return !closed && a == agent && k == key && (c == counterparty || counterparty == address(0));
+    }
+}
+
 /// The duty board with the ERC-8004 identity registry (the Solidity one: Foundry's EVM has no
 /// agnt2 precompiles) and the probe-quorum verifier: escrow accounting, bonds, slashing with
 /// each kind of evidence, and the verifier refusing probes it must not count.
@@ -31,6 +52,7 @@ contract DutyBoardTest {
     IdentityRegistrySol ids;
     DutyBoard board;
     ProbeQuorumVerifier verifier;
+    FakeSessions sessions;
 
     // Keys: funder, operator, three probers, an outsider, the operator's block signer.
     uint256 constant FUNDER = 0xF0;
@@ -48,7 +70,8 @@ contract DutyBoardTest {
 
     function setUp() public {
         ids = new IdentityRegistrySol();
-        board = new DutyBoard(IAgentIdentity(address(ids)), 7 days, 1 days, 3, 1_000);
+        sessions = new FakeSessions();
+        board = new DutyBoard(IAgentIdentity(address(ids)), sessions, 7 days, 1 days, 3, 1_000);
         verifier = new ProbeQuorumVerifier(IAgentIdentity(address(ids)), address(board), 3);
         funderId = _register(FUNDER);
         operatorId = _register(OPERATOR);
@@ -217,6 +240,43 @@ contract DutyBoardTest {
         vm.expectRevert(DutyBoard.NotOwner.selector);
         vm.prank(vm.addr(OPERATOR));
         board.pause(dutyId);
+    }
+
+    function test_a_session_key_of_the_funder_agent_manages_its_duties_and_nothing_else() public {
+        uint256 dutyId = _activeDuty();
+        address manager = vm.addr(0x3A);
+        // No session: refused.
+        vm.expectRevert(DutyBoard.NotOwner.selector);
+        vm.prank(manager);
+        board.pause(dutyId);
+        // A session of the funder agent for another counterparty: refused.
+        sessions.open(funderId, manager, address(0xBEEF));
+        vm.expectRevert(DutyBoard.NotOwner.selector);
+        vm.prank(manager);
+        board.pause(dutyId);
+        // A session of another agent: refused.
+        sessions.open(operatorId, manager, address(board));
+        vm.expectRevert(DutyBoard.NotOwner.selector);
+        vm.prank(manager);
+        board.pause(dutyId);
+        // The funder agent's session for this board: pause, resume, end.
+        sessions.open(funderId, manager, address(board));
+        vm.prank(manager);
+        board.pause(dutyId);
+        vm.prank(manager);
+        board.resume(dutyId);
+        // Closed: refused again.
+        sessions.close();
+        vm.expectRevert(DutyBoard.NotOwner.selector);
+        vm.prank(manager);
+        board.end(dutyId);
+        // The escrow still goes to the funder, whoever ends the duty.
+        sessions.open(funderId, manager, address(board));
+        vm.prank(manager);
+        board.end(dutyId);
+        uint256 before = vm.addr(FUNDER).balance;
+        board.refund(dutyId);
+        _eq(vm.addr(FUNDER).balance - before, 10 ether, "refunded to the funder");
     }
 
     // ------------------------------------------------------------------ the verifier refuses

@@ -244,6 +244,37 @@ fn an_rpc_duty_is_probed_paid_and_slashed_through_the_cli() {
     assert_eq!(status["status"], "Open", "{status}");
     assert_eq!(status["unitsPaid"], 1);
     assert_eq!(status["escrow"], "990000000000000000");
+
+    // Roles: the funder opens a session key of its agent for the board (the native Sessions
+    // precompile); that key may pause the funder's duty, a key without a session may not.
+    with_key(operator, &accept);
+    let manager = &keys[4]; // a prober's key, as good as any
+    let manager_addr = cast(&["wallet", "address", "--private-key", manager]);
+    let expiry = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap()
+        + std::time::Duration::from_secs(86_400 * 30))
+    .as_secs()
+    .to_string();
+    let no_session = vec!["duty", "pause", "--board", board, "--duty", &duty];
+    let mut refused = no_session.clone();
+    refused.extend(["--l2.rpc-url", &url, "--private-key", manager]);
+    agnt2_fails(&refused);
+    cast(&[
+        "send",
+        "0x0000000000000000000000000000000000008008",
+        "open(uint256,address,uint64,uint256,address[])",
+        &funder_id,
+        manager_addr.trim(),
+        &expiry,
+        "0",
+        &format!("[{board}]"),
+        "--private-key",
+        funder,
+        "--rpc-url",
+        &url,
+    ]);
+    with_key(manager, &no_session);
+    let status = with_key(reporter, &["duty", "status", "--board", board, "--duty", &duty]);
+    assert_eq!(status["status"], "Paused", "{status}");
 }
 
 /// `agnt2 monitor --json` against a live anvil L1 and an agnt2 devnet L2: a calm L1 says stay;

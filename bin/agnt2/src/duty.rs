@@ -15,6 +15,9 @@ use std::{path::PathBuf, time::Instant};
 /// agnt2's native ERC-8004 IdentityRegistry.
 const IDENTITY: Address =
     Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x04]);
+/// agnt2's native Sessions precompile.
+const SESSIONS: Address =
+    Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x08]);
 
 /// Flags every board command takes.
 #[derive(Debug, Args)]
@@ -278,7 +281,14 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
             let mut code =
                 agnt2_bench::artifact(&artifacts, "DutyBoard.sol", "DutyBoard")?.to_vec();
             code.extend(
-                (IDENTITY, unbond_delay, claim_grace, missed_limit, U256::from(reporter_bps))
+                (
+                    IDENTITY,
+                    SESSIONS,
+                    unbond_delay,
+                    claim_grace,
+                    missed_limit,
+                    U256::from(reporter_bps),
+                )
                     .abi_encode_params(),
             );
             let board = l2.deploy(&key, code.into()).wrap_err("deploying the duty board")?;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IAgentIdentity, IDutyVerifier} from "./IDutyVerifier.sol";
+import {IAgentIdentity, IAgentSessions, IDutyVerifier} from "./IDutyVerifier.sol";
 
 /// @notice The ERC-20 calls the board makes.
 interface IERC20Duty {
@@ -32,6 +32,11 @@ interface IERC20Duty {
 /// when late evidence arrives. A slash takes up to the duty's `minBond` (from the bond, then
 /// from what is unbonding), pays `reporterBps` of it to whoever brought the evidence and the
 /// rest to the funder, and removes the operator (a running duty is open again).
+///
+/// Roles: a funder may hand the running of its duties to another key without handing over its
+/// agent — a session key of the funder agent (agnt2's Sessions precompile) that lists this board
+/// among its counterparties may pause, resume and end the agent's duties until the session
+/// expires or is closed. Posting (which moves money) and refunds stay with the owner.
 contract DutyBoard {
     enum Status {
         None,
@@ -72,6 +77,7 @@ contract DutyBoard {
     }
 
     IAgentIdentity public immutable identity;
+    IAgentSessions public immutable sessions;
     uint64 public immutable unbondDelay;
     uint64 public immutable claimGrace;
     uint64 public immutable missedLimit;
@@ -138,6 +144,7 @@ contract DutyBoard {
 
     constructor(
         IAgentIdentity identity_,
+        IAgentSessions sessions_,
         uint64 unbondDelay_,
         uint64 claimGrace_,
         uint64 missedLimit_,
@@ -145,6 +152,7 @@ contract DutyBoard {
     ) {
         require(reporterBps_ <= 10_000 && missedLimit_ > 0, "bad parameters");
         identity = identity_;
+        sessions = sessions_;
         unbondDelay = unbondDelay_;
         claimGrace = claimGrace_;
         missedLimit = missedLimit_;
@@ -222,7 +230,7 @@ contract DutyBoard {
 
     /// @notice The funder stops the clock: no unit after the current one counts until resumed.
     function pause(uint256 dutyId) external {
-        Duty storage d = _onlyFunder(dutyId);
+        Duty storage d = _funderOrManager(dutyId);
         if (d.status != Status.Active) revert WrongStatus(d.status);
         d.status = Status.Paused;
         d.pausedAt = uint64(block.timestamp);
@@ -231,7 +239,7 @@ contract DutyBoard {
 
     /// @notice Resumes a paused duty; the paused time (in whole epochs) is not counted.
     function resume(uint256 dutyId) external {
-        Duty storage d = _onlyFunder(dutyId);
+        Duty storage d = _funderOrManager(dutyId);
         if (d.status != Status.Paused) revert WrongStatus(d.status);
         uint64 pausedEpochs = (uint64(block.timestamp) - d.pausedAt) / d.epochLength;
         d.activeSince += pausedEpochs * d.epochLength;
@@ -242,7 +250,7 @@ contract DutyBoard {
     /// @notice Ends a duty. Units up to now stay claimable for `claimGrace`; after that (at once
     ///         without an operator) the funder takes the rest of the escrow with `refund`.
     function end(uint256 dutyId) external {
-        Duty storage d = _onlyFunder(dutyId);
+        Duty storage d = _funderOrManager(dutyId);
         if (d.status == Status.Ended) revert WrongStatus(d.status);
         d.endUnit = d.status == Status.Open ? 0 : currentUnit(dutyId);
         if (d.status != Status.Open) bonds[d.operatorAgentId][d.kind].locked -= d.minBond;
@@ -420,9 +428,16 @@ contract DutyBoard {
 
     // ------------------------------------------------------------------ plumbing
 
-    function _onlyFunder(uint256 dutyId) internal view returns (Duty storage d) {
+    /// The funder, or a valid session key of the funder agent whose counterparties include
+    /// this board.
+    function _funderOrManager(uint256 dutyId) internal view returns (Duty storage d) {
         d = _duties[dutyId];
-        if (d.funder != msg.sender) revert NotOwner();
+        if (d.status == Status.None) revert WrongStatus(d.status);
+        if (d.funder == msg.sender) return d;
+        if (address(sessions) != address(0) && sessions.isValid(d.funderAgentId, msg.sender, address(this))) {
+            return d;
+        }
+        revert NotOwner();
     }
 
     /// Takes `amount` from the caller; returns what arrived (a token that keeps a fee on

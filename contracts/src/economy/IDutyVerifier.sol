@@ -32,3 +32,8 @@ interface IAgentIdentity {
     function ownerOf(uint256 agentId) external view returns (address);
     function getAgentWallet(uint256 agentId) external view returns (address);
 }
+
+/// @notice The session-key check the duty board makes (agnt2 0x8008).
+interface IAgentSessions {
+    function isValid(uint256 agentId, address key, address counterparty) external view returns (bool);
+}
