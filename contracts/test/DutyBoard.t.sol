@@ -5,6 +5,8 @@ import {DutyBoard} from "../src/economy/DutyBoard.sol";
 import {IAgentIdentity, IAgentSessions, IDutyVerifier} from "../src/economy/IDutyVerifier.sol";
 import {ProbeQuorumVerifier} from "../src/economy/ProbeQuorumVerifier.sol";
 import {IdentityRegistrySol} from "../src/reference/IdentityRegistrySol.sol";
+import {ReputationRegistrySol} from "../src/reference/ReputationRegistrySol.sol";
+import {PaidFeedback, IReputationFeedback} from "../src/economy/PaidFeedback.sol";
 import {TestToken, FeeToken} from "./Tokens.sol";
 
 interface VmDuty {
@@ -277,6 +279,34 @@ contract DutyBoardTest {
         uint256 before = vm.addr(FUNDER).balance;
         board.refund(dutyId);
         _eq(vm.addr(FUNDER).balance - before, 10 ether, "refunded to the funder");
+    }
+
+    function test_only_a_funder_that_paid_rates_the_operator_and_only_once() public {
+        ReputationRegistrySol rep = new ReputationRegistrySol(ids);
+        PaidFeedback paid = new PaidFeedback(board, IReputationFeedback(address(rep)));
+        uint256 dutyId = _activeDuty();
+        // Nothing paid yet.
+        vm.expectRevert(PaidFeedback.NothingPaid.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperator(dutyId, 90, 0, "");
+        vm.warp(block.timestamp + EPOCH);
+        uint8[] memory one = new uint8[](1);
+        one[0] = 3;
+        board.claim(dutyId, 1, _evidence(dutyId, 0, one));
+        // A stranger (a would-be Sybil reviewer) cannot.
+        vm.expectRevert(PaidFeedback.NotTheFunder.selector);
+        vm.prank(vm.addr(STRANGER));
+        paid.rateOperator(dutyId, 100, 0, "");
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperator(dutyId, 90, 0, "ipfs://review");
+        // It is in the registry as feedback from the PaidFeedback contract, tagged "paid".
+        require(rep.getLastIndex(operatorId, address(paid)) == 1, "one paid feedback");
+        (int128 value,, string memory tag1, string memory tag2,) = rep.readFeedback(operatorId, address(paid), 1);
+        require(value == 90 && keccak256(bytes(tag1)) == keccak256("paid"), "the rating");
+        require(keccak256(bytes(tag2)) == keccak256("duty"), "tag2");
+        vm.expectRevert(PaidFeedback.AlreadyRated.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperator(dutyId, 10, 0, "");
     }
 
     // ------------------------------------------------------------------ the verifier refuses

@@ -225,6 +225,65 @@ fn an_rpc_duty_is_probed_paid_and_slashed_through_the_cli() {
     again.extend(["--l2.rpc-url", &url, "--private-key", operator]);
     agnt2_fails(&again);
 
+    // Reputation grounded in payment: the funder rates the operator through PaidFeedback (it
+    // paid a unit); a stranger's direct review lands in the native registry too, but the
+    // summary over PaidFeedback as the client counts only the paid one.
+    let paid = forge_create(
+        &url,
+        funder,
+        "src/economy/PaidFeedback.sol:PaidFeedback",
+        &["--constructor-args", board, "0x0000000000000000000000000000000000008005"],
+    );
+    cast(&[
+        "send",
+        &paid,
+        "rateOperator(uint256,int128,uint8,string)",
+        &duty,
+        "95",
+        "0",
+        "ipfs://r",
+        "--private-key",
+        funder,
+        "--rpc-url",
+        &url,
+    ]);
+    cast(&[
+        "send",
+        "0x0000000000000000000000000000000000008005",
+        "giveFeedback(uint256,int128,uint8,string,string,string,string,bytes32)",
+        &operator_id,
+        "100",
+        "0",
+        "paid",
+        "",
+        "",
+        "",
+        "0x0000000000000000000000000000000000000000000000000000000000000000",
+        "--private-key",
+        reporter,
+        "--rpc-url",
+        &url,
+    ]);
+    let summary = |clients: &str| {
+        cast(&[
+            "call",
+            "0x0000000000000000000000000000000000008005",
+            "getSummary(uint256,address[],string,string)(uint64,int128,uint8)",
+            &operator_id,
+            clients,
+            "paid",
+            "",
+            "--rpc-url",
+            &url,
+        ])
+    };
+    let only_paid = summary(&format!("[{paid}]"));
+    let counts: Vec<&str> = only_paid.split_whitespace().collect();
+    assert_eq!((counts[0], counts[1]), ("1", "95"), "{only_paid}");
+    let reporter_addr = cast(&["wallet", "address", "--private-key", reporter]);
+    let all = summary(&format!("[{paid},{}]", reporter_addr.trim()));
+    assert!(all.starts_with('2'), "both reviews are in the registry: {all}");
+
     // Three more epochs down: the reporter slashes; the funder gets nine tenths of 1 ether.
     let mut evidence = Vec::new();
     for e in 2..5 {
