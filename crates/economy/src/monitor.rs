@@ -176,10 +176,13 @@ mod tests {
         let dear_l2 = chain("other", 0.01, 1e12, Some(30.0));
         // A calm L1: stay.
         let calm = chain("l1", 1.0, 1e14, None);
-        assert!(matches!(decide(&calm, &[cheap_l2.clone()], &t), Decision::Stay { .. }));
+        assert!(matches!(
+            decide(&calm, std::slice::from_ref(&cheap_l2), &t),
+            Decision::Stay { .. }
+        ));
         // A busy L1: the cheapest L2 within the thresholds.
         let busy = chain("l1", 50.0, 5e15, None);
-        match decide(&busy, &[dear_l2.clone(), cheap_l2.clone()], &t) {
+        match decide(&busy, &[dear_l2, cheap_l2.clone()], &t) {
             Decision::Move { to, reason } => {
                 assert_eq!(to, "agnt2");
                 assert!(reason.contains("50.00 gwei"), "{reason}");
