@@ -10,7 +10,10 @@ use alloy_sol_types::{SolCall, SolEvent, SolValue};
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail, eyre};
 use serde_json::json;
-use std::{path::PathBuf, time::Instant};
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 /// agnt2's native ERC-8004 IdentityRegistry.
 const IDENTITY: Address =
@@ -214,6 +217,10 @@ pub(crate) struct ProbeArgs {
     /// Where the signed probe goes (JSON).
     #[arg(long)]
     out: PathBuf,
+    /// Seconds the endpoint gets to answer (one attempt, no retries: a retry would hide that it
+    /// is down, and the latency measured is the answer's).
+    #[arg(long, default_value_t = 5)]
+    timeout: u64,
 }
 
 fn send(
@@ -459,7 +466,8 @@ pub(crate) fn probe(args: ProbeArgs) -> eyre::Result<()> {
     let mine = own.block_number()?;
     // A real request against the endpoint: its chain and head, timed.
     let started = Instant::now();
-    let seen = Client::new(&args.endpoint).and_then(|c| Ok((c.chain_id()?, c.block_number()?)));
+    let seen = Client::single_attempt(&args.endpoint, Duration::from_secs(args.timeout.max(1)))
+        .and_then(|c| Ok((c.chain_id()?, c.block_number()?)));
     let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
     let (ok, head_seen, why) = match seen {
         Ok((id, _)) if id != chain_id => (false, 0, format!("serves chain {id}, not {chain_id}")),

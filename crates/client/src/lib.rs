@@ -102,9 +102,19 @@ impl Client {
 
     /// [`Self::new`] with calls that may wait `timeout` for their answer.
     pub fn with_timeout_at(url: &str, timeout: Duration) -> eyre::Result<Self> {
+        Self::build(url, timeout, MAX_RETRIES)
+    }
+
+    /// A client that asks once: no retry after a rate limit or a refused connection (a
+    /// prober measuring an endpoint, where a retry would hide that it is down).
+    pub fn single_attempt(url: &str, timeout: Duration) -> eyre::Result<Self> {
+        Self::build(url, timeout, 0)
+    }
+
+    fn build(url: &str, timeout: Duration, retries: u32) -> eyre::Result<Self> {
         install_crypto_provider();
         let layer =
-            RetryBackoffLayer::new_with_policy(MAX_RETRIES, BACKOFF_MS, u64::MAX, retry_policy());
+            RetryBackoffLayer::new_with_policy(retries, BACKOFF_MS, u64::MAX, retry_policy());
         let builder = ClientBuilder::default().layer(layer);
         let (client, http) = if url.starts_with("http://") || url.starts_with("https://") {
             let parsed = url.parse().wrap_err_with(|| format!("RPC URL {url}"))?;
@@ -634,6 +644,14 @@ mod tests {
         let client = Client::new(&url).unwrap();
         assert_eq!(client.chain_id().unwrap(), 42);
         assert_eq!(seen.load(Ordering::SeqCst), 4, "three 429s, then the answer");
+    }
+
+    #[test]
+    fn a_single_attempt_client_asks_once() {
+        let (url, seen) = rate_limited_server(1);
+        let client = Client::single_attempt(&url, Duration::from_secs(5)).unwrap();
+        assert!(client.chain_id().is_err(), "the 429 is the answer");
+        assert_eq!(seen.load(Ordering::SeqCst), 1, "no retry");
     }
 
     #[test]
