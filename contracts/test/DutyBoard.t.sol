@@ -153,16 +153,16 @@ contract DutyBoardTest {
         // Not yet: epoch 0 is still running.
         bytes memory early = _evidence(dutyId, 0, new uint8[](1));
         vm.expectRevert(DutyBoard.BadRange.selector);
-        board.claim(dutyId, 1, early);
+        _claim(dutyId, 1, early);
         vm.warp(block.timestamp + 3 * EPOCH);
         // Epochs 0 and 2 reach the quorum, epoch 1 has two oks of three: two units paid.
-        uint256 paid = board.claim(dutyId, 3, _evidence(dutyId, 0, _oks(3, 2, 3)));
+        uint256 paid = _claim(dutyId, 3, _evidence(dutyId, 0, _oks(3, 2, 3)));
         _eq(paid, 2 * RATE, "two units");
         _eq(op.balance - before, 2 * RATE, "paid to the operator's owner");
         // The same range again: nothing is paid twice.
         bytes memory again = _evidence(dutyId, 0, _oks(3, 3, 3));
         vm.expectRevert(DutyBoard.BadRange.selector);
-        board.claim(dutyId, 3, again);
+        _claim(dutyId, 3, again);
         // Ended: the rest goes back to the funder once the claim grace has passed.
         vm.prank(vm.addr(FUNDER));
         board.end(dutyId);
@@ -188,7 +188,7 @@ contract DutyBoardTest {
         board.acceptDuty(dutyId, operatorId, address(0));
         vm.warp(block.timestamp + 3 * EPOCH);
         // Three good epochs, a cap of two units.
-        _eq(board.claim(dutyId, 3, _evidence(dutyId, 0, _oks(3, 3, 3))), 2 * RATE, "capped");
+        _eq(_claim(dutyId, 3, _evidence(dutyId, 0, _oks(3, 3, 3))), 2 * RATE, "capped");
         _eq(board.getDuty(dutyId).escrow, RATE, "escrow left");
     }
 
@@ -202,7 +202,7 @@ contract DutyBoardTest {
         board.refund(dutyId);
         uint8[] memory two = new uint8[](2);
         (two[0], two[1]) = (3, 3);
-        _eq(board.claim(dutyId, 2, _evidence(dutyId, 0, two)), 2 * RATE, "claimed after the end");
+        _eq(_claim(dutyId, 2, _evidence(dutyId, 0, two)), 2 * RATE, "claimed after the end");
         board.refund(dutyId);
         _eq(address(board).balance, 3 ether, "nothing stuck but the bond");
     }
@@ -292,7 +292,7 @@ contract DutyBoardTest {
         vm.warp(block.timestamp + EPOCH);
         uint8[] memory one = new uint8[](1);
         one[0] = 3;
-        board.claim(dutyId, 1, _evidence(dutyId, 0, one));
+        _claim(dutyId, 1, _evidence(dutyId, 0, one));
         // A stranger (a would-be Sybil reviewer) cannot.
         vm.expectRevert(PaidFeedback.NotTheFunder.selector);
         vm.prank(vm.addr(STRANGER));
@@ -307,6 +307,43 @@ contract DutyBoardTest {
         vm.expectRevert(PaidFeedback.AlreadyRated.selector);
         vm.prank(vm.addr(FUNDER));
         paid.rateOperator(dutyId, 10, 0, "");
+    }
+
+    /// A claim by the operator's owner.
+    function _claim(uint256 dutyId, uint64 to, bytes memory ev) internal returns (uint256) {
+        vm.prank(vm.addr(OPERATOR));
+        return board.claim(dutyId, to, ev);
+    }
+
+    function _empty() internal pure returns (bytes memory) {
+        return abi.encode(new ProbeQuorumVerifier.Probe[](0), new bytes[](0));
+    }
+
+    function test_nobody_but_the_operator_can_burn_its_units_with_empty_evidence() public {
+        uint256 dutyId = _activeDuty();
+        vm.warp(block.timestamp + 2 * EPOCH);
+        bytes memory empty = _empty();
+        vm.expectRevert(DutyBoard.NotOwner.selector);
+        vm.prank(vm.addr(STRANGER));
+        board.claim(dutyId, 2, empty);
+        // The operator still gets paid for both epochs.
+        uint8[] memory two = new uint8[](2);
+        (two[0], two[1]) = (3, 3);
+        bytes memory ev = _evidence(dutyId, 0, two);
+        _eq(_claim(dutyId, 2, ev), 2 * RATE, "both units");
+    }
+
+    function test_claiming_missed_epochs_for_nothing_does_not_escape_the_slash() public {
+        uint256 dutyId = _activeDuty();
+        vm.warp(block.timestamp + 3 * EPOCH);
+        // Down for three epochs; the operator "claims" them with no evidence to move past them.
+        bytes memory empty = _empty();
+        _eq(_claim(dutyId, 3, empty), 0, "nothing paid");
+        bytes memory down = _evidence(dutyId, 0, new uint8[](3));
+        uint256 before = vm.addr(FUNDER).balance;
+        vm.prank(vm.addr(STRANGER));
+        board.slashMissed(dutyId, 0, 3, down);
+        _eq(vm.addr(FUNDER).balance - before, MIN_BOND - MIN_BOND / 10, "slashed all the same");
     }
 
     // ------------------------------------------------------------------ the verifier refuses
@@ -342,42 +379,42 @@ contract DutyBoardTest {
         (p, sig) = _probe(OPERATOR, operatorId, dutyId, 0, true);
         ev = _withBad(dutyId, p, sig, 0);
         vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.NotAProber.selector, 0));
-        board.claim(dutyId, 1, ev);
+        _claim(dutyId, 1, ev);
         // The funder.
         (p, sig) = _probe(FUNDER, funderId, dutyId, 0, true);
         ev = _withBad(dutyId, p, sig, 0);
         vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.NotAProber.selector, 0));
-        board.claim(dutyId, 1, ev);
+        _claim(dutyId, 1, ev);
         // A key that is not the agent's owner or wallet.
         (p, sig) = _probe(STRANGER, proberIds[2], dutyId, 0, true);
         ev = _withBad(dutyId, p, sig, 2);
         vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.BadSignature.selector, 2));
-        board.claim(dutyId, 1, ev);
+        _claim(dutyId, 1, ev);
         // An agent that is not registered.
         (p, sig) = _probe(STRANGER, 999, dutyId, 0, true);
         ev = _withBad(dutyId, p, sig, 2);
         vm.expectRevert();
-        board.claim(dutyId, 1, ev);
+        _claim(dutyId, 1, ev);
         // The same prober twice in one epoch.
         (p, sig) = _probe(P2, proberIds[1], dutyId, 0, true);
         ev = _withBad(dutyId, p, sig, 2);
         vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.BadProbe.selector, 2));
-        board.claim(dutyId, 1, ev);
+        _claim(dutyId, 1, ev);
         // A probe of another duty.
         (p, sig) = _probe(P3, proberIds[2], dutyId + 1, 0, true);
         ev = _withBad(dutyId, p, sig, 2);
         vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.BadProbe.selector, 2));
-        board.claim(dutyId, 1, ev);
+        _claim(dutyId, 1, ev);
         // A tampered probe (the signature no longer matches).
         (p, sig) = _probe(P3, proberIds[2], dutyId, 0, true);
         p.latencyMs = 1;
         ev = _withBad(dutyId, p, sig, 2);
         vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.BadSignature.selector, 2));
-        board.claim(dutyId, 1, ev);
+        _claim(dutyId, 1, ev);
         // All three honest: paid.
         (p, sig) = _probe(P3, proberIds[2], dutyId, 0, true);
         ev = _withBad(dutyId, p, sig, 2);
-        _eq(board.claim(dutyId, 1, ev), RATE, "one unit");
+        _eq(_claim(dutyId, 1, ev), RATE, "one unit");
         // Only the board asks the verifier.
         vm.expectRevert(ProbeQuorumVerifier.OnlyBoard.selector);
         verifier.unitsDone(dutyId, operatorId, funderId, 0, 1, ev);

@@ -282,8 +282,8 @@ contract DutyBoard {
         return (at - d.activeSince) / d.epochLength;
     }
 
-    /// @notice Claims units `[nextUnit, to)` with `evidence` for the duty's verifier; pays the
-    ///         operator's agent owner for the units it proves done (anyone may submit).
+    /// @notice The operator agent's owner claims units `[nextUnit, to)` with `evidence` for the
+    ///         duty's verifier and is paid for the units it proves done.
     function claim(uint256 dutyId, uint64 to, bytes calldata evidence) external nonReentrant returns (uint256 amount) {
         Duty storage d = _duties[dutyId];
         if (d.status != Status.Active && d.status != Status.Paused && d.status != Status.Ended) {
@@ -293,6 +293,9 @@ contract DutyBoard {
         if (d.status == Status.Ended && (block.timestamp >= d.endedAt + claimGrace || d.activeSince == 0)) {
             revert WrongStatus(d.status);
         }
+        // The operator's owner claims: anyone else could settle its units with empty evidence.
+        address payee = identity.ownerOf(d.operatorAgentId);
+        if (msg.sender != payee) revert NotOwner();
         uint64 from = d.nextUnit;
         if (to <= from || to > currentUnit(dutyId)) revert BadRange();
         // The range is settled before the verifier runs: it is never asked about twice.
@@ -306,7 +309,6 @@ contract DutyBoard {
         amount = uint256(units) * d.ratePerUnit;
         d.unitsPaid += units;
         d.escrow -= amount;
-        address payee = identity.ownerOf(d.operatorAgentId);
         if (amount > 0) _send(d.token, payee, amount);
         emit UnitsPaid(dutyId, d.operatorAgentId, from, to, units, amount);
     }
@@ -354,10 +356,11 @@ contract DutyBoard {
     // ------------------------------------------------------------------ slashing
 
     /// @notice Slashes an operator the verifier proves missed at least `missedLimit` units of
-    ///         `[from, to)` (units the board has not paid).
+    ///         `[from, to)` — claimed ranges included: claiming missed units for nothing does not
+    ///         put them out of reach.
     function slashMissed(uint256 dutyId, uint64 from, uint64 to, bytes calldata evidence) external nonReentrant {
         Duty storage d = _slashable(dutyId);
-        if (from < d.nextUnit || to <= from || to > currentUnit(dutyId)) revert BadRange();
+        if (to <= from || to > currentUnit(dutyId)) revert BadRange();
         uint64 missed = d.verifier.unitsMissed(dutyId, d.operatorAgentId, d.funderAgentId, from, to, evidence);
         if (missed < missedLimit || missed > to - from) revert NotEnoughEvidence();
         _slash(dutyId, d, "missed");
