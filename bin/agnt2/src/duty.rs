@@ -3,17 +3,14 @@
 //! a prober agent, claim the units the probes prove.
 
 use agnt2_client::{Client, parse_amount};
-use agnt2_economy::{IDutyBoard, IProbeVerifier, Probe, SignedProbe, evidence, role, role_name};
+use agnt2_economy::{Board, IDutyBoard, NewDuty, SignedProbe, role, role_name};
 use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
-use alloy_sol_types::{SolCall, SolEvent, SolValue};
+use alloy_sol_types::SolValue;
 use clap::{Args, Subcommand};
-use eyre::{WrapErr, bail, eyre};
+use eyre::{WrapErr, bail};
 use serde_json::json;
-use std::{
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::{path::PathBuf, time::Duration};
 
 /// agnt2's native ERC-8004 IdentityRegistry.
 const IDENTITY: Address =
@@ -223,18 +220,8 @@ pub(crate) struct ProbeArgs {
     timeout: u64,
 }
 
-fn send(
-    l2: &Client,
-    key: &PrivateKeySigner,
-    to: Address,
-    value: U256,
-    call: impl SolCall,
-) -> eyre::Result<agnt2_client::AnyTransactionReceipt> {
-    l2.transact_receipt(key, Some(to), value, call.abi_encode())
-}
-
-fn probes(files: &[PathBuf]) -> eyre::Result<alloy_primitives::Bytes> {
-    let list = files
+fn probes(files: &[PathBuf]) -> eyre::Result<Vec<SignedProbe>> {
+    files
         .iter()
         .map(|f| {
             let text = std::fs::read_to_string(f)
@@ -242,8 +229,7 @@ fn probes(files: &[PathBuf]) -> eyre::Result<alloy_primitives::Bytes> {
             serde_json::from_str::<SignedProbe>(&text)
                 .wrap_err_with(|| format!("{} is not a probe", f.display()))
         })
-        .collect::<eyre::Result<Vec<_>>>()?;
-    evidence(list)
+        .collect()
 }
 
 fn duty_json(d: &IDutyBoard::Duty, id: U256, current: u64) -> serde_json::Value {
@@ -269,9 +255,33 @@ fn duty_json(d: &IDutyBoard::Duty, id: U256, current: u64) -> serde_json::Value 
     })
 }
 
+fn deploy(
+    l2: &Client,
+    key: &PrivateKeySigner,
+    artifacts: &std::path::Path,
+    (unbond_delay, claim_grace, missed_limit, reporter_bps, quorum): (u64, u64, u64, u16, u8),
+) -> eyre::Result<(Address, Address)> {
+    if quorum == 0 {
+        bail!("--quorum must be at least 1");
+    }
+    let mut code = agnt2_bench::artifact(artifacts, "DutyBoard.sol", "DutyBoard")?.to_vec();
+    code.extend(
+        (IDENTITY, SESSIONS, unbond_delay, claim_grace, missed_limit, U256::from(reporter_bps))
+            .abi_encode_params(),
+    );
+    let board = l2.deploy(key, code.into()).wrap_err("deploying the duty board")?;
+    let mut code =
+        agnt2_bench::artifact(artifacts, "ProbeQuorumVerifier.sol", "ProbeQuorumVerifier")?
+            .to_vec();
+    code.extend((IDENTITY, board, U256::from(quorum)).abi_encode_params());
+    let verifier = l2.deploy(key, code.into()).wrap_err("deploying the verifier")?;
+    Ok((board, verifier))
+}
+
 pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
     let l2 = Client::new(&args.common.l2.l2_rpc_url)?;
     let key = || args.common.key.signer();
+    let tx = |tx: alloy_primitives::B256| println!("{}", json!({ "tx": tx }));
     match args.command {
         DutyCommand::Deploy {
             artifacts,
@@ -281,32 +291,8 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
             reporter_bps,
             quorum,
         } => {
-            if quorum == 0 {
-                bail!("--quorum must be at least 1");
-            }
-            let key = key()?;
-            let mut code =
-                agnt2_bench::artifact(&artifacts, "DutyBoard.sol", "DutyBoard")?.to_vec();
-            code.extend(
-                (
-                    IDENTITY,
-                    SESSIONS,
-                    unbond_delay,
-                    claim_grace,
-                    missed_limit,
-                    U256::from(reporter_bps),
-                )
-                    .abi_encode_params(),
-            );
-            let board = l2.deploy(&key, code.into()).wrap_err("deploying the duty board")?;
-            let mut code = agnt2_bench::artifact(
-                &artifacts,
-                "ProbeQuorumVerifier.sol",
-                "ProbeQuorumVerifier",
-            )?
-            .to_vec();
-            code.extend((IDENTITY, board, U256::from(quorum)).abi_encode_params());
-            let verifier = l2.deploy(&key, code.into()).wrap_err("deploying the verifier")?;
+            let params = (unbond_delay, claim_grace, missed_limit, reporter_bps, quorum);
+            let (board, verifier) = deploy(&l2, &key()?, &artifacts, params)?;
             println!("{}", json!({ "board": board, "verifier": verifier }));
         }
         DutyCommand::Post {
@@ -321,110 +307,76 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
             verifier,
             escrow,
         } => {
-            let escrow = parse_amount(&escrow)?;
-            let call = IDutyBoard::postDutyCall {
-                funderAgentId: funder_agent,
+            let duty = NewDuty {
+                funder_agent,
                 kind: role(&kind)?,
-                specURI: spec,
-                token: Address::ZERO,
-                ratePerUnit: parse_amount(&rate)?,
-                unitsCap: units_cap,
-                epochLength: epoch,
-                minBond: parse_amount(&min_bond)?,
+                spec,
+                rate: parse_amount(&rate)?,
+                units_cap,
+                epoch,
+                min_bond: parse_amount(&min_bond)?,
                 verifier,
-                escrow,
+                escrow: parse_amount(&escrow)?,
             };
-            let r = send(&l2, &key()?, board, escrow, call).wrap_err("posting the duty")?;
-            let id = r
-                .logs()
-                .iter()
-                .find_map(|l| IDutyBoard::DutyPosted::decode_log(&l.inner).ok())
-                .map(|e| e.dutyId)
-                .ok_or_else(|| eyre!("the post {} emitted no DutyPosted", r.transaction_hash))?;
-            println!("{}", json!({ "duty": id.to_string(), "tx": r.transaction_hash }));
+            let id = Board::at(l2, board).post(&key()?, &duty)?;
+            println!("{}", json!({ "duty": id.to_string() }));
         }
         DutyCommand::Accept { board, duty, agent, signer } => {
             let key = key()?;
             let signer = signer.unwrap_or_else(|| key.address());
-            let call = IDutyBoard::acceptDutyCall { dutyId: duty, operatorAgentId: agent, signer };
-            let r = send(&l2, &key, board, U256::ZERO, call).wrap_err("accepting the duty")?;
-            println!("{}", json!({ "duty": duty.to_string(), "tx": r.transaction_hash }));
+            let hash = Board::at(l2, board).accept(&key, duty, agent, signer)?;
+            println!("{}", json!({ "duty": duty.to_string(), "tx": hash }));
         }
         DutyCommand::Claim { board, duty, to, probes: files } => {
-            let to = match to {
-                Some(t) => t,
-                None => l2.view(board, &IDutyBoard::currentUnitCall { dutyId: duty })?,
-            };
-            let call = IDutyBoard::claimCall { dutyId: duty, to, evidence: probes(&files)? };
-            let r = send(&l2, &key()?, board, U256::ZERO, call).wrap_err("claiming")?;
-            let paid = r
-                .logs()
-                .iter()
-                .find_map(|l| IDutyBoard::UnitsPaid::decode_log(&l.inner).ok())
-                .ok_or_else(|| eyre!("the claim {} emitted no UnitsPaid", r.transaction_hash))?;
+            let paid = Board::at(l2, board).claim(&key()?, duty, to, probes(&files)?)?;
             println!(
                 "{}",
                 json!({
                     "duty": duty.to_string(),
-                    "from": paid.from,
-                    "to": paid.to,
+                    "from": paid.range.0,
+                    "to": paid.range.1,
                     "units": paid.units,
                     "paid": paid.amount.to_string(),
-                    "tx": r.transaction_hash,
+                    "tx": paid.tx,
                 })
             );
         }
         DutyCommand::SlashMissed { board, duty, from, to, probes: files } => {
-            let call =
-                IDutyBoard::slashMissedCall { dutyId: duty, from, to, evidence: probes(&files)? };
-            let r = send(&l2, &key()?, board, U256::ZERO, call).wrap_err("slashing")?;
-            let s = r
-                .logs()
-                .iter()
-                .find_map(|l| IDutyBoard::Slashed::decode_log(&l.inner).ok())
-                .ok_or_else(|| eyre!("the slash {} emitted no Slashed", r.transaction_hash))?;
+            let s =
+                Board::at(l2, board).slash_missed(&key()?, duty, (from, to), probes(&files)?)?;
             println!(
                 "{}",
                 json!({
                     "duty": duty.to_string(),
-                    "operatorAgent": s.operatorAgentId.to_string(),
+                    "operatorAgent": s.operator_agent.to_string(),
                     "amount": s.amount.to_string(),
-                    "reporterShare": s.reporterShare.to_string(),
-                    "tx": r.transaction_hash,
+                    "reporterShare": s.reporter_share.to_string(),
+                    "tx": s.tx,
                 })
             );
         }
         DutyCommand::Pause { board, duty } => {
-            let r = send(&l2, &key()?, board, U256::ZERO, IDutyBoard::pauseCall { dutyId: duty })?;
-            println!("{}", json!({ "tx": r.transaction_hash }));
+            tx(Board::at(l2, board).act(&key()?, IDutyBoard::pauseCall { dutyId: duty })?);
         }
         DutyCommand::Resume { board, duty } => {
-            let r = send(&l2, &key()?, board, U256::ZERO, IDutyBoard::resumeCall { dutyId: duty })?;
-            println!("{}", json!({ "tx": r.transaction_hash }));
+            tx(Board::at(l2, board).act(&key()?, IDutyBoard::resumeCall { dutyId: duty })?);
         }
         DutyCommand::End { board, duty } => {
-            let r = send(&l2, &key()?, board, U256::ZERO, IDutyBoard::endCall { dutyId: duty })?;
-            println!("{}", json!({ "tx": r.transaction_hash }));
+            tx(Board::at(l2, board).act(&key()?, IDutyBoard::endCall { dutyId: duty })?);
         }
         DutyCommand::Refund { board, duty } => {
-            let r = send(&l2, &key()?, board, U256::ZERO, IDutyBoard::refundCall { dutyId: duty })?;
-            println!("{}", json!({ "tx": r.transaction_hash }));
+            tx(Board::at(l2, board).act(&key()?, IDutyBoard::refundCall { dutyId: duty })?);
         }
         DutyCommand::Status { board, duty } => {
-            let d = l2.view(board, &IDutyBoard::getDutyCall { dutyId: duty })?;
-            if matches!(d.status, IDutyBoard::Status::None) {
-                bail!("duty {duty} does not exist on {board}");
-            }
-            let current = l2.view(board, &IDutyBoard::currentUnitCall { dutyId: duty })?;
-            println!("{}", duty_json(&d, duty, current));
+            let b = Board::at(l2, board);
+            println!("{}", duty_json(&b.duty(duty)?, duty, b.current_unit(duty)?));
         }
         DutyCommand::List { board } => {
-            let n = l2.view(board, &IDutyBoard::dutyCountCall {})?;
+            let b = Board::at(l2, board);
+            let n = b.count()?;
             let mut id = U256::from(1);
             while id <= n {
-                let d = l2.view(board, &IDutyBoard::getDutyCall { dutyId: id })?;
-                let current = l2.view(board, &IDutyBoard::currentUnitCall { dutyId: id })?;
-                println!("{}", duty_json(&d, id, current));
+                println!("{}", duty_json(&b.duty(id)?, id, b.current_unit(id)?));
                 id += U256::from(1);
             }
         }
@@ -435,78 +387,49 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
 pub(crate) fn bond(args: BondArgs) -> eyre::Result<()> {
     let l2 = Client::new(&args.common.l2.l2_rpc_url)?;
     let key = args.common.key.signer()?;
-    let amount = parse_amount(&args.amount)?;
-    let role = role(&args.role)?;
-    let call = IDutyBoard::bondCall { agentId: args.agent, role };
-    let r = send(&l2, &key, args.board, amount, call).wrap_err("bonding")?;
-    let b = l2.view(args.board, &IDutyBoard::bondsCall { agentId: args.agent, role })?;
+    let (bonded, locked, tx) = Board::at(l2, args.board).bond(
+        &key,
+        args.agent,
+        role(&args.role)?,
+        parse_amount(&args.amount)?,
+    )?;
     println!(
         "{}",
         json!({
             "agent": args.agent.to_string(),
             "role": args.role,
-            "bonded": b.amount.to_string(),
-            "locked": b.locked.to_string(),
-            "tx": r.transaction_hash,
+            "bonded": bonded.to_string(),
+            "locked": locked.to_string(),
+            "tx": tx,
         })
     );
     Ok(())
 }
 
 pub(crate) fn probe(args: ProbeArgs) -> eyre::Result<()> {
-    let own = Client::new(&args.common.l2.l2_rpc_url)?;
+    let l2 = Client::new(&args.common.l2.l2_rpc_url)?;
     let key = args.common.key.signer()?;
-    let d = own.view(args.board, &IDutyBoard::getDutyCall { dutyId: args.duty })?;
-    if matches!(d.status, IDutyBoard::Status::None) {
-        bail!("duty {} does not exist on {}", args.duty, args.board);
-    }
-    // The epoch running now is the one this probe speaks for.
-    let epoch = own.view(args.board, &IDutyBoard::currentUnitCall { dutyId: args.duty })?;
-    let chain_id = own.chain_id()?;
-    let mine = own.block_number()?;
-    // A real request against the endpoint: its chain and head, timed.
-    let started = Instant::now();
-    let seen = Client::single_attempt(&args.endpoint, Duration::from_secs(args.timeout.max(1)))
-        .and_then(|c| Ok((c.chain_id()?, c.block_number()?)));
-    let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-    let (ok, head_seen, why) = match seen {
-        Ok((id, _)) if id != chain_id => (false, 0, format!("serves chain {id}, not {chain_id}")),
-        Ok((_, head)) if head + args.max_lag < mine => {
-            (false, head, format!("head {head} trails {mine} by more than {}", args.max_lag))
-        }
-        Ok((_, head)) => (true, head, String::new()),
-        Err(e) => (false, 0, format!("{e:#}")),
-    };
-    let probe = Probe {
-        dutyId: args.duty,
-        agentId: args.agent,
-        epoch,
-        ok,
-        latencyMs: latency_ms,
-        headSeen: head_seen,
-    };
-    let signed = SignedProbe::sign(probe, &key, chain_id, d.verifier)?;
-    // The verifier's own digest must be the one signed (a check of both sides' EIP-712).
-    let onchain =
-        own.view(d.verifier, &IProbeVerifier::probeDigestCall { p: signed.probe.clone() })?;
-    let local = alloy_sol_types::SolStruct::eip712_signing_hash(
-        &signed.probe,
-        &agnt2_economy::probe_domain(chain_id, d.verifier),
-    );
-    if onchain != local {
-        bail!("the verifier's probe digest {onchain} is not the EIP-712 one {local}");
-    }
-    std::fs::write(&args.out, serde_json::to_vec_pretty(&signed)?)
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let p = Board::at(l2, args.board).probe(
+        &key,
+        args.duty,
+        args.agent,
+        &args.endpoint,
+        args.max_lag,
+        timeout,
+    )?;
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&p.probe)?)
         .wrap_err_with(|| format!("writing {}", args.out.display()))?;
+    let pr = &p.probe.probe;
     println!(
         "{}",
         json!({
             "duty": args.duty.to_string(),
-            "epoch": epoch,
-            "ok": ok,
-            "latencyMs": latency_ms,
-            "headSeen": head_seen,
-            "why": why,
+            "epoch": pr.epoch,
+            "ok": pr.ok,
+            "latencyMs": pr.latencyMs,
+            "headSeen": pr.headSeen,
+            "why": p.why,
             "out": args.out,
         })
     );

@@ -5,8 +5,11 @@
 //! The digests here are computed by alloy's EIP-712 implementation from the type strings, not
 //! by the contracts' code: the e2e tests check the two agree.
 
+mod board;
 pub mod monitor;
 mod probe;
+
+pub use board::{Board, NewDuty, Paid, Probed, Slash};
 
 pub use probe::{SignedProbe, evidence, probe_domain};
 
