@@ -188,6 +188,8 @@ fn launch_starts_the_node_after_deploying() {
 struct Launched {
     child: std::process::Child,
     url: String,
+    /// Its log (stderr).
+    log: PathBuf,
 }
 
 impl Launched {
@@ -257,7 +259,8 @@ impl Launched {
             match rx.recv_timeout(Duration::from_secs(60)) {
                 Ok(line) => {
                     if let Some(a) = line.strip_prefix("Listening on ") {
-                        return Self { child, url: format!("http://{}", a.trim()) };
+                        let log = datadir.join("node.log");
+                        return Self { child, url: format!("http://{}", a.trim()), log };
                     }
                 }
                 Err(_) => {
@@ -302,17 +305,15 @@ impl Launched {
         }
     }
 
-    /// Waits until the chain holds `n` user deposits.
+    /// Waits until the chain holds `n` user deposits (two minutes: a loaded CI machine).
     fn wait_deposits(&self, n: usize) -> Vec<Value> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let d = self.deposits();
-            if d.len() >= n {
-                return d;
-            }
-            assert!(std::time::Instant::now() < deadline, "{} of {n} deposits arrived", d.len());
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for(
+            &format!("fewer than {n} deposits arrived"),
+            &[&self.log],
+            Duration::from_secs(120),
+            || self.deposits().len() >= n,
+        );
+        self.deposits()
     }
 
     fn kill9(&mut self) {
@@ -353,7 +354,9 @@ fn deposit(
         l1,
         "--json",
     ]);
-    serde_json::from_str(&r).unwrap()
+    let receipt: Value = serde_json::from_str(&r).unwrap();
+    assert_eq!(receipt["status"], "0x1", "the deposit failed on the L1: {receipt}");
+    receipt
 }
 
 const DEV_KEY1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
