@@ -5,7 +5,6 @@
 use crate::launch::{BatcherFlags, unlock};
 use agnt2_client::Client;
 use agnt2_node::{Batcher, BatcherConfig, BlockSource, RpcSource};
-use alloy_primitives::Address;
 use alloy_signer_local::PrivateKeySigner;
 use eyre::{WrapErr, bail, eyre};
 use std::{
@@ -81,16 +80,9 @@ pub(crate) async fn run(args: BatcherArgs) -> eyre::Result<()> {
         &std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?,
     )
     .wrap_err_with(|| format!("{} is not JSON", path.display()))?;
-    let addr = |p: &str| -> eyre::Result<Address> {
-        rollup
-            .pointer(p)
-            .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| eyre!("{}: missing {p}", path.display()))?
-            .parse()
-            .wrap_err_with(|| format!("{}: {p}", path.display()))
-    };
-    let inbox = addr("/batch_inbox_address")?;
-    let genesis_batcher = addr("/genesis/system_config/batcherAddr")?;
+    // The inbox and the genesis batcher, read as a follower reads them.
+    let derive = agnt2_node::DeriveConfig::from_rollup_json(path, args.l1_rpc_url.clone())?;
+    let (inbox, genesis_batcher) = (derive.inbox, derive.batcher);
     let key = args.key()?;
     std::fs::create_dir_all(&args.datadir)
         .wrap_err_with(|| format!("creating {}", args.datadir.display()))?;

@@ -2,6 +2,7 @@
 //! it, post a duty with escrow, bond and accept as an operator, probe an operator's endpoint as
 //! a prober agent, claim the units the probes prove.
 
+use agnt2_agent::{IDENTITY, SESSIONS};
 use agnt2_client::{Client, parse_amount};
 use agnt2_economy::{Board, IDutyBoard, NewDuty, SignedProbe, role, role_name};
 use alloy_primitives::{Address, U256};
@@ -11,13 +12,6 @@ use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail};
 use serde_json::json;
 use std::{path::PathBuf, time::Duration};
-
-/// agnt2's native ERC-8004 IdentityRegistry.
-const IDENTITY: Address =
-    Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x04]);
-/// agnt2's native Sessions precompile.
-const SESSIONS: Address =
-    Address::new([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x08]);
 
 /// Flags every board command takes.
 #[derive(Debug, Args)]

@@ -191,14 +191,8 @@ impl Client {
         let (mut checked, mut unknown, mut bump_now) = (Instant::now(), 0, false);
         let mut pause = Duration::from_millis(20);
         loop {
-            for h in hashes.iter().rev() {
-                let h = *h;
-                let r = self.run("eth_getTransactionReceipt", move |p| async move {
-                    p.get_transaction_receipt(h).await
-                })?;
-                if let Some(receipt) = r {
-                    return Ok(Included { receipt, bumps });
-                }
+            if let Some(receipt) = self.first_receipt(&hashes)? {
+                return Ok(Included { receipt, bumps });
             }
             if start.elapsed() > cfg.deadline {
                 bail!(
@@ -269,15 +263,8 @@ impl Client {
                         }
                         Err(e) => {
                             // One last look: a version may have been included meanwhile.
-                            for h in &hashes {
-                                let h = *h;
-                                if let Some(receipt) = self
-                                    .run("eth_getTransactionReceipt", move |p| async move {
-                                        p.get_transaction_receipt(h).await
-                                    })?
-                                {
-                                    return Ok(Included { receipt, bumps });
-                                }
+                            if let Some(receipt) = self.first_receipt(&hashes)? {
+                                return Ok(Included { receipt, bumps });
                             }
                             return Err(e).wrap_err_with(|| {
                                 format!("transaction {first} was dropped and cannot be sent again")
@@ -290,6 +277,20 @@ impl Client {
             std::thread::sleep(pause);
             pause = (pause * 3 / 2).min(Duration::from_secs(1));
         }
+    }
+
+    /// The receipt of whichever of `versions` (one nonce's signed versions) was included,
+    /// newest asked first.
+    fn first_receipt(&self, versions: &[B256]) -> eyre::Result<Option<AnyTransactionReceipt>> {
+        for &h in versions.iter().rev() {
+            let r = self.run("eth_getTransactionReceipt", move |p| async move {
+                p.get_transaction_receipt(h).await
+            })?;
+            if r.is_some() {
+                return Ok(r);
+            }
+        }
+        Ok(None)
     }
 
     /// [`Self::send_resubmitting`] with the defaults, failing when the transaction reverted.
