@@ -165,6 +165,12 @@ fn impersonation_and_time_controls() {
     node.rpc("evm_setNextBlockTimestamp", json!([target]));
     node.rpc("evm_mine", json!([]));
     assert_eq!(ts(&node), target);
+    // Time continues from there (anvil, hardhat): an hour more is an hour after the target,
+    // not an hour after the old offset (which the target already passed).
+    node.rpc("evm_increaseTime", json!([3600]));
+    node.rpc("evm_mine", json!([]));
+    assert!(ts(&node) >= target + 3600, "{} < {}", ts(&node), target + 3600);
+    assert!(ts(&node) < target + 3600 + 60, "{}", ts(&node));
     let resp = node.rpc_raw("evm_setNextBlockTimestamp", json!([1]));
     assert_eq!(resp["error"]["code"], -32602, "{resp}");
     node.rpc("anvil_setNextBlockBaseFeePerGas", json!(["0x12a05f200"]));

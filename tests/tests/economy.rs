@@ -71,22 +71,8 @@ fn an_rpc_duty_is_probed_paid_and_slashed_through_the_cli() {
         .collect();
     let (funder, operator, reporter) = (&keys[0], &keys[1], &keys[5]);
     let probers = &keys[2..5];
-    let artifacts = workspace().join("contracts/out");
-    let d = agnt2(&[
-        "duty",
-        "deploy",
-        "--artifacts",
-        artifacts.to_str().unwrap(),
-        "--unbond-delay",
-        "3600",
-        "--claim-grace",
-        "600",
-        "--l2.rpc-url",
-        &url,
-        "--private-key",
-        funder,
-    ]);
-    let (board, verifier) = (d["board"].as_str().unwrap(), d["verifier"].as_str().unwrap());
+    let (board, verifier) = deploy_board(&url, funder);
+    let (board, verifier) = (board.as_str(), verifier.as_str());
     let funder_id = register(&url, funder);
     let operator_id = register(&url, operator);
     let prober_ids: Vec<String> = probers.iter().map(|k| register(&url, k)).collect();
@@ -392,4 +378,258 @@ fn monitor_stays_moves_or_launches_as_the_l1_base_fee_rises() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+/// Deploys a board and its verifier with a short unbonding delay; (board, verifier).
+fn deploy_board(url: &str, key: &str) -> (String, String) {
+    let artifacts = workspace().join("contracts/out");
+    let d = agnt2(&[
+        "duty",
+        "deploy",
+        "--artifacts",
+        artifacts.to_str().unwrap(),
+        "--unbond-delay",
+        "3600",
+        "--claim-grace",
+        "600",
+        "--l2.rpc-url",
+        url,
+        "--private-key",
+        key,
+    ]);
+    (d["board"].as_str().unwrap().to_string(), d["verifier"].as_str().unwrap().to_string())
+}
+
+/// A running `agnt2 duty receive`: its JSON lines, one per payment, killed on drop.
+struct Receiver {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    log: std::path::PathBuf,
+}
+
+impl Receiver {
+    fn start(log: std::path::PathBuf, args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(agnt2_bin())
+            .current_dir(workspace())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        let mut r = Self { child, lines, log };
+        let first = r.next();
+        assert!(first.get("listening").is_some(), "{first}");
+        r
+    }
+
+    fn next(&mut self) -> Value {
+        match self.lines.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(l) => serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}")),
+            Err(_) => {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                panic!("agnt2 duty receive printed nothing more: {log}");
+            }
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Units paid over a channel through the hub, not from escrow: the funder opens a channel to
+/// the operator, the operator runs `agnt2 duty receive`, and `agnt2 duty stream` settles each
+/// finished epoch the probes decide — an up epoch pays the rate, a down one nothing, an
+/// undecided one waits — with no L2 transaction per epoch; streaming again pays nothing twice;
+/// the operator's saved state settles on the Adjudicator for exactly what was streamed.
+#[test]
+fn a_duty_is_paid_per_epoch_over_a_channel_through_the_hub() {
+    let node = Node::start(&[]);
+    let url = node.url();
+    let keys: Vec<String> = agnt2_primitives::dev_signers(5)
+        .iter()
+        .map(|s| alloy_primitives::hex::encode_prefixed(s.to_bytes()))
+        .collect();
+    let (funder, operator, probers) = (&keys[0], &keys[1], &keys[2..5]);
+    let (board, verifier) = deploy_board(&url, funder);
+    let funder_id = register(&url, funder);
+    let operator_id = register(&url, operator);
+    let prober_ids: Vec<String> = probers.iter().map(|k| register(&url, k)).collect();
+    let with_key = |key: &str, args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--l2.rpc-url", &url, "--private-key", key]);
+        agnt2(&all)
+    };
+    let mut post = vec!["duty", "post", "--board", &board, "--funder-agent", &funder_id];
+    post.extend(["--kind", "rpc", "--rate", "0.01ether", "--units-cap", "10", "--epoch", "60"]);
+    post.extend(["--min-bond", "1ether", "--verifier", &verifier, "--escrow", "0"]);
+    let duty = with_key(funder, &post)["duty"].as_str().unwrap().to_string();
+    with_key(
+        operator,
+        &["bond", "--board", &board, "--agent", &operator_id, "--role", "rpc"]
+            .into_iter()
+            .chain(["--amount", "1ether"])
+            .collect::<Vec<_>>(),
+    );
+    with_key(
+        operator,
+        &["duty", "accept", "--board", &board, "--duty", &duty, "--agent", &operator_id],
+    );
+
+    // The channel: an Adjudicator with a one-minute window, a hub, 1 ether from the funder.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(agnt2_bin())
+        .current_dir(workspace())
+        .args(["channel", "deploy", "--min-challenge-window", "60", "--l2.rpc-url", &url])
+        .args(["--private-key", funder])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let adjudicator = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let hub_key = alloy_primitives::hex::encode(alloy_primitives::B256::repeat_byte(0x42));
+    let hub = HubProc::start(&dir.path().join("hub"), &url, &adjudicator, &hub_key, 0);
+    let hub_addr = hub.addr.to_string();
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    let operator_addr = cast(&["wallet", "address", "--private-key", operator]).trim().to_string();
+    let chan = |key: &str, state: &std::path::Path, args: &[&str]| {
+        let out = Command::new(agnt2_bin())
+            .current_dir(workspace())
+            .arg("channel")
+            .args(args)
+            .args(["--hub", &hub_addr, "--state-dir", state.to_str().unwrap()])
+            .args(["--l2.rpc-url", &url, "--private-key", key])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    let opened = chan(
+        funder,
+        &a_dir,
+        &["open", "--adjudicator", &adjudicator, "--to", &operator_addr, "--deposit", "1ether"],
+    );
+    let channel = opened.split_whitespace().nth(2).unwrap().to_string();
+
+    let mut receiver = Receiver::start(
+        dir.path().join("receive.log"),
+        &[
+            "duty",
+            "receive",
+            "--board",
+            &board,
+            "--duty",
+            &duty,
+            "--adjudicator",
+            &adjudicator,
+            "--channel",
+            &channel,
+            "--until-epoch",
+            "2",
+            "--hub",
+            &hub_addr,
+            "--state-dir",
+            b_dir.to_str().unwrap(),
+            "--l2.rpc-url",
+            &url,
+            "--private-key",
+            operator,
+        ],
+    );
+
+    let probe = |i: usize, endpoint: &str, epoch: u64| -> String {
+        let out = dir.path().join(format!("p{i}-e{epoch}.json"));
+        let p = with_key(
+            &probers[i],
+            &["probe", "--board", &board, "--duty", &duty, "--agent", &prober_ids[i]]
+                .into_iter()
+                .chain(["--endpoint", endpoint, "--out", out.to_str().unwrap()])
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(p["epoch"], epoch, "{p}");
+        out.to_str().unwrap().to_string()
+    };
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    // Epoch 0 up, epoch 1 down, epoch 2 up — with one prober's probe held back at first.
+    let mut files: Vec<String> = (0..3).map(|i| probe(i, &url, 0)).collect();
+    next_epoch(&node);
+    files.extend((0..3).map(|i| probe(i, &dead, 1)));
+    next_epoch(&node);
+    files.extend((0..2).map(|i| probe(i, &url, 2)));
+    let late = probe(2, &url, 2);
+    next_epoch(&node);
+
+    let head_before = node.block_number();
+    let stream = |files: &[String]| -> Vec<Value> {
+        let mut args = vec!["duty", "stream", "--board", &board, "--duty", &duty];
+        args.extend(["--channel", &channel, "--hub", &hub_addr]);
+        args.extend(["--state-dir", a_dir.to_str().unwrap(), "--probes"]);
+        args.extend(files.iter().map(String::as_str));
+        args.extend(["--l2.rpc-url", &url, "--private-key", funder]);
+        let out = Command::new(agnt2_bin()).current_dir(workspace()).args(&args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let log = || std::fs::read_to_string(dir.path().join("receive.log")).unwrap_or_default();
+        assert!(
+            out.status.success(),
+            "{stdout}{}\nthe receiver's log: {}",
+            String::from_utf8_lossy(&out.stderr),
+            log()
+        );
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let first = stream(&files);
+    let summary = first.last().unwrap();
+    assert_eq!(summary["epochs"], 2, "{first:?}");
+    assert_eq!(summary["paid"], "10000000000000000", "{first:?}");
+    assert_eq!(summary["settledThrough"], 2, "epoch 2 is undecided: {first:?}");
+    assert_eq!(
+        (first[0]["verdict"].as_str(), first[1]["verdict"].as_str()),
+        (Some("done"), Some("missed"))
+    );
+    assert_eq!(first[1]["paid"], "0");
+    // The operator countersigned both, and saw what each paid.
+    let (r0, r1) = (receiver.next(), receiver.next());
+    assert_eq!(
+        (r0["paid"].as_str(), r0["settledThrough"].as_u64()),
+        (Some("10000000000000000"), Some(1))
+    );
+    assert_eq!((r1["paid"].as_str(), r1["total"].as_str()), (Some("0"), Some("10000000000000000")));
+    // No L2 transaction paid them.
+    assert_eq!(node.block_number(), head_before, "streaming sent a transaction");
+
+    // Again with the same probes: nothing more (nothing is paid twice).
+    let again = stream(&files);
+    assert_eq!(again.last().unwrap()["epochs"], 0, "{again:?}");
+    // The third prober's probe decides epoch 2: paid, and the receiver stops there.
+    files.push(late);
+    let third = stream(&files);
+    assert_eq!(third.last().unwrap()["paid"], "10000000000000000", "{third:?}");
+    assert_eq!(third.last().unwrap()["settledThrough"], 3);
+    let r2 = receiver.next();
+    assert_eq!(r2["total"], "20000000000000000", "{r2}");
+    assert!(receiver.child.wait().unwrap().success(), "receive stops after --until-epoch");
+
+    // The operator's saved state is good on chain: dispute with it, wait out the window,
+    // settle, and exactly the streamed 0.02 ether is withdrawn to the operator.
+    chan(operator, &b_dir, &["dispute", "--channel", &channel]);
+    node.rpc("evm_increaseTime", json!([61]));
+    node.rpc("evm_mine", json!([]));
+    let settled = chan(operator, &b_dir, &["settle", "--channel", &channel]);
+    assert!(settled.contains("withdrew 20000000000000000 wei"), "{settled}");
 }

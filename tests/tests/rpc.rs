@@ -100,6 +100,16 @@ fn dev_signing_history_proofs_overrides_and_filters() {
         json!([{"to": DEV_ADDR1, "data": "0x"}, "latest", {DEV_ADDR1: {"code": "0x602a60005260206000f3"}}]),
     );
     assert_eq!(out, format!("0x{:064x}", 42));
+    // A call "from" a contract (a verifier that answers only its board, asked as the board):
+    // EIP-3607 binds transactions, not calls — geth and anvil answer it.
+    let out = node.rpc(
+        "eth_call",
+        json!([{"from": contract, "to": DEV_ADDR1, "data": "0x"}, "latest", {DEV_ADDR1: {"code": "0x3360005260206000f3"}}]),
+    );
+    assert_eq!(
+        out.as_str().map(|s| s[26..].to_lowercase()),
+        Some(contract.trim_start_matches("0x").to_lowercase())
+    );
     let gas = hex_u64(
         &node.rpc("eth_estimateGas", json!([{"from": DEV_ADDR0, "to": contract, "data": word}])),
     );

@@ -171,7 +171,7 @@ pub(crate) struct Saved {
 }
 
 impl Saved {
-    fn path(dir: &Path, id: &B256) -> PathBuf {
+    pub(crate) fn path(dir: &Path, id: &B256) -> PathBuf {
         dir.join(format!("{id}.json"))
     }
 
@@ -439,6 +439,30 @@ fn withdraw(
     Ok(())
 }
 
+/// Connects to the hub at `hub` as `key` for the channel `saved` describes (open on the rollup):
+/// the deposits as the rollup holds them, the newest co-signed state of the local file and the
+/// hub's (another client of this key may have moved on), and this side of it.
+pub(crate) async fn attach(
+    hub: SocketAddr,
+    l2: &L2,
+    mut saved: Saved,
+    key: &Key,
+) -> eyre::Result<(Saved, HubClient, ChannelSide)> {
+    let channel = saved.params.id();
+    let onchain = l2.channel(saved.params.adjudicator, channel)?;
+    if onchain.status != status::OPEN {
+        bail!("channel {channel} is not open on the rollup (status {})", onchain.status);
+    }
+    saved.deposits = [onchain.depositA, onchain.depositB];
+    let mut hub = HubClient::connect(hub, key).await?;
+    let latest = hub.register(saved.params, saved.deposits).await?;
+    if latest.state.version >= saved.latest.state.version {
+        saved.latest = latest;
+    }
+    let side = ChannelSide::new(saved.params, saved.deposits, key.address(), saved.latest.clone())?;
+    Ok((saved, hub, side))
+}
+
 /// Sends `count` proposals made by `make` (pipelined, at most 32 in flight), saving the latest
 /// co-signed state; returns its version.
 async fn update(
@@ -449,20 +473,8 @@ async fn update(
     mut make: impl FnMut(&mut ChannelSide, &Key) -> Result<Msg, agnt2_channels::state::TransitionError>,
 ) -> eyre::Result<u64> {
     let (key, _) = key(c)?;
-    let mut saved = Saved::load(&c.state_dir, &channel)?;
-    let onchain = l2.channel(saved.params.adjudicator, channel)?;
-    if onchain.status != status::OPEN {
-        bail!("channel {channel} is not open on the rollup (status {})", onchain.status);
-    }
-    saved.deposits = [onchain.depositA, onchain.depositB];
-    let mut hub = connect(c, &key).await?;
-    // The hub's stored state is the one to build on (another client of this key may have moved on).
-    let latest = hub.register(saved.params, saved.deposits).await?;
-    if latest.state.version >= saved.latest.state.version {
-        saved.latest = latest;
-    }
-    let mut side =
-        ChannelSide::new(saved.params, saved.deposits, key.address(), saved.latest.clone())?;
+    let (mut saved, mut hub, mut side) =
+        attach(c.hub, l2, Saved::load(&c.state_dir, &channel)?, &key).await?;
     let (mut sent, mut acked) = (0, 0);
     while acked < count {
         while sent < count && side.in_flight() < 32 {

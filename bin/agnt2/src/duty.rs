@@ -2,10 +2,11 @@
 //! it, post a duty with escrow, bond and accept as an operator, probe an operator's endpoint as
 //! a prober agent, claim the units the probes prove.
 
+use crate::duty_stream::ChannelFlags;
 use agnt2_agent::{IDENTITY, SESSIONS};
 use agnt2_client::{Client, parse_amount};
 use agnt2_economy::{Board, IDutyBoard, NewDuty, SignedProbe, role, role_name};
-use alloy_primitives::{Address, U256};
+use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolValue;
 use clap::{Args, Subcommand};
@@ -113,6 +114,45 @@ enum DutyCommand {
         /// Probe files written by `agnt2 probe`.
         #[arg(long, num_args = 1.., required = true)]
         probes: Vec<PathBuf>,
+    },
+    /// As the funder: pay the operator for each finished epoch the probes decide, one
+    /// co-signed update each through the hub over your channel to the operator agent's owner
+    /// (`agnt2 channel open --to`), with no transaction; an epoch the probes show down is
+    /// settled unpaid. Each state's app data records how far the duty is settled. Post such a
+    /// duty with `--escrow 0`: the channel's deposit is its money.
+    Stream {
+        #[arg(long)]
+        board: Address,
+        #[arg(long)]
+        duty: U256,
+        /// The channel (you are its side A).
+        #[arg(long)]
+        channel: B256,
+        /// Probe files written by `agnt2 probe` (of any epochs).
+        #[arg(long, num_args = 1.., required = true)]
+        probes: Vec<PathBuf>,
+        #[command(flatten)]
+        channel_flags: ChannelFlags,
+    },
+    /// As the operator: countersign the funder's payments for a duty as the hub relays them
+    /// (only payments to you that settle this duty forward), saving each co-signed state where
+    /// `agnt2 channel close|dispute` finds it; prints a JSON line per payment.
+    Receive {
+        #[arg(long)]
+        board: Address,
+        #[arg(long)]
+        duty: U256,
+        /// The Adjudicator the channel is on.
+        #[arg(long)]
+        adjudicator: Address,
+        /// The funder's channel to you.
+        #[arg(long)]
+        channel: B256,
+        /// Stop once this epoch is settled (default: run until stopped).
+        #[arg(long = "until-epoch")]
+        until_epoch: Option<u64>,
+        #[command(flatten)]
+        channel_flags: ChannelFlags,
     },
     /// Slash an operator the probes show down for the board's missed limit.
     SlashMissed {
@@ -348,6 +388,26 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
                     "tx": s.tx,
                 })
             );
+        }
+        DutyCommand::Stream { board, duty, channel, probes: files, channel_flags } => {
+            crate::duty_stream::stream(
+                Board::at(l2, board),
+                &key()?,
+                duty,
+                channel,
+                &probes(&files)?,
+                &channel_flags,
+            )?;
+        }
+        DutyCommand::Receive { board, duty, adjudicator, channel, until_epoch, channel_flags } => {
+            crate::duty_stream::receive(
+                Board::at(l2, board),
+                &key()?,
+                duty,
+                (adjudicator, channel),
+                until_epoch,
+                &channel_flags,
+            )?;
         }
         DutyCommand::Pause { board, duty } => {
             tx(Board::at(l2, board).act(&key()?, IDutyBoard::pauseCall { dutyId: duty })?);

@@ -7,6 +7,7 @@ mod benches;
 mod bridge;
 mod channel;
 mod duty;
+mod duty_stream;
 mod launch;
 mod monitor;
 mod node_cmd;

@@ -68,6 +68,9 @@ pub trait ChannelCalls {
 
     /// The owner of agent `id` (IdentityRegistry `ownerOf`).
     fn agent_owner(&self, id: U256) -> eyre::Result<Address>;
+    /// The parameters channel `id` was opened with on `adjudicator` (its `ChannelOpened`
+    /// event; the counterparty of a channel learns the nonce there).
+    fn opened(&self, adjudicator: Address, id: B256) -> eyre::Result<crate::ChannelParams>;
 
     /// Whether `key` is a valid session key of agent `id` for `counterparty` (zero: any).
     fn session_valid(&self, id: U256, key: Address, counterparty: Address) -> eyre::Result<bool>;
@@ -208,6 +211,27 @@ impl ChannelCalls for L2 {
     fn agent_owner(&self, id: U256) -> eyre::Result<Address> {
         self.view(IDENTITY, &IAgentChecks::ownerOfCall { agentId: id })
             .wrap_err_with(|| format!("ownerOf({id})"))
+    }
+
+    fn opened(&self, adjudicator: Address, id: B256) -> eyre::Result<crate::ChannelParams> {
+        use alloy_sol_types::SolEvent;
+        let logs = self.logs_topic(adjudicator, Adjudicator::ChannelOpened::SIGNATURE_HASH, id)?;
+        let log = logs.first().ok_or_else(|| eyre::eyre!("no channel {id} on {adjudicator}"))?;
+        let e = Adjudicator::ChannelOpened::decode_log(&log.inner)
+            .map_err(|e| eyre::eyre!("ChannelOpened of {id}: {e}"))?
+            .data;
+        let params = crate::ChannelParams {
+            chain_id: self.chain_id()?,
+            adjudicator,
+            a: e.a,
+            b: e.b,
+            token: e.token,
+            nonce: e.nonce,
+        };
+        if params.id() != id {
+            eyre::bail!("the ChannelOpened event of {id} names parameters of another channel");
+        }
+        Ok(params)
     }
 
     /// Whether `key` is a valid session key of agent `id` for `counterparty` (zero: any).

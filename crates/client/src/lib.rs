@@ -336,6 +336,22 @@ impl Client {
         self.run("eth_call", move |p| async move { p.call(WithOtherFields::new(tx)).await })
     }
 
+    /// [`Self::view`] as if `from` called (a contract that answers only its owner or its board,
+    /// asked what it would say; nothing is written).
+    pub fn view_as<C: SolCall>(
+        &self,
+        from: Address,
+        to: Address,
+        call: &C,
+    ) -> eyre::Result<C::Return> {
+        let tx =
+            TransactionRequest::default().with_from(from).with_to(to).with_input(call.abi_encode());
+        let out = self
+            .run("eth_call", move |p| async move { p.call(WithOtherFields::new(tx)).await })
+            .wrap_err(C::SIGNATURE)?;
+        C::abi_decode_returns(&out).map_err(|e| eyre!("decoding {} from {to}: {e}", C::SIGNATURE))
+    }
+
     /// Signs a transaction without sending it: the raw bytes and the hash. `max_fee` and `tip`
     /// are the EIP-1559 fee caps per gas.
     #[allow(clippy::too_many_arguments)]
@@ -495,6 +511,18 @@ impl Client {
     /// Logs of `address` in blocks `from..=to`.
     pub fn logs(&self, address: Address, from: u64, to: u64) -> eyre::Result<Vec<Log>> {
         let filter = Filter::new().address(address).from_block(from).to_block(to);
+        self.run("eth_getLogs", move |p| async move { p.get_logs(&filter).await })
+    }
+
+    /// Logs of `address` whose first two topics are `event` and `topic1`, in every block.
+    pub fn logs_topic(
+        &self,
+        address: Address,
+        event: B256,
+        topic1: B256,
+    ) -> eyre::Result<Vec<Log>> {
+        let filter =
+            Filter::new().address(address).event_signature(event).topic1(topic1).from_block(0);
         self.run("eth_getLogs", move |p| async move { p.get_logs(&filter).await })
     }
 

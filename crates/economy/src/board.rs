@@ -85,6 +85,11 @@ impl Board {
         self.address
     }
 
+    /// The L2 it is on.
+    pub const fn l2(&self) -> &Client {
+        &self.l2
+    }
+
     fn send(
         &self,
         key: &PrivateKeySigner,

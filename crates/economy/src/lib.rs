@@ -8,6 +8,7 @@
 mod board;
 pub mod monitor;
 mod probe;
+pub mod stream;
 
 pub use board::{Board, NewDuty, Paid, Probed, Slash};
 

@@ -170,6 +170,8 @@ impl EvmConfig {
     ) -> Result<ExecutionResult<OpHaltReason>, CallError> {
         limits.check().map_err(CallError::Aborted)?;
         env.cfg_env.disable_nonce_check = true;
+        // As geth and anvil: a call may come "from" a contract (EIP-3607 binds transactions).
+        env.cfg_env.disable_eip3607 = true;
         env.cfg_env.disable_base_fee = true;
         env.cfg_env.disable_block_gas_limit = true;
         let mut evm = self.factory.evm_factory().create_evm_with_inspector(db, env, &mut *limits);

@@ -200,6 +200,8 @@ fn call_env<C: ChainApi>(
     let header = r.header(n)?.ok_or(RpcError::UnknownBlock)?;
     let mut env = env_of(api.evm(), &header);
     env.cfg_env.disable_nonce_check = true;
+    // As geth and anvil: a call may come "from" a contract (EIP-3607 binds transactions).
+    env.cfg_env.disable_eip3607 = true;
     env.cfg_env.disable_base_fee = true;
     env.cfg_env.disable_block_gas_limit = true;
     Ok((env, at))

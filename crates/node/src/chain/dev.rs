@@ -94,7 +94,9 @@ impl DevApi for Chain {
     }
 
     fn increase_time(&self, seconds: u64) -> u64 {
-        self.time_offset.fetch_add(seconds, Ordering::Relaxed).saturating_add(seconds)
+        let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+        let total = self.time_offset.fetch_add(seconds, Ordering::Relaxed).saturating_add(seconds);
+        u64::try_from(total).unwrap_or(0)
     }
 
     fn set_next_timestamp(&self, timestamp: u64) -> Result<(), DevError> {

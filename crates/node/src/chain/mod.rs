@@ -23,7 +23,7 @@ use std::{
     path::Path,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
     },
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
@@ -72,7 +72,10 @@ pub struct Chain {
     impersonated: RwLock<HashSet<Address>>,
     auto_impersonate: AtomicBool,
     /// Seconds added to the wall clock for block timestamps (`evm_increaseTime`).
-    time_offset: AtomicU64,
+    /// Seconds the devnet's clock runs ahead of (or behind) the wall clock: `evm_increaseTime`
+    /// adds to it; a block mined at an exact `evm_setNextBlockTimestamp` resets it, so time
+    /// continues from there (as in anvil and hardhat).
+    time_offset: AtomicI64,
     /// Overrides for the next block only.
     next_timestamp: Mutex<Option<u64>>,
     next_base_fee_override: Mutex<Option<u64>>,
@@ -180,7 +183,7 @@ impl Chain {
             next_snapshot: AtomicU64::new(1),
             impersonated: RwLock::new(HashSet::new()),
             auto_impersonate: AtomicBool::new(false),
-            time_offset: AtomicU64::new(0),
+            time_offset: AtomicI64::new(0),
             next_timestamp: Mutex::new(None),
             next_base_fee_override: Mutex::new(None),
             metrics: Default::default(),
@@ -201,6 +204,10 @@ impl Chain {
         let _guard = self.build_lock.lock();
         let head = self.head();
         let timestamp = self.next_timestamp.lock().take();
+        if let Some(t) = timestamp {
+            let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            self.time_offset.store(t as i64 - wall as i64, Ordering::Relaxed);
+        }
         let base_fee = self.next_base_fee_override.lock().take();
         let ctx = self.build_context(&head, timestamp, base_fee)?;
         let adopts = self.l1.get().is_some() && ctx.sequence_number == 0;
@@ -365,7 +372,7 @@ impl Chain {
     ) -> eyre::Result<BuildContext> {
         let number = head.number + 1;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let now = now.saturating_add(self.time_offset.load(Ordering::Relaxed));
+        let now = now.saturating_add_signed(self.time_offset.load(Ordering::Relaxed));
         let timestamp = match self.block_time() {
             Some(slot) => head.header.timestamp + slot,
             None => timestamp.unwrap_or(now).max(head.header.timestamp + 1),
