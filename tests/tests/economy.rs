@@ -400,6 +400,21 @@ fn deploy_board(url: &str, key: &str) -> (String, String) {
     (d["board"].as_str().unwrap().to_string(), d["verifier"].as_str().unwrap().to_string())
 }
 
+/// An Adjudicator deployed by `key` (a one-minute challenge window) and a hub on it.
+fn adjudicator_and_hub(url: &str, key: &str, dir: &std::path::Path) -> (String, HubProc) {
+    let out = Command::new(agnt2_bin())
+        .current_dir(workspace())
+        .args(["channel", "deploy", "--min-challenge-window", "60", "--l2.rpc-url", url])
+        .args(["--private-key", key])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let adjudicator = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let hub_key = alloy_primitives::hex::encode(alloy_primitives::B256::repeat_byte(0x42));
+    let hub = HubProc::start(&dir.join("hub"), url, &adjudicator, &hub_key, 0);
+    (adjudicator, hub)
+}
+
 /// A running `agnt2 duty receive`: its JSON lines, one per payment, killed on drop.
 struct Receiver {
     child: std::process::Child,
@@ -491,16 +506,7 @@ fn a_duty_is_paid_per_epoch_over_a_channel_through_the_hub() {
 
     // The channel: an Adjudicator with a one-minute window, a hub, 1 ether from the funder.
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(agnt2_bin())
-        .current_dir(workspace())
-        .args(["channel", "deploy", "--min-challenge-window", "60", "--l2.rpc-url", &url])
-        .args(["--private-key", funder])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let adjudicator = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let hub_key = alloy_primitives::hex::encode(alloy_primitives::B256::repeat_byte(0x42));
-    let hub = HubProc::start(&dir.path().join("hub"), &url, &adjudicator, &hub_key, 0);
+    let (adjudicator, hub) = adjudicator_and_hub(&url, funder, dir.path());
     let hub_addr = hub.addr.to_string();
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
     let operator_addr = cast(&["wallet", "address", "--private-key", operator]).trim().to_string();
@@ -632,4 +638,291 @@ fn a_duty_is_paid_per_epoch_over_a_channel_through_the_hub() {
     node.rpc("evm_mine", json!([]));
     let settled = chan(operator, &b_dir, &["settle", "--channel", &channel]);
     assert!(settled.contains("withdrew 20000000000000000 wei"), "{settled}");
+}
+
+/// Kills a process by pid on drop (the chain `agnt2 monitor --act` launched runs on its own).
+struct KillPid(u32);
+
+impl Drop for KillPid {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-9", &self.0.to_string()]).status();
+    }
+}
+
+/// The story of the agent economy, end to end with the real binaries on an anvil L1:
+///
+/// agent A's monitor sees the L1's base fee above its threshold and launches its own L2 (a
+/// process of its own), bridges A's funds there through the OP portal, deploys a duty board and
+/// posts the plan's duties (an RPC duty paid over a channel, a sequencer-backup duty with
+/// escrow); agent B bonds, takes the RPC duty and serves it with a follower of the new chain
+/// (derived from the L1 alone); three prober agents probe B's endpoint each epoch; A pays B per
+/// epoch through a channel on the hub; B's follower goes down, the probes say so, A stops
+/// paying and a prober slashes B's bond — nine tenths to A. The test prints the timeline.
+#[test]
+fn an_agent_launches_its_l2_hires_an_rpc_operator_pays_it_per_epoch_and_slashes_it() {
+    const EPOCH: u64 = 6;
+    let started = std::time::Instant::now();
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let l1c = agnt2_client::Client::new(&l1).unwrap();
+    let mut l2c: Option<agnt2_client::Client> = None;
+    let mut timeline = Vec::new();
+    let mut note = |l2c: &Option<agnt2_client::Client>, what: String| {
+        let l2 = l2c.as_ref().map_or_else(|| "-".into(), |c| c.block_number().unwrap().to_string());
+        let line = format!(
+            "[{:>6.1}s] L1 #{:<4} L2 #{:<5} {what}",
+            started.elapsed().as_secs_f64(),
+            l1c.block_number().unwrap(),
+            l2
+        );
+        println!("{line}");
+        timeline.push(line);
+    };
+    let keys: Vec<String> = agnt2_primitives::dev_signers(7)
+        .iter()
+        .map(|s| alloy_primitives::hex::encode_prefixed(s.to_bytes()))
+        .collect();
+    let addr = |k: &str| cast(&["wallet", "address", "--private-key", k]).trim().to_string();
+    let (a, b, probers) = (&keys[1], &keys[2], &keys[3..6]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        json!({
+            "agentUri": "agnt2://agent-a",
+            "board": {"unbondDelay": 3600, "claimGrace": 600, "missedLimit": 3, "quorum": 3},
+            "duties": [
+                {"kind": "rpc", "spec": "a follower's JSON-RPC, probed", "rate": "0.01ether",
+                 "unitsCap": 100, "epoch": EPOCH, "minBond": "1ether", "escrow": "0"},
+                {"kind": "sequencer", "spec": "a standby sequencer", "rate": "0.02ether",
+                 "unitsCap": 100, "epoch": EPOCH, "minBond": "2ether", "escrow": "0.5ether"}
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let cfg = dir.path().join("thresholds.json");
+    std::fs::write(&cfg, r#"{"maxL1BaseFeeGwei": 5}"#).unwrap();
+
+    // The L1 gets expensive: 100 gwei.
+    anvil.rpc("anvil_setNextBlockBaseFeePerGas", json!(["0x174876e800"]));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    note(&l2c, "L1 base fee raised to 100 gwei (A's threshold: 5)".into());
+    let l2dir = dir.path().join("l2");
+    let mut monitor = vec!["monitor", "--l1.rpc-url", &l1, "--config", cfg.to_str().unwrap()];
+    monitor.extend(["--blocks", "1", "--json", "--act", "--bridge-amount", "3ether"]);
+    monitor.extend(["--private-key", a, "--launch.datadir", l2dir.to_str().unwrap()]);
+    monitor.extend(["--launch.plan", plan.to_str().unwrap(), "--"]);
+    monitor.extend(["--l1.key", DEV_KEY0, "--http.port", "0", "--block-time", "200"]);
+    monitor.extend(["--l1.poll-ms", "50"]);
+    let allocs: Vec<String> = keys[2..6].iter().map(|k| format!("{}=10ether", addr(k))).collect();
+    for al in &allocs {
+        monitor.extend(["--alloc", al]);
+    }
+    let out = Command::new(agnt2_bin()).current_dir(workspace()).args(&monitor).output().unwrap();
+    let pid = std::fs::read_to_string(l2dir.join("launch.pid")).ok();
+    let _launched = pid.as_ref().map(|p| KillPid(p.trim().parse().unwrap()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(v["decision"]["action"], "launch", "{v}");
+    let acted = &v["acted"];
+    let url = acted["launched"].as_str().unwrap().to_string();
+    l2c = Some(agnt2_client::Client::new(&url).unwrap());
+    note(&l2c, format!("A's monitor launched an L2 at {url}: {}", v["decision"]["reason"]));
+    assert_eq!(acted["bridge"]["bridged"], "3000000000000000000", "{acted}");
+    // A has no genesis allocation on the launched chain: its ETH there came through the portal.
+    assert_eq!(acted["bridge"]["l2Txs"].as_array().map(Vec::len), Some(1), "{acted}");
+    note(&l2c, "3 ether of A's reached the L2 through the OptimismPortal".into());
+    let hired = &acted["hired"];
+    let board = hired["board"].as_str().unwrap().to_string();
+    let (rpc_duty, seq_duty) = (
+        hired["duties"][0]["duty"].as_str().unwrap(),
+        hired["duties"][1]["duty"].as_str().unwrap(),
+    );
+    note(
+        &l2c,
+        format!(
+            "A (agent {}) posted duties {rpc_duty} (rpc) and {seq_duty} (sequencer) on board {board}",
+            hired["agent"]
+        ),
+    );
+    let with_key = |key: &str, args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--l2.rpc-url", &url, "--private-key", key]);
+        agnt2(&all)
+    };
+    let seq = with_key(b, &["duty", "status", "--board", &board, "--duty", seq_duty]);
+    assert_eq!(
+        (seq["status"].as_str(), seq["escrow"].as_str()),
+        (Some("Open"), Some("500000000000000000"))
+    );
+
+    // B takes the RPC duty and serves it with a follower of the new chain.
+    let b_id = register(&url, b);
+    with_key(
+        b,
+        &["bond", "--board", &board, "--agent", &b_id, "--role", "rpc", "--amount", "1ether"],
+    );
+    with_key(b, &["duty", "accept", "--board", &board, "--duty", rpc_duty, "--agent", &b_id]);
+    let fdir = dir.path().join("b-follower");
+    let (genesis, rollup) = (l2dir.join("genesis.json"), l2dir.join("rollup.json"));
+    let (follower, _) = Node::spawn(
+        &[
+            "node",
+            "--chain",
+            genesis.to_str().unwrap(),
+            "--rollup.config",
+            rollup.to_str().unwrap(),
+            "--l1.rpc-url",
+            &l1,
+            "--http.port",
+            "0",
+            "--rollup.sequencer-http",
+            &url,
+            "--datadir",
+            fdir.to_str().unwrap(),
+        ],
+        &fdir,
+    );
+    let endpoint = follower.url();
+    note(&l2c, format!("B (agent {b_id}) bonded 1 ether, took duty {rpc_duty}, serves {endpoint}"));
+    let prober_ids: Vec<String> = probers.iter().map(|k| register(&url, k)).collect();
+
+    // A's channel to B: an Adjudicator, a hub, 0.2 ether.
+    let (adjudicator, hub) = adjudicator_and_hub(&url, a, dir.path());
+    let hub_addr = hub.addr.to_string();
+    let a_state = dir.path().join("a-channels");
+    let b_state = dir.path().join("b-channels");
+    let opened = Command::new(agnt2_bin())
+        .current_dir(workspace())
+        .args(["channel", "open", "--adjudicator", &adjudicator, "--to", &addr(b)])
+        .args(["--deposit", "0.2ether", "--hub", &hub_addr, "--state-dir"])
+        .arg(&a_state)
+        .args(["--l2.rpc-url", &url, "--private-key", a])
+        .output()
+        .unwrap();
+    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    let channel =
+        String::from_utf8_lossy(&opened.stdout).split_whitespace().nth(2).unwrap().to_string();
+    let mut receiver = Receiver::start(
+        dir.path().join("receive.log"),
+        &[
+            "duty",
+            "receive",
+            "--board",
+            &board,
+            "--duty",
+            rpc_duty,
+            "--adjudicator",
+            &adjudicator,
+            "--channel",
+            &channel,
+            "--hub",
+            &hub_addr,
+            "--state-dir",
+            b_state.to_str().unwrap(),
+            "--l2.rpc-url",
+            &url,
+            "--private-key",
+            b,
+        ],
+    );
+    note(&l2c, format!("A opened channel {channel} to B with 0.2 ether; B listens on the hub"));
+
+    let l2 = agnt2_client::Client::new(&url).unwrap();
+    let board_addr: alloy_primitives::Address = board.parse().unwrap();
+    let economy = agnt2_economy::Board::at(l2, board_addr);
+    let duty_id = alloy_primitives::U256::from(rpc_duty.parse::<u64>().unwrap());
+    let wait_epoch = |e: u64| {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(EPOCH * 4);
+        while economy.current_unit(duty_id).unwrap() < e {
+            assert!(std::time::Instant::now() < until, "epoch {e} did not come");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    let probe_epoch = |e: u64, endpoint: &str, files: &mut Vec<(u64, bool, String)>| {
+        for (i, k) in probers.iter().enumerate() {
+            let out = dir.path().join(format!("p{i}-e{e}.json"));
+            let p = with_key(
+                k,
+                &["probe", "--board", &board, "--duty", rpc_duty, "--agent", &prober_ids[i]]
+                    .into_iter()
+                    .chain(["--endpoint", endpoint, "--max-lag", "100000", "--timeout", "2"])
+                    .chain(["--out", out.to_str().unwrap()])
+                    .collect::<Vec<_>>(),
+            );
+            let (epoch, ok) = (p["epoch"].as_u64().unwrap(), p["ok"].as_bool().unwrap());
+            assert_eq!(epoch, e, "the probe fell into the next epoch: {p}");
+            files.push((epoch, ok, out.to_str().unwrap().to_string()));
+        }
+    };
+    let mut probed: Vec<(u64, bool, String)> = Vec::new();
+    // Probing starts with the next epoch, at its start (a probe speaks for the epoch it is
+    // made in); the epochs before are settled unpaid.
+    let e0 = economy.current_unit(duty_id).unwrap() + 1;
+    let from = e0.to_string();
+    let stream = |files: &[(u64, bool, String)]| -> Value {
+        let mut args = vec!["duty", "stream", "--board", &board, "--duty", rpc_duty];
+        // The epochs before the probers started are settled unpaid.
+        args.extend(["--from", &from]);
+        args.extend(["--channel", &channel, "--hub", &hub_addr, "--state-dir"]);
+        args.push(a_state.to_str().unwrap());
+        args.push("--probes");
+        args.extend(files.iter().map(|f| f.2.as_str()));
+        with_key(a, &args)
+    };
+
+    // Two epochs up: probed ok, paid over the channel.
+    for e in e0..e0 + 2 {
+        wait_epoch(e);
+        probe_epoch(e, &endpoint, &mut probed);
+        note(&l2c, format!("epoch {e}: three probers probed B's endpoint"));
+    }
+    wait_epoch(e0 + 2);
+    let paid = stream(&probed);
+    note(&l2c, format!("A streamed: {paid}"));
+    assert_eq!(paid["paid"], "20000000000000000", "two epochs at 0.01 ether: {paid}");
+    let mut total = 0u128;
+    for _ in 0..paid["epochs"].as_u64().unwrap() {
+        let r = receiver.next();
+        total = r["total"].as_str().unwrap().parse().unwrap();
+        note(&l2c, format!("B countersigned: {r}"));
+    }
+    assert!(probed.iter().all(|p| p.1), "B was up: {probed:?}");
+    assert_eq!(total, 20_000_000_000_000_000, "two epochs at 0.01 ether");
+
+    // B's endpoint goes down.
+    drop(follower);
+    note(&l2c, "B's follower is down".into());
+    let down_from = economy.current_unit(duty_id).unwrap();
+    let mut down = Vec::new();
+    for e in down_from..down_from + 3 {
+        wait_epoch(e);
+        probe_epoch(e, &endpoint, &mut down);
+        note(&l2c, format!("epoch {e}: probes say down"));
+    }
+    assert!(down.iter().all(|p| !p.1), "B was down: {down:?}");
+    wait_epoch(down_from + 3);
+    probed.extend(down.iter().cloned());
+    let unpaid = stream(&probed);
+    note(&l2c, format!("A streamed: {unpaid}"));
+    assert_eq!(unpaid["paid"], "0", "nothing for down epochs: {unpaid}");
+
+    // A prober reports: B is slashed, A gets nine tenths of the bond.
+    let a_before: u128 = cast(&["balance", &addr(a), "--rpc-url", &url]).trim().parse().unwrap();
+    let (from, to) = (down_from.to_string(), (down_from + 3).to_string());
+    let mut slash = vec!["duty", "slash-missed", "--board", &board, "--duty", rpc_duty];
+    slash.extend(["--from", &from, "--to", &to, "--probes"]);
+    slash.extend(down.iter().map(|p| p.2.as_str()));
+    let s = with_key(&probers[0], &slash);
+    note(&l2c, format!("prober slashed B: {s}"));
+    assert_eq!(s["amount"], "1000000000000000000", "{s}");
+    let a_after: u128 = cast(&["balance", &addr(a), "--rpc-url", &url]).trim().parse().unwrap();
+    assert_eq!(a_after - a_before, 900_000_000_000_000_000, "A got the slashed share");
+    let status = with_key(a, &["duty", "status", "--board", &board, "--duty", rpc_duty]);
+    assert_eq!(status["status"], "Open", "open again for another operator: {status}");
+    note(&l2c, "duty open again for another operator".into());
+    drop(hub);
+    println!("\ntimeline:\n{}", timeline.join("\n"));
 }

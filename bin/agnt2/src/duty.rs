@@ -131,6 +131,10 @@ enum DutyCommand {
         /// Probe files written by `agnt2 probe` (of any epochs).
         #[arg(long, num_args = 1.., required = true)]
         probes: Vec<PathBuf>,
+        /// Settle the epochs before this one unpaid (epochs nobody probed would otherwise hold
+        /// every later one back).
+        #[arg(long, default_value_t = 0)]
+        from: u64,
         #[command(flatten)]
         channel_flags: ChannelFlags,
     },
@@ -289,7 +293,7 @@ fn duty_json(d: &IDutyBoard::Duty, id: U256, current: u64) -> serde_json::Value 
     })
 }
 
-fn deploy(
+pub(crate) fn deploy(
     l2: &Client,
     key: &PrivateKeySigner,
     artifacts: &std::path::Path,
@@ -389,13 +393,14 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
                 })
             );
         }
-        DutyCommand::Stream { board, duty, channel, probes: files, channel_flags } => {
+        DutyCommand::Stream { board, duty, channel, probes: files, from, channel_flags } => {
             crate::duty_stream::stream(
                 Board::at(l2, board),
                 &key()?,
                 duty,
                 channel,
                 &probes(&files)?,
+                from,
                 &channel_flags,
             )?;
         }

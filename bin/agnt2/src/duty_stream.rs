@@ -51,6 +51,7 @@ pub(crate) fn stream(
     duty: U256,
     channel: B256,
     probes: &[SignedProbe],
+    start: u64,
     flags: &ChannelFlags,
 ) -> eyre::Result<()> {
     let key = channel_key(signer)?;
@@ -64,7 +65,7 @@ pub(crate) fn stream(
             &mut hub,
             &key,
             probes,
-            flags.answer_within(),
+            stream::Pace { start, answer_within: flags.answer_within() },
         )
         .await;
         // What was co-signed before a failure is kept.

@@ -10,6 +10,7 @@ mod duty;
 mod duty_stream;
 mod launch;
 mod monitor;
+mod monitor_launch;
 mod node_cmd;
 mod pay;
 

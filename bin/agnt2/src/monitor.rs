@@ -37,11 +37,27 @@ pub(crate) struct MonitorArgs {
     /// One JSON object per observation instead of a table.
     #[arg(long)]
     json: bool,
-    /// Act on a `move`: bridge --bridge-amount of the key's L1 ETH to its address on the
-    /// chosen L2 through the OP portal, wait for it there, and stop. (`launch` is reported,
-    /// not performed: run `agnt2 launch`.)
+    /// Act on the decision, then stop: on a `move`, bridge --bridge-amount of the key's L1
+    /// ETH to its address on the chosen L2 through the OP portal and wait for it there; on a
+    /// `launch` (with --launch.datadir), run `agnt2 launch` with the arguments after `--` as a
+    /// process of its own, bridge there, and post the duties of --launch.plan.
     #[arg(long, requires = "bridge_amount")]
     act: bool,
+    /// Where a launched chain keeps its data, its log (`launch.log`) and its pid
+    /// (`launch.pid`); without it a `launch` decision is reported, not performed.
+    #[arg(long = "launch.datadir", value_name = "DIR", requires = "act")]
+    launch_datadir: Option<PathBuf>,
+    /// What to hire for a launched chain: a JSON plan (`agentUri`, `board`: {unbondDelay,
+    /// claimGrace, missedLimit, reporterBps, quorum}, `duties`: [{kind, spec, rate, unitsCap,
+    /// epoch, minBond, escrow}]), read before anything is launched.
+    #[arg(long = "launch.plan", value_name = "FILE", requires = "launch_datadir")]
+    launch_plan: Option<PathBuf>,
+    /// Foundry's output with the duty board's contracts.
+    #[arg(long, default_value = "contracts/out", value_name = "DIR")]
+    artifacts: PathBuf,
+    /// Arguments for `agnt2 launch` (after `--`): the L1 key, block time, genesis allocations…
+    #[arg(last = true, value_name = "LAUNCH ARGS")]
+    launch_args: Vec<String>,
     /// What to bridge when acting: wei or with a unit (`1ether`).
     #[arg(long = "bridge-amount", value_name = "AMOUNT")]
     bridge_amount: Option<String>,
@@ -142,18 +158,21 @@ fn observe(
     })
 }
 
-/// Bridges `--bridge-amount` to the key's own address on the L2 named `to`; what was done.
-fn bridge_to(args: &MonitorArgs, to: &str) -> eyre::Result<Value> {
-    use alloy_sol_types::SolCall;
-    let url = args
-        .l2s
+/// The URL of the L2 named `to`.
+fn l2_url(args: &MonitorArgs, to: &str) -> eyre::Result<String> {
+    args.l2s
         .iter()
         .find(|(n, _)| n == to)
         .map(|(_, u)| u.clone())
-        .ok_or_else(|| eyre!("no L2 named {to}"))?;
+        .ok_or_else(|| eyre!("no L2 named {to}"))
+}
+
+/// Bridges `--bridge-amount` to the key's own address on the L2 at `url`; what was done.
+fn bridge_to(args: &MonitorArgs, to: &str, url: &str) -> eyre::Result<Value> {
+    use alloy_sol_types::SolCall;
     let key = args.key.signer()?;
     let amount = agnt2_client::parse_amount(args.bridge_amount.as_deref().unwrap_or("0"))?;
-    let ctx = crate::bridge::Ctx::connect(&args.l1, &url)?;
+    let ctx = crate::bridge::Ctx::connect(&args.l1, url)?;
     let call = crate::bridge::IPortal::depositTransactionCall {
         to: key.address(),
         value: amount,
@@ -223,6 +242,13 @@ pub(crate) fn run(args: MonitorArgs) -> eyre::Result<()> {
         .wrap_err_with(|| format!("{} is not a thresholds file", path.display()))?,
         None => Thresholds::default(),
     };
+    let launch = match &args.launch_datadir {
+        Some(dir) => Some(crate::monitor_launch::LaunchAct {
+            datadir: dir.clone(),
+            plan: args.launch_plan.as_deref().map(crate::monitor_launch::Plan::load).transpose()?,
+        }),
+        None => None,
+    };
     let l1 = Client::new(&args.l1)?;
     let l2s = args
         .l2s
@@ -242,8 +268,17 @@ pub(crate) fn run(args: MonitorArgs) -> eyre::Result<()> {
         let d = decide(&l1o, &obs, &t);
         let mut all = vec![l1o];
         all.extend(obs);
-        let acted = match (&d, args.act) {
-            (Decision::Move { to, .. }, true) => Some(bridge_to(&args, to)?),
+        let acted = match (&d, args.act, &launch) {
+            (Decision::Move { to, .. }, true, _) => {
+                Some(bridge_to(&args, to, &l2_url(&args, to)?)?)
+            }
+            (Decision::Launch { .. }, true, Some(launch)) => Some(launch.run(
+                &args.l1,
+                &args.launch_args,
+                &args.key.signer()?,
+                |url| bridge_to(&args, "launched", url),
+                &args.artifacts,
+            )?),
             _ => None,
         };
         if args.json {

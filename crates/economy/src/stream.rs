@@ -114,6 +114,15 @@ impl Board {
     }
 }
 
+/// Where [`pay_epochs`] starts and how long it waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Epochs before this one are settled unpaid.
+    pub start: u64,
+    /// How long the operator gets to countersign an update.
+    pub answer_within: Duration,
+}
+
 /// One epoch settled over the channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochSettled {
@@ -130,8 +139,10 @@ pub struct EpochSettled {
 /// The funder's side: settles every finished epoch of `duty_id` from the one the channel's
 /// latest state names up to the first the probes do not decide, one co-signed update each
 /// through `hub` (the operator countersigns). `side` is the funder's side of a channel to the
-/// operator agent's owner; on return its latest state is the newest co-signed one. An update
-/// the operator does not countersign within `answer_within` is an error.
+/// operator agent's owner; on return its latest state is the newest co-signed one. Epochs
+/// before `pace.start` are settled unpaid (the first update moves the record past them: epochs nobody
+/// probed would otherwise hold every later one back). An update
+/// the operator does not countersign within `pace.answer_within` is an error.
 pub async fn pay_epochs(
     board: &Board,
     duty_id: U256,
@@ -139,7 +150,7 @@ pub async fn pay_epochs(
     hub: &mut HubClient,
     key: &Key,
     probes: &[SignedProbe],
-    answer_within: Duration,
+    Pace { start, answer_within }: Pace,
 ) -> eyre::Result<Vec<EpochSettled>> {
     let duty = board.duty(duty_id)?;
     let operator = board.l2().agent_owner(duty.operatorAgentId)?;
@@ -149,7 +160,7 @@ pub async fn pay_epochs(
             "the channel pays {payee}, but duty {duty_id}'s operator agent is owned by {operator}"
         );
     }
-    let mut from = channel_progress(side.latest().state.appData, duty_id)?;
+    let mut from = channel_progress(side.latest().state.appData, duty_id)?.max(start);
     let current = board.current_unit(duty_id)?;
     let mut out = Vec::new();
     while from < current {
