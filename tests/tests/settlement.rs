@@ -2150,3 +2150,92 @@ fn the_monitor_moves_an_agents_funds_to_the_l2_when_the_l1_gets_expensive() {
     assert_eq!(v["acted"]["l2Txs"].as_array().map(Vec::len), Some(1), "{v}");
     assert_eq!(l2_balance() - before, 1_000_000_000_000_000_000, "the funds arrived on the L2");
 }
+
+/// The sequencer and batcher duties' probes read derivation, not the operator's word: a
+/// prober's own follower (the L1 alone) decides. With no batcher running, `--check batches`
+/// says down (the safe head stays at genesis); once the operator runs `agnt2 batcher`, up.
+/// `--check safe-head` against the sequencer says up (its block at the safe height is the one
+/// derivation made); against a node of other blocks (a devnet), down.
+#[test]
+fn batcher_and_sequencer_duty_probes_read_what_derivation_accepted() {
+    let anvil = Anvil::start_with(&["--block-time", "1"]);
+    let l1 = format!("http://{}", anvil.addr);
+    let dir = tempfile::tempdir().unwrap();
+    ok(&launch(&l1, dir.path(), &["--deploy-only"]));
+    let node = Launched::start_args(&l1, dir.path(), &["--no-batcher"]);
+    let fdir = tempfile::tempdir().unwrap();
+    let follower = Launched::follower(&l1, dir.path(), fdir.path(), &node.url);
+    let run = |args: &[&str]| -> Value {
+        let out = Command::new(agnt2_bin()).current_dir(workspace()).args(args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+    };
+    let keys: Vec<String> = agnt2_primitives::dev_signers(5)
+        .iter()
+        .map(|s| alloy_primitives::hex::encode_prefixed(s.to_bytes()))
+        .collect();
+    let d = run(&["duty", "deploy", "--l2.rpc-url", &node.url, "--private-key", &keys[1]]);
+    let board = d["board"].as_str().unwrap().to_string();
+    let verifier = d["verifier"].as_str().unwrap().to_string();
+    let register = |key: &str| {
+        let id = "0x0000000000000000000000000000000000008004";
+        cast(&["send", id, "register(string)", "a", "--private-key", key, "--rpc-url", &node.url]);
+        let who = cast(&["wallet", "address", "--private-key", key]);
+        let sig = "tokenOfOwnerByIndex(address,uint256)(uint256)";
+        let n = cast(&["call", id, sig, who.trim(), "0", "--rpc-url", &node.url]);
+        n.split_whitespace().next().unwrap().to_string()
+    };
+    let funder = register(&keys[1]);
+    let prober = register(&keys[2]);
+    let mut post = vec!["duty", "post", "--board", &board, "--funder-agent", &funder];
+    post.extend(["--kind", "batcher", "--rate", "1gwei", "--units-cap", "9", "--epoch", "4"]);
+    post.extend(["--min-bond", "0", "--verifier", &verifier, "--escrow", "1gwei"]);
+    post.extend(["--l2.rpc-url", &node.url, "--private-key", &keys[1]]);
+    let duty = run(&post)["duty"].as_str().unwrap().to_string();
+    let probe = |check: &str, endpoint: Option<&str>| -> Value {
+        let out = dir.path().join("probe.json");
+        let mut args = vec!["probe", "--board", &board, "--duty", &duty, "--agent", &prober];
+        args.extend(["--check", check, "--max-safe-age", "8", "--out", out.to_str().unwrap()]);
+        if let Some(e) = endpoint {
+            args.extend(["--endpoint", e]);
+        }
+        // The prober reads the board on the sequencer and derivation on its own follower.
+        args.extend(["--follower", &follower.url]);
+        args.extend(["--l2.rpc-url", &node.url, "--private-key", &keys[2]]);
+        run(&args)
+    };
+
+    // No batcher: the follower's safe head stays at genesis and ages past the bound.
+    std::thread::sleep(Duration::from_secs(10));
+    let down = probe("batches", None);
+    assert_eq!(down["ok"], false, "{down}");
+    assert!(down["why"].as_str().unwrap().contains("old"), "{down}");
+
+    let bdir = tempfile::tempdir().unwrap();
+    let _batcher =
+        BatcherProc::start(bdir.path(), &BatcherProc::args(dir.path(), &node.url, &l1, DEV_KEY0));
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let up = loop {
+        let p = probe("batches", None);
+        if p["ok"] == true {
+            break p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batcher's blocks never became safe: {p}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(up["headSeen"].as_u64().unwrap() > 0, "{up}");
+
+    // The sequencer's block at the safe height is derivation's; a devnet's is not.
+    let seq = probe("safe-head", Some(&node.url));
+    assert_eq!(seq["ok"], true, "{seq}");
+    let other = common::Node::start(&[]);
+    // As many blocks as the rollup has, so the height exists there with another hash.
+    other.rpc("anvil_mine", serde_json::json!(["0x3e8"]));
+    let wrong = probe("safe-head", Some(&other.url()));
+    assert_eq!(wrong["ok"], false, "{wrong}");
+    assert!(wrong["why"].as_str().unwrap().contains("derivation made"), "{wrong}");
+}

@@ -5,7 +5,7 @@
 use crate::duty_stream::ChannelFlags;
 use agnt2_agent::{IDENTITY, SESSIONS};
 use agnt2_client::{Client, parse_amount};
-use agnt2_economy::{Board, IDutyBoard, NewDuty, SignedProbe, role, role_name};
+use agnt2_economy::{Board, Check, IDutyBoard, NewDuty, SignedProbe, role, role_name};
 use alloy_primitives::{Address, B256, U256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::SolValue;
@@ -243,12 +243,25 @@ pub(crate) struct ProbeArgs {
     /// Your prober agent (its owner or agentWallet is your key).
     #[arg(long)]
     agent: U256,
-    /// The operator's endpoint under test.
-    #[arg(long)]
-    endpoint: String,
+    /// The operator's endpoint under test (its RPC; its sequencer for `--check safe-head`).
+    #[arg(long, required_unless_present = "check")]
+    endpoint: Option<String>,
+    /// What is checked: `rpc` (the endpoint answers for this chain, its head near yours),
+    /// `safe-head` (a sequencer duty: your node, a follower deriving from the L1, has a recent
+    /// safe head and the endpoint serves the same block there) or `batches` (a batcher duty:
+    /// your follower's safe head is recent; no endpoint is asked).
+    #[arg(long, default_value = "rpc", value_parser = ["rpc", "safe-head", "batches"])]
+    check: String,
     /// The most blocks the endpoint's head may trail yours (--l2.rpc-url) and still be ok.
     #[arg(long = "max-lag", default_value_t = 2)]
     max_lag: u64,
+    /// The oldest a safe head may be, in seconds, for `safe-head` and `batches`.
+    #[arg(long = "max-safe-age", default_value_t = 600)]
+    max_safe_age: u64,
+    /// Your follower, deriving the chain from the L1 alone, for `safe-head` and `batches`
+    /// (default: --l2.rpc-url, which must then be one).
+    #[arg(long, value_name = "URL")]
+    follower: Option<String>,
     /// Where the signed probe goes (JSON).
     #[arg(long)]
     out: PathBuf,
@@ -469,14 +482,20 @@ pub(crate) fn probe(args: ProbeArgs) -> eyre::Result<()> {
     let l2 = Client::new(&args.common.l2.l2_rpc_url)?;
     let key = args.common.key.signer()?;
     let timeout = Duration::from_secs(args.timeout.max(1));
-    let p = Board::at(l2, args.board).probe(
-        &key,
-        args.duty,
-        args.agent,
-        &args.endpoint,
-        args.max_lag,
-        timeout,
-    )?;
+    let follower = args.follower.as_deref().map(Client::new).transpose()?;
+    let max_safe_age = args.max_safe_age;
+    let check = match args.check.as_str() {
+        "safe-head" => Check::SafeHead { max_safe_age, follower },
+        "batches" => Check::Batches { max_safe_age, follower },
+        _ => Check::Rpc { max_lag: args.max_lag },
+    };
+    let endpoint = match (&args.endpoint, &check) {
+        (Some(e), _) => e.as_str(),
+        (None, Check::Batches { .. }) => "",
+        (None, _) => bail!("--check {} needs --endpoint", args.check),
+    };
+    let p =
+        Board::at(l2, args.board).probe(&key, args.duty, args.agent, endpoint, check, timeout)?;
     std::fs::write(&args.out, serde_json::to_vec_pretty(&p.probe)?)
         .wrap_err_with(|| format!("writing {}", args.out.display()))?;
     let pr = &p.probe.probe;

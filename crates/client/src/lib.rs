@@ -237,6 +237,19 @@ impl Client {
         Ok(block.map(|b| b.header.number))
     }
 
+    /// The header of the block `tag` names; `None` when the node has none yet.
+    pub fn tagged_header(
+        &self,
+        tag: BlockNumberOrTag,
+    ) -> eyre::Result<Option<alloy_network::AnyRpcHeader>> {
+        let block =
+            self.run(
+                "eth_getBlockByNumber",
+                move |p| async move { p.get_block_by_number(tag).await },
+            )?;
+        Ok(block.map(|b| b.0.inner.header))
+    }
+
     /// The transactions of block `n` (sender, recipient, input, blob hashes); `None` when the
     /// node does not have the block.
     pub fn block_calls(&self, n: u64) -> eyre::Result<Option<Vec<Call>>> {

@@ -67,6 +67,36 @@ pub struct Probed {
     pub why: String,
 }
 
+/// What a probe checks, by the kind of duty.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// An RPC / follower duty: the endpoint answers for this chain with a head at most
+    /// `max_lag` blocks behind the prober's node.
+    Rpc {
+        /// Blocks of slack.
+        max_lag: u64,
+    },
+    /// A sequencer duty: the endpoint is the operator's sequencer, and the prober's node — a
+    /// follower deriving the chain from the L1 alone — has a safe head at most `max_safe_age`
+    /// seconds old whose block the sequencer serves with the same hash: the operator's blocks
+    /// are what derivation made of its batches.
+    SafeHead {
+        /// Seconds.
+        max_safe_age: u64,
+        /// The prober's follower (default: the board's node).
+        follower: Option<Client>,
+    },
+    /// A batcher duty: the prober's follower's safe head is at most `max_safe_age` seconds old
+    /// — the chain's batches are being posted and accepted by derivation (the endpoint is not
+    /// asked).
+    Batches {
+        /// Seconds.
+        max_safe_age: u64,
+        /// The prober's follower (default: the board's node).
+        follower: Option<Client>,
+    },
+}
+
 /// A duty board at an address on an L2.
 #[derive(Debug, Clone)]
 pub struct Board {
@@ -221,28 +251,63 @@ impl Board {
         duty: U256,
         agent: U256,
         endpoint: &str,
-        max_lag: u64,
+        check: Check,
         timeout: Duration,
     ) -> eyre::Result<Probed> {
         let d = self.duty(duty)?;
         // The epoch running now is the one this probe speaks for.
         let epoch = self.current_unit(duty)?;
         let chain_id = self.l2.chain_id()?;
-        let mine = self.l2.block_number()?;
         let started = Instant::now();
-        let seen = Client::single_attempt(endpoint, timeout)
-            .and_then(|c| Ok((c.chain_id()?, c.block_number()?)));
-        let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-        let (ok, head_seen, why) = match seen {
-            Ok((id, _)) if id != chain_id => {
-                (false, 0, format!("serves chain {id}, not {chain_id}"))
+        let (ok, head_seen, why) = match check {
+            Check::Rpc { max_lag } => {
+                let mine = self.l2.block_number()?;
+                let seen = Client::single_attempt(endpoint, timeout)
+                    .and_then(|c| Ok((c.chain_id()?, c.block_number()?)));
+                match seen {
+                    Ok((id, _)) if id != chain_id => {
+                        (false, 0, format!("serves chain {id}, not {chain_id}"))
+                    }
+                    Ok((_, head)) if head + max_lag < mine => {
+                        (false, head, format!("head {head} trails {mine} by more than {max_lag}"))
+                    }
+                    Ok((_, head)) => (true, head, String::new()),
+                    Err(e) => (false, 0, format!("{e:#}")),
+                }
             }
-            Ok((_, head)) if head + max_lag < mine => {
-                (false, head, format!("head {head} trails {mine} by more than {max_lag}"))
+            Check::SafeHead { max_safe_age, follower } => {
+                let (safe, hash, age) = safe_head(follower.as_ref().unwrap_or(&self.l2))?;
+                let theirs = Client::single_attempt(endpoint, timeout)
+                    .and_then(|c| Ok((c.chain_id()?, c.header(safe)?.map(|h| h.hash))));
+                match theirs {
+                    _ if age > max_safe_age => (
+                        false,
+                        safe,
+                        format!("the safe head {safe} is {age} s old (> {max_safe_age})"),
+                    ),
+                    Ok((id, _)) if id != chain_id => {
+                        (false, 0, format!("serves chain {id}, not {chain_id}"))
+                    }
+                    Ok((_, Some(h))) if h == hash => (true, safe, String::new()),
+                    Ok((_, Some(h))) => (
+                        false,
+                        safe,
+                        format!("block {safe} is {h} there, but derivation made {hash}"),
+                    ),
+                    Ok((_, None)) => (false, safe, format!("it has no block {safe}")),
+                    Err(e) => (false, 0, format!("{e:#}")),
+                }
             }
-            Ok((_, head)) => (true, head, String::new()),
-            Err(e) => (false, 0, format!("{e:#}")),
+            Check::Batches { max_safe_age, follower } => {
+                let (safe, _, age) = safe_head(follower.as_ref().unwrap_or(&self.l2))?;
+                if age > max_safe_age {
+                    (false, safe, format!("the safe head {safe} is {age} s old (> {max_safe_age})"))
+                } else {
+                    (true, safe, String::new())
+                }
+            }
         };
+        let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
         let probe = Probe {
             dutyId: duty,
             agentId: agent,
@@ -261,4 +326,15 @@ impl Board {
         }
         Ok(Probed { probe: signed, why })
     }
+}
+
+/// A node's safe head: number, hash, and age in seconds by the wall clock.
+fn safe_head(node: &Client) -> eyre::Result<(u64, B256, u64)> {
+    let h = node
+        .tagged_header(alloy_eips::BlockNumberOrTag::Safe)?
+        .ok_or_else(|| eyre!("{} has no safe head", node.url()))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Ok((h.number, h.hash, now.saturating_sub(h.timestamp)))
 }

@@ -10,7 +10,7 @@ pub mod monitor;
 mod probe;
 pub mod stream;
 
-pub use board::{Board, NewDuty, Paid, Probed, Slash};
+pub use board::{Board, Check, NewDuty, Paid, Probed, Slash};
 
 pub use probe::{SignedProbe, evidence, probe_domain};
 
