@@ -625,11 +625,7 @@ fn bench_channels_starts_its_hub_and_reports_verified_updates() {
 
 /// A counter of the hub's Prometheus text.
 fn hub_metric(addr: &str, name: &str) -> u64 {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
+    let text = common::scrape(addr);
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .unwrap_or_else(|| panic!("{name} missing: {text}"))

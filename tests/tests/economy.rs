@@ -366,6 +366,44 @@ fn monitor_stays_moves_or_launches_as_the_l1_base_fee_rises() {
     let reason = busy["decision"]["reason"].as_str().unwrap();
     assert!(reason.contains("50.00 gwei"), "{reason}");
 
+    // Watching with --metrics: the same numbers as Prometheus gauges.
+    let mut watch = Command::new(agnt2_bin())
+        .args(["monitor", "--l1.rpc-url", &l1, "--l2", &l2, "--config", cfg.to_str().unwrap()])
+        .args(["--blocks", "5", "--json", "--watch", "1", "--metrics", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let metrics = {
+        use std::io::BufRead;
+        let err = std::io::BufReader::new(watch.stderr.take().unwrap());
+        let line = err.lines().map_while(Result::ok).find(|l| l.starts_with("Metrics on "));
+        line.unwrap().trim_start_matches("Metrics on ").trim().to_string()
+    };
+    {
+        use std::io::BufRead;
+        let mut out = std::io::BufReader::new(watch.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let v: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(v["decision"]["action"], "move", "{v}");
+    }
+    let text = common::scrape(&metrics);
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let gauge = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{series} ")))
+            .unwrap_or_else(|| panic!("{series} missing: {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(gauge("agnt2_monitor_base_fee_gwei{chain=\"l1\"}") >= 49.0, "{text}");
+    assert!(gauge("agnt2_monitor_base_fee_gwei{chain=\"agnt2\"}") < 49.0, "{text}");
+    assert_eq!(gauge("agnt2_monitor_decision{action=\"move\"}"), 1.0, "{text}");
+    assert_eq!(gauge("agnt2_monitor_decision{action=\"stay\"}"), 0.0, "{text}");
+
     // No chain can meet a bound of 1 wei per interaction: launch one's own.
     let strict = dir.path().join("strict.json");
     std::fs::write(&strict, r#"{"maxL1BaseFeeGwei": 5, "maxCostPerInteractionWei": 1}"#).unwrap();

@@ -55,6 +55,10 @@ pub(crate) struct MonitorArgs {
     /// Foundry's output with the duty board's contracts.
     #[arg(long, default_value = "contracts/out", value_name = "DIR")]
     artifacts: PathBuf,
+    /// Serve Prometheus metrics on ADDR:PORT while watching (`agnt2_monitor_*`, one series
+    /// per chain; the address is printed on stderr).
+    #[arg(long = "metrics", value_name = "ADDR:PORT")]
+    metrics: Option<std::net::SocketAddr>,
     /// Arguments for `agnt2 launch` (after `--`): the L1 key, block time, genesis allocations…
     #[arg(last = true, value_name = "LAUNCH ARGS")]
     launch_args: Vec<String>,
@@ -249,6 +253,12 @@ pub(crate) fn run(args: MonitorArgs) -> eyre::Result<()> {
         }),
         None => None,
     };
+    let registry = agnt2_metrics::Registry::new();
+    // Kept for the life of the loop: it serves the scrapes.
+    let _server = match args.metrics {
+        Some(addr) => Some(serve_metrics(addr, &registry)?),
+        None => None,
+    };
     let l1 = Client::new(&args.l1)?;
     let l2s = args
         .l2s
@@ -268,6 +278,7 @@ pub(crate) fn run(args: MonitorArgs) -> eyre::Result<()> {
         let d = decide(&l1o, &obs, &t);
         let mut all = vec![l1o];
         all.extend(obs);
+        record(&registry, &all, &d);
         let acted = match (&d, args.act, &launch) {
             (Decision::Move { to, .. }, true, _) => {
                 Some(bridge_to(&args, to, &l2_url(&args, to)?)?)
@@ -299,5 +310,63 @@ pub(crate) fn run(args: MonitorArgs) -> eyre::Result<()> {
             Some(s) => std::thread::sleep(Duration::from_secs(s.max(1))),
             None => return Ok(()),
         }
+    }
+}
+
+/// Starts the metrics endpoint on a runtime of its own (the monitor's loop blocks).
+fn serve_metrics(
+    addr: std::net::SocketAddr,
+    registry: &agnt2_metrics::Registry,
+) -> eyre::Result<tokio::runtime::Runtime> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(addr))
+        .wrap_err_with(|| format!("binding --metrics {addr}"))?;
+    eprintln!("Metrics on {}", listener.local_addr()?);
+    let r = registry.clone();
+    let pages: agnt2_metrics::Pages =
+        std::sync::Arc::new(move |_| Some(agnt2_metrics::Page::metrics(r.render())));
+    rt.spawn(agnt2_metrics::serve(listener, registry.clone(), pages, std::future::pending()));
+    Ok(rt)
+}
+
+/// The observation and the decision as gauges (`chain` label per chain; `action` on the
+/// decision: 1 for the one taken, 0 for the others).
+fn record(r: &agnt2_metrics::Registry, chains: &[ChainObservation], d: &Decision) {
+    use agnt2_metrics::Unit;
+    for (name, help) in [
+        ("agnt2_monitor_base_fee_gwei", "Base fee of the chain's newest block, in gwei"),
+        ("agnt2_monitor_blob_base_fee_gwei", "Blob base fee, in gwei (where the chain has one)"),
+        ("agnt2_monitor_block_time_seconds", "Mean seconds per block over the sample"),
+        ("agnt2_monitor_tps", "Transactions per second over the sample (deposits left out)"),
+        ("agnt2_monitor_gas_used_ratio", "Gas used over the gas limit over the sample"),
+        ("agnt2_monitor_time_to_safe_seconds", "Head minus safe head, in seconds (L2s)"),
+        ("agnt2_monitor_cost_per_interaction_wei", "What one of the agent's interactions costs"),
+        ("agnt2_monitor_decision", "1 for the action decided (stay, move, launch), else 0"),
+    ] {
+        r.describe(name, None::<Unit>, help);
+    }
+    for c in chains {
+        let l = [("chain", c.name.clone())];
+        r.gauge_with("agnt2_monitor_base_fee_gwei", &l).set(c.base_fee_gwei);
+        if let Some(f) = c.blob_base_fee_gwei {
+            r.gauge_with("agnt2_monitor_blob_base_fee_gwei", &l).set(f);
+        }
+        r.gauge_with("agnt2_monitor_block_time_seconds", &l).set(c.block_time_s);
+        r.gauge_with("agnt2_monitor_tps", &l).set(c.tps);
+        r.gauge_with("agnt2_monitor_gas_used_ratio", &l).set(c.gas_used_ratio);
+        if let Some(s) = c.time_to_safe_s {
+            r.gauge_with("agnt2_monitor_time_to_safe_seconds", &l).set(s);
+        }
+        r.gauge_with("agnt2_monitor_cost_per_interaction_wei", &l).set(c.cost_per_interaction_wei);
+    }
+    let taken = match d {
+        Decision::Stay { .. } => "stay",
+        Decision::Move { .. } => "move",
+        Decision::Launch { .. } => "launch",
+    };
+    for action in ["stay", "move", "launch"] {
+        let g = r.gauge_with("agnt2_monitor_decision", &[("action", action.to_string())]);
+        g.set(if action == taken { 1.0 } else { 0.0 });
     }
 }

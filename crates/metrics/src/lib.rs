@@ -83,8 +83,8 @@ impl Registry {
         i.recorder.register_gauge(&Key::from_static_name(name), &METADATA)
     }
 
-    /// Describes a labelled family once (its series are registered with [`Self::counter_with`]
-    /// or [`Self::histogram_with`]).
+    /// Describes a labelled family once (its series are registered with [`Self::counter_with`],
+    /// [`Self::gauge_with`] or [`Self::histogram_with`]).
     pub fn describe(&self, name: &'static str, unit: Option<Unit>, help: &'static str) {
         if let Some(i) = &self.0 {
             // The exporter keeps one description per name whatever the kind.
@@ -96,6 +96,12 @@ impl Registry {
     pub fn counter_with(&self, name: &'static str, labels: &[(&'static str, String)]) -> Counter {
         let Some(i) = &self.0 else { return Counter::noop() };
         i.recorder.register_counter(&key(name, labels), &METADATA)
+    }
+
+    /// The series of gauge `name` with `labels`.
+    pub fn gauge_with(&self, name: &'static str, labels: &[(&'static str, String)]) -> Gauge {
+        let Some(i) = &self.0 else { return Gauge::noop() };
+        i.recorder.register_gauge(&key(name, labels), &METADATA)
     }
 
     /// The series of histogram `name` with `labels` (rendered as a summary: quantiles, sum,

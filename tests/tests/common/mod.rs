@@ -577,3 +577,13 @@ impl Drop for TlsProxy {
         let _ = self.child.wait();
     }
 }
+
+/// The Prometheus text a `/metrics` endpoint at `addr` serves.
+pub fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text
+}
