@@ -7,6 +7,7 @@ import {ProbeQuorumVerifier} from "../src/economy/ProbeQuorumVerifier.sol";
 import {IdentityRegistrySol} from "../src/reference/IdentityRegistrySol.sol";
 import {ReputationRegistrySol} from "../src/reference/ReputationRegistrySol.sol";
 import {PaidFeedback, IReputationFeedback} from "../src/economy/PaidFeedback.sol";
+import {Adjudicator} from "../src/channels/Adjudicator.sol";
 import {TestToken, FeeToken} from "./Tokens.sol";
 
 interface VmDuty {
@@ -283,7 +284,7 @@ contract DutyBoardTest {
 
     function test_only_a_funder_that_paid_rates_the_operator_and_only_once() public {
         ReputationRegistrySol rep = new ReputationRegistrySol(ids);
-        PaidFeedback paid = new PaidFeedback(board, IReputationFeedback(address(rep)));
+        PaidFeedback paid = new PaidFeedback(board, IReputationFeedback(address(rep)), Adjudicator(address(0)));
         uint256 dutyId = _activeDuty();
         // Nothing paid yet.
         vm.expectRevert(PaidFeedback.NothingPaid.selector);
@@ -307,6 +308,64 @@ contract DutyBoardTest {
         vm.expectRevert(PaidFeedback.AlreadyRated.selector);
         vm.prank(vm.addr(FUNDER));
         paid.rateOperator(dutyId, 10, 0, "");
+    }
+
+    /// A state of `id` paying `sent` for `dutyId`, signed by `keyA` and `keyB`.
+    function _channelState(Adjudicator adj, bytes32 id, uint256 dutyId, uint256 sent, uint256 keyA, uint256 keyB)
+        internal
+        view
+        returns (Adjudicator.State memory s, bytes memory sigA, bytes memory sigB)
+    {
+        s = Adjudicator.State({
+            channelId: id, version: 1, sentA: sent, sentB: 0, appData: bytes32((dutyId << 64) | 1), isFinal: false
+        });
+        bytes32 digest = adj.stateDigest(s);
+        (uint8 v, bytes32 r, bytes32 ss) = vm.sign(keyA, digest);
+        sigA = abi.encodePacked(r, ss, v);
+        (v, r, ss) = vm.sign(keyB, digest);
+        sigB = abi.encodePacked(r, ss, v);
+    }
+
+    function test_a_co_signed_channel_state_that_paid_the_operator_is_proof_of_payment() public {
+        ReputationRegistrySol rep = new ReputationRegistrySol(ids);
+        Adjudicator adj = new Adjudicator(60);
+        PaidFeedback paid = new PaidFeedback(board, IReputationFeedback(address(rep)), adj);
+        uint256 dutyId = _activeDuty();
+        vm.deal(vm.addr(FUNDER), 10 ether);
+        vm.prank(vm.addr(FUNDER));
+        bytes32 id = adj.open{value: 1 ether}(vm.addr(OPERATOR), address(0), 1, 60, 0, 0, 1 ether);
+        // Nothing paid in the state: no proof.
+        (Adjudicator.State memory s, bytes memory a, bytes memory b) =
+            _channelState(adj, id, dutyId, 0, FUNDER, OPERATOR);
+        vm.expectRevert(PaidFeedback.NothingPaid.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
+        // A state the operator did not sign (a stranger's signature for side B): refused.
+        (s, a, b) = _channelState(adj, id, dutyId, 0.01 ether, FUNDER, STRANGER);
+        vm.expectRevert(PaidFeedback.BadChannelSignature.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
+        // Only the payer rates.
+        (s, a, b) = _channelState(adj, id, dutyId, 0.01 ether, FUNDER, OPERATOR);
+        vm.expectRevert(PaidFeedback.NotTheFunder.selector);
+        vm.prank(vm.addr(STRANGER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "ipfs://review");
+        (int128 value,, string memory tag1, string memory tag2,) = rep.readFeedback(operatorId, address(paid), 1);
+        require(value == 90 && keccak256(bytes(tag1)) == keccak256("paid"), "the rating");
+        require(keccak256(bytes(tag2)) == keccak256("channel"), "tag2");
+        // Once per duty and operator, whichever the proof.
+        vm.expectRevert(PaidFeedback.AlreadyRated.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 10, 0, "");
+        // A channel to someone who is not the operator's owner proves nothing about it.
+        vm.prank(vm.addr(FUNDER));
+        bytes32 other = adj.open{value: 1 ether}(vm.addr(STRANGER), address(0), 2, 60, 0, 0, 1 ether);
+        (s, a, b) = _channelState(adj, other, dutyId, 0.01 ether, FUNDER, STRANGER);
+        vm.expectRevert(PaidFeedback.NotTheOperator.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
     }
 
     /// A claim by the operator's owner.

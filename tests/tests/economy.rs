@@ -218,7 +218,12 @@ fn an_rpc_duty_is_probed_paid_and_slashed_through_the_cli() {
         &url,
         funder,
         "src/economy/PaidFeedback.sol:PaidFeedback",
-        &["--constructor-args", board, "0x0000000000000000000000000000000000008005"],
+        &[
+            "--constructor-args",
+            board,
+            "0x0000000000000000000000000000000000008005",
+            "0x0000000000000000000000000000000000000000",
+        ],
     );
     cast(&[
         "send",
@@ -668,6 +673,55 @@ fn a_duty_is_paid_per_epoch_over_a_channel_through_the_hub() {
     let r2 = receiver.next();
     assert_eq!(r2["total"], "20000000000000000", "{r2}");
     assert!(receiver.child.wait().unwrap().success(), "receive stops after --until-epoch");
+
+    // Reputation grounded in payment over the channel: the funder's latest co-signed state (as
+    // `agnt2 duty stream` saved it) is the proof PaidFeedback takes.
+    let paid_feedback = forge_create(
+        &url,
+        funder,
+        "src/economy/PaidFeedback.sol:PaidFeedback",
+        &["--constructor-args", &board, "0x0000000000000000000000000000000000008005", &adjudicator],
+    );
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(a_dir.join(format!("{channel}.json"))).unwrap(),
+    )
+    .unwrap();
+    let st = &saved["latest"]["state"];
+    let tuple = format!(
+        "({},{},{},{},{},{})",
+        st["channelId"].as_str().unwrap(),
+        st["version"],
+        u128::from_str_radix(st["sentA"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
+        u128::from_str_radix(st["sentB"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
+        st["appData"].as_str().unwrap(),
+        st["isFinal"],
+    );
+    let rate = |key: &str, sig_b: &str| {
+        Command::new(tool("cast"))
+            .args(["send", &paid_feedback])
+            .arg("rateOperatorByChannel((bytes32,uint64,uint256,uint256,bytes32,bool),bytes,bytes,int128,uint8,string)")
+            .args([&tuple, saved["latest"]["sigA"].as_str().unwrap(), sig_b, "90", "0", "ipfs://r"])
+            .args(["--private-key", key, "--rpc-url", &url])
+            .output()
+            .unwrap()
+    };
+    // The operator's signature is part of the proof: the funder's own in its place is refused.
+    assert!(!rate(funder, saved["latest"]["sigA"].as_str().unwrap()).status.success());
+    let ok = rate(funder, saved["latest"]["sigB"].as_str().unwrap());
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let summary = cast(&[
+        "call",
+        "0x0000000000000000000000000000000000008005",
+        "getSummary(uint256,address[],string,string)(uint64,int128,uint8)",
+        &operator_id,
+        &format!("[{paid_feedback}]"),
+        "paid",
+        "",
+        "--rpc-url",
+        &url,
+    ]);
+    let counts: Vec<&str> = summary.split_whitespace().collect();
+    assert_eq!((counts[0], counts[1]), ("1", "90"), "{summary}");
 
     // The operator's saved state is good on chain: dispute with it, wait out the window,
     // settle, and exactly the streamed 0.02 ether is withdrawn to the operator.
