@@ -1018,3 +1018,102 @@ fn an_agent_launches_its_l2_hires_an_rpc_operator_pays_it_per_epoch_and_slashes_
     drop(hub);
     println!("\ntimeline:\n{}", timeline.join("\n"));
 }
+
+/// Roles: a bridge manager is a session key of the agent that lists the L2ToL1MessagePasser
+/// among its counterparties; through the agent's AgentTreasury it may bridge the treasury's ETH
+/// to the agent's owner on the L1 — and nothing else — up to the session's spend limit. On a
+/// devnet with the native identity and sessions precompiles.
+#[test]
+fn a_bridge_manager_key_may_only_bridge_to_the_owner_up_to_its_limit() {
+    const PASSER: &str = "0x4200000000000000000000000000000000000016";
+    let node = Node::start(&[]);
+    let url = node.url();
+    let keys: Vec<String> = agnt2_primitives::dev_signers(4)
+        .iter()
+        .map(|s| alloy_primitives::hex::encode_prefixed(s.to_bytes()))
+        .collect();
+    let (owner, manager, scoped_elsewhere, stranger) = (&keys[0], &keys[1], &keys[2], &keys[3]);
+    let addr = |k: &str| cast(&["wallet", "address", "--private-key", k]).trim().to_string();
+    let agent = register(&url, owner);
+    let treasury = forge_create(
+        &url,
+        owner,
+        "src/economy/AgentTreasury.sol:AgentTreasury",
+        &[
+            "--constructor-args",
+            IDENTITY,
+            "0x0000000000000000000000000000000000008008",
+            PASSER,
+            &agent,
+        ],
+    );
+    cast(&["send", &treasury, "--value", "3ether", "--private-key", owner, "--rpc-url", &url]);
+    let expiry = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap()
+        + std::time::Duration::from_secs(86_400))
+    .as_secs()
+    .to_string();
+    let open = |key: &str, counterparty: &str| {
+        cast(&[
+            "send",
+            "0x0000000000000000000000000000000000008008",
+            "open(uint256,address,uint64,uint256,address[])",
+            &agent,
+            &addr(key),
+            &expiry,
+            "1000000000000000000",
+            &format!("[{counterparty}]"),
+            "--private-key",
+            owner,
+            "--rpc-url",
+            &url,
+        ]);
+    };
+    open(manager, PASSER);
+    // A session for something else (the board, say) is not a bridge manager.
+    open(scoped_elsewhere, "0x00000000000000000000000000000000000b0a2d");
+    let bridge = |key: &str, amount: &str| {
+        Command::new(tool("cast"))
+            .args(["send", &treasury, "bridgeToOwner(uint256,uint32)", amount, "100000"])
+            .args(["--json", "--private-key", key, "--rpc-url", &url])
+            .output()
+            .unwrap()
+    };
+    let passer_before = balance(&url, PASSER);
+    let ok = bridge(manager, "600000000000000000");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(balance(&url, PASSER) - passer_before, 600_000_000_000_000_000, "withdrawn");
+    assert_eq!(balance(&url, &treasury), 2_400_000_000_000_000_000);
+    // Past the session's 1 ether limit: refused.
+    let over = bridge(manager, "600000000000000000");
+    assert!(!over.status.success(), "the manager went over its limit");
+    assert!(String::from_utf8_lossy(&over.stderr).contains("revert"));
+    // Others: refused.
+    assert!(!bridge(scoped_elsewhere, "1").status.success(), "a session for another counterparty");
+    assert!(!bridge(stranger, "1").status.success(), "a key without a session");
+    // The manager cannot move funds on the L2 either.
+    let moved = Command::new(tool("cast"))
+        .args(["send", &treasury, "withdraw(address,uint256)", &addr(manager), "1"])
+        .args(["--private-key", manager, "--rpc-url", &url])
+        .output()
+        .unwrap();
+    assert!(!moved.status.success(), "the manager withdrew on the L2");
+    // The rest of its budget still goes through; the withdrawal names the owner as its target.
+    let rest = bridge(manager, "400000000000000000");
+    assert!(rest.status.success(), "{}", String::from_utf8_lossy(&rest.stderr));
+    let receipt: Value = serde_json::from_slice(&rest.stdout).unwrap();
+    let passed = receipt["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["address"].as_str().unwrap().eq_ignore_ascii_case(PASSER))
+        .unwrap_or_else(|| panic!("no MessagePassed: {receipt}"));
+    let target = passed["topics"][3].as_str().unwrap();
+    assert!(
+        target.to_lowercase().ends_with(&addr(owner)[2..].to_lowercase()),
+        "the withdrawal goes to the owner: {passed}"
+    );
+    // The owner is not limited.
+    let owner_bridge = bridge(owner, "2000000000000000000");
+    assert!(owner_bridge.status.success(), "{}", String::from_utf8_lossy(&owner_bridge.stderr));
+    assert_eq!(balance(&url, &treasury), 0);
+}
