@@ -75,7 +75,7 @@ contract DutyBoardTest {
         ids = new IdentityRegistrySol();
         sessions = new FakeSessions();
         board = new DutyBoard(IAgentIdentity(address(ids)), sessions, 7 days, 1 days, 3, 1_000);
-        verifier = new ProbeQuorumVerifier(IAgentIdentity(address(ids)), address(board), 3);
+        verifier = new ProbeQuorumVerifier(IAgentIdentity(address(ids)), address(board), 3, 0);
         funderId = _register(FUNDER);
         operatorId = _register(OPERATOR);
         proberIds = [_register(P1), _register(P2), _register(P3)];
@@ -366,6 +366,30 @@ contract DutyBoardTest {
         vm.expectRevert(PaidFeedback.NotTheOperator.selector);
         vm.prank(vm.addr(FUNDER));
         paid.rateOperatorByChannel(s, a, b, 90, 0, "");
+    }
+
+    function test_with_a_prober_bond_unbonded_probers_are_not_evidence() public {
+        verifier = new ProbeQuorumVerifier(IAgentIdentity(address(ids)), address(board), 3, 1 ether);
+        uint256 dutyId = _activeDuty();
+        vm.warp(block.timestamp + EPOCH);
+        uint8[] memory one = new uint8[](1);
+        one[0] = 3;
+        bytes memory ev = _evidence(dutyId, 0, one);
+        vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.NotAProber.selector, 0));
+        _claim(dutyId, 1, ev);
+        // Two of three bond: still not a quorum of bonded probers.
+        uint256[3] memory keys = [P1, P2, P3];
+        for (uint256 j = 0; j < 2; j++) {
+            vm.deal(vm.addr(keys[j]), 1 ether);
+            vm.prank(vm.addr(keys[j]));
+            board.bond{value: 1 ether}(proberIds[j], "prober");
+        }
+        vm.expectRevert(abi.encodeWithSelector(ProbeQuorumVerifier.NotAProber.selector, 2));
+        _claim(dutyId, 1, ev);
+        vm.deal(vm.addr(P3), 1 ether);
+        vm.prank(vm.addr(P3));
+        board.bond{value: 1 ether}(proberIds[2], "prober");
+        require(_claim(dutyId, 1, ev) == RATE, "three bonded probers are a quorum");
     }
 
     /// A claim by the operator's owner.

@@ -752,7 +752,7 @@ impl Drop for KillPid {
 /// paying and a prober slashes B's bond — nine tenths to A. The test prints the timeline.
 #[test]
 fn an_agent_launches_its_l2_hires_an_rpc_operator_pays_it_per_epoch_and_slashes_it() {
-    const EPOCH: u64 = 6;
+    const EPOCH: u64 = 8;
     let started = std::time::Instant::now();
     let anvil = Anvil::start_with(&["--block-time", "1"]);
     let l1 = format!("http://{}", anvil.addr);
@@ -782,7 +782,8 @@ fn an_agent_launches_its_l2_hires_an_rpc_operator_pays_it_per_epoch_and_slashes_
         &plan,
         json!({
             "agentUri": "agnt2://agent-a",
-            "board": {"unbondDelay": 3600, "claimGrace": 600, "missedLimit": 3, "quorum": 3},
+            "board": {"unbondDelay": 3600, "claimGrace": 600, "missedLimit": 3, "quorum": 3,
+                      "minProberBond": "0.5ether"},
             "duties": [
                 {"kind": "rpc", "spec": "a follower's JSON-RPC, probed", "rate": "0.01ether",
                  "unitsCap": 100, "epoch": EPOCH, "minBond": "1ether", "escrow": "0"},
@@ -880,6 +881,13 @@ fn an_agent_launches_its_l2_hires_an_rpc_operator_pays_it_per_epoch_and_slashes_
     let endpoint = follower.url();
     note(&l2c, format!("B (agent {b_id}) bonded 1 ether, took duty {rpc_duty}, serves {endpoint}"));
     let prober_ids: Vec<String> = probers.iter().map(|k| register(&url, k)).collect();
+    // The plan asks probers for a bond: three votes cost three bonds.
+    for (k, id) in probers.iter().zip(&prober_ids) {
+        let b =
+            ["bond", "--board", &board, "--agent", id, "--role", "prober", "--amount", "0.5ether"];
+        with_key(k, &b);
+    }
+    note(&l2c, format!("three prober agents {prober_ids:?} bonded 0.5 ether each"));
 
     // A's channel to B: an Adjudicator, a hub, 0.2 ether.
     let (adjudicator, hub) = adjudicator_and_hub(&url, a, dir.path());
@@ -933,21 +941,34 @@ fn an_agent_launches_its_l2_hires_an_rpc_operator_pays_it_per_epoch_and_slashes_
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
     };
+    // The three probers probe at once (each its own process), early in the epoch.
     let probe_epoch = |e: u64, endpoint: &str, files: &mut Vec<(u64, bool, String)>| {
-        for (i, k) in probers.iter().enumerate() {
-            let out = dir.path().join(format!("p{i}-e{e}.json"));
-            let p = with_key(
-                k,
-                &["probe", "--board", &board, "--duty", rpc_duty, "--agent", &prober_ids[i]]
-                    .into_iter()
-                    .chain(["--endpoint", endpoint, "--max-lag", "100000", "--timeout", "2"])
-                    .chain(["--out", out.to_str().unwrap()])
-                    .collect::<Vec<_>>(),
-            );
-            let (epoch, ok) = (p["epoch"].as_u64().unwrap(), p["ok"].as_bool().unwrap());
-            assert_eq!(epoch, e, "the probe fell into the next epoch: {p}");
-            files.push((epoch, ok, out.to_str().unwrap().to_string()));
-        }
+        let probed: Vec<(u64, bool, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = probers
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let (with_key, board, id) = (&with_key, &board, &prober_ids[i]);
+                    let out = dir.path().join(format!("p{i}-e{e}.json"));
+                    scope.spawn(move || {
+                        let p = with_key(
+                            k,
+                            &["probe", "--board", board, "--duty", rpc_duty, "--agent", id]
+                                .into_iter()
+                                .chain(["--endpoint", endpoint, "--max-lag", "100000"])
+                                .chain(["--timeout", "2", "--out", out.to_str().unwrap()])
+                                .collect::<Vec<_>>(),
+                        );
+                        let (epoch, ok) =
+                            (p["epoch"].as_u64().unwrap(), p["ok"].as_bool().unwrap());
+                        assert_eq!(epoch, e, "the probe fell into the next epoch: {p}");
+                        (epoch, ok, out.to_str().unwrap().to_string())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        files.extend(probed);
     };
     let mut probed: Vec<(u64, bool, String)> = Vec::new();
     // Probing starts with the next epoch, at its start (a probe speaks for the epoch it is

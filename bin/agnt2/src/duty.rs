@@ -55,6 +55,10 @@ enum DutyCommand {
         /// Distinct probers an epoch's verdict needs.
         #[arg(long, default_value_t = 3)]
         quorum: u8,
+        /// The bond (role `prober`, on this board) a prober needs for its probes to count:
+        /// wei or with a unit; 0 for none.
+        #[arg(long = "min-prober-bond", default_value = "0")]
+        min_prober_bond: String,
     },
     /// Post a duty paid in ETH from escrow; prints its id.
     Post {
@@ -311,6 +315,7 @@ pub(crate) fn deploy(
     key: &PrivateKeySigner,
     artifacts: &std::path::Path,
     (unbond_delay, claim_grace, missed_limit, reporter_bps, quorum): (u64, u64, u64, u16, u8),
+    min_prober_bond: U256,
 ) -> eyre::Result<(Address, Address)> {
     if quorum == 0 {
         bail!("--quorum must be at least 1");
@@ -324,7 +329,7 @@ pub(crate) fn deploy(
     let mut code =
         agnt2_bench::artifact(artifacts, "ProbeQuorumVerifier.sol", "ProbeQuorumVerifier")?
             .to_vec();
-    code.extend((IDENTITY, board, U256::from(quorum)).abi_encode_params());
+    code.extend((IDENTITY, board, U256::from(quorum), min_prober_bond).abi_encode_params());
     let verifier = l2.deploy(key, code.into()).wrap_err("deploying the verifier")?;
     Ok((board, verifier))
 }
@@ -341,9 +346,11 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
             missed_limit,
             reporter_bps,
             quorum,
+            min_prober_bond,
         } => {
             let params = (unbond_delay, claim_grace, missed_limit, reporter_bps, quorum);
-            let (board, verifier) = deploy(&l2, &key()?, &artifacts, params)?;
+            let min_prober_bond = parse_amount(&min_prober_bond)?;
+            let (board, verifier) = deploy(&l2, &key()?, &artifacts, params, min_prober_bond)?;
             println!("{}", json!({ "board": board, "verifier": verifier }));
         }
         DutyCommand::Post {

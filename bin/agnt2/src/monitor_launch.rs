@@ -42,6 +42,8 @@ struct BoardPlan {
     missed_limit: u64,
     reporter_bps: u16,
     quorum: u8,
+    /// Wei or with a unit.
+    min_prober_bond: String,
 }
 
 impl Default for BoardPlan {
@@ -52,6 +54,7 @@ impl Default for BoardPlan {
             missed_limit: 3,
             reporter_bps: 1_000,
             quorum: 3,
+            min_prober_bond: "0".into(),
         }
     }
 }
@@ -77,6 +80,7 @@ impl Plan {
             .wrap_err_with(|| format!("reading {}", path.display()))?;
         let plan: Self = serde_json::from_str(&text)
             .wrap_err_with(|| format!("{} is not a launch plan", path.display()))?;
+        parse_amount(&plan.board.min_prober_bond).wrap_err("board.minProberBond")?;
         for d in &plan.duties {
             role(&d.kind)?;
             for a in [&d.rate, &d.min_bond, &d.escrow] {
@@ -143,7 +147,8 @@ pub(crate) fn hire(
         .wrap_err("registering the agent on the new chain")?;
     let b = &plan.board;
     let params = (b.unbond_delay, b.claim_grace, b.missed_limit, b.reporter_bps, b.quorum);
-    let (board, verifier) = crate::duty::deploy(&client, key, artifacts, params)?;
+    let min_prober_bond = parse_amount(&b.min_prober_bond)?;
+    let (board, verifier) = crate::duty::deploy(&client, key, artifacts, params, min_prober_bond)?;
     let on = Board::at(client, board);
     let mut duties = Vec::new();
     for d in &plan.duties {

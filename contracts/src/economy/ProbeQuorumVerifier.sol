@@ -3,6 +3,14 @@ pragma solidity ^0.8.28;
 
 import {IAgentIdentity, IDutyVerifier} from "./IDutyVerifier.sol";
 
+/// @notice The bond a board holds for an agent and role.
+interface IBondView {
+    function bonds(uint256 agentId, bytes32 role)
+        external
+        view
+        returns (uint256 amount, uint256 locked, uint256 unbonding, uint64 unbondAt);
+}
+
 /// @title ProbeQuorumVerifier
 /// @notice Counts the epochs of an RPC / follower duty from probes: EIP-712 statements
 ///         `Probe(dutyId, agentId, epoch, ok, latencyMs, headSeen)` signed by prober agents
@@ -10,7 +18,9 @@ import {IAgentIdentity, IDutyVerifier} from "./IDutyVerifier.sol";
 ///         operator's endpoint checked against the prober's own node (`agnt2 probe`). An epoch
 ///         is done when at least `quorum` distinct probers said ok, missed when at least
 ///         `quorum` said not ok. Probers must be registered agents other than the operator and
-///         the funder. Each verdict is also emitted in the ERC-8004 Validation Registry's
+///         the funder, and — when `minProberBond` is set — bonded on the board for the role
+///         "prober" at least that much (three votes then cost three bonds: the quorum's Sybil
+///         price). Each verdict is also emitted in the ERC-8004 Validation Registry's
 ///         `ValidationResponse` shape (response 100 done, 0 missed), so reputation tools read
 ///         it.
 ///
@@ -32,6 +42,8 @@ contract ProbeQuorumVerifier is IDutyVerifier {
     IAgentIdentity public immutable identity;
     address public immutable board;
     uint8 public immutable quorum;
+    /// The board bond (role "prober") a prober needs; 0: none.
+    uint256 public immutable minProberBond;
     bytes32 public immutable DOMAIN_SEPARATOR;
 
     /// ERC-8004 Validation Registry's response event.
@@ -50,11 +62,12 @@ contract ProbeQuorumVerifier is IDutyVerifier {
     error BadSignature(uint256 index);
     error NotAProber(uint256 index);
 
-    constructor(IAgentIdentity identity_, address board_, uint8 quorum_) {
+    constructor(IAgentIdentity identity_, address board_, uint8 quorum_, uint256 minProberBond_) {
         require(quorum_ >= 1, "quorum");
         identity = identity_;
         board = board_;
         quorum = quorum_;
+        minProberBond = minProberBond_;
         DOMAIN_SEPARATOR = keccak256(
             abi.encode(
                 keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
@@ -123,6 +136,10 @@ contract ProbeQuorumVerifier is IDutyVerifier {
                 }
             }
             if (p.agentId == operatorAgentId || p.agentId == funderAgentId) revert NotAProber(i);
+            if (minProberBond > 0) {
+                (uint256 bonded,,,) = IBondView(board).bonds(p.agentId, "prober");
+                if (bonded < minProberBond) revert NotAProber(i);
+            }
             address signer = _recover(probeDigest(p), sigs[i]);
             if (signer == address(0)) revert BadSignature(i);
             if (identity.ownerOf(p.agentId) != signer && identity.getAgentWallet(p.agentId) != signer) {
