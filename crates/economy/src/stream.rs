@@ -277,7 +277,9 @@ pub async fn receive(
                     continue;
                 }
                 let through = channel_progress(state.appData, duty_id)?;
-                let (paid, total) = (sent(&state) - sent(&before), sent(&state));
+                // Saturating: a proposal that lowers what it paid is refused by the transition
+                // check below, and must not be able to panic here first.
+                let (paid, total) = (sent(&state).saturating_sub(sent(&before)), sent(&state));
                 match side.countersign(key, state, sig) {
                     Ok(accept) => {
                         hub.send(accept)?;
