@@ -45,7 +45,7 @@ contract FakeSessions is IAgentSessions {
 /// The duty board with the ERC-8004 identity registry (the Solidity one: Foundry's EVM has no
 /// agnt2 precompiles) and the probe-quorum verifier: escrow accounting, bonds, slashing with
 /// each kind of evidence, and the verifier refusing probes it must not count.
-contract DutyBoardTest {
+abstract contract DutyBoardBase {
     VmDuty constant vm = VmDuty(address(uint160(uint256(keccak256("hevm cheat code")))));
     bytes32 constant RPC = "rpc";
     uint64 constant EPOCH = 60;
@@ -56,6 +56,7 @@ contract DutyBoardTest {
     DutyBoard board;
     ProbeQuorumVerifier verifier;
     FakeSessions sessions;
+    Adjudicator adj;
 
     // Keys: funder, operator, three probers, an outsider, the operator's block signer.
     uint256 constant FUNDER = 0xF0;
@@ -74,7 +75,8 @@ contract DutyBoardTest {
     function setUp() public {
         ids = new IdentityRegistrySol();
         sessions = new FakeSessions();
-        board = new DutyBoard(IAgentIdentity(address(ids)), sessions, 7 days, 1 days, 3, 1_000);
+        adj = new Adjudicator(60);
+        board = new DutyBoard(IAgentIdentity(address(ids)), sessions, 7 days, 1 days, 3, 1_000, adj);
         verifier = new ProbeQuorumVerifier(IAgentIdentity(address(ids)), address(board), 3, 0);
         funderId = _register(FUNDER);
         operatorId = _register(OPERATOR);
@@ -146,7 +148,10 @@ contract DutyBoardTest {
     }
 
     // ------------------------------------------------------------------ escrow
+}
 
+/// The board's escrow, claims, bonds and slashing with probe evidence.
+contract DutyBoardTest is DutyBoardBase {
     function test_claims_pay_quorum_epochs_once_and_the_rest_returns_to_the_funder() public {
         uint256 dutyId = _activeDuty();
         address op = vm.addr(OPERATOR);
@@ -308,64 +313,6 @@ contract DutyBoardTest {
         vm.expectRevert(PaidFeedback.AlreadyRated.selector);
         vm.prank(vm.addr(FUNDER));
         paid.rateOperator(dutyId, 10, 0, "");
-    }
-
-    /// A state of `id` paying `sent` for `dutyId`, signed by `keyA` and `keyB`.
-    function _channelState(Adjudicator adj, bytes32 id, uint256 dutyId, uint256 sent, uint256 keyA, uint256 keyB)
-        internal
-        view
-        returns (Adjudicator.State memory s, bytes memory sigA, bytes memory sigB)
-    {
-        s = Adjudicator.State({
-            channelId: id, version: 1, sentA: sent, sentB: 0, appData: bytes32((dutyId << 64) | 1), isFinal: false
-        });
-        bytes32 digest = adj.stateDigest(s);
-        (uint8 v, bytes32 r, bytes32 ss) = vm.sign(keyA, digest);
-        sigA = abi.encodePacked(r, ss, v);
-        (v, r, ss) = vm.sign(keyB, digest);
-        sigB = abi.encodePacked(r, ss, v);
-    }
-
-    function test_a_co_signed_channel_state_that_paid_the_operator_is_proof_of_payment() public {
-        ReputationRegistrySol rep = new ReputationRegistrySol(ids);
-        Adjudicator adj = new Adjudicator(60);
-        PaidFeedback paid = new PaidFeedback(board, IReputationFeedback(address(rep)), adj);
-        uint256 dutyId = _activeDuty();
-        vm.deal(vm.addr(FUNDER), 10 ether);
-        vm.prank(vm.addr(FUNDER));
-        bytes32 id = adj.open{value: 1 ether}(vm.addr(OPERATOR), address(0), 1, 60, 0, 0, 1 ether);
-        // Nothing paid in the state: no proof.
-        (Adjudicator.State memory s, bytes memory a, bytes memory b) =
-            _channelState(adj, id, dutyId, 0, FUNDER, OPERATOR);
-        vm.expectRevert(PaidFeedback.NothingPaid.selector);
-        vm.prank(vm.addr(FUNDER));
-        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
-        // A state the operator did not sign (a stranger's signature for side B): refused.
-        (s, a, b) = _channelState(adj, id, dutyId, 0.01 ether, FUNDER, STRANGER);
-        vm.expectRevert(PaidFeedback.BadChannelSignature.selector);
-        vm.prank(vm.addr(FUNDER));
-        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
-        // Only the payer rates.
-        (s, a, b) = _channelState(adj, id, dutyId, 0.01 ether, FUNDER, OPERATOR);
-        vm.expectRevert(PaidFeedback.NotTheFunder.selector);
-        vm.prank(vm.addr(STRANGER));
-        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
-        vm.prank(vm.addr(FUNDER));
-        paid.rateOperatorByChannel(s, a, b, 90, 0, "ipfs://review");
-        (int128 value,, string memory tag1, string memory tag2,) = rep.readFeedback(operatorId, address(paid), 1);
-        require(value == 90 && keccak256(bytes(tag1)) == keccak256("paid"), "the rating");
-        require(keccak256(bytes(tag2)) == keccak256("channel"), "tag2");
-        // Once per duty and operator, whichever the proof.
-        vm.expectRevert(PaidFeedback.AlreadyRated.selector);
-        vm.prank(vm.addr(FUNDER));
-        paid.rateOperatorByChannel(s, a, b, 10, 0, "");
-        // A channel to someone who is not the operator's owner proves nothing about it.
-        vm.prank(vm.addr(FUNDER));
-        bytes32 other = adj.open{value: 1 ether}(vm.addr(STRANGER), address(0), 2, 60, 0, 0, 1 ether);
-        (s, a, b) = _channelState(adj, other, dutyId, 0.01 ether, FUNDER, STRANGER);
-        vm.expectRevert(PaidFeedback.NotTheOperator.selector);
-        vm.prank(vm.addr(FUNDER));
-        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
     }
 
     function test_with_a_prober_bond_unbonded_probers_are_not_evidence() public {
@@ -642,5 +589,134 @@ contract DutyBoardTest {
         bytes memory sb = _blockSig(SIGNER, 9, b);
         vm.expectRevert(abi.encodeWithSelector(DutyBoard.WrongStatus.selector, DutyBoard.Status.Ended));
         board.slashEquivocation(dutyId, 9, a, sa, b, sb);
+    }
+}
+
+/// The board with channels: a co-signed state as proof of payment, and refuted disputes as
+/// slashing evidence.
+contract DutyBoardChannelTest is DutyBoardBase {
+    /// A state of `id` paying `sent` for `dutyId`, signed by `keyA` and `keyB`.
+    function _channelState(Adjudicator adj_, bytes32 id, uint256 dutyId, uint256 sent, uint256 keyA, uint256 keyB)
+        internal
+        view
+        returns (Adjudicator.State memory s, bytes memory sigA, bytes memory sigB)
+    {
+        return _versioned(adj_, id, 1, dutyId, sent, keyA, keyB);
+    }
+
+    function _versioned(
+        Adjudicator adj_,
+        bytes32 id,
+        uint64 version,
+        uint256 dutyId,
+        uint256 sent,
+        uint256 keyA,
+        uint256 keyB
+    ) internal view returns (Adjudicator.State memory s, bytes memory sigA, bytes memory sigB) {
+        s = Adjudicator.State({
+            channelId: id, version: version, sentA: sent, sentB: 0, appData: bytes32((dutyId << 64) | 1), isFinal: false
+        });
+        bytes32 digest = adj_.stateDigest(s);
+        (uint8 v, bytes32 r, bytes32 ss) = vm.sign(keyA, digest);
+        sigA = abi.encodePacked(r, ss, v);
+        (v, r, ss) = vm.sign(keyB, digest);
+        sigB = abi.encodePacked(r, ss, v);
+    }
+
+    function test_a_co_signed_channel_state_that_paid_the_operator_is_proof_of_payment() public {
+        ReputationRegistrySol rep = new ReputationRegistrySol(ids);
+        PaidFeedback paid = new PaidFeedback(board, IReputationFeedback(address(rep)), adj);
+        uint256 dutyId = _activeDuty();
+        vm.deal(vm.addr(FUNDER), 10 ether);
+        vm.prank(vm.addr(FUNDER));
+        bytes32 id = adj.open{value: 1 ether}(vm.addr(OPERATOR), address(0), 1, 60, 0, 0, 1 ether);
+        // Nothing paid in the state: no proof.
+        (Adjudicator.State memory s, bytes memory a, bytes memory b) =
+            _channelState(adj, id, dutyId, 0, FUNDER, OPERATOR);
+        vm.expectRevert(PaidFeedback.NothingPaid.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
+        // A state the operator did not sign (a stranger's signature for side B): refused.
+        (s, a, b) = _channelState(adj, id, dutyId, 0.01 ether, FUNDER, STRANGER);
+        vm.expectRevert(PaidFeedback.BadChannelSignature.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
+        // Only the payer rates.
+        (s, a, b) = _channelState(adj, id, dutyId, 0.01 ether, FUNDER, OPERATOR);
+        vm.expectRevert(PaidFeedback.NotTheFunder.selector);
+        vm.prank(vm.addr(STRANGER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "ipfs://review");
+        (int128 value,, string memory tag1, string memory tag2,) = rep.readFeedback(operatorId, address(paid), 1);
+        require(value == 90 && keccak256(bytes(tag1)) == keccak256("paid"), "the rating");
+        require(keccak256(bytes(tag2)) == keccak256("channel"), "tag2");
+        // Once per duty and operator, whichever the proof.
+        vm.expectRevert(PaidFeedback.AlreadyRated.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 10, 0, "");
+        // A channel to someone who is not the operator's owner proves nothing about it.
+        vm.prank(vm.addr(FUNDER));
+        bytes32 other = adj.open{value: 1 ether}(vm.addr(STRANGER), address(0), 2, 60, 0, 0, 1 ether);
+        (s, a, b) = _channelState(adj, other, dutyId, 0.01 ether, FUNDER, STRANGER);
+        vm.expectRevert(PaidFeedback.NotTheOperator.selector);
+        vm.prank(vm.addr(FUNDER));
+        paid.rateOperatorByChannel(s, a, b, 90, 0, "");
+    }
+
+    function test_an_operator_refuted_on_a_channel_with_the_funder_is_slashed_once() public {
+        uint256 dutyId = _activeDuty();
+        // The operator's owner pays the funder over a channel (say, for a service of its own),
+        // then disputes with the older state, where it had paid less.
+        vm.deal(vm.addr(OPERATOR), 10 ether);
+        vm.prank(vm.addr(OPERATOR));
+        bytes32 id = adj.open{value: 1 ether}(vm.addr(FUNDER), address(0), 7, 60, 0, 0, 1 ether);
+        (Adjudicator.State memory old_, bytes memory oa, bytes memory ob) =
+            _versioned(adj, id, 1, dutyId, 0.1 ether, OPERATOR, FUNDER);
+        (Adjudicator.State memory new_, bytes memory na, bytes memory nb) =
+            _versioned(adj, id, 2, dutyId, 0.5 ether, OPERATOR, FUNDER);
+        // Not refuted yet: no evidence.
+        vm.expectRevert(DutyBoard.NotEnoughEvidence.selector);
+        board.slashRefutedDispute(dutyId, id);
+        vm.prank(vm.addr(OPERATOR));
+        adj.dispute(old_, oa, ob);
+        adj.refute(new_, na, nb);
+        require(adj.refutedDisputer(id) == vm.addr(OPERATOR), "the record");
+        uint256 before = vm.addr(FUNDER).balance;
+        vm.prank(vm.addr(STRANGER));
+        board.slashRefutedDispute(dutyId, id);
+        _eq(vm.addr(FUNDER).balance - before, MIN_BOND * 9 / 10, "the funder's share");
+        // Once per refuted dispute: the operator, back on a new duty, is not slashed again.
+        dutyId = _activeDuty();
+        vm.expectRevert(DutyBoard.NotEnoughEvidence.selector);
+        board.slashRefutedDispute(dutyId, id);
+    }
+
+    function test_a_funder_refuted_on_its_own_channel_cannot_frame_the_operator() public {
+        uint256 dutyId = _activeDuty();
+        vm.deal(vm.addr(FUNDER), 10 ether);
+        vm.prank(vm.addr(FUNDER));
+        bytes32 id = adj.open{value: 1 ether}(vm.addr(OPERATOR), address(0), 8, 60, 0, 0, 1 ether);
+        (Adjudicator.State memory old_, bytes memory oa, bytes memory ob) =
+            _versioned(adj, id, 1, dutyId, 0.1 ether, FUNDER, OPERATOR);
+        (Adjudicator.State memory new_, bytes memory na, bytes memory nb) =
+            _versioned(adj, id, 2, dutyId, 0.5 ether, FUNDER, OPERATOR);
+        // The funder disputes stale itself and has it refuted: the record names the funder.
+        vm.prank(vm.addr(FUNDER));
+        adj.dispute(old_, oa, ob);
+        adj.refute(new_, na, nb);
+        vm.expectRevert(DutyBoard.NotEnoughEvidence.selector);
+        board.slashRefutedDispute(dutyId, id);
+        // A stranger's channel with the operator is not the duty's business either.
+        vm.deal(vm.addr(STRANGER), 10 ether);
+        vm.prank(vm.addr(OPERATOR));
+        bytes32 other = adj.open{value: 1 ether}(vm.addr(STRANGER), address(0), 9, 60, 0, 0, 1 ether);
+        (old_, oa, ob) = _versioned(adj, other, 1, dutyId, 0.1 ether, OPERATOR, STRANGER);
+        (new_, na, nb) = _versioned(adj, other, 2, dutyId, 0.5 ether, OPERATOR, STRANGER);
+        vm.prank(vm.addr(OPERATOR));
+        adj.dispute(old_, oa, ob);
+        adj.refute(new_, na, nb);
+        vm.expectRevert(DutyBoard.NotEnoughEvidence.selector);
+        board.slashRefutedDispute(dutyId, other);
     }
 }

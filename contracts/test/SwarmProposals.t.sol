@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Adjudicator} from "../src/channels/Adjudicator.sol";
 import {DutyBoard} from "../src/economy/DutyBoard.sol";
 import {IAgentIdentity, IAgentSessions, IDutyVerifier} from "../src/economy/IDutyVerifier.sol";
 import {SwarmProposals} from "../src/economy/SwarmProposals.sol";
@@ -34,7 +35,9 @@ contract SwarmProposalsTest {
 
     function setUp() public {
         ids = new IdentityRegistrySol();
-        board = new DutyBoard(IAgentIdentity(address(ids)), IAgentSessions(address(0)), 7 days, 1 days, 3, 1_000);
+        board = new DutyBoard(
+            IAgentIdentity(address(ids)), IAgentSessions(address(0)), 7 days, 1 days, 3, 1_000, Adjudicator(address(0))
+        );
         swarm = new SwarmProposals(board, RPC, 1 days, 2 ether, "swarm");
         (a, b, c, d) = (_agent(A, 3 ether), _agent(B, 2 ether), _agent(C, 1 ether), _agent(D, 0));
         vm.deal(address(this), 10 ether);

@@ -71,7 +71,7 @@ fn an_rpc_duty_is_probed_paid_and_slashed_through_the_cli() {
         .collect();
     let (funder, operator, reporter) = (&keys[0], &keys[1], &keys[5]);
     let probers = &keys[2..5];
-    let (board, verifier) = deploy_board(&url, funder);
+    let (board, verifier) = deploy_board(&url, funder, &[]);
     let (board, verifier) = (board.as_str(), verifier.as_str());
     let funder_id = register(&url, funder);
     let operator_id = register(&url, operator);
@@ -424,23 +424,31 @@ fn monitor_stays_moves_or_launches_as_the_l1_base_fee_rises() {
 }
 
 /// Deploys a board and its verifier with a short unbonding delay; (board, verifier).
-fn deploy_board(url: &str, key: &str) -> (String, String) {
+fn deploy_board(url: &str, key: &str, extra: &[&str]) -> (String, String) {
     let artifacts = workspace().join("contracts/out");
-    let d = agnt2(&[
-        "duty",
-        "deploy",
-        "--artifacts",
-        artifacts.to_str().unwrap(),
-        "--unbond-delay",
-        "3600",
-        "--claim-grace",
-        "600",
-        "--l2.rpc-url",
-        url,
-        "--private-key",
-        key,
-    ]);
+    let mut args = vec!["duty", "deploy", "--artifacts", artifacts.to_str().unwrap()];
+    args.extend(["--unbond-delay", "3600", "--claim-grace", "600", "--l2.rpc-url", url]);
+    args.extend(["--private-key", key]);
+    args.extend(extra);
+    let d = agnt2(&args);
     (d["board"].as_str().unwrap().to_string(), d["verifier"].as_str().unwrap().to_string())
+}
+
+/// A saved signed state (`agnt2 channel`'s JSON) as cast arguments: the state tuple, sigA, sigB.
+fn state_args(signed: &Value) -> (String, String, String) {
+    let st = &signed["state"];
+    let wei = |v: &Value| u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16);
+    let tuple = format!(
+        "({},{},{},{},{},{})",
+        st["channelId"].as_str().unwrap(),
+        st["version"],
+        wei(&st["sentA"]).unwrap(),
+        wei(&st["sentB"]).unwrap(),
+        st["appData"].as_str().unwrap(),
+        st["isFinal"],
+    );
+    let sig = |k: &str| signed[k].as_str().unwrap().to_string();
+    (tuple, sig("sigA"), sig("sigB"))
 }
 
 /// An Adjudicator deployed by `key` (a one-minute challenge window) and a hub on it.
@@ -522,7 +530,24 @@ fn a_duty_is_paid_per_epoch_over_a_channel_through_the_hub() {
         .map(|s| alloy_primitives::hex::encode_prefixed(s.to_bytes()))
         .collect();
     let (funder, operator, probers) = (&keys[0], &keys[1], &keys[2..5]);
-    let (board, verifier) = deploy_board(&url, funder);
+    // The channel: an Adjudicator with a one-minute window and a hub (a watchtower, funded to
+    // send refutes); the board takes the Adjudicator's refuted disputes as evidence.
+    let dir = tempfile::tempdir().unwrap();
+    let (adjudicator, hub) = adjudicator_and_hub(&url, funder, dir.path());
+    let hub_addr = hub.addr.to_string();
+    let hub_account =
+        cast(&["wallet", "address", "--private-key", &format!("0x{}", "42".repeat(32))]);
+    cast(&[
+        "send",
+        hub_account.trim(),
+        "--value",
+        "1ether",
+        "--private-key",
+        &keys[4],
+        "--rpc-url",
+        &url,
+    ]);
+    let (board, verifier) = deploy_board(&url, funder, &["--adjudicator", &adjudicator]);
     let funder_id = register(&url, funder);
     let operator_id = register(&url, operator);
     let prober_ids: Vec<String> = probers.iter().map(|k| register(&url, k)).collect();
@@ -547,10 +572,7 @@ fn a_duty_is_paid_per_epoch_over_a_channel_through_the_hub() {
         &["duty", "accept", "--board", &board, "--duty", &duty, "--agent", &operator_id],
     );
 
-    // The channel: an Adjudicator with a one-minute window, a hub, 1 ether from the funder.
-    let dir = tempfile::tempdir().unwrap();
-    let (adjudicator, hub) = adjudicator_and_hub(&url, funder, dir.path());
-    let hub_addr = hub.addr.to_string();
+    // 1 ether from the funder.
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
     let operator_addr = cast(&["wallet", "address", "--private-key", operator]).trim().to_string();
     let chan = |key: &str, state: &std::path::Path, args: &[&str]| {
@@ -667,6 +689,11 @@ fn a_duty_is_paid_per_epoch_over_a_channel_through_the_hub() {
     assert_eq!(again.last().unwrap()["epochs"], 0, "{again:?}");
     // The third prober's probe decides epoch 2: paid, and the receiver stops there.
     files.push(late);
+    // What the operator holds before the last payment: stale once it is made.
+    let b_stale = dir.path().join("b-stale");
+    std::fs::create_dir_all(&b_stale).unwrap();
+    let file = format!("{channel}.json");
+    std::fs::copy(b_dir.join(&file), b_stale.join(&file)).unwrap();
     let third = stream(&files);
     assert_eq!(third.last().unwrap()["paid"], "10000000000000000", "{third:?}");
     assert_eq!(third.last().unwrap()["settledThrough"], 3);
@@ -686,16 +713,7 @@ fn a_duty_is_paid_per_epoch_over_a_channel_through_the_hub() {
         &std::fs::read_to_string(a_dir.join(format!("{channel}.json"))).unwrap(),
     )
     .unwrap();
-    let st = &saved["latest"]["state"];
-    let tuple = format!(
-        "({},{},{},{},{},{})",
-        st["channelId"].as_str().unwrap(),
-        st["version"],
-        u128::from_str_radix(st["sentA"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
-        u128::from_str_radix(st["sentB"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
-        st["appData"].as_str().unwrap(),
-        st["isFinal"],
-    );
+    let (tuple, _, _) = state_args(&saved["latest"]);
     let rate = |key: &str, sig_b: &str| {
         Command::new(tool("cast"))
             .args(["send", &paid_feedback])
@@ -723,9 +741,52 @@ fn a_duty_is_paid_per_epoch_over_a_channel_through_the_hub() {
     let counts: Vec<&str> = summary.split_whitespace().collect();
     assert_eq!((counts[0], counts[1]), ("1", "90"), "{summary}");
 
-    // The operator's saved state is good on chain: dispute with it, wait out the window,
-    // settle, and exactly the streamed 0.02 ether is withdrawn to the operator.
-    chan(operator, &b_dir, &["dispute", "--channel", &channel]);
+    // Attack: the operator disputes with the stale state (0.01 ether paid, not 0.02) — with
+    // cast, since `agnt2 channel dispute` takes the hub's newer state. The hub, a watchtower,
+    // refutes it with the newest co-signed state; the Adjudicator records who disputed stale,
+    // and the board slashes the operator on that record: 0.9 ether of its bond to the funder.
+    let stale: Value =
+        serde_json::from_str(&std::fs::read_to_string(b_stale.join(&file)).unwrap()).unwrap();
+    let (stale_tuple, stale_a, stale_b) = state_args(&stale["latest"]);
+    cast(&[
+        "send",
+        &adjudicator,
+        "dispute((bytes32,uint64,uint256,uint256,bytes32,bool),bytes,bytes)",
+        &stale_tuple,
+        &stale_a,
+        &stale_b,
+        "--private-key",
+        operator,
+        "--rpc-url",
+        &url,
+    ]);
+    let refuted = || {
+        let sig = "refutedDisputer(bytes32)(address)";
+        cast(&["call", &adjudicator, sig, &channel, "--rpc-url", &url]).trim().to_lowercase()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while refuted() != operator_addr.to_lowercase() {
+        assert!(std::time::Instant::now() < deadline, "the hub never refuted the stale dispute");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let funder_addr = cast(&["wallet", "address", "--private-key", funder]).trim().to_string();
+    let funder_before = balance(&url, &funder_addr);
+    let slash =
+        ["duty", "slash-refuted", "--board", &board, "--duty", &duty, "--channel", &channel];
+    let s = with_key(&probers[0], &slash);
+    assert_eq!(
+        (s["amount"].as_str(), s["reporterShare"].as_str()),
+        (Some("1000000000000000000"), Some("100000000000000000")),
+        "{s}"
+    );
+    assert_eq!(balance(&url, &funder_addr) - funder_before, 900_000_000_000_000_000);
+    // Once: the same record slashes nothing more.
+    let mut again: Vec<&str> = slash.to_vec();
+    again.extend(["--l2.rpc-url", &url, "--private-key", &probers[1]]);
+    agnt2_fails(&again);
+
+    // The window passes: the refuted (newest) state settles, and the operator withdraws
+    // exactly the 0.02 ether streamed.
     node.rpc("evm_increaseTime", json!([61]));
     node.rpc("evm_mine", json!([]));
     let settled = chan(operator, &b_dir, &["settle", "--channel", &channel]);

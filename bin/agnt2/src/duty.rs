@@ -59,6 +59,9 @@ enum DutyCommand {
         /// wei or with a unit; 0 for none.
         #[arg(long = "min-prober-bond", default_value = "0")]
         min_prober_bond: String,
+        /// The channel Adjudicator whose refuted disputes are slashing evidence (default: none).
+        #[arg(long)]
+        adjudicator: Option<Address>,
     },
     /// Post a duty paid in ETH from escrow; prints its id.
     Post {
@@ -174,6 +177,17 @@ enum DutyCommand {
         to: u64,
         #[arg(long, num_args = 1.., required = true)]
         probes: Vec<PathBuf>,
+    },
+    /// Slash an operator whose owner disputed a channel with the duty's funder with a stale
+    /// state and was refuted (the board's Adjudicator records who).
+    SlashRefuted {
+        #[arg(long)]
+        board: Address,
+        #[arg(long)]
+        duty: U256,
+        /// The channel.
+        #[arg(long)]
+        channel: B256,
     },
     /// Pause, resume or end a duty you funded, or refund an ended one's escrow.
     Pause {
@@ -315,14 +329,22 @@ pub(crate) fn deploy(
     key: &PrivateKeySigner,
     artifacts: &std::path::Path,
     (unbond_delay, claim_grace, missed_limit, reporter_bps, quorum): (u64, u64, u64, u16, u8),
-    min_prober_bond: U256,
+    (min_prober_bond, adjudicator): (U256, Address),
 ) -> eyre::Result<(Address, Address)> {
     if quorum == 0 {
         bail!("--quorum must be at least 1");
     }
     let mut code = agnt2_bench::artifact(artifacts, "DutyBoard.sol", "DutyBoard")?.to_vec();
     code.extend(
-        (IDENTITY, SESSIONS, unbond_delay, claim_grace, missed_limit, U256::from(reporter_bps))
+        (
+            IDENTITY,
+            SESSIONS,
+            unbond_delay,
+            claim_grace,
+            missed_limit,
+            U256::from(reporter_bps),
+            adjudicator,
+        )
             .abi_encode_params(),
     );
     let board = l2.deploy(key, code.into()).wrap_err("deploying the duty board")?;
@@ -347,10 +369,11 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
             reporter_bps,
             quorum,
             min_prober_bond,
+            adjudicator,
         } => {
             let params = (unbond_delay, claim_grace, missed_limit, reporter_bps, quorum);
-            let min_prober_bond = parse_amount(&min_prober_bond)?;
-            let (board, verifier) = deploy(&l2, &key()?, &artifacts, params, min_prober_bond)?;
+            let extra = (parse_amount(&min_prober_bond)?, adjudicator.unwrap_or_default());
+            let (board, verifier) = deploy(&l2, &key()?, &artifacts, params, extra)?;
             println!("{}", json!({ "board": board, "verifier": verifier }));
         }
         DutyCommand::Post {
@@ -433,6 +456,19 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
                 until_epoch,
                 &channel_flags,
             )?;
+        }
+        DutyCommand::SlashRefuted { board, duty, channel } => {
+            let s = Board::at(l2, board).slash_refuted(&key()?, duty, channel)?;
+            println!(
+                "{}",
+                json!({
+                    "duty": duty.to_string(),
+                    "operatorAgent": s.operator_agent.to_string(),
+                    "amount": s.amount.to_string(),
+                    "reporterShare": s.reporter_share.to_string(),
+                    "tx": s.tx,
+                })
+            );
         }
         DutyCommand::Pause { board, duty } => {
             tx(Board::at(l2, board).act(&key()?, IDutyBoard::pauseCall { dutyId: duty })?);

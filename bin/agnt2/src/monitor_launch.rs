@@ -148,7 +148,8 @@ pub(crate) fn hire(
     let b = &plan.board;
     let params = (b.unbond_delay, b.claim_grace, b.missed_limit, b.reporter_bps, b.quorum);
     let min_prober_bond = parse_amount(&b.min_prober_bond)?;
-    let (board, verifier) = crate::duty::deploy(&client, key, artifacts, params, min_prober_bond)?;
+    let extra = (min_prober_bond, alloy_primitives::Address::ZERO);
+    let (board, verifier) = crate::duty::deploy(&client, key, artifacts, params, extra)?;
     let on = Board::at(client, board);
     let mut duties = Vec::new();
     for d in &plan.duties {

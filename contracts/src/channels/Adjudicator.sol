@@ -110,6 +110,11 @@ contract Adjudicator {
     mapping(bytes32 => Channel) internal channels;
     /// @notice Session keys admitted per channel.
     mapping(bytes32 => mapping(address => Signer)) public signers;
+    /// Who started each channel's latest dispute (the caller of `dispute`).
+    mapping(bytes32 => address) public disputedBy;
+    /// Who started a dispute of the channel that was then refuted — with a state older than one
+    /// both sides had signed: evidence a duty board slashes on.
+    mapping(bytes32 => address) public refutedDisputer;
     /// @notice What the caps of a session key of an agent add up to over all channels.
     mapping(uint256 => mapping(address => uint256)) public reserved;
 
@@ -281,6 +286,7 @@ contract Adjudicator {
         _record(c, s);
         c.status = Status.Disputed;
         c.disputeEnd = uint64(block.timestamp) + c.challengeDuration;
+        disputedBy[s.channelId] = msg.sender;
         emit Disputed(s.channelId, s.version, c.disputeEnd, msg.sender);
     }
 
@@ -293,6 +299,7 @@ contract Adjudicator {
         if (s.version <= c.version) revert StaleVersion(c.version, s.version);
         _checkSignatures(c, s, sigA, sigB);
         _record(c, s);
+        refutedDisputer[s.channelId] = disputedBy[s.channelId];
         emit Refuted(s.channelId, s.version, msg.sender);
     }
 

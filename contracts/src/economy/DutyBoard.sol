@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAgentIdentity, IAgentSessions, IDutyVerifier} from "./IDutyVerifier.sol";
+import {Adjudicator} from "../channels/Adjudicator.sol";
 
 /// @notice The ERC-20 calls the board makes.
 interface IERC20Duty {
@@ -82,8 +83,12 @@ contract DutyBoard {
     uint64 public immutable claimGrace;
     uint64 public immutable missedLimit;
     uint16 public immutable reporterBps;
+    /// The channel Adjudicator whose refuted disputes are evidence (zero: none).
+    Adjudicator public immutable adjudicator;
 
     uint256 public dutyCount;
+    /// Refuted disputes already slashed on.
+    mapping(bytes32 => bool) public refuteUsed;
     mapping(uint256 => Duty) internal _duties;
     mapping(uint256 => mapping(bytes32 => Bond)) public bonds;
     uint256 private _lock = 1;
@@ -148,7 +153,8 @@ contract DutyBoard {
         uint64 unbondDelay_,
         uint64 claimGrace_,
         uint64 missedLimit_,
-        uint16 reporterBps_
+        uint16 reporterBps_,
+        Adjudicator adjudicator_
     ) {
         require(reporterBps_ <= 10_000 && missedLimit_ > 0, "bad parameters");
         identity = identity_;
@@ -157,6 +163,7 @@ contract DutyBoard {
         claimGrace = claimGrace_;
         missedLimit = missedLimit_;
         reporterBps = reporterBps_;
+        adjudicator = adjudicator_;
     }
 
     // ------------------------------------------------------------------ duties
@@ -382,6 +389,21 @@ contract DutyBoard {
         if (_blockSigner(height, hashA, sigA) != d.operatorSigner) revert NotEnoughEvidence();
         if (_blockSigner(height, hashB, sigB) != d.operatorSigner) revert NotEnoughEvidence();
         _slash(dutyId, d, "equivocation");
+    }
+
+    /// @notice Slashes the operator of `dutyId` whose owner disputed channel `channelId` — a
+    ///         channel with the duty's funder on the board's Adjudicator — with a stale state
+    ///         and was refuted (the Adjudicator's record): an attempt to take back what it was
+    ///         paid, or to be paid twice. Each refuted dispute slashes once.
+    function slashRefutedDispute(uint256 dutyId, bytes32 channelId) external nonReentrant {
+        Duty storage d = _slashable(dutyId);
+        if (address(adjudicator) == address(0) || refuteUsed[channelId]) revert NotEnoughEvidence();
+        address operatorOwner = identity.ownerOf(d.operatorAgentId);
+        Adjudicator.Channel memory c = adjudicator.getChannel(channelId);
+        bool between = (c.a == d.funder && c.b == operatorOwner) || (c.b == d.funder && c.a == operatorOwner);
+        if (!between || adjudicator.refutedDisputer(channelId) != operatorOwner) revert NotEnoughEvidence();
+        refuteUsed[channelId] = true;
+        _slash(dutyId, d, "refuted-dispute");
     }
 
     /// @notice The digest an operator's signer signs for the block `blockHash` at `height`.

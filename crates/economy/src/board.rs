@@ -217,6 +217,25 @@ impl Board {
         })
     }
 
+    /// Slashes the operator of `duty` whose owner disputed `channel` (with the funder, on the
+    /// board's Adjudicator) with a stale state and was refuted.
+    pub fn slash_refuted(
+        &self,
+        key: &PrivateKeySigner,
+        duty: U256,
+        channel: B256,
+    ) -> eyre::Result<Slash> {
+        let call = IDutyBoard::slashRefutedDisputeCall { dutyId: duty, channelId: channel };
+        let r = self.send(key, U256::ZERO, call).wrap_err("slashing")?;
+        let e = Self::event::<IDutyBoard::Slashed>(&r, "slash")?;
+        Ok(Slash {
+            operator_agent: e.operatorAgentId,
+            amount: e.amount,
+            reporter_share: e.reporterShare,
+            tx: r.transaction_hash,
+        })
+    }
+
     /// Sends a call to the board that takes only the duty id (pause, resume, end, refund).
     pub fn act(&self, key: &PrivateKeySigner, call: impl SolCall) -> eyre::Result<B256> {
         Ok(self.send(key, U256::ZERO, call)?.transaction_hash)
