@@ -1199,3 +1199,82 @@ fn a_bridge_manager_key_may_only_bridge_to_the_owner_up_to_its_limit() {
     assert!(owner_bridge.status.success(), "{}", String::from_utf8_lossy(&owner_bridge.stderr));
     assert_eq!(balance(&url, &treasury), 0);
 }
+
+/// Equivocation end to end: a devnet sequencer started with `--sequencer.block-signing-key`
+/// signs every block it builds (`optimism_blockSignature`); a snapshot and a revert make it
+/// build a second, different block at the same height — two signed blocks for one height —
+/// and `agnt2 duty slash-equivocation` slashes the sequencer duty's operator, whose signer it
+/// is, on those two signatures.
+#[test]
+fn a_sequencer_that_signs_two_blocks_at_one_height_is_slashed() {
+    let keys: Vec<String> = agnt2_primitives::dev_signers(7)
+        .iter()
+        .map(|s| alloy_primitives::hex::encode_prefixed(s.to_bytes()))
+        .collect();
+    let (funder, operator, sender, reporter, block_key) =
+        (&keys[0], &keys[1], &keys[2], &keys[3], &keys[6]);
+    let node = Node::start(&["--sequencer.block-signing-key", block_key]);
+    let url = node.url();
+    let signer = cast(&["wallet", "address", "--private-key", block_key]).trim().to_string();
+    let (board, verifier) = deploy_board(&url, funder, &[]);
+    let funder_id = register(&url, funder);
+    let operator_id = register(&url, operator);
+    let with_key = |key: &str, args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--l2.rpc-url", &url, "--private-key", key]);
+        agnt2(&all)
+    };
+    let mut post = vec!["duty", "post", "--board", &board, "--funder-agent", &funder_id];
+    post.extend(["--kind", "sequencer", "--rate", "1gwei", "--units-cap", "10", "--epoch", "60"]);
+    post.extend(["--min-bond", "1ether", "--verifier", &verifier, "--escrow", "1gwei"]);
+    let duty = with_key(funder, &post)["duty"].as_str().unwrap().to_string();
+    let bond = ["bond", "--board", &board, "--agent", &operator_id, "--role", "sequencer"];
+    with_key(operator, &bond.into_iter().chain(["--amount", "1ether"]).collect::<Vec<_>>());
+    let accept = ["duty", "accept", "--board", &board, "--duty", &duty, "--agent", &operator_id];
+    with_key(operator, &accept.into_iter().chain(["--signer", &signer]).collect::<Vec<_>>());
+
+    // One height, two blocks.
+    let block_of = |to: &str| -> (u64, String) {
+        let out = cast(&["send", to, "--value", "1", "--private-key", sender, "--rpc-url", &url]);
+        let hash = out
+            .lines()
+            .find_map(|l| l.strip_prefix("blockHash"))
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|| panic!("no blockHash in {out}"));
+        let n = out.lines().find_map(|l| l.strip_prefix("blockNumber")).unwrap().trim();
+        (n.parse().unwrap(), hash)
+    };
+    let snap = node.rpc("evm_snapshot", json!([]));
+    let (na, ha) = block_of("0x00000000000000000000000000000000000000a1");
+    node.rpc("evm_revert", json!([snap]));
+    let (nb, hb) = block_of("0x00000000000000000000000000000000000000b2");
+    assert_eq!(na, nb, "one height");
+    assert_ne!(ha, hb, "two blocks");
+    let sig = node.rpc("optimism_blockSignature", json!([ha]));
+    assert_eq!(sig["signer"].as_str().unwrap().to_lowercase(), signer.to_lowercase(), "{sig}");
+    assert_eq!(sig["number"], na);
+    // A block this node did not sign has no signature.
+    let unknown =
+        node.rpc_raw("optimism_blockSignature", json!([format!("0x{}", "11".repeat(32))]));
+    assert!(unknown.get("error").is_some(), "{unknown}");
+
+    // The same block twice is no evidence; the two are.
+    let mut same = vec!["duty", "slash-equivocation", "--board", &board, "--duty", &duty];
+    same.extend([
+        "--hash-a",
+        &ha,
+        "--hash-b",
+        &ha,
+        "--l2.rpc-url",
+        &url,
+        "--private-key",
+        reporter,
+    ]);
+    agnt2_fails(&same);
+    let mut slash = vec!["duty", "slash-equivocation", "--board", &board, "--duty", &duty];
+    slash.extend(["--hash-a", &ha, "--hash-b", &hb]);
+    let s = with_key(reporter, &slash);
+    assert_eq!(s["height"], na, "{s}");
+    assert_eq!(s["amount"], "1000000000000000000", "{s}");
+    assert_eq!(s["operatorAgent"], operator_id, "{s}");
+}

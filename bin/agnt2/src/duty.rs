@@ -189,6 +189,26 @@ enum DutyCommand {
         #[arg(long)]
         channel: B256,
     },
+    /// Slash a sequencer operator whose signer signed two different blocks at one height: the
+    /// signatures are read with `optimism_blockSignature` from the nodes that saw each block.
+    SlashEquivocation {
+        #[arg(long)]
+        board: Address,
+        #[arg(long)]
+        duty: U256,
+        /// One block's hash.
+        #[arg(long = "hash-a")]
+        hash_a: B256,
+        /// The other's.
+        #[arg(long = "hash-b")]
+        hash_b: B256,
+        /// Where block A's signature is read (default: --l2.rpc-url).
+        #[arg(long = "from-a", value_name = "URL")]
+        from_a: Option<String>,
+        /// Where block B's signature is read (default: --l2.rpc-url).
+        #[arg(long = "from-b", value_name = "URL")]
+        from_b: Option<String>,
+    },
     /// Pause, resume or end a duty you funded, or refund an ended one's escrow.
     Pause {
         #[arg(long)]
@@ -470,6 +490,32 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
                 })
             );
         }
+        DutyCommand::SlashEquivocation { board, duty, hash_a, hash_b, from_a, from_b } => {
+            let url = args.common.l2.l2_rpc_url.clone();
+            let (ha, sa) = block_signature(from_a.as_deref().unwrap_or(&url), hash_a)?;
+            let (hb, sb) = block_signature(from_b.as_deref().unwrap_or(&url), hash_b)?;
+            if ha != hb {
+                bail!("the blocks are at heights {ha} and {hb}: not one height");
+            }
+            let s = Board::at(l2, board).slash_equivocation(
+                &key()?,
+                duty,
+                ha,
+                (hash_a, sa),
+                (hash_b, sb),
+            )?;
+            println!(
+                "{}",
+                json!({
+                    "duty": duty.to_string(),
+                    "height": ha,
+                    "operatorAgent": s.operator_agent.to_string(),
+                    "amount": s.amount.to_string(),
+                    "reporterShare": s.reporter_share.to_string(),
+                    "tx": s.tx,
+                })
+            );
+        }
         DutyCommand::Pause { board, duty } => {
             tx(Board::at(l2, board).act(&key()?, IDutyBoard::pauseCall { dutyId: duty })?);
         }
@@ -497,6 +543,19 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A block's signature as `optimism_blockSignature` at `url` serves it: (height, signature).
+fn block_signature(url: &str, hash: B256) -> eyre::Result<(u64, alloy_primitives::Bytes)> {
+    let v = Client::new(url)?
+        .call("optimism_blockSignature", json!([hash]))
+        .wrap_err_with(|| format!("reading the signature of {hash} from {url}"))?;
+    let height = v["number"].as_u64().ok_or_else(|| eyre::eyre!("{url}: no number in {v}"))?;
+    let sig = v["signature"]
+        .as_str()
+        .and_then(|s| s.parse::<alloy_primitives::Bytes>().ok())
+        .ok_or_else(|| eyre::eyre!("{url}: no signature in {v}"))?;
+    Ok((height, sig))
 }
 
 pub(crate) fn bond(args: BondArgs) -> eyre::Result<()> {

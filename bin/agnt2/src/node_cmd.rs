@@ -18,6 +18,17 @@ pub(crate) struct NodeArgs {
     /// accounts from the `test … junk` mnemonic, instant mining unless --block-time is set.
     #[arg(long)]
     pub(crate) dev: bool,
+    /// Sign every block this node builds with this key (hex), served by
+    /// `optimism_blockSignature`: the unsafe-block signer a sequencer duty names, whose two
+    /// signatures for one height slash it (op-node's --p2p.sequencer.key). A follower builds
+    /// nothing and refuses it.
+    #[arg(
+        long = "sequencer.block-signing-key",
+        env = "AGNT2_BLOCK_SIGNING_KEY",
+        hide_env_values = true,
+        value_name = "HEX"
+    )]
+    pub(crate) block_signing_key: Option<String>,
     /// Data directory (database under `<datadir>/db`). Default: `$HOME/.agnt2/<chain id>`.
     #[arg(long, value_name = "DIR")]
     pub(crate) datadir: Option<PathBuf>,
@@ -298,6 +309,17 @@ pub(crate) async fn run_node(
             pool: Some(args.pool_config(&chain)),
         },
         metrics: args.metrics,
+        block_signer: match &args.block_signing_key {
+            Some(_) if derive.is_some() => {
+                eyre::bail!("--sequencer.block-signing-key: a follower builds no blocks to sign")
+            }
+            Some(hex) => Some(
+                hex.trim()
+                    .parse::<alloy_signer_local::PrivateKeySigner>()
+                    .map_err(|e| eyre::eyre!("--sequencer.block-signing-key: {e}"))?,
+            ),
+            None => None,
+        },
         rollup,
         derive,
     };

@@ -236,6 +236,34 @@ impl Board {
         })
     }
 
+    /// Slashes the operator of `duty` for two different blocks its signer signed at `height`,
+    /// each given as (hash, 65-byte signature) — what `optimism_blockSignature` serves.
+    pub fn slash_equivocation(
+        &self,
+        key: &PrivateKeySigner,
+        duty: U256,
+        height: u64,
+        (hash_a, sig_a): (B256, alloy_primitives::Bytes),
+        (hash_b, sig_b): (B256, alloy_primitives::Bytes),
+    ) -> eyre::Result<Slash> {
+        let call = IDutyBoard::slashEquivocationCall {
+            dutyId: duty,
+            height,
+            hashA: hash_a,
+            sigA: sig_a,
+            hashB: hash_b,
+            sigB: sig_b,
+        };
+        let r = self.send(key, U256::ZERO, call).wrap_err("slashing")?;
+        let e = Self::event::<IDutyBoard::Slashed>(&r, "slash")?;
+        Ok(Slash {
+            operator_agent: e.operatorAgentId,
+            amount: e.amount,
+            reporter_share: e.reporterShare,
+            tx: r.transaction_hash,
+        })
+    }
+
     /// Sends a call to the board that takes only the duty id (pause, resume, end, refund).
     pub fn act(&self, key: &PrivateKeySigner, call: impl SolCall) -> eyre::Result<B256> {
         Ok(self.send(key, U256::ZERO, call)?.transaction_hash)

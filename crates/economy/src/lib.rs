@@ -80,6 +80,7 @@ mod bindings {
             function bonds(uint256 agentId, bytes32 role) external view returns (uint256 amount, uint256 locked, uint256 unbonding, uint64 unbondAt);
             function slashMissed(uint256 dutyId, uint64 from, uint64 to, bytes evidence) external;
             function slashRefutedDispute(uint256 dutyId, bytes32 channelId) external;
+            function slashEquivocation(uint256 dutyId, uint64 height, bytes32 hashA, bytes sigA, bytes32 hashB, bytes sigB) external;
         }
 
         /// The probe-quorum verifier (`contracts/src/economy/ProbeQuorumVerifier.sol`).

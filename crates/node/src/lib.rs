@@ -46,6 +46,8 @@ pub struct NodeConfig {
     pub chain_config: ChainConfig,
     /// Where to serve Prometheus metrics (none: not served).
     pub metrics: Option<SocketAddr>,
+    /// The key this node signs the blocks it builds with (none: it does not sign).
+    pub block_signer: Option<alloy_signer_local::PrivateKeySigner>,
     /// Settlement on an L1: the node follows it (L1 origins and deposits) and proposes output
     /// roots (none: devnet L1 attributes).
     pub rollup: Option<RollupConfig>,
@@ -90,6 +92,9 @@ impl Node {
         }
         if let Some(r) = &config.rollup {
             chain.set_block_time(r.deployment.config.l2_block_time);
+        }
+        if let Some(key) = &config.block_signer {
+            chain.set_block_signer(key.clone());
         }
         if let Some(d) = &config.derive {
             eyre::ensure!(config.rollup.is_none(), "a node either sequences or derives");

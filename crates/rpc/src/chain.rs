@@ -101,6 +101,14 @@ pub trait ChainApi: DevApi + Send + Sync + 'static {
     fn rollup_config(&self) -> Option<serde_json::Value> {
         None
     }
+    /// The sequencer's signature of block `hash` (`optimism_blockSignature`): height, signer,
+    /// 65-byte signature; none when this node did not build and sign it.
+    fn block_signature(
+        &self,
+        _hash: alloy_primitives::B256,
+    ) -> Option<(u64, alloy_primitives::Address, alloy_primitives::Bytes)> {
+        None
+    }
     /// Whether raw transactions go to a sequencer instead of this node's pool (a follower with
     /// `--rollup.sequencer-http`, as op-geth forwards them).
     fn forwards_transactions(&self) -> bool {

@@ -105,6 +105,16 @@ impl<C: ChainApi> OptimismApiServer for Handler<C> {
             RpcError::Internal("this node runs without an L1 (start it with `agnt2 launch`)".into())
         })
     }
+
+    fn block_signature(&self, hash: alloy_primitives::B256) -> RpcResult<Value> {
+        let (number, signer, signature) = self.api.block_signature(hash).ok_or_else(|| {
+            RpcError::Internal(format!(
+                "no signature of block {hash} here (not built by this node, older than the \
+                 newest it keeps, or it runs without --sequencer.block-signing-key)"
+            ))
+        })?;
+        Ok(json!({"number": number, "hash": hash, "signer": signer, "signature": signature}))
+    }
 }
 
 #[cfg(test)]

@@ -101,6 +101,13 @@ impl ChainApi for Chain {
         self.rollup_config.get().cloned()
     }
 
+    fn block_signature(
+        &self,
+        hash: alloy_primitives::B256,
+    ) -> Option<(u64, alloy_primitives::Address, alloy_primitives::Bytes)> {
+        Self::block_signature(self, &hash)
+    }
+
     fn mine(&self, blocks: u64) -> Pin<Box<dyn Future<Output = Result<u64, DevError>> + Send>> {
         let this = self.me.upgrade();
         Box::pin(async move {

@@ -1,3 +1,4 @@
+pub(crate) mod block_sigs;
 use crate::{
     MiningMode,
     genesis::{genesis_changes, genesis_state_root},
@@ -71,13 +72,14 @@ pub struct Chain {
     next_snapshot: AtomicU64,
     impersonated: RwLock<HashSet<Address>>,
     auto_impersonate: AtomicBool,
-    /// Seconds added to the wall clock for block timestamps (`evm_increaseTime`).
     /// Seconds the devnet's clock runs ahead of (or behind) the wall clock: `evm_increaseTime`
     /// adds to it; a block mined at an exact `evm_setNextBlockTimestamp` resets it, so time
     /// continues from there (as in anvil and hardhat).
     time_offset: AtomicI64,
     /// Overrides for the next block only.
     next_timestamp: Mutex<Option<u64>>,
+    /// The sequencer's signatures of the blocks it builds (none: it does not sign).
+    block_sigs: std::sync::OnceLock<Mutex<block_sigs::BlockSigs>>,
     next_base_fee_override: Mutex<Option<u64>>,
     metrics: crate::metrics::ChainMetrics,
     /// State history window in blocks (`--history`).
@@ -185,6 +187,7 @@ impl Chain {
             auto_impersonate: AtomicBool::new(false),
             time_offset: AtomicI64::new(0),
             next_timestamp: Mutex::new(None),
+            block_sigs: std::sync::OnceLock::new(),
             next_base_fee_override: Mutex::new(None),
             metrics: Default::default(),
             history,
@@ -220,7 +223,10 @@ impl Chain {
             self.metrics.throttle.held.increment(held as u64);
             kept
         };
-        let (number, included, _) = self.build_and_commit(ctx, &candidates, adopts)?;
+        let (number, included, hash) = self.build_and_commit(ctx, &candidates, adopts)?;
+        if let Some(sigs) = self.block_sigs.get() {
+            sigs.lock().sign(number, hash)?;
+        }
         Ok((number, included))
     }
 
@@ -235,6 +241,20 @@ impl Chain {
         };
         let margin = SUB_SAFETY_MARGIN.min(window / 2);
         ctx.l1.number + window < inbox.newest() + margin
+    }
+
+    /// Signs every block this node builds from now on with `key` (the unsafe-block signer a
+    /// sequencer duty names); the newest [`block_sigs::KEPT`] signatures are served.
+    pub fn set_block_signer(&self, key: PrivateKeySigner) {
+        let sigs = block_sigs::BlockSigs::new(key, self.spec.chain_id(), block_sigs::KEPT);
+        let _ = self.block_sigs.set(Mutex::new(sigs));
+    }
+
+    /// The signature of block `hash`, if this node built and signed it: height, signer, the
+    /// 65-byte signature.
+    pub fn block_signature(&self, hash: &B256) -> Option<(u64, Address, alloy_primitives::Bytes)> {
+        let sigs = self.block_sigs.get()?.lock();
+        sigs.get(hash).map(|(h, s)| (h, sigs.signer(), s))
     }
 
     /// Sets the sequencing window (L1 blocks) the miner keeps its batches within.

@@ -18,4 +18,10 @@ pub(crate) trait OptimismApi {
     /// op-node's rollup config of a launched chain.
     #[method(name = "rollupConfig")]
     fn rollup_config(&self) -> RpcResult<Value>;
+
+    /// The sequencer's signature of an unsafe block it built (`--sequencer.block-signing-key`):
+    /// `{number, hash, signer, signature}` over `keccak256(abi.encode(keccak256(
+    /// "agnt2.unsafe-block"), chainId, number, hash))`, the digest a duty board checks.
+    #[method(name = "blockSignature")]
+    fn block_signature(&self, hash: alloy_primitives::B256) -> RpcResult<Value>;
 }
