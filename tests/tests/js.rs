@@ -32,10 +32,62 @@ fn ethers_deploys_calls_watches_signs_and_estimates() {
     run_script("ethers.mjs");
 }
 
+/// One HTTP/1.0 request to `addr`: status and JSON body.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let body = if method == "GET" { String::new() } else { body.to_string() };
+    let req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let json = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(json).unwrap_or(serde_json::Value::Null))
+}
+
+/// `agnt2 facilitator` on a free port, killed on drop.
+struct FacilitatorProc {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl FacilitatorProc {
+    fn start(url: &str, key: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(agnt2_bin())
+            .args(["facilitator", "--http.port", "0", "--l2.rpc-url", url, "--private-key", key])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("Facilitator on ").unwrap_or_else(|| panic!("{line}"));
+        Self { addr: addr.to_string(), child }
+    }
+}
+
+impl Drop for FacilitatorProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// x402's `exact` scheme as the unmodified @x402/evm client signs it (EIP-3009
-/// `TransferWithAuthorization` under the domain the payment requirements name), settled on
-/// agnt2's AuthorizedToken by a third party: the payee gets exactly the price, and the same
-/// authorization submitted again is refused.
+/// `TransferWithAuthorization` under the domain the payment requirements name), verified and
+/// settled by `agnt2 facilitator` on agnt2's AuthorizedToken: the payee gets exactly the price;
+/// the payment against another price, and the same authorization again (through the
+/// facilitator or straight to the token) are refused.
 #[test]
 fn an_x402_exact_payment_signed_by_the_sdk_settles_on_the_authorized_token() {
     let node = Node::start(&[]);
@@ -76,14 +128,47 @@ fn an_x402_exact_payment_signed_by_the_sdk_settles_on_the_authorized_token() {
             .output()
             .unwrap()
     };
-    let first = settle();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
     let balance = |who: &str| {
         let b = cast(&["call", &token, "balanceOf(address)(uint256)", who, "--rpc-url", &url]);
         b.split_whitespace().next().unwrap().to_string()
     };
+
+    // agnt2's facilitator, as a resource server built with the x402 SDK calls it.
+    let f = FacilitatorProc::start(&url, facilitator);
+    let network = format!("eip155:{chain_id}");
+    let (status, supported) = http(&f.addr, "GET", "/supported", &serde_json::Value::Null);
+    assert_eq!(status, 200);
+    assert_eq!(supported["kinds"][0]["scheme"], "exact", "{supported}");
+    assert_eq!(supported["kinds"][0]["network"], network.as_str(), "{supported}");
+    let requirements = serde_json::json!({
+        "scheme": "exact", "network": network, "amount": "1500000", "asset": token,
+        "payTo": payee, "maxTimeoutSeconds": 300,
+        "extra": {"name": "agnt2 USD", "version": "1"},
+    });
+    let body = |req: &serde_json::Value| serde_json::json!({"x402Version": 2, "paymentPayload": v, "paymentRequirements": req});
+    let (_, ok) = http(&f.addr, "POST", "/verify", &body(&requirements));
+    assert_eq!(ok["isValid"], true, "{ok}");
+    assert_eq!(ok["payer"].as_str().unwrap().to_lowercase(), addr(payer).to_lowercase());
+    // The same payment against a higher price: refused, nothing sent.
+    let mut dearer = requirements.clone();
+    dearer["amount"] = "2000000".into();
+    let (_, no) = http(&f.addr, "POST", "/verify", &body(&dearer));
+    assert_eq!(no["isValid"], false, "{no}");
+    let (_, no) = http(&f.addr, "POST", "/settle", &body(&dearer));
+    assert_eq!(no["success"], false, "{no}");
+    assert_eq!(balance(payee), "0");
+    let (_, settled) = http(&f.addr, "POST", "/settle", &body(&requirements));
+    assert_eq!(settled["success"], true, "{settled}");
+    assert_eq!(settled["network"], network.as_str());
     assert_eq!(balance(payee), "1500000");
     assert_eq!(balance(&addr(payer)), "98500000");
+    // Replays: through the facilitator and straight to the token, refused.
+    let (_, again) = http(&f.addr, "POST", "/settle", &body(&requirements));
+    assert_eq!(again["success"], false, "{again}");
+    assert!(again["errorReason"].as_str().unwrap().contains("nonce"), "{again}");
     assert!(!settle().status.success(), "a replayed authorization was accepted");
     assert_eq!(balance(payee), "1500000");
+    // Malformed requests get a clear answer.
+    let (status, bad) = http(&f.addr, "POST", "/verify", &serde_json::json!("nonsense"));
+    assert_eq!((status, bad["isValid"].clone()), (200, false.into()), "{bad}");
 }

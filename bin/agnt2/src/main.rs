@@ -8,6 +8,7 @@ mod bridge;
 mod channel;
 mod duty;
 mod duty_stream;
+mod facilitator_cmd;
 mod launch;
 mod monitor;
 mod monitor_launch;
@@ -72,6 +73,8 @@ enum Command {
     Channel(channel::ChannelArgs),
     /// A curl-like request to a service behind agnt2-sidecar, paying its 402 over your channel.
     Pay(pay::PayArgs),
+    /// An x402 facilitator for agnt2: /supported, /verify, /settle for the `exact` scheme.
+    Facilitator(facilitator_cmd::FacilitatorArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -112,6 +115,7 @@ fn main() -> eyre::Result<()> {
         Command::Bond(args) => duty::bond(args),
         Command::Probe(args) => duty::probe(args),
         Command::Batcher(args) => in_runtime(batcher_cmd::run(args)),
+        Command::Facilitator(args) => in_runtime(facilitator_cmd::run(args)),
         Command::Launch { launch, mut node } => {
             let datadir = node.datadir.clone().unwrap_or_else(|| PathBuf::from(".agnt2-launch"));
             let deployment = launch::deploy_or_reuse(&launch, &datadir)?;

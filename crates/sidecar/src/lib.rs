@@ -4,6 +4,8 @@
 //! per-client counters.
 //!
 //! - [`config`]: the TOML configuration;
+//! - [`exact`]: x402's `exact` scheme (EIP-3009): the payload, a facilitator's checks;
+//! - [`facilitator`]: an x402 facilitator (`/supported`, `/verify`, `/settle`) for `exact`;
 //! - [`scheme`]: the 402 / `PAYMENT-SIGNATURE` / `PAYMENT-RESPONSE` bodies;
 //! - [`payee`]: the service's side of its channels (checks, holds, stores at the hub);
 //! - [`path`]: request paths as routes see them (normalized; ambiguous spellings refused);
@@ -16,6 +18,8 @@
 //! `docs/sidecar.md` describes the scheme and the deployment.
 
 pub mod config;
+pub mod exact;
+pub mod facilitator;
 pub mod meter;
 pub mod path;
 pub mod payee;
