@@ -244,7 +244,7 @@ impl Chain {
     }
 
     /// Signs every block this node builds from now on with `key` (the unsafe-block signer a
-    /// sequencer duty names); the newest [`block_sigs::KEPT`] signatures are served.
+    /// sequencer duty names); the newest 65,536 signatures are served.
     pub fn set_block_signer(&self, key: PrivateKeySigner) {
         let sigs = block_sigs::BlockSigs::new(key, self.spec.chain_id(), block_sigs::KEPT);
         let _ = self.block_sigs.set(Mutex::new(sigs));
