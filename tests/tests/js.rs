@@ -171,4 +171,20 @@ fn an_x402_exact_payment_signed_by_the_sdk_settles_on_the_authorized_token() {
     // Malformed requests get a clear answer.
     let (status, bad) = http(&f.addr, "POST", "/verify", &serde_json::json!("nonsense"));
     assert_eq!((status, bad["isValid"].clone()), (200, false.into()), "{bad}");
+
+    // A resource server written with the unmodified @x402/express, pointed at this facilitator
+    // and at agnt2's network, is paid by the unmodified @x402/fetch client: 402 first, then the
+    // answer, and the payee's balance moves by exactly the price.
+    let shop = "0x000000000000000000000000000000000000c0c0";
+    let out = run(Command::new("node")
+        .arg(workspace().join("tests/js/x402-express.mjs"))
+        .arg(format!("http://{}", f.addr))
+        .args([&chain_id, &token, shop, payer, "250000"]));
+    let r: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(r["unpaid"], 402, "{r}");
+    assert_eq!(r["paid"], 200, "{r}");
+    assert_eq!(r["body"]["answer"], 42, "{r}");
+    assert_eq!(r["settlement"]["success"], true, "{r}");
+    assert_eq!(balance(shop), "250000");
+    assert_eq!(balance(&addr(payer)), "98250000");
 }
