@@ -37,13 +37,16 @@ check:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace
 
-## Foundry (forge, cast, anvil) and solc from the npm registry, into .tools/ (git-ignored).
+## Foundry (forge, cast, anvil), solc and the x402 SDKs from the npm registry, and the Python x402
+## client from PyPI (a venv), into .tools/ (git-ignored).
 tools: $(TOOLS)/.installed
 
-$(TOOLS)/.installed: tools/package.json tools/solc-shim.cjs
+$(TOOLS)/.installed: tools/package.json tools/solc-shim.cjs tools/requirements.txt
 	mkdir -p $(TOOLS)/bin
 	cp tools/package.json $(TOOLS)/package.json
 	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error
+	python3 -m venv $(TOOLS)/py
+	$(TOOLS)/py/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	chmod +x $(TOOLS)/node_modules/@foundry-rs/*-linux-*/bin/*
 	for t in forge cast anvil; do ln -sf ../node_modules/@foundry-rs/$$t-linux-amd64/bin/$$t $(TOOLS)/bin/$$t; done
 	cp tools/solc-shim.cjs $(TOOLS)/bin/solc-shim.cjs

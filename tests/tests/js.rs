@@ -187,4 +187,16 @@ fn an_x402_exact_payment_signed_by_the_sdk_settles_on_the_authorized_token() {
     assert_eq!(r["settlement"]["success"], true, "{r}");
     assert_eq!(balance(shop), "250000");
     assert_eq!(balance(&addr(payer)), "98250000");
+
+    // The Python `x402` client (PyPI, unmodified) supports agnt2's chain: it reads the chain id
+    // from any `eip155:<id>` network; its payment settles through the facilitator too.
+    let py = run(Command::new(workspace().join(".tools/py/bin/python"))
+        .arg(workspace().join("tests/py/x402_exact.py"))
+        .args([&chain_id, &token, payer, payee, "1500000"]));
+    let pv: serde_json::Value = serde_json::from_str(py.trim()).unwrap();
+    let pbody = serde_json::json!({"x402Version": 2, "paymentPayload": pv, "paymentRequirements": requirements});
+    let (_, by_python) = http(&f.addr, "POST", "/settle", &pbody);
+    assert_eq!(by_python["success"], true, "{by_python}");
+    assert_eq!(balance(payee), "3000000");
+    assert_eq!(balance(&addr(payer)), "96750000");
 }
