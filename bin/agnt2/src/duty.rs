@@ -445,16 +445,7 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
         DutyCommand::SlashMissed { board, duty, from, to, probes: files } => {
             let s =
                 Board::at(l2, board).slash_missed(&key()?, duty, (from, to), probes(&files)?)?;
-            println!(
-                "{}",
-                json!({
-                    "duty": duty.to_string(),
-                    "operatorAgent": s.operator_agent.to_string(),
-                    "amount": s.amount.to_string(),
-                    "reporterShare": s.reporter_share.to_string(),
-                    "tx": s.tx,
-                })
-            );
+            print_slash(duty, &s, json!({}));
         }
         DutyCommand::Stream { board, duty, channel, probes: files, from, channel_flags } => {
             crate::duty_stream::stream(
@@ -479,16 +470,7 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
         }
         DutyCommand::SlashRefuted { board, duty, channel } => {
             let s = Board::at(l2, board).slash_refuted(&key()?, duty, channel)?;
-            println!(
-                "{}",
-                json!({
-                    "duty": duty.to_string(),
-                    "operatorAgent": s.operator_agent.to_string(),
-                    "amount": s.amount.to_string(),
-                    "reporterShare": s.reporter_share.to_string(),
-                    "tx": s.tx,
-                })
-            );
+            print_slash(duty, &s, json!({}));
         }
         DutyCommand::SlashEquivocation { board, duty, hash_a, hash_b, from_a, from_b } => {
             let url = args.common.l2.l2_rpc_url.clone();
@@ -504,17 +486,7 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
                 (hash_a, sa),
                 (hash_b, sb),
             )?;
-            println!(
-                "{}",
-                json!({
-                    "duty": duty.to_string(),
-                    "height": ha,
-                    "operatorAgent": s.operator_agent.to_string(),
-                    "amount": s.amount.to_string(),
-                    "reporterShare": s.reporter_share.to_string(),
-                    "tx": s.tx,
-                })
-            );
+            print_slash(duty, &s, json!({ "height": ha }));
         }
         DutyCommand::Pause { board, duty } => {
             tx(Board::at(l2, board).act(&key()?, IDutyBoard::pauseCall { dutyId: duty })?);
@@ -543,6 +515,21 @@ pub(crate) fn run(args: DutyArgs) -> eyre::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Prints what a slash took, with `extra`'s fields, as one JSON line.
+fn print_slash(duty: U256, s: &agnt2_economy::Slash, extra: serde_json::Value) {
+    let mut out = json!({
+        "duty": duty.to_string(),
+        "operatorAgent": s.operator_agent.to_string(),
+        "amount": s.amount.to_string(),
+        "reporterShare": s.reporter_share.to_string(),
+        "tx": s.tx,
+    });
+    if let (Some(o), serde_json::Value::Object(e)) = (out.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    println!("{out}");
 }
 
 /// A block's signature as `optimism_blockSignature` at `url` serves it: (height, signature).

@@ -207,14 +207,7 @@ impl Board {
     ) -> eyre::Result<Slash> {
         let call =
             IDutyBoard::slashMissedCall { dutyId: duty, from, to, evidence: evidence(probes)? };
-        let r = self.send(key, U256::ZERO, call).wrap_err("slashing")?;
-        let e = Self::event::<IDutyBoard::Slashed>(&r, "slash")?;
-        Ok(Slash {
-            operator_agent: e.operatorAgentId,
-            amount: e.amount,
-            reporter_share: e.reporterShare,
-            tx: r.transaction_hash,
-        })
+        self.slash(key, call)
     }
 
     /// Slashes the operator of `duty` whose owner disputed `channel` (with the funder, on the
@@ -226,14 +219,7 @@ impl Board {
         channel: B256,
     ) -> eyre::Result<Slash> {
         let call = IDutyBoard::slashRefutedDisputeCall { dutyId: duty, channelId: channel };
-        let r = self.send(key, U256::ZERO, call).wrap_err("slashing")?;
-        let e = Self::event::<IDutyBoard::Slashed>(&r, "slash")?;
-        Ok(Slash {
-            operator_agent: e.operatorAgentId,
-            amount: e.amount,
-            reporter_share: e.reporterShare,
-            tx: r.transaction_hash,
-        })
+        self.slash(key, call)
     }
 
     /// Slashes the operator of `duty` for two different blocks its signer signed at `height`,
@@ -254,6 +240,11 @@ impl Board {
             hashB: hash_b,
             sigB: sig_b,
         };
+        self.slash(key, call)
+    }
+
+    /// Sends a slashing call; what its `Slashed` event says.
+    fn slash(&self, key: &PrivateKeySigner, call: impl SolCall) -> eyre::Result<Slash> {
         let r = self.send(key, U256::ZERO, call).wrap_err("slashing")?;
         let e = Self::event::<IDutyBoard::Slashed>(&r, "slash")?;
         Ok(Slash {
