@@ -14,6 +14,10 @@ CAST = os.path.join(ROOT, ".tools", "bin", "cast")
 MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_ID = 80042
 DEV_BALANCE = 10_000 * 10**18
+# agnt2 USD, the devnet's EIP-3009 token (x402's `exact` scheme): 6 decimals, 1,000,000 to each
+# dev account, dev account 0 mints. `agnt2 launch` leaves it out of chains that hold value.
+USD_ADDRESS = "0x4200000000000000000000000000000000000402"
+USD_DEV_BALANCE = 1_000_000 * 10**6
 
 
 def runtime_code(contract):
@@ -28,6 +32,31 @@ def predeploy(n):
 
 def slot(n):
     return "0x" + f"{n:064x}"
+
+
+def short_string(text):
+    """A Solidity string of at most 31 bytes as its storage word."""
+    data = text.encode()
+    assert len(data) < 32
+    return "0x" + (data + b"\0" * (31 - len(data)) + bytes([2 * len(data)])).hex()
+
+
+def mapping_slot(key, index):
+    return subprocess.check_output([CAST, "index", "address", key, str(index)], text=True).strip()
+
+
+def authorized_token(accounts):
+    """AuthorizedToken's code and storage (contracts/src/x402/AuthorizedToken.sol's layout)."""
+    storage = {
+        slot(0): short_string("agnt2 USD"),
+        slot(1): short_string("aUSD"),
+        # decimals (byte 0) and minter (bytes 1..21) share slot 2.
+        slot(2): slot((int(accounts[0], 16) << 8) | 6),
+        slot(3): slot(USD_DEV_BALANCE * len(accounts)),
+    }
+    for a in accounts:
+        storage[mapping_slot(a, 4)] = slot(USD_DEV_BALANCE)
+    return {"balance": "0x0", "code": runtime_code("AuthorizedToken"), "storage": storage}
 
 
 def main():
@@ -71,6 +100,8 @@ def main():
         "code": runtime_code("GasPriceOracle"),
         "storage": {slot(0): slot(0x01010101)},
     }
+
+    alloc[USD_ADDRESS] = authorized_token(accounts)
 
     # The interaction trie's account (nonce 1: never cleared as empty) and one byte of code at
     # each agent precompile so that Solidity's extcodesize check passes for high-level calls.

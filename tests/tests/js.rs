@@ -7,11 +7,7 @@ use std::process::Command;
 
 fn run_script(script: &str) {
     let node = Node::start(&[]);
-    // The scripts import from .tools/node_modules (installed by `make tools`).
-    let link = workspace().join("tests/js/node_modules");
-    if !link.exists() {
-        let _ = std::os::unix::fs::symlink(workspace().join(".tools/node_modules"), &link);
-    }
+    js_modules();
     let artifact = workspace().join("contracts/out/Counter.sol/Counter.json");
     assert!(artifact.exists(), "run `make contracts`");
     let out = run(Command::new("node")
@@ -92,10 +88,7 @@ impl Drop for FacilitatorProc {
 fn an_x402_exact_payment_signed_by_the_sdk_settles_on_the_authorized_token() {
     let node = Node::start(&[]);
     let url = node.url();
-    let link = workspace().join("tests/js/node_modules");
-    if !link.exists() {
-        let _ = std::os::unix::fs::symlink(workspace().join(".tools/node_modules"), &link);
-    }
+    js_modules();
     let keys: Vec<String> = agnt2_primitives::dev_signers(3)
         .iter()
         .map(|s| alloy_primitives::hex::encode_prefixed(s.to_bytes()))

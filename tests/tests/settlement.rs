@@ -828,10 +828,7 @@ fn viem_op_stack_actions_deposit_and_withdraw_round_trip() {
                 .is_some_and(|n| n >= 2)
         },
     );
-    let link = workspace().join("tests/js/node_modules");
-    if !link.exists() {
-        let _ = std::os::unix::fs::symlink(workspace().join(".tools/node_modules"), &link);
-    }
+    common::js_modules();
     let out = common::run(
         Command::new("node")
             .arg(workspace().join("tests/js/opstack.mjs"))

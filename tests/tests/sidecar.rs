@@ -1442,3 +1442,65 @@ async fn the_hub_the_sidecar_and_the_cli_reach_the_rollup_over_tls() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// x402's `exact` scheme at the sidecar: the unmodified `@x402/fetch` + `@x402/evm` client
+/// (from npm, no patches) reads the 402 — `agnt2-channel` and `exact` both offered — signs an
+/// EIP-3009 authorization for the devnet's aUSD (in the genesis at `0x…0402`), and is served
+/// once the sidecar has settled it on L2: the service's balance rises by exactly the price,
+/// the payer's falls by it, and the same payment header sent again is refused without reaching
+/// the service.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_x402_fetch_client_pays_a_sidecar_route_with_exact() {
+    let w = world();
+    let url = w.node.url();
+    let usd = agnt2_primitives::constants::DEVNET_USD.to_string();
+    let route = format!(
+        "[[route]]\npath = \"/x402/*\"\nprice = \"250000\"\nasset = \"{usd}\"\n\
+         schemes = [\"agnt2-channel\", \"exact\"]"
+    );
+    let cfg = config_with(&w, "x402", &format!("http://{}", w.upstream.addr), false, "", &route);
+    let sc = SidecarProc::start(&cfg, &w.service);
+    let payer = agnt2_primitives::dev_signers(10)[9].clone();
+    let balance = |who: Address| -> u64 {
+        let b = common::cast(&[
+            "call",
+            &usd,
+            "balanceOf(address)(uint256)",
+            &who.to_string(),
+            "--rpc-url",
+            &url,
+        ]);
+        b.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let (payer_before, service_before) = (balance(payer.address()), balance(w.service.address()));
+    assert_eq!(payer_before, 1_000_000_000_000, "a dev account's aUSD from genesis");
+    common::js_modules();
+    let chain_id = common::cast(&["chain-id", "--rpc-url", &url]);
+    let key = alloy_primitives::hex::encode_prefixed(payer.to_bytes());
+    let out = common::run(
+        Command::new("node").arg(common::workspace().join("tests/js/x402-fetch.mjs")).args([
+            &sc.url("/x402/a"),
+            chain_id.trim(),
+            &usd,
+            &key,
+            "250000",
+        ]),
+    );
+    let r: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert!(r.get("error").is_none(), "{r}");
+    assert_eq!(r["unpaid"], 402, "{r}");
+    assert_eq!(r["schemes"], serde_json::json!(["agnt2-channel", "exact"]), "{r}");
+    assert_eq!(r["paid"], 200, "{r}");
+    assert!(r["body"].as_str().unwrap().contains("/x402/a"), "the service's answer: {r}");
+    assert_eq!(r["settlement"]["success"], true, "{r}");
+    let tx = r["settlement"]["transaction"].as_str().unwrap();
+    let receipt = w.node.wait_receipt(tx, Duration::from_secs(10));
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert_eq!(balance(w.service.address()) - service_before, 250_000);
+    assert_eq!(payer_before - balance(payer.address()), 250_000);
+    // The same header again: refused (the nonce is used), the service not asked.
+    assert_eq!(r["replay"], 402, "{r}");
+    assert!(r["replayError"].as_str().unwrap().contains("nonce"), "{r}");
+    assert_eq!(w.upstream.hits("/x402/a"), 1);
+    assert_eq!(balance(w.service.address()) - service_before, 250_000);
+}

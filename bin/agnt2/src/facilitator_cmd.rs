@@ -3,7 +3,10 @@
 //! payments on agnt2 pointed at it.
 
 use agnt2_client::Client;
-use agnt2_sidecar::facilitator::{Facilitator, serve};
+use agnt2_sidecar::{
+    exact::Settler,
+    facilitator::{Facilitator, serve},
+};
 use clap::Args;
 use eyre::WrapErr;
 use std::{
@@ -35,7 +38,8 @@ pub(crate) struct FacilitatorArgs {
 pub(crate) async fn run(args: FacilitatorArgs) -> eyre::Result<()> {
     let l2 = Client::new(&args.l2.l2_rpc_url)?;
     let key = args.key.signer()?;
-    let f = tokio::task::spawn_blocking(move || Facilitator::new(l2, key)).await??;
+    let settler = tokio::task::spawn_blocking(move || Settler::new(l2, key)).await??;
+    let f = Facilitator::new(settler);
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.addr, args.port))
         .await
         .wrap_err("binding the facilitator's port")?;

@@ -335,8 +335,9 @@ pub(crate) fn write_genesis(
     Ok(Some(path))
 }
 
-/// A genesis that holds value: the devnet accounts are removed, `alloc` is funded, and the fee
-/// vaults (0x…11, 0x…19, 0x…1a, 0x…1b) pay `owner` instead of dev account 0.
+/// A genesis that holds value: the devnet accounts and the devnet's token (minted by a dev key)
+/// are removed, `alloc` is funded, and the fee vaults (0x…11, 0x…19, 0x…1a, 0x…1b) pay `owner`
+/// instead of dev account 0.
 fn production_alloc(
     g: &mut serde_json::Value,
     owner: Address,
@@ -345,8 +346,9 @@ fn production_alloc(
     let accounts = g["alloc"]
         .as_object_mut()
         .ok_or_else(|| eyre::eyre!("the embedded genesis has no alloc"))?;
-    for s in agnt2_primitives::dev_signers(20) {
-        let key = accounts.keys().find(|k| k.parse::<Address>().ok() == Some(s.address())).cloned();
+    let dev = agnt2_primitives::dev_signers(20).into_iter().map(|s| s.address());
+    for a in dev.chain([agnt2_primitives::constants::DEVNET_USD]) {
+        let key = accounts.keys().find(|k| k.parse::<Address>().ok() == Some(a)).cloned();
         if let Some(k) = key {
             accounts.remove(&k);
         }
@@ -429,4 +431,26 @@ pub(crate) fn deploy_or_reuse(
         path.display()
     );
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_genesis_that_holds_value_keeps_no_dev_account_and_no_dev_minted_token() {
+        let mut g: serde_json::Value =
+            serde_json::from_str(include_str!("../../../genesis/devnet.json")).unwrap();
+        let has = |g: &serde_json::Value, a: Address| {
+            g["alloc"].as_object().unwrap().keys().any(|k| k.parse::<Address>().ok() == Some(a))
+        };
+        let dev0 = agnt2_primitives::dev_signers(1)[0].address();
+        let usd = agnt2_primitives::constants::DEVNET_USD;
+        assert!(has(&g, dev0) && has(&g, usd), "the devnet genesis has both");
+        let owner = Address::repeat_byte(7);
+        production_alloc(&mut g, owner, &[(owner, alloy_primitives::U256::from(5))]).unwrap();
+        assert!(!has(&g, dev0), "dev account 0 removed");
+        assert!(!has(&g, usd), "the devnet token removed");
+        assert!(has(&g, owner));
+    }
 }

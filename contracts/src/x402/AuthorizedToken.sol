@@ -8,12 +8,13 @@ pragma solidity ^0.8.28;
 ///         signature` forms of USDC v2.2 are served; signatures must be the payer's own (no
 ///         ERC-1271 contract wallets), 65 bytes, low-s. The EIP-712 domain is (name, "1",
 ///         chainId, this) and is published through EIP-5267's `eip712Domain()`. A minter
-///         (set at deployment) mints.
+///         (set at deployment) mints. Everything lives in storage (no immutables), so the
+///         devnet can hold a copy in its genesis (`0x4200…0402`, `scripts/gen-genesis.py`).
 contract AuthorizedToken {
     string public name;
     string public symbol;
-    uint8 public immutable decimals;
-    address public immutable minter;
+    uint8 public decimals;
+    address public minter;
     uint256 public totalSupply;
     mapping(address => uint256) public balanceOf;
     mapping(address => mapping(address => uint256)) public allowance;

@@ -18,6 +18,10 @@ pub const BASE_FEE_VAULT: Address = address!("0x42000000000000000000000000000000
 pub const L1_FEE_VAULT: Address = address!("0x420000000000000000000000000000000000001A");
 /// `OperatorFeeVault` predeploy.
 pub const OPERATOR_FEE_VAULT: Address = address!("0x420000000000000000000000000000000000001B");
+/// agnt2 USD (`aUSD`, 6 decimals), the devnet's EIP-3009 token for x402's `exact` scheme
+/// (`contracts/src/x402/AuthorizedToken.sol`): in the devnet genesis only, with 1,000,000 aUSD
+/// for each dev account and dev account 0 as its minter. Launched chains do not have it.
+pub const DEVNET_USD: Address = address!("0x4200000000000000000000000000000000000402");
 
 /// Gas limit of the L1-info deposit (post-Regolith).
 pub const L1_INFO_GAS_LIMIT: u64 = 1_000_000;

@@ -113,6 +113,16 @@ pub struct RouteConfig {
     /// Shown in the 402's resource description.
     #[serde(default)]
     pub description: String,
+    /// The x402 schemes offered, in the 402's `accepts` order: `agnt2-channel` (the default)
+    /// and `exact` (x402's EIP-3009 scheme: the asset must be a token with
+    /// `transferWithAuthorization` and EIP-5267's `eip712Domain()`; each payment is settled
+    /// on chain by the sidecar before the answer goes out).
+    #[serde(default = "default_schemes")]
+    pub schemes: Vec<String>,
+}
+
+fn default_schemes() -> Vec<String> {
+    vec![crate::scheme::SCHEME.into()]
 }
 
 fn default_listen() -> SocketAddr {
@@ -154,6 +164,12 @@ pub struct Route {
     pub asset: Address,
     /// Description for the 402.
     pub description: String,
+    /// Offered over `agnt2-channel`.
+    pub channel: bool,
+    /// Offered with x402's `exact` (EIP-3009).
+    pub exact: bool,
+    /// The order of the two in the 402's `accepts`: `exact` first.
+    pub exact_first: bool,
 }
 
 impl Route {
@@ -226,6 +242,26 @@ impl Config {
                 }
                 let price = agnt2_client::parse_amount(&r.price)
                     .map_err(|e| ConfigError::Invalid(format!("route {}: price: {e}", r.path)))?;
+                let offers = |name: &str| r.schemes.iter().position(|s| s == name);
+                if let Some(other) = r.schemes.iter().find(|s| {
+                    s.as_str() != crate::scheme::SCHEME && s.as_str() != crate::exact::SCHEME
+                }) {
+                    return Err(ConfigError::Invalid(format!(
+                        "route {}: scheme {other:?} is not served (agnt2-channel, exact)",
+                        r.path
+                    )));
+                }
+                let (channel, exact) =
+                    (offers(crate::scheme::SCHEME), offers(crate::exact::SCHEME));
+                if channel.is_none() && exact.is_none() {
+                    return Err(ConfigError::Invalid(format!("route {}: no scheme", r.path)));
+                }
+                if exact.is_some() && asset.is_zero() {
+                    return Err(ConfigError::Invalid(format!(
+                        "route {}: exact pays in an EIP-3009 token; set asset to its address",
+                        r.path
+                    )));
+                }
                 let (path, prefix) = match r.path.strip_suffix('*') {
                     Some(p) => (p.to_string(), true),
                     None => (r.path.clone(), false),
@@ -237,6 +273,9 @@ impl Config {
                     price,
                     asset,
                     description: r.description.clone(),
+                    channel: channel.is_some(),
+                    exact: exact.is_some(),
+                    exact_first: exact < channel || channel.is_none(),
                 })
             })
             .collect()
@@ -310,5 +349,40 @@ price = "0.5ether"
                 .unwrap_err()
                 .to_string();
         assert!(e.contains("session key"), "{e}");
+        let e = Config::parse(&format!("{SAMPLE}\nschemes = [\"exact\"]")).unwrap_err().to_string();
+        assert!(e.contains("EIP-3009 token"), "exact in ETH: {e}");
+        let e = Config::parse(&format!("{SAMPLE}\nschemes = [\"upto\"]")).unwrap_err().to_string();
+        assert!(e.contains("\"upto\" is not served"), "{e}");
+        let e = Config::parse(&format!("{SAMPLE}\nschemes = []")).unwrap_err().to_string();
+        assert!(e.contains("no scheme"), "{e}");
+    }
+
+    #[test]
+    fn the_example_configuration_parses() {
+        let c = Config::parse(include_str!("../../../etc/sidecar.toml")).unwrap();
+        assert!(c.routes().unwrap().iter().any(|r| r.exact && r.channel));
+    }
+
+    #[test]
+    fn routes_offer_the_channel_scheme_unless_told_otherwise() {
+        let token = "\nasset = \"0x00000000000000000000000000000000000000aa\"";
+        let r =
+            Config::parse(&format!("{SAMPLE}{token}\nschemes = [\"exact\", \"agnt2-channel\"]"))
+                .unwrap()
+                .routes()
+                .unwrap();
+        assert!(r[0].channel && !r[0].exact, "the default");
+        assert!(r[1].channel && r[1].exact && r[1].exact_first);
+        let r =
+            Config::parse(&format!("{SAMPLE}{token}\nschemes = [\"agnt2-channel\", \"exact\"]"))
+                .unwrap()
+                .routes()
+                .unwrap();
+        assert!(r[1].exact && !r[1].exact_first);
+        let r = Config::parse(&format!("{SAMPLE}{token}\nschemes = [\"exact\"]"))
+            .unwrap()
+            .routes()
+            .unwrap();
+        assert!(!r[1].channel && r[1].exact && r[1].exact_first);
     }
 }

@@ -10,8 +10,13 @@
 
 use agnt2_client::Client;
 use alloy_primitives::{Address, B256, Bytes, Signature, U256};
-use alloy_sol_types::{Eip712Domain, SolStruct};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{Eip712Domain, SolCall, SolStruct};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The scheme's name.
+pub const SCHEME: &str = "exact";
 
 /// Seconds an authorization must still be valid for when it is verified.
 pub const MIN_VALIDITY: u64 = 6;
@@ -34,6 +39,7 @@ mod bindings {
             function transferWithAuthorization(address from, address to, uint256 value, uint256 validAfter, uint256 validBefore, bytes32 nonce, bytes signature) external;
             function authorizationState(address authorizer, bytes32 nonce) external view returns (bool);
             function balanceOf(address who) external view returns (uint256);
+            function eip712Domain() external view returns (bytes1 fields, string name, string version, uint256 chainId, address verifyingContract, bytes32 salt, uint256[] extensions);
         }
     }
 }
@@ -143,7 +149,7 @@ impl ExactPayload {
 
     /// The checks that need no chain, at unix time `now` on chain `chain_id`; the payer.
     pub fn check(&self, req: &Requirements, chain_id: u64, now: u64) -> Result<Address, Invalid> {
-        if req.scheme != "exact" {
+        if req.scheme != SCHEME {
             return Err(Invalid::Scheme);
         }
         if req.network != format!("eip155:{chain_id}") {
@@ -229,6 +235,136 @@ impl ExactPayload {
     }
 }
 
+/// Unix seconds now.
+pub fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The `extra` of an `exact` requirement for `token`: its EIP-712 `name` and `version`, read
+/// through EIP-5267's `eip712Domain()`; an error when the token does not publish them or
+/// publishes another chain or address.
+pub fn token_extra(l2: &Client, token: Address) -> eyre::Result<serde_json::Value> {
+    let d = l2.view(token, &IEip3009::eip712DomainCall {}).map_err(|e| {
+        eyre::eyre!("{token} does not answer eip712Domain() (EIP-5267), so its EIP-3009 domain is unknown: {e:#}")
+    })?;
+    let chain = U256::from(l2.chain_id()?);
+    if d.chainId != chain || d.verifyingContract != token {
+        eyre::bail!(
+            "{token}'s eip712Domain() names chain {} and contract {}, not {chain} and itself",
+            d.chainId,
+            d.verifyingContract
+        );
+    }
+    Ok(serde_json::json!({"name": d.name, "version": d.version}))
+}
+
+/// A settled payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    /// The payer.
+    pub payer: Address,
+    /// The `transferWithAuthorization` transaction.
+    pub transaction: B256,
+}
+
+/// Why a settlement did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// The payment does not pass the checks.
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    /// The chain could not be asked, or the transaction failed.
+    #[error("{0:#}")]
+    Chain(#[from] eyre::Error),
+}
+
+/// Verifies and settles `exact` payments from one key: settlements go out one at a time (one
+/// nonce sequence), and an authorization being served or settled is held, so the same one
+/// presented twice at once is refused instead of being served twice and paid once.
+#[derive(Debug)]
+pub struct Settler {
+    l2: Client,
+    key: PrivateKeySigner,
+    chain_id: u64,
+    sending: parking_lot::Mutex<()>,
+    held: Holds,
+}
+
+/// Authorizations being served or settled, by (payer, nonce).
+#[derive(Debug, Default)]
+pub struct Holds(parking_lot::Mutex<HashSet<(Address, B256)>>);
+
+/// An authorization held by [`Holds::hold`]; released on drop.
+#[derive(Debug)]
+pub struct Held<'a> {
+    holds: &'a Holds,
+    id: (Address, B256),
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.holds.0.lock().remove(&self.id);
+    }
+}
+
+impl Holds {
+    /// Holds `p`'s authorization until the guard drops; refused while another holds it.
+    pub fn hold(&self, p: &ExactPayload) -> Result<Held<'_>, Invalid> {
+        let id = (p.authorization.from, p.authorization.nonce);
+        if !self.0.lock().insert(id) {
+            return Err(Invalid::NonceUsed);
+        }
+        Ok(Held { holds: self, id })
+    }
+}
+
+impl Settler {
+    /// Settles on the chain at `l2` from `key`.
+    pub fn new(l2: Client, key: PrivateKeySigner) -> eyre::Result<Self> {
+        let chain_id = l2.chain_id()?;
+        Ok(Self { l2, key, chain_id, sending: parking_lot::Mutex::new(()), held: Holds::default() })
+    }
+
+    /// The chain's id.
+    pub const fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The address settlements are sent from.
+    pub fn address(&self) -> Address {
+        self.key.address()
+    }
+
+    /// The rollup.
+    pub const fn l2(&self) -> &Client {
+        &self.l2
+    }
+
+    /// [`ExactPayload::verify`] now.
+    pub fn verify(
+        &self,
+        p: &ExactPayload,
+        req: &Requirements,
+    ) -> eyre::Result<Result<Address, Invalid>> {
+        p.verify(req, &self.l2, now())
+    }
+
+    /// Holds `p`'s authorization until the guard drops ([`Holds::hold`]).
+    pub fn hold(&self, p: &ExactPayload) -> Result<Held<'_>, Invalid> {
+        self.held.hold(p)
+    }
+
+    /// Verifies `p` again and sends its `transferWithAuthorization`; waits for the receipt.
+    pub fn settle(&self, p: &ExactPayload, req: &Requirements) -> Result<Settled, SettleError> {
+        let _one = self.sending.lock();
+        let payer = self.verify(p, req)??;
+        let call = p.settle_call()?;
+        let r =
+            self.l2.transact_receipt(&self.key, Some(req.asset), U256::ZERO, call.abi_encode())?;
+        Ok(Settled { payer, transaction: r.transaction_hash })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +441,18 @@ mod tests {
         let mut high = p;
         high.signature = Bytes::from(twin.as_bytes().to_vec());
         assert_eq!(high.check(&req, 80042, 500), Err(Invalid::Signature));
+    }
+
+    #[test]
+    fn an_authorization_is_held_once_at_a_time() {
+        let (p, _, _) = setup("1", 1_000);
+        let holds = Holds::default();
+        let first = holds.hold(&p).unwrap();
+        assert_eq!(holds.hold(&p).unwrap_err(), Invalid::NonceUsed, "held twice at once");
+        let mut other = p.clone();
+        other.authorization.nonce = B256::repeat_byte(8);
+        assert!(holds.hold(&other).is_ok(), "another nonce is another authorization");
+        drop(first);
+        assert!(holds.hold(&p).is_ok(), "released on drop");
     }
 }

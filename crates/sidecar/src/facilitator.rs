@@ -4,10 +4,7 @@
 //! `transferWithAuthorization` from the facilitator's own key (one at a time: one nonce
 //! sequence); the payer's signature decides where the money goes, never the facilitator.
 
-use crate::exact::{ExactPayload, Requirements};
-use agnt2_client::Client;
-use alloy_signer_local::PrivateKeySigner;
-use alloy_sol_types::SolCall;
+use crate::exact::{ExactPayload, Requirements, SettleError, Settler};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, Response, StatusCode, body::Incoming, header, service::service_fn};
@@ -22,22 +19,17 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The facilitator's state.
 #[derive(Debug)]
 pub struct Facilitator {
-    l2: Client,
-    key: PrivateKeySigner,
-    chain_id: u64,
-    /// Settlements go out one at a time.
-    settling: parking_lot::Mutex<()>,
+    settler: Settler,
 }
 
 impl Facilitator {
-    /// A facilitator on the L2 at `l2` settling from `key`.
-    pub fn new(l2: Client, key: PrivateKeySigner) -> eyre::Result<Self> {
-        let chain_id = l2.chain_id()?;
-        Ok(Self { l2, key, chain_id, settling: parking_lot::Mutex::new(()) })
+    /// A facilitator settling through `settler`.
+    pub const fn new(settler: Settler) -> Self {
+        Self { settler }
     }
 
     fn network(&self) -> String {
-        format!("eip155:{}", self.chain_id)
+        format!("eip155:{}", self.settler.chain_id())
     }
 
     /// `GET /supported`.
@@ -45,7 +37,7 @@ impl Facilitator {
         json!({
             "kinds": [{"x402Version": 2, "scheme": "exact", "network": self.network()}],
             "extensions": [],
-            "signers": {self.network(): [self.key.address()]},
+            "signers": {self.network(): [self.settler.address()]},
         })
     }
 
@@ -55,18 +47,12 @@ impl Facilitator {
         Some((payload, req))
     }
 
-    fn now() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    }
-
     /// `POST /verify`.
     pub fn verify(&self, body: &Value) -> Value {
         let Some((payload, req)) = Self::parse(body) else {
             return json!({"isValid": false, "invalidReason": "invalid_payload"});
         };
-        match payload.verify(&req, &self.l2, Self::now()) {
+        match self.settler.verify(&payload, &req) {
             Ok(Ok(payer)) => json!({"isValid": true, "payer": payer}),
             Ok(Err(e)) => json!({
                 "isValid": false,
@@ -98,29 +84,24 @@ impl Facilitator {
             return fail("invalid_payload".into(), None, Value::Null);
         };
         let payer = json!(payload.authorization.from);
-        let _one = self.settling.lock();
-        match payload.verify(&req, &self.l2, Self::now()) {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return fail(e.to_string(), None, payer),
-            Err(e) => return fail("unexpected_settle_error".into(), Some(format!("{e:#}")), payer),
-        }
-        let Ok(call) = payload.settle_call() else {
-            return fail("invalid_payload".into(), None, payer);
+        let held = match self.settler.hold(&payload) {
+            Ok(h) => h,
+            Err(e) => return fail(e.to_string(), None, payer),
         };
-        match self.l2.transact_receipt(
-            &self.key,
-            Some(req.asset),
-            alloy_primitives::U256::ZERO,
-            call.abi_encode(),
-        ) {
-            Ok(r) => json!({
+        let settled = self.settler.settle(&payload, &req);
+        drop(held);
+        match settled {
+            Ok(s) => json!({
                 "success": true,
-                "transaction": r.transaction_hash,
-                "network": self.network(),
+                "transaction": s.transaction,
+                "network": network,
                 "payer": payer,
                 "amount": req.amount,
             }),
-            Err(e) => fail("unexpected_settle_error".into(), Some(format!("{e:#}")), payer),
+            Err(SettleError::Invalid(e)) => fail(e.to_string(), None, payer),
+            Err(SettleError::Chain(e)) => {
+                fail("unexpected_settle_error".into(), Some(format!("{e:#}")), payer)
+            }
         }
     }
 }

@@ -108,6 +108,7 @@ impl Sidecar {
             l2_url.clone(),
             min_window,
         ));
+        let exact = exact_side(&routes, &l2_url, &key).await?;
         let meter = Arc::new(meter::Meter::default());
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -146,6 +147,7 @@ impl Sidecar {
                 hyper::Version::HTTP_11
             },
             client: proxy::Proxy::upstream_client(cfg.upstream_http2),
+            exact,
         });
         tasks.push(tokio::spawn(serve(
             listener,
@@ -194,6 +196,35 @@ impl Sidecar {
             let _ = t.await;
         }
     }
+}
+
+/// The `exact` scheme's settler and token domains, when a route offers it: each token must
+/// publish its EIP-712 domain (EIP-5267) on this chain, or the sidecar does not start.
+async fn exact_side(
+    routes: &[config::Route],
+    l2_url: &str,
+    key: &Key,
+) -> eyre::Result<Option<Arc<proxy::ExactSide>>> {
+    let mut tokens: Vec<_> = routes.iter().filter(|r| r.exact).map(|r| r.asset).collect();
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    tokens.sort();
+    tokens.dedup();
+    let (url, secret) = (l2_url.to_string(), key.secret_bytes());
+    let side = tokio::task::spawn_blocking(move || -> eyre::Result<proxy::ExactSide> {
+        let l2 = agnt2_client::Client::new(&url)?;
+        let mut extras = std::collections::HashMap::new();
+        for t in tokens {
+            let extra = exact::token_extra(&l2, t)
+                .wrap_err_with(|| format!("a route offers exact in {t}"))?;
+            extras.insert(t, extra);
+        }
+        let signer = alloy_signer_local::PrivateKeySigner::from_bytes(&secret)?;
+        Ok(proxy::ExactSide { settler: exact::Settler::new(l2, signer)?, extras })
+    })
+    .await??;
+    Ok(Some(Arc::new(side)))
 }
 
 /// `http://host:port/prefix` → (`http://host:port`, `/prefix` without a trailing slash).

@@ -5,6 +5,7 @@
 
 use crate::{
     config::Route,
+    exact::{self, ExactPayload, SettleError, Settler},
     meter::{Meter, Outcome},
     payee::{PayError, Payee},
     register::REGISTRATION_PATH,
@@ -55,6 +56,27 @@ pub struct Proxy {
     pub registration: Value,
     /// The upstream client (HTTP/1.1, pooled).
     pub client: Client<HttpConnector, Incoming>,
+    /// Settles `exact` payments, when a route offers the scheme.
+    pub exact: Option<Arc<ExactSide>>,
+}
+
+/// What the `exact` scheme needs: a settler and each token's EIP-712 domain.
+#[derive(Debug)]
+pub struct ExactSide {
+    /// Settles from the sidecar's key.
+    pub settler: Settler,
+    /// `extra` (`name`, `version`) by token.
+    pub extras: std::collections::HashMap<Address, Value>,
+}
+
+/// Seconds an `exact` authorization may take to arrive (x402's `maxTimeoutSeconds`): the
+/// client signs it valid until then.
+pub const EXACT_TIMEOUT_SECS: u64 = 300;
+
+/// A payment header, by scheme.
+enum Payment {
+    Channel(ChannelPayment),
+    Exact(ExactPayload),
 }
 
 impl Proxy {
@@ -120,7 +142,14 @@ impl Proxy {
             return self.payment_required(&resource, route, "payment required", None);
         };
         let payment = match parse_payment(header.as_bytes()) {
-            Ok(p) => p,
+            Ok(Payment::Channel(p)) if route.channel => p,
+            Ok(Payment::Exact(p)) if route.exact => {
+                return self.serve_exact(req, peer, i, &resource, p, start).await;
+            }
+            Ok(_) => {
+                self.meter.record(None, Outcome::Refused, 0);
+                return self.payment_required(&resource, route, "scheme not offered here", None);
+            }
             Err(reason) => {
                 self.meter.record(None, Outcome::Malformed, 0);
                 return json_response(
@@ -176,6 +205,98 @@ impl Proxy {
         let us = start.elapsed().as_micros() as u64;
         self.meter.record(Some(payer), Outcome::Paid(amount), us);
         resp
+    }
+
+    /// An `exact` payment: verified (and held, so the same authorization cannot be served
+    /// twice at once), the upstream asked, then settled on chain before the answer goes out. A
+    /// failed upstream is not paid; a failed settlement answers 402 instead of the upstream's
+    /// answer.
+    async fn serve_exact(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        route_index: usize,
+        resource: &Resource,
+        payment: ExactPayload,
+        start: std::time::Instant,
+    ) -> Response<Body> {
+        let route = &self.routes[route_index];
+        let Some(side) = self.exact.clone() else {
+            return error(StatusCode::SERVICE_UNAVAILABLE, "exact is not set up");
+        };
+        let payer = payment.authorization.from;
+        let refuse = |reason: String| {
+            self.meter.record(Some(payer), Outcome::Refused, 0);
+            self.payment_required(resource, route, &reason, None)
+        };
+        let held = match side.settler.hold(&payment) {
+            Ok(h) => h,
+            Err(e) => return refuse(e.to_string()),
+        };
+        let wanted = self.exact_requirement(route);
+        let (s, p, w) = (side.clone(), payment.clone(), wanted.clone());
+        match tokio::task::spawn_blocking(move || s.settler.verify(&p, &w)).await {
+            Ok(Ok(Ok(_))) => {}
+            Ok(Ok(Err(e))) => return refuse(e.to_string()),
+            Ok(Err(e)) => return error(StatusCode::SERVICE_UNAVAILABLE, &format!("{e:#}")),
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        }
+        let upstream = match self.forward(req, peer, Some(payer)).await {
+            Ok(r) if !r.status().is_server_error() => r,
+            Ok(r) => {
+                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
+                return r.map(BodyExt::boxed);
+            }
+            Err(resp) => {
+                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
+                return resp;
+            }
+        };
+        let amount = route.price;
+        let s = side.clone();
+        let settled =
+            match tokio::task::spawn_blocking(move || s.settler.settle(&payment, &wanted)).await {
+                Ok(r) => r,
+                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            };
+        drop(held);
+        let settled = match settled {
+            Ok(s) => s,
+            Err(SettleError::Invalid(e)) => return refuse(format!("settlement refused: {e}")),
+            Err(SettleError::Chain(e)) => return refuse(format!("settlement failed: {e:#}")),
+        };
+        let settlement = scheme::SettlementResponse {
+            success: true,
+            payer,
+            transaction: settled.transaction.to_string(),
+            network: self.network.clone(),
+            amount: amount.to_string(),
+            extra: json!({}),
+        };
+        let mut resp = upstream.map(BodyExt::boxed);
+        if let Ok(v) = HeaderValue::from_str(&scheme::encode(&settlement)) {
+            resp.headers_mut().insert(scheme::PAYMENT_RESPONSE, v);
+        }
+        let us = start.elapsed().as_micros() as u64;
+        self.meter.record(Some(payer), Outcome::Paid(amount), us);
+        resp
+    }
+
+    /// The `exact` requirement of a route.
+    fn exact_requirement(&self, route: &Route) -> exact::Requirements {
+        exact::Requirements {
+            scheme: exact::SCHEME.into(),
+            network: self.network.clone(),
+            amount: route.price.to_string(),
+            asset: route.asset,
+            pay_to: self.payee.address(),
+            max_timeout_seconds: EXACT_TIMEOUT_SECS,
+            extra: self
+                .exact
+                .as_ref()
+                .and_then(|x| x.extras.get(&route.asset).cloned())
+                .unwrap_or_default(),
+        }
     }
 
     async fn forward_free(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
@@ -236,11 +357,9 @@ impl Proxy {
         reason: &str,
         latest: Option<agnt2_channels::SignedState>,
     ) -> Response<Body> {
-        let required = PaymentRequired {
-            x402_version: scheme::X402_VERSION,
-            error: reason.to_string(),
-            resource: resource.clone(),
-            accepts: vec![Requirement {
+        let mut accepts = Vec::with_capacity(2);
+        if route.channel {
+            accepts.push(Requirement {
                 scheme: scheme::SCHEME.into(),
                 network: self.network.clone(),
                 amount: route.price.to_string(),
@@ -255,7 +374,26 @@ impl Proxy {
                     self.payee.session_signer(),
                     latest.as_ref(),
                 ),
-            }],
+            });
+        }
+        if route.exact {
+            let r = self.exact_requirement(route);
+            let exact = Requirement {
+                scheme: r.scheme,
+                network: r.network,
+                amount: r.amount,
+                asset: r.asset,
+                pay_to: r.pay_to,
+                max_timeout_seconds: r.max_timeout_seconds,
+                extra: r.extra,
+            };
+            if route.exact_first { accepts.insert(0, exact) } else { accepts.push(exact) }
+        }
+        let required = PaymentRequired {
+            x402_version: scheme::X402_VERSION,
+            error: reason.to_string(),
+            resource: resource.clone(),
+            accepts,
         };
         let mut headers = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(&scheme::encode(&required)) {
@@ -269,15 +407,18 @@ impl Proxy {
     }
 }
 
-fn parse_payment(header: &[u8]) -> Result<ChannelPayment, scheme::SchemeError> {
+fn parse_payment(header: &[u8]) -> Result<Payment, scheme::SchemeError> {
     let p: PaymentPayload = scheme::decode(header)?;
-    if p.accepted.scheme != scheme::SCHEME {
-        return Err(scheme::SchemeError::Bad {
+    match p.accepted.scheme.as_str() {
+        scheme::SCHEME => ChannelPayment::from_json(&p.payload).map(Payment::Channel),
+        exact::SCHEME => serde_json::from_value(p.payload)
+            .map(Payment::Exact)
+            .map_err(|e| scheme::SchemeError::Bad { field: "payload", reason: e.to_string() }),
+        other => Err(scheme::SchemeError::Bad {
             field: "accepted.scheme",
-            reason: format!("{:?} is not {}", p.accepted.scheme, scheme::SCHEME),
-        });
+            reason: format!("{other:?} is neither {} nor {}", scheme::SCHEME, exact::SCHEME),
+        }),
     }
-    ChannelPayment::from_json(&p.payload)
 }
 
 /// Headers that belong to one connection, not to the message (RFC 9110 §7.6.1), including

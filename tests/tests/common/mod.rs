@@ -374,6 +374,15 @@ pub fn verify_eip1186(state_root: &Value, proof: &Value) {
     }
 }
 
+/// Makes `tests/js/node_modules` point at `.tools/node_modules` (installed by `make tools`),
+/// where the scripts in `tests/js` import from.
+pub fn js_modules() {
+    let link = workspace().join("tests/js/node_modules");
+    if !link.exists() {
+        let _ = std::os::unix::fs::symlink(workspace().join(".tools/node_modules"), &link);
+    }
+}
+
 /// `forge create --broadcast` of `contract` (`path:Name` under contracts/) signed with `key`,
 /// with `extra` arguments; returns the deployed address.
 pub fn forge_create(url: &str, key: &str, contract: &str, extra: &[&str]) -> String {
