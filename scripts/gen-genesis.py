@@ -20,8 +20,8 @@ USD_ADDRESS = "0x4200000000000000000000000000000000000402"
 USD_DEV_BALANCE = 1_000_000 * 10**6
 
 
-def runtime_code(contract):
-    path = os.path.join(ROOT, "contracts", "out", f"{contract}.sol", f"{contract}.json")
+def runtime_code(contract, source=None):
+    path = os.path.join(ROOT, "contracts", "out", f"{source or contract}.sol", f"{contract}.json")
     with open(path) as f:
         return json.load(f)["deployedBytecode"]["object"]
 
@@ -103,11 +103,25 @@ def main():
 
     alloc[USD_ADDRESS] = authorized_token(accounts)
 
-    # The interaction trie's account (nonce 1: never cleared as empty) and one byte of code at
-    # each agent precompile so that Solidity's extcodesize check passes for high-level calls.
-    alloc["0x" + "00" * 18 + "8000"] = {"balance": "0x0", "nonce": "0x1"}
-    for precompile in ("8004", "8005", "8007", "8008", "8009"):
-        alloc["0x" + "00" * 18 + precompile] = {"balance": "0x0", "code": "0xfe"}
+    # The interaction trie's account (nonce 1: never cleared as empty) and, at each agent
+    # precompile, the Solidity twin of the precompile (contracts/src/agnt2): the node runs the
+    # precompile, never this code, but Foundry's EVM (forge script simulation, forge test
+    # --fork-url) fetches and runs it, and it reads and writes the interaction trie through
+    # AgentStateTwin, the code of the trie's account.
+    alloc["0x" + "00" * 18 + "8000"] = {
+        "balance": "0x0",
+        "nonce": "0x1",
+        "code": runtime_code("AgentStateTwin", "AgentState"),
+    }
+    twins = {
+        "8004": "IdentityTwin",
+        "8005": "ReputationTwin",
+        "8007": "CapabilitiesTwin",
+        "8008": "SessionsTwin",
+        "8009": "InteractionsTwin",
+    }
+    for precompile, twin in twins.items():
+        alloc["0x" + "00" * 18 + precompile] = {"balance": "0x0", "code": runtime_code(twin)}
 
     genesis = {
         "config": {

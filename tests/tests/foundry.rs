@@ -164,3 +164,52 @@ fn forge_fork_tests_and_slow_scripts() {
     let after: u64 = cast(&["nonce", addr3, "--rpc-url", &url]).parse().unwrap();
     assert_eq!(after, before + 5, "--slow sends one transaction after the other");
 }
+
+/// The example agent project (`examples/agent-foundry`, agnt2's Foundry library as a
+/// dependency): its `forge test` passes with no node (the twins installed by `Agnt2Test`), and
+/// its `forge script --broadcast` — simulation on, against the twins the genesis holds at the
+/// precompile addresses — deploys an agent whose constructor registered it, granted it a
+/// capability and opened a session, all visible through the node's native precompiles and
+/// `agent_getAgent`.
+#[test]
+fn the_example_agent_project_tests_and_deploys_with_forge() {
+    let dir = workspace().join("examples/agent-foundry");
+    let forge_in = |args: &[&str]| run(Command::new(tool("forge")).current_dir(&dir).args(args));
+    let out = forge_in(&["test"]);
+    assert!(out.contains("1 passed; 0 failed"), "{out}");
+
+    let node = Node::start(&[]);
+    let url = node.url();
+    let out = forge_in(&[
+        "script",
+        "script/Deploy.s.sol",
+        "--rpc-url",
+        &url,
+        "--broadcast",
+        "--private-key",
+        DEV_KEY0,
+    ]);
+    assert!(out.contains("ONCHAIN EXECUTION COMPLETE & SUCCESSFUL"), "{out}");
+    let runs = dir.join("broadcast/Deploy.s.sol/80042/run-latest.json");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs).unwrap()).unwrap();
+    let agent = run["transactions"][0]["contractAddress"].as_str().unwrap().to_lowercase();
+    let tx = run["transactions"][0]["hash"].as_str().unwrap();
+    assert_eq!(node.wait_receipt(tx, std::time::Duration::from_secs(30))["status"], "0x1");
+
+    let got = node.rpc("agent_getAgent", json!(["0x1"]));
+    assert_eq!(got["owner"].as_str().unwrap().to_lowercase(), agent, "{got}");
+    assert_eq!(got["agentURI"], "ipfs://my-agent");
+    let caps = node.rpc("agent_getCapabilities", json!(["0x1"]));
+    let pay = cast(&["keccak", "pay"]);
+    assert_eq!(caps[0]["capability"], pay.as_str(), "{caps}");
+    assert_eq!(caps[0]["limit"], "0x16345785d8a0000", "0.1 ether per payment: {caps}");
+    let sessions = node.rpc("agent_getSessions", json!(["0x1"]));
+    assert_eq!(
+        sessions[0]["key"].as_str().unwrap().to_lowercase(),
+        "0x0000000000000000000000000000000000005e55"
+    );
+    assert_eq!(sessions[0]["valid"], true, "{sessions}");
+    assert_eq!(cast(&["call", &agent, "agentId()(uint256)", "--rpc-url", &url]), "1");
+    assert_eq!(cast(&["balance", &agent, "--rpc-url", &url]), "500000000000000000");
+}
