@@ -7,6 +7,13 @@ interface VmFork {
     function envOr(string calldata name, address defaultValue) external view returns (address);
 }
 
+interface IIdentityView {
+    function ownerOf(uint256) external view returns (address);
+    function tokenURI(uint256) external view returns (string memory);
+    function register(string calldata) external returns (uint256);
+    function totalAgents() external view returns (uint256);
+}
+
 interface IL1BlockView {
     function number() external view returns (uint64);
     function basefee() external view returns (uint256);
@@ -39,5 +46,17 @@ contract ForkTest {
         require(before == 5, "counter state from the devnet");
         c.increment();
         require(c.number() == before + 1, "fork writes");
+    }
+
+    /// The agent precompiles on a fork: the genesis holds their Solidity twins, which read the
+    /// devnet's interaction trie through the fork (an agent registered on the devnet before the
+    /// fork) and write the fork's copy.
+    function test_fork_reads_and_writes_agents_through_the_genesis_twins() public {
+        if (block.chainid != 80042) return;
+        IIdentityView id = IIdentityView(0x0000000000000000000000000000000000008004);
+        require(id.ownerOf(1) == 0x90F79bf6EB2c4f870365E785982E1f101E93b906, "owner from the devnet");
+        require(keccak256(bytes(id.tokenURI(1))) == keccak256("ipfs://forked"), "uri from the devnet");
+        require(id.register("ipfs://in-the-fork") == 2, "registered in the fork");
+        require(id.totalAgents() == 2, "two agents in the fork");
     }
 }

@@ -141,11 +141,20 @@ fn forge_fork_tests_and_slow_scripts() {
     let url = node.url();
     let key3 = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
     let counter = forge_create(&url, key3, "src/Counter.sol:Counter", &["--constructor-args", "5"]);
+    let identity = "0x0000000000000000000000000000000000008004";
+    let send = ["send", identity, "register(string)", "ipfs://forked", "--private-key", key3];
+    cast(&[&send[..], &["--rpc-url", &url]].concat());
     let out = run(Command::new(tool("forge"))
         .current_dir(workspace().join("contracts"))
         .env("COUNTER", &counter)
         .args(["test", "--fork-url", &url, "--match-contract", "ForkTest", "-vv"]));
     assert!(out.contains("[PASS] test_fork_reads_and_writes_devnet_state"), "{out}");
+    assert!(
+        out.contains("[PASS] test_fork_reads_and_writes_agents_through_the_genesis_twins"),
+        "{out}"
+    );
+    let total = cast(&["call", identity, "totalAgents()(uint256)", "--rpc-url", &url]);
+    assert_eq!(total, "1", "the fork's registration stayed in the fork");
     // The fork changed nothing on the devnet.
     assert_eq!(cast(&["call", &counter, "number()(uint256)", "--rpc-url", &url]), "5");
 
