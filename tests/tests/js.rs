@@ -50,35 +50,6 @@ fn http(
     (status, serde_json::from_str(json).unwrap_or(serde_json::Value::Null))
 }
 
-/// `agnt2 facilitator` on a free port, killed on drop.
-struct FacilitatorProc {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl FacilitatorProc {
-    fn start(url: &str, key: &str) -> Self {
-        use std::io::BufRead;
-        let mut child = Command::new(agnt2_bin())
-            .args(["facilitator", "--http.port", "0", "--l2.rpc-url", url, "--private-key", key])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("Facilitator on ").unwrap_or_else(|| panic!("{line}"));
-        Self { addr: addr.to_string(), child }
-    }
-}
-
-impl Drop for FacilitatorProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// x402's `exact` scheme as the unmodified @x402/evm client signs it (EIP-3009
 /// `TransferWithAuthorization` under the domain the payment requirements name), verified and
 /// settled by `agnt2 facilitator` on agnt2's AuthorizedToken: the payee gets exactly the price;

@@ -1504,3 +1504,64 @@ async fn the_x402_fetch_client_pays_a_sidecar_route_with_exact() {
     assert_eq!(w.upstream.hits("/x402/a"), 1);
     assert_eq!(balance(w.service.address()) - service_before, 250_000);
 }
+
+/// The channel scheme through `agnt2 facilitator` (`--channel.hub`, `--channel.adjudicator`, run
+/// with the service's key): a resource server written with the unmodified `@x402/express` and
+/// agnt2's server scheme plugin, paid by the unmodified `@x402/fetch` client with agnt2's
+/// client plugin (`sdk/x402-agnt2-channel`) over a channel `agnt2 channel open` made — three
+/// paid requests, each a co-signed state at the hub, no transaction; the same header again is
+/// refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn express_takes_channel_payments_through_the_facilitator() {
+    let w = world();
+    let url = w.node.url();
+    let service = w.service.secret_bytes().to_string();
+    let f = common::FacilitatorProc::start_with(
+        &url,
+        &service,
+        &["--channel.hub", &w.hub_addr.to_string(), "--channel.adjudicator", &w.adjudicator],
+    );
+    let payer = Key::random();
+    fund(&w.node, payer.address());
+    let states = tempfile::tempdir().unwrap();
+    let (params, _) = open_channel(&w, &payer, states.path(), w.service.address());
+    // The nonce as a string: a u64 does not fit a JavaScript number.
+    let mut channel = agnt2_channels::json::params_to_json(&params);
+    channel["nonce"] = params.nonce.to_string().into();
+    let channel = channel.to_string();
+    let opening = agnt2_channels::json::state_to_json(&params.opening_state()).to_string();
+    let block_before = w.node.block_number();
+    common::js_modules();
+    let chain_id = common::cast(&["chain-id", "--rpc-url", &url]);
+    let out = common::run(
+        Command::new("node").arg(common::workspace().join("tests/js/x402-channel.mjs")).args([
+            &format!("http://{}", f.addr),
+            chain_id.trim(),
+            &w.service.address().to_string(),
+            &payer.secret_bytes().to_string(),
+            &PRICE.to_string(),
+            &channel,
+            &opening,
+            "3",
+        ]),
+    );
+    let r: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert!(r.get("error").is_none(), "{r}");
+    assert_eq!(r["unpaid"], 402, "{r}");
+    assert_eq!(r["schemes"], serde_json::json!(["agnt2-channel"]), "{r}");
+    assert_eq!(
+        r["extra"]["adjudicator"].as_str().unwrap().to_lowercase(),
+        w.adjudicator.to_lowercase(),
+        "the facilitator's /supported extra reaches the requirements: {r}"
+    );
+    assert_eq!(r["paid"], serde_json::json!([200, 200, 200]), "{r}");
+    assert_eq!(r["settlements"][2]["success"], true, "{r}");
+    assert_eq!(r["settlements"][2]["transaction"].as_str().unwrap(), params.id().to_string());
+    assert_eq!(r["replay"], 402, "{r}");
+    assert_eq!(r["served"], 3, "the replay did not reach the handler: {r}");
+    let latest = hub_latest(&w, &payer, params).await;
+    assert_eq!(latest.state.version, 3);
+    assert_eq!(latest.state.sentA, U256::from(3 * PRICE));
+    assert!(latest.sig_a.is_some() && latest.sig_b.is_some(), "co-signed at the hub");
+    assert_eq!(w.node.block_number(), block_before, "no transaction per payment");
+}

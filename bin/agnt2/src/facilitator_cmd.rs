@@ -1,11 +1,13 @@
 //! `agnt2 facilitator`: an x402 facilitator for agnt2 (`GET /supported`, `POST /verify`,
-//! `POST /settle` for the `exact` scheme), so resource servers written with the x402 SDKs take
-//! payments on agnt2 pointed at it.
+//! `POST /settle` for the `exact` scheme, and with `--channel.hub`/`--channel.adjudicator` for
+//! `agnt2-channel` with its key as the payee), so resource servers written with the x402 SDKs
+//! take payments on agnt2 pointed at it.
 
 use agnt2_client::Client;
 use agnt2_sidecar::{
     exact::Settler,
     facilitator::{Facilitator, serve},
+    payee::{Identity, Payee},
 };
 use clap::Args;
 use eyre::WrapErr;
@@ -33,13 +35,47 @@ pub(crate) struct FacilitatorArgs {
     /// headers must arrive within 10 s.
     #[arg(long = "max-connections", default_value_t = 1024)]
     max_connections: usize,
+    /// Also take `agnt2-channel` payments, storing co-signed states at this hub (its binary
+    /// protocol address). The key is then side B of the payers' channels: run the facilitator
+    /// with your service's key.
+    #[arg(long = "channel.hub", requires = "channel_adjudicator")]
+    channel_hub: Option<SocketAddr>,
+    /// The Adjudicator the channels live in (with `--channel.hub`).
+    #[arg(long = "channel.adjudicator", requires = "channel_hub")]
+    channel_adjudicator: Option<alloy_primitives::Address>,
+    /// Refuse channels whose challenge window is shorter (seconds); default: the Adjudicator's
+    /// minimum.
+    #[arg(long = "channel.min-challenge-window")]
+    channel_min_window: Option<u64>,
 }
 
 pub(crate) async fn run(args: FacilitatorArgs) -> eyre::Result<()> {
     let l2 = Client::new(&args.l2.l2_rpc_url)?;
     let key = args.key.signer()?;
+    let secret = key.to_bytes();
     let settler = tokio::task::spawn_blocking(move || Settler::new(l2, key)).await??;
-    let f = Facilitator::new(settler);
+    let chain_id = settler.chain_id();
+    let mut f = Facilitator::new(settler);
+    if let (Some(hub), Some(adjudicator)) = (args.channel_hub, args.channel_adjudicator) {
+        let (url, policy) = (args.l2.l2_rpc_url.clone(), args.channel_min_window);
+        let min_window = tokio::task::spawn_blocking(move || {
+            let l2 = agnt2_channels::l2::L2::new(&url)?;
+            agnt2_channels::l2::challenge_window_policy(&l2, adjudicator, policy)
+        })
+        .await??;
+        let key = agnt2_channels::Key::from_bytes(&secret)?;
+        let identity = Identity { address: key.address(), session: None };
+        let payee = Payee::new(
+            key,
+            identity,
+            chain_id,
+            adjudicator,
+            hub,
+            args.l2.l2_rpc_url.clone(),
+            min_window,
+        );
+        f = f.with_channel(Arc::new(payee), hub.to_string());
+    }
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.addr, args.port))
         .await
         .wrap_err("binding the facilitator's port")?;

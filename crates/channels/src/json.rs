@@ -85,11 +85,25 @@ fn sig_required(v: &Value, k: &str) -> Result<Sig, JsonError> {
     sig_field(v, k)?.ok_or_else(|| missing(k))
 }
 
+/// A `u64` given as a JSON number or as a decimal or `0x` hex string: JavaScript numbers hold
+/// integers up to 2^53 only, so JS clients send nonces as strings.
+fn u64_field(v: &Value, k: &str) -> Result<u64, JsonError> {
+    let bad = |reason: String| JsonError::Bad { field: k.to_string(), reason };
+    match get(v, k)? {
+        Value::String(s) => match s.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => s.parse(),
+        }
+        .map_err(|e| bad(format!("{s:?}: {e}"))),
+        _ => field(v, k),
+    }
+}
+
 /// A state from JSON.
 pub fn state_from_json(v: &Value) -> Result<State, JsonError> {
     Ok(State {
         channelId: field(v, "channelId")?,
-        version: field(v, "version")?,
+        version: u64_field(v, "version")?,
         sentA: field(v, "sentA")?,
         sentB: field(v, "sentB")?,
         appData: field(v, "appData")?,
@@ -114,7 +128,7 @@ pub fn params_from_json(v: &Value) -> Result<ChannelParams, JsonError> {
         a: field(v, "a")?,
         b: field(v, "b")?,
         token: field(v, "token")?,
-        nonce: field(v, "nonce")?,
+        nonce: u64_field(v, "nonce")?,
     })
 }
 
@@ -180,17 +194,17 @@ pub fn msg_from_json(v: &Value) -> Result<Msg, JsonError> {
         }
         "accept" => Msg::Accept {
             channel_id: field(v, "channelId")?,
-            version: field(v, "version")?,
+            version: u64_field(v, "version")?,
             sig: sig_required(v, "sig")?,
         },
         "accepted" => Msg::Accepted {
             channel_id: field(v, "channelId")?,
-            version: field(v, "version")?,
+            version: u64_field(v, "version")?,
             sig: sig_required(v, "sig")?,
         },
         "reject" => Msg::Reject {
             channel_id: field(v, "channelId")?,
-            version: field(v, "version")?,
+            version: u64_field(v, "version")?,
             reason: field(v, "reason")?,
         },
         "getLatest" => Msg::GetLatest { channel_id: field(v, "channelId")? },
@@ -211,6 +225,25 @@ pub fn msg_from_json(v: &Value) -> Result<Msg, JsonError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nonces_and_versions_may_be_strings_for_javascript() {
+        let n = u64::MAX - 1;
+        let p = serde_json::json!({
+            "chainId": 80042, "adjudicator": Address::ZERO, "a": Address::ZERO,
+            "b": Address::ZERO, "token": Address::ZERO, "nonce": n.to_string(),
+        });
+        assert_eq!(params_from_json(&p).unwrap().nonce, n);
+        let mut hex = p.clone();
+        hex["nonce"] = format!("{n:#x}").into();
+        assert_eq!(params_from_json(&hex).unwrap().nonce, n);
+        let mut number = p.clone();
+        number["nonce"] = n.into();
+        assert_eq!(params_from_json(&number).unwrap().nonce, n);
+        let mut bad = p;
+        bad["nonce"] = "1e3".into();
+        assert!(params_from_json(&bad).unwrap_err().to_string().contains("nonce"));
+    }
 
     #[test]
     fn every_message_round_trips() {

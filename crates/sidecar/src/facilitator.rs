@@ -1,10 +1,23 @@
 //! An x402 facilitator for agnt2 (`agnt2 facilitator`): `GET /supported`, `POST /verify`,
-//! `POST /settle` in x402 v2's shapes, for the `exact` scheme on this chain — so resource
-//! servers written with the x402 SDKs take payments on agnt2 pointed at it. Settling sends
-//! `transferWithAuthorization` from the facilitator's own key (one at a time: one nonce
-//! sequence); the payer's signature decides where the money goes, never the facilitator.
+//! `POST /settle` in x402 v2's shapes, so resource servers written with the x402 SDKs take
+//! payments on agnt2 pointed at it.
+//!
+//! - `exact`: settling sends `transferWithAuthorization` from the facilitator's own key (one at
+//!   a time: one nonce sequence); the payer's signature decides where the money goes, never the
+//!   facilitator.
+//! - `agnt2-channel` (when given a hub and an Adjudicator): the facilitator's key is side B of
+//!   the payers' channels — the service's operator runs it for its own service — and a payment is
+//!   the payer's signed next state; `verify` checks it as the sidecar does, `settle`
+//!   countersigns it and stores the co-signed state at the hub (no transaction). The SDKs'
+//!   scheme interface does not give the client the request, so these payments carry no request
+//!   binding (`appData` zero); each state is still taken once.
 
-use crate::exact::{ExactPayload, Requirements, SettleError, Settler};
+use crate::{
+    exact::{ExactPayload, Requirements, SettleError, Settler},
+    payee::{PayError, Payee},
+    scheme::{self, ChannelPayment, Requirement},
+};
+use alloy_primitives::B256;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, Response, StatusCode, body::Incoming, header, service::service_fn};
@@ -20,25 +33,94 @@ pub const MAX_BODY: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Facilitator {
     settler: Settler,
+    channel: Option<(Arc<Payee>, String)>,
 }
 
 impl Facilitator {
-    /// A facilitator settling through `settler`.
+    /// A facilitator settling `exact` through `settler`.
     pub const fn new(settler: Settler) -> Self {
-        Self { settler }
+        Self { settler, channel: None }
+    }
+
+    /// Also takes `agnt2-channel` payments to `payee` (side B), whose states are stored at the
+    /// hub clients reach at `hub`.
+    pub fn with_channel(mut self, payee: Arc<Payee>, hub: String) -> Self {
+        self.channel = Some((payee, hub));
+        self
     }
 
     fn network(&self) -> String {
         format!("eip155:{}", self.settler.chain_id())
     }
 
-    /// `GET /supported`.
+    /// `GET /supported`: `exact`, and `agnt2-channel` with its `extra` (the Adjudicator, the
+    /// hub, the payee) when configured.
     pub fn supported(&self) -> Value {
+        let mut kinds =
+            vec![json!({"x402Version": 2, "scheme": "exact", "network": self.network()})];
+        if let Some((payee, hub)) = &self.channel {
+            kinds.push(json!({
+                "x402Version": 2,
+                "scheme": scheme::SCHEME,
+                "network": self.network(),
+                "extra": {"adjudicator": payee.adjudicator(), "hub": hub, "payTo": payee.address()},
+            }));
+        }
         json!({
-            "kinds": [{"x402Version": 2, "scheme": "exact", "network": self.network()}],
+            "kinds": kinds,
             "extensions": [],
             "signers": {self.network(): [self.settler.address()]},
         })
+    }
+
+    /// Whether a request is for the channel scheme.
+    fn is_channel(body: &Value) -> bool {
+        body["paymentRequirements"]["scheme"] == scheme::SCHEME
+    }
+
+    /// Checks an `agnt2-channel` payment; with `settle`, countersigns it and stores it at the
+    /// hub. `Err` is (reason, message, payer).
+    async fn channel(&self, body: &Value, settle: bool) -> Result<Value, (String, String, Value)> {
+        let fail = |reason: &str, m: String| (reason.to_string(), m, Value::Null);
+        let Some((payee, _)) = &self.channel else {
+            return Err(fail("unsupported_scheme", "agnt2-channel is not configured here".into()));
+        };
+        let req: Requirement = serde_json::from_value(body["paymentRequirements"].clone())
+            .map_err(|e| fail("invalid_payload", format!("paymentRequirements: {e}")))?;
+        let p = ChannelPayment::from_json(&body["paymentPayload"]["payload"])
+            .map_err(|e| fail("invalid_payload", e.to_string()))?;
+        let payer = json!(p.channel.a);
+        if req.network != self.network() {
+            return Err(("invalid_network".into(), req.network, payer));
+        }
+        if req.pay_to != payee.address() {
+            let m =
+                format!("payTo {} is not this facilitator's payee {}", req.pay_to, payee.address());
+            return Err(("invalid_pay_to".into(), m, payer));
+        }
+        let price = req.amount_wei().map_err(|e| fail("invalid_payload", e.to_string()))?;
+        let pending = match payee.check(p, price, req.asset, B256::ZERO).await {
+            Ok(p) => p,
+            Err(PayError::Refused(m)) => {
+                return Err(("invalid_agnt2_channel_payment".into(), m, payer));
+            }
+            Err(PayError::Unavailable(m)) => return Err(("unexpected_error".into(), m, payer)),
+        };
+        if !settle {
+            return Ok(json!({"isValid": true, "payer": pending.payer}));
+        }
+        let amount = pending.amount;
+        match pending.commit().await {
+            Ok(r) => Ok(json!({
+                "success": true,
+                "transaction": r.channel_id,
+                "network": self.network(),
+                "payer": payer,
+                "amount": amount.to_string(),
+                "extra": {"version": r.version, "signature": r.signature.to_bytes()},
+            })),
+            Err(e) => Err(("unexpected_settle_error".into(), e.to_string(), payer)),
+        }
     }
 
     fn parse(body: &Value) -> Option<(ExactPayload, Requirements)> {
@@ -139,6 +221,20 @@ async fn handle(f: Arc<Facilitator>, req: Request<Incoming>) -> Response<Full<By
         };
         return respond(StatusCode::BAD_REQUEST, &bad);
     };
+    if Facilitator::is_channel(&v) {
+        let settle = path == "/settle";
+        let out = match f.channel(&v, settle).await {
+            Ok(v) => v,
+            Err((reason, message, payer)) if settle => json!({
+                "success": false, "errorReason": reason, "errorMessage": message,
+                "transaction": "", "network": f.network(), "payer": payer,
+            }),
+            Err((reason, message, payer)) => json!({
+                "isValid": false, "invalidReason": reason, "invalidMessage": message, "payer": payer,
+            }),
+        };
+        return respond(StatusCode::OK, &out);
+    }
     // The JSON-RPC client blocks: off the reactor.
     let out =
         tokio::task::spawn_blocking(

@@ -374,6 +374,40 @@ pub fn verify_eip1186(state_root: &Value, proof: &Value) {
     }
 }
 
+/// `agnt2 facilitator` on a free port, killed on drop.
+pub struct FacilitatorProc {
+    child: Child,
+    pub addr: String,
+}
+
+impl FacilitatorProc {
+    pub fn start(url: &str, key: &str) -> Self {
+        Self::start_with(url, key, &[])
+    }
+
+    /// With `extra` flags (`--channel.hub`, …).
+    pub fn start_with(url: &str, key: &str, extra: &[&str]) -> Self {
+        let mut child = Command::new(agnt2_bin())
+            .args(["facilitator", "--http.port", "0", "--l2.rpc-url", url, "--private-key", key])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("Facilitator on ").unwrap_or_else(|| panic!("{line}"));
+        Self { addr: addr.to_string(), child }
+    }
+}
+
+impl Drop for FacilitatorProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Makes `tests/js/node_modules` point at `.tools/node_modules` (installed by `make tools`),
 /// where the scripts in `tests/js` import from.
 pub fn js_modules() {
