@@ -22,13 +22,7 @@ mod abi {
     alloy_sol_types::sol!("../contracts/src/interfaces/IReputationRegistry.sol");
     alloy_sol_types::sol!("../contracts/src/interfaces/ICapabilities.sol");
     alloy_sol_types::sol!("../contracts/src/interfaces/ISessions.sol");
-    alloy_sol_types::sol! {
-        interface IInteractions {
-            function record(uint256 agentA, uint256 agentB, uint256 volume) external;
-            function get(address attester, uint256 agentA, uint256 agentB) external view returns (uint64 count, uint256 volume, uint64 lastBlock);
-            function totals(address attester, uint256 agentId) external view returns (uint64 count, uint256 volume, uint64 lastBlock);
-        }
-    }
+    alloy_sol_types::sol!("../contracts/src/interfaces/IInteractions.sol");
 }
 use abi::*;
 

@@ -3,30 +3,13 @@ pragma solidity ^0.8.28;
 
 import {CAPABILITIES} from "./AgentState.sol";
 import {Trie, Twin} from "./Trie.sol";
+import {ICapabilities} from "../interfaces/ICapabilities.sol";
 
 /// @title CapabilitiesTwin
 /// @notice The Solidity twin of agnt2's Capabilities precompile (`0x…8007`,
 ///         `crates/agent/src/capabilities.rs`): the same ABI, events, revert reasons and
 ///         interaction-trie slots, for Foundry's EVM, which does not run the precompile.
-contract CapabilitiesTwin is Twin {
-    struct Grant {
-        bytes32 capability;
-        bytes32 scope;
-        uint256 limit;
-        uint64 expiry;
-        address grantor;
-    }
-
-    event CapabilityGranted(
-        uint256 indexed agentId,
-        bytes32 indexed capability,
-        bytes32 scope,
-        uint256 limit,
-        uint64 expiry,
-        address indexed grantor
-    );
-    event CapabilityRevoked(uint256 indexed agentId, bytes32 indexed capability, address indexed revokedBy);
-
+contract CapabilitiesTwin is Twin, ICapabilities {
     function _name() internal pure override returns (string memory) {
         return "Capabilities";
     }

@@ -3,24 +3,13 @@ pragma solidity ^0.8.28;
 
 import {IDENTITY} from "./AgentState.sol";
 import {Trie, Twin} from "./Trie.sol";
+import {IIdentityRegistry} from "../interfaces/IIdentityRegistry.sol";
 
 /// @title IdentityTwin
 /// @notice The Solidity twin of agnt2's ERC-8004 IdentityRegistry precompile (`0x…8004`,
 ///         `crates/agent/src/identity.rs`): the same ABI, events, revert reasons and
 ///         interaction-trie slots, for Foundry's EVM, which does not run the precompile.
-contract IdentityTwin is Twin {
-    struct MetadataEntry {
-        string metadataKey;
-        bytes metadataValue;
-    }
-
-    event Registered(uint256 indexed agentId, string agentURI, address indexed owner);
-    event URIUpdated(uint256 indexed agentId, string newURI, address indexed updatedBy);
-    event MetadataSet(
-        uint256 indexed agentId, string indexed indexedMetadataKey, string metadataKey, bytes metadataValue
-    );
-    event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
-
+contract IdentityTwin is Twin, IIdentityRegistry {
     string private constant WALLET_KEY = "agentWallet";
     bytes32 private constant WALLET_SET_TYPEHASH =
         keccak256("AgentWalletSet(uint256 agentId,address newWallet,address owner,uint256 deadline)");

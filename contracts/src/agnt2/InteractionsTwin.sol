@@ -3,16 +3,13 @@ pragma solidity ^0.8.28;
 
 import {INTERACTIONS} from "./AgentState.sol";
 import {Trie, Twin} from "./Trie.sol";
+import {IInteractions} from "../interfaces/IInteractions.sol";
 
 /// @title InteractionsTwin
 /// @notice The Solidity twin of agnt2's Interactions precompile (`0x…8009`,
 ///         `crates/agent/src/interactions.rs`): the same ABI, event, revert reasons and
 ///         interaction-trie slots, for Foundry's EVM, which does not run the precompile.
-contract InteractionsTwin is Twin {
-    event InteractionRecorded(
-        address indexed attester, uint256 indexed agentA, uint256 indexed agentB, uint256 volume, uint64 count
-    );
-
+contract InteractionsTwin is Twin, IInteractions {
     function _name() internal pure override returns (string memory) {
         return "Interactions";
     }

@@ -3,35 +3,13 @@ pragma solidity ^0.8.28;
 
 import {IDENTITY, REPUTATION} from "./AgentState.sol";
 import {Trie, Twin} from "./Trie.sol";
+import {IReputationRegistry} from "../interfaces/IReputationRegistry.sol";
 
 /// @title ReputationTwin
 /// @notice The Solidity twin of agnt2's ERC-8004 ReputationRegistry precompile (`0x…8005`,
 ///         `crates/agent/src/reputation.rs`): the same ABI, events, revert reasons and
 ///         interaction-trie slots, for Foundry's EVM, which does not run the precompile.
-contract ReputationTwin is Twin {
-    event NewFeedback(
-        uint256 indexed agentId,
-        address indexed clientAddress,
-        uint64 feedbackIndex,
-        int128 value,
-        uint8 valueDecimals,
-        string indexed indexedTag1,
-        string tag1,
-        string tag2,
-        string endpoint,
-        string feedbackURI,
-        bytes32 feedbackHash
-    );
-    event FeedbackRevoked(uint256 indexed agentId, address indexed clientAddress, uint64 indexed feedbackIndex);
-    event ResponseAppended(
-        uint256 indexed agentId,
-        address indexed clientAddress,
-        uint64 feedbackIndex,
-        address indexed responder,
-        string responseURI,
-        bytes32 responseHash
-    );
-
+contract ReputationTwin is Twin, IReputationRegistry {
     struct Feedback {
         address client;
         uint64 index;

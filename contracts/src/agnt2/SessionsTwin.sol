@@ -3,20 +3,13 @@ pragma solidity ^0.8.28;
 
 import {SESSIONS} from "./AgentState.sol";
 import {Trie, Twin} from "./Trie.sol";
+import {ISessions} from "../interfaces/ISessions.sol";
 
 /// @title SessionsTwin
 /// @notice The Solidity twin of agnt2's Sessions precompile (`0x…8008`,
 ///         `crates/agent/src/sessions.rs`): the same ABI, events, revert reasons and
 ///         interaction-trie slots, for Foundry's EVM, which does not run the precompile.
-contract SessionsTwin is Twin {
-    struct Session {
-        address key;
-        uint64 expiry;
-        uint256 spendLimit;
-        uint256 spent;
-        address[] counterparties;
-    }
-
+contract SessionsTwin is Twin, ISessions {
     /// @dev expiry (64) | position in the agent's list (32) | epoch (32) | counterparties (32) |
     ///      owner tag (96).
     struct Word {
@@ -26,14 +19,6 @@ contract SessionsTwin is Twin {
         uint256 parties;
         uint256 ownerTag;
     }
-
-    event SessionOpened(
-        uint256 indexed agentId, address indexed key, uint64 expiry, uint256 spendLimit, address[] counterparties
-    );
-    event SessionClosed(uint256 indexed agentId, address indexed key, address indexed closedBy);
-    event SpendRecorded(
-        uint256 indexed agentId, address indexed key, address indexed counterparty, uint256 amount, uint256 spent
-    );
 
     uint256 private constant MAX_COUNTERPARTIES = 64;
     uint256 private constant U32 = type(uint32).max;

@@ -173,17 +173,9 @@ impl Proxy {
                 return error(StatusCode::SERVICE_UNAVAILABLE, &reason);
             }
         };
-        let upstream = match self.forward(req, peer, Some(payer)).await {
-            Ok(r) if !r.status().is_server_error() => r,
-            Ok(r) => {
-                // The service failed: passed on, not paid.
-                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
-                return r.map(BodyExt::boxed);
-            }
-            Err(resp) => {
-                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
-                return resp;
-            }
+        let upstream = match self.forward_paid(req, peer, payer).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
         };
         let amount = pending.amount;
         let receipt = match pending.commit().await {
@@ -198,13 +190,7 @@ impl Proxy {
             amount: amount.to_string(),
             extra: json!({"version": receipt.version, "signature": receipt.signature.to_bytes()}),
         };
-        let mut resp = upstream.map(BodyExt::boxed);
-        if let Ok(v) = HeaderValue::from_str(&scheme::encode(&settlement)) {
-            resp.headers_mut().insert(scheme::PAYMENT_RESPONSE, v);
-        }
-        let us = start.elapsed().as_micros() as u64;
-        self.meter.record(Some(payer), Outcome::Paid(amount), us);
-        resp
+        self.paid(upstream, &settlement, amount, start)
     }
 
     /// An `exact` payment: verified (and held, so the same authorization cannot be served
@@ -241,16 +227,9 @@ impl Proxy {
             Ok(Err(e)) => return error(StatusCode::SERVICE_UNAVAILABLE, &format!("{e:#}")),
             Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
         }
-        let upstream = match self.forward(req, peer, Some(payer)).await {
-            Ok(r) if !r.status().is_server_error() => r,
-            Ok(r) => {
-                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
-                return r.map(BodyExt::boxed);
-            }
-            Err(resp) => {
-                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
-                return resp;
-            }
+        let upstream = match self.forward_paid(req, peer, payer).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
         };
         let amount = route.price;
         let s = side.clone();
@@ -273,13 +252,7 @@ impl Proxy {
             amount: amount.to_string(),
             extra: json!({}),
         };
-        let mut resp = upstream.map(BodyExt::boxed);
-        if let Ok(v) = HeaderValue::from_str(&scheme::encode(&settlement)) {
-            resp.headers_mut().insert(scheme::PAYMENT_RESPONSE, v);
-        }
-        let us = start.elapsed().as_micros() as u64;
-        self.meter.record(Some(payer), Outcome::Paid(amount), us);
-        resp
+        self.paid(upstream, &settlement, amount, start)
     }
 
     /// The `exact` requirement of a route.
@@ -297,6 +270,44 @@ impl Proxy {
                 .and_then(|x| x.extras.get(&route.asset).cloned())
                 .unwrap_or_default(),
         }
+    }
+
+    /// Forwards a paid request; a failed service (connection error, timeout, 5xx) is passed
+    /// on as the response to give, and not paid.
+    async fn forward_paid(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        payer: Address,
+    ) -> Result<Response<Incoming>, Response<Body>> {
+        match self.forward(req, peer, Some(payer)).await {
+            Ok(r) if !r.status().is_server_error() => Ok(r),
+            Ok(r) => {
+                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
+                Err(r.map(BodyExt::boxed))
+            }
+            Err(resp) => {
+                self.meter.record(Some(payer), Outcome::UpstreamFailed, 0);
+                Err(resp)
+            }
+        }
+    }
+
+    /// The service's answer to a paid request, with `PAYMENT-RESPONSE`; counted as paid.
+    fn paid(
+        &self,
+        upstream: Response<Incoming>,
+        settlement: &scheme::SettlementResponse,
+        amount: U256,
+        start: std::time::Instant,
+    ) -> Response<Body> {
+        let mut resp = upstream.map(BodyExt::boxed);
+        if let Ok(v) = HeaderValue::from_str(&scheme::encode(settlement)) {
+            resp.headers_mut().insert(scheme::PAYMENT_RESPONSE, v);
+        }
+        let us = start.elapsed().as_micros() as u64;
+        self.meter.record(Some(settlement.payer), Outcome::Paid(amount), us);
+        resp
     }
 
     async fn forward_free(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
