@@ -1565,3 +1565,95 @@ async fn express_takes_channel_payments_through_the_facilitator() {
     assert!(latest.sig_a.is_some() && latest.sig_b.is_some(), "co-signed at the hub");
     assert_eq!(w.node.block_number(), block_before, "no transaction per payment");
 }
+
+/// Attacks on `exact` at the sidecar, with authorizations signed here (EIP-3009 under the
+/// token's domain): one for less than the price, one paying someone else, one about to expire —
+/// each refused with x402's reason before the service is asked; and one valid authorization
+/// sent twice at the same moment — served once, paid once.
+#[tokio::test(flavor = "multi_thread")]
+async fn exact_payments_are_taken_once_and_only_as_the_route_asks() {
+    use agnt2_sidecar::exact::{Authorization, ExactPayload, TransferWithAuthorization};
+    use alloy_signer::SignerSync;
+    use alloy_sol_types::SolStruct;
+    let w = world();
+    let usd = agnt2_primitives::constants::DEVNET_USD;
+    let route = format!(
+        "[[route]]\npath = \"/x402/*\"\nprice = \"1000\"\nasset = \"{usd}\"\nschemes = [\"exact\"]"
+    );
+    let cfg = config_with(&w, "exact", &format!("http://{}", w.upstream.addr), false, "", &route);
+    let sc = SidecarProc::start(&cfg, &w.service);
+    let r = required(&get(&sc.url("/x402/a"), &[]).await);
+    assert_eq!(r.accepts.len(), 1, "exact only");
+    let req = r.accepts[0].clone();
+    assert_eq!((req.scheme.as_str(), req.amount.as_str()), ("exact", "1000"));
+    assert_eq!(req.extra["name"], "agnt2 USD", "the token's EIP-712 domain, read from the chain");
+    let payer = agnt2_primitives::dev_signers(9)[8].clone();
+    let domain = alloy_sol_types::Eip712Domain::new(
+        Some("agnt2 USD".into()),
+        Some("1".into()),
+        Some(U256::from(80042)),
+        Some(usd),
+        None,
+    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let header = |value: u64, to: Address, valid_for: u64, nonce: u8| {
+        let t = TransferWithAuthorization {
+            from: payer.address(),
+            to,
+            value: U256::from(value),
+            validAfter: U256::ZERO,
+            validBefore: U256::from(now + valid_for),
+            nonce: B256::repeat_byte(nonce),
+        };
+        let sig = payer.sign_hash_sync(&t.eip712_signing_hash(&domain)).unwrap();
+        let payload = ExactPayload {
+            authorization: Authorization {
+                from: t.from,
+                to,
+                value: value.to_string(),
+                valid_after: "0".into(),
+                valid_before: (now + valid_for).to_string(),
+                nonce: t.nonce,
+            },
+            signature: sig.as_bytes().to_vec().into(),
+        };
+        scheme::encode(&PaymentPayload {
+            x402_version: 2,
+            resource: r.resource.clone(),
+            accepted: req.clone(),
+            payload: serde_json::to_value(payload).unwrap(),
+        })
+    };
+    let service = w.service.address();
+    let refused = |p: &Paid| required(p).error;
+    let url = sc.url("/x402/a");
+    let cheap = get(&url, &[("payment-signature", &header(999, service, 300, 1))]).await;
+    assert!(refused(&cheap).contains("authorization_value"));
+    let elsewhere = header(1000, Address::repeat_byte(0xee), 300, 2);
+    let elsewhere = get(&url, &[("payment-signature", &elsewhere)]).await;
+    assert!(refused(&elsewhere).contains("recipient_mismatch"));
+    let expiring = get(&url, &[("payment-signature", &header(1000, service, 3, 3))]).await;
+    assert!(refused(&expiring).contains("valid_before"));
+    assert_eq!(w.upstream.hits("/x402/a"), 0, "nothing refused reached the service");
+
+    let balance = || {
+        let b = common::cast(&[
+            "call",
+            &usd.to_string(),
+            "balanceOf(address)(uint256)",
+            &service.to_string(),
+            "--rpc-url",
+            &w.node.url(),
+        ]);
+        b.split_whitespace().next().unwrap().parse::<u64>().unwrap()
+    };
+    let before = balance();
+    let good = header(1000, service, 300, 4);
+    let twice = [("payment-signature", good.as_str())];
+    let (one, two) = tokio::join!(get(&url, &twice), get(&url, &twice));
+    let mut statuses = [one.status.as_u16(), two.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 402], "one served, the twin refused");
+    assert_eq!(w.upstream.hits("/x402/a"), 1);
+    assert_eq!(balance() - before, 1000, "paid once");
+}
