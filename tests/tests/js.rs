@@ -66,14 +66,33 @@ fn an_x402_exact_payment_signed_by_the_sdk_settles_on_the_authorized_token() {
         .collect();
     let (minter, payer, facilitator) = (&keys[0], &keys[1], &keys[2]);
     let addr = |k: &str| cast(&["wallet", "address", "--private-key", k]).trim().to_string();
-    let token = forge_create(
-        &url,
-        minter,
-        "src/x402/AuthorizedToken.sol:AuthorizedToken",
-        &["--constructor-args", "agnt2 USD", "aUSD", "6", &addr(minter)],
-    );
-    let mint = ["send", &token, "mint(address,uint256)", &addr(payer), "100000000"];
-    cast(&mint.into_iter().chain(["--private-key", minter, "--rpc-url", &url]).collect::<Vec<_>>());
+    // The token, deployed and minted by `agnt2 token` (a chain without the devnet's aUSD).
+    let token_cmd = |args: &[&str], key: &str| {
+        run(Command::new(agnt2_bin()).arg("token").args(args).args([
+            "--l2.rpc-url",
+            &url,
+            "--private-key",
+            key,
+        ]))
+    };
+    let artifacts = workspace().join("contracts/out");
+    let deploy = ["deploy", "--artifacts", artifacts.to_str().unwrap()];
+    let deployed: serde_json::Value =
+        serde_json::from_str(token_cmd(&deploy, minter).trim()).unwrap();
+    let token = deployed["token"].as_str().unwrap().to_string();
+    assert_eq!(deployed["minter"].as_str().unwrap().to_lowercase(), addr(minter).to_lowercase());
+    let mint = ["mint", "--token", &token, "--to", &addr(payer), "--amount", "100000000"];
+    let refused = Command::new(agnt2_bin())
+        .args(["token"])
+        .args(mint)
+        .args(["--l2.rpc-url", &url, "--private-key", payer])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "only the minter mints");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("minter"));
+    token_cmd(&mint, minter);
+    let held = token_cmd(&["balance", "--token", &token, "--of", &addr(payer)], minter);
+    assert_eq!(held.trim(), "100000000");
     let payee = "0x000000000000000000000000000000000000b0b0";
     let chain_id = cast(&["chain-id", "--rpc-url", &url]).trim().to_string();
     let out = run(Command::new("node")

@@ -14,6 +14,7 @@ mod monitor;
 mod monitor_launch;
 mod node_cmd;
 mod pay;
+mod token;
 
 /// mimalloc: the builder's threads allocate and free each other's memory (speculated states
 /// move to the committing thread), which the system allocator serialises on arena locks.
@@ -73,8 +74,11 @@ enum Command {
     Channel(channel::ChannelArgs),
     /// A curl-like request to a service behind agnt2-sidecar, paying its 402 over your channel.
     Pay(pay::PayArgs),
-    /// An x402 facilitator for agnt2: /supported, /verify, /settle for the `exact` scheme.
+    /// An x402 facilitator for agnt2: /supported, /verify, /settle for the `exact` scheme (and
+    /// `agnt2-channel` with `--channel.hub`, `--channel.adjudicator`).
     Facilitator(facilitator_cmd::FacilitatorArgs),
+    /// The EIP-3009 token x402's `exact` scheme settles with: deploy, mint, balance.
+    Token(token::TokenArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -116,6 +120,7 @@ fn main() -> eyre::Result<()> {
         Command::Probe(args) => duty::probe(args),
         Command::Batcher(args) => in_runtime(batcher_cmd::run(args)),
         Command::Facilitator(args) => in_runtime(facilitator_cmd::run(args)),
+        Command::Token(args) => token::run(args),
         Command::Launch { launch, mut node } => {
             let datadir = node.datadir.clone().unwrap_or_else(|| PathBuf::from(".agnt2-launch"));
             let deployment = launch::deploy_or_reuse(&launch, &datadir)?;
