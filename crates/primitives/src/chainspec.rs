@@ -179,7 +179,17 @@ mod tests {
     fn embedded_devnet_parses() {
         let spec = ChainSpec::devnet();
         assert_eq!(spec.chain_id(), 80042);
-        assert_eq!(spec.genesis.alloc.len(), 35);
+        let alloc = &spec.genesis.alloc;
+        // 20 dev accounts, 10 predeploys (4 fee vaults, L1Block, L2ToL1MessagePasser, the
+        // messenger, the bridge, GasPriceOracle, aUSD), the interaction trie's account and the
+        // five agent precompiles' twins.
+        assert_eq!(alloc.len(), 36);
+        let dev = crate::dev_signers(20);
+        assert!(dev.iter().all(|s| alloc[&s.address()].balance > alloy_primitives::U256::ZERO));
+        assert!(alloc[&crate::constants::DEVNET_USD].code.as_ref().is_some_and(|c| c.len() > 100));
+        let identity = alloy_primitives::address!("0x0000000000000000000000000000000000008004");
+        let twin = alloc[&identity].code.as_ref().unwrap();
+        assert!(twin.len() > 1000, "the Solidity twin, not the 0xfe placeholder");
         assert_eq!(spec.extra_data().len(), 17);
     }
 
