@@ -32,8 +32,10 @@ const same = (x, y) => String(x).toLowerCase() === String(y).toLowerCase();
  * (`{chainId, adjudicator, a, b, token, nonce}`; give the nonce as a string or a BigInt — a u64
  * does not fit a JavaScript number — it is sent as a decimal string), `latest` its latest state (`{channelId, version,
  * sentA, sentB, appData, isFinal}`; the opening state is version 0, nothing sent). Each payment
- * signs `latest` + the price as the next state and makes it the new `latest`; if a payment is
- * refused, set `latest` back to the last state the service countersigned.
+ * signs `latest` + the price as the next state and makes it the new `latest`; when the paid
+ * request comes back without a settlement (refused, or the service failed and the server did not
+ * settle), the scheme's `onPaymentResponse` hook sets `latest` back, so the next payment follows
+ * the last state the service took. One request at a time per channel.
  */
 export class Agnt2ChannelClientScheme {
   constructor(account, channel, latest) {
@@ -41,6 +43,17 @@ export class Agnt2ChannelClientScheme {
     this.account = account;
     this.channel = { ...channel, nonce: BigInt(channel.nonce).toString() };
     this.latest = latest;
+    this.before = null;
+    this.schemeHooks = {
+      onPaymentResponse: async (ctx) => {
+        const sent = ctx.paymentPayload?.payload?.state;
+        const settled = ctx.settleResponse?.success === true;
+        if (!settled && this.before && sent && Number(sent.version) === Number(this.latest.version)) {
+          this.latest = this.before;
+          this.before = null;
+        }
+      },
+    };
   }
 
   async createPaymentPayload(x402Version, requirements) {
@@ -74,6 +87,7 @@ export class Agnt2ChannelClientScheme {
       primaryType: "State",
       message: { ...next, version: BigInt(next.version), sentA, sentB: BigInt(next.sentB) },
     });
+    this.before = this.latest;
     this.latest = next;
     return { x402Version, payload: { channel: this.channel, state: next, signature } };
   }

@@ -2,7 +2,8 @@
 // with the channel scheme, paid over an agnt2 channel by the unmodified @x402/fetch client with
 // agnt2's scheme plugins (sdk/x402-agnt2-channel).
 // Usage: node x402-channel.mjs <facilitatorUrl> <chainId> <payTo> <payerKey> <amount> <channel json> <state json> <count>
-// Prints {unpaid, schemes, paid: [status…], settlements: […], replay}.
+// Prints {unpaid, schemes, paid: [status…], flaky, settlements: […], replay}: between the first
+// and the second paid request, a paid request to a route whose handler fails (500, not settled).
 import express from "express";
 import { paymentMiddleware, x402ResourceServer } from "@x402/express";
 import { HTTPFacilitatorClient } from "@x402/core/server";
@@ -26,12 +27,19 @@ app.use(
         accepts: { scheme: "agnt2-channel", price: { amount, asset: ETH }, network, payTo },
         description: "a paid answer",
       },
+      "GET /flaky": {
+        accepts: { scheme: "agnt2-channel", price: { amount, asset: ETH }, network, payTo },
+        description: "fails: not settled",
+      },
     },
     server,
   ),
 );
 let served = 0;
 app.get("/paid", (_req, res) => res.json({ answer: 42, served: ++served }));
+// The service fails: the middleware does not settle, the client's next payment must not build
+// on the state that was never taken.
+app.get("/flaky", (_req, res) => res.status(500).json({ error: "down" }));
 const listener = await new Promise((ok) => {
   const l = app.listen(0, "127.0.0.1", () => ok(l));
 });
@@ -55,6 +63,11 @@ try {
     spendControls: { allowedAssets: [{ network, asset: ETH, maxAmountPerPayment: amount }] },
   });
   for (let i = 0; i < Number(count); i++) {
+    if (i === 1) {
+      const flaky = await pay(url.replace("/paid", "/flaky"));
+      out.flaky = flaky.status;
+      await flaky.text();
+    }
     const paid = await pay(url);
     out.paid.push(paid.status);
     const body = await paid.text();

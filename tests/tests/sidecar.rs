@@ -1509,8 +1509,9 @@ async fn the_x402_fetch_client_pays_a_sidecar_route_with_exact() {
 /// with the service's key): a resource server written with the unmodified `@x402/express` and
 /// agnt2's server scheme plugin, paid by the unmodified `@x402/fetch` client with agnt2's
 /// client plugin (`sdk/x402-agnt2-channel`) over a channel `agnt2 channel open` made — three
-/// paid requests, each a co-signed state at the hub, no transaction; the same header again is
-/// refused.
+/// paid requests, each a co-signed state at the hub, no transaction; a request whose handler
+/// fails in between is not settled and the client's next state follows the last one taken; the
+/// same header again is refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn express_takes_channel_payments_through_the_facilitator() {
     let w = world();
@@ -1555,6 +1556,7 @@ async fn express_takes_channel_payments_through_the_facilitator() {
         "the facilitator's /supported extra reaches the requirements: {r}"
     );
     assert_eq!(r["paid"], serde_json::json!([200, 200, 200]), "{r}");
+    assert_eq!(r["flaky"], 500, "a failed service is not settled, and the next payment works: {r}");
     assert_eq!(r["settlements"][2]["success"], true, "{r}");
     assert_eq!(r["settlements"][2]["transaction"].as_str().unwrap(), params.id().to_string());
     assert_eq!(r["replay"], 402, "{r}");
