@@ -3,9 +3,13 @@
 //! answers, and stored at the hub before the answer (with `PAYMENT-RESPONSE`) goes out. An
 //! upstream that fails (connection error, timeout, 5xx) is not paid.
 
+mod exact;
+
+pub use exact::{EXACT_TIMEOUT_SECS, ExactSide};
+
 use crate::{
     config::Route,
-    exact::{self, ExactPayload, SettleError, Settler},
+    exact::ExactPayload,
     meter::{Meter, Outcome},
     payee::{PayError, Payee},
     register::REGISTRATION_PATH,
@@ -59,19 +63,6 @@ pub struct Proxy {
     /// Settles `exact` payments, when a route offers the scheme.
     pub exact: Option<Arc<ExactSide>>,
 }
-
-/// What the `exact` scheme needs: a settler and each token's EIP-712 domain.
-#[derive(Debug)]
-pub struct ExactSide {
-    /// Settles from the sidecar's key.
-    pub settler: Settler,
-    /// `extra` (`name`, `version`) by token.
-    pub extras: std::collections::HashMap<Address, Value>,
-}
-
-/// Seconds an `exact` authorization may take to arrive (x402's `maxTimeoutSeconds`): the
-/// client signs it valid until then.
-pub const EXACT_TIMEOUT_SECS: u64 = 300;
 
 /// A payment header, by scheme.
 enum Payment {
@@ -191,85 +182,6 @@ impl Proxy {
             extra: json!({"version": receipt.version, "signature": receipt.signature.to_bytes()}),
         };
         self.paid(upstream, &settlement, amount, start)
-    }
-
-    /// An `exact` payment: verified (and held, so the same authorization cannot be served
-    /// twice at once), the upstream asked, then settled on chain before the answer goes out. A
-    /// failed upstream is not paid; a failed settlement answers 402 instead of the upstream's
-    /// answer.
-    async fn serve_exact(
-        &self,
-        req: Request<Incoming>,
-        peer: SocketAddr,
-        route_index: usize,
-        resource: &Resource,
-        payment: ExactPayload,
-        start: std::time::Instant,
-    ) -> Response<Body> {
-        let route = &self.routes[route_index];
-        let Some(side) = self.exact.clone() else {
-            return error(StatusCode::SERVICE_UNAVAILABLE, "exact is not set up");
-        };
-        let payer = payment.authorization.from;
-        let refuse = |reason: String| {
-            self.meter.record(Some(payer), Outcome::Refused, 0);
-            self.payment_required(resource, route, &reason, None)
-        };
-        let held = match side.settler.hold(&payment) {
-            Ok(h) => h,
-            Err(e) => return refuse(e.to_string()),
-        };
-        let wanted = self.exact_requirement(route);
-        let (s, p, w) = (side.clone(), payment.clone(), wanted.clone());
-        match tokio::task::spawn_blocking(move || s.settler.verify(&p, &w)).await {
-            Ok(Ok(Ok(_))) => {}
-            Ok(Ok(Err(e))) => return refuse(e.to_string()),
-            Ok(Err(e)) => return error(StatusCode::SERVICE_UNAVAILABLE, &format!("{e:#}")),
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-        }
-        let upstream = match self.forward_paid(req, peer, payer).await {
-            Ok(r) => r,
-            Err(resp) => return resp,
-        };
-        let amount = route.price;
-        let s = side.clone();
-        let settled =
-            match tokio::task::spawn_blocking(move || s.settler.settle(&payment, &wanted)).await {
-                Ok(r) => r,
-                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-            };
-        drop(held);
-        let settled = match settled {
-            Ok(s) => s,
-            Err(SettleError::Invalid(e)) => return refuse(format!("settlement refused: {e}")),
-            Err(SettleError::Chain(e)) => return refuse(format!("settlement failed: {e:#}")),
-        };
-        let settlement = scheme::SettlementResponse {
-            success: true,
-            payer,
-            transaction: settled.transaction.to_string(),
-            network: self.network.clone(),
-            amount: amount.to_string(),
-            extra: json!({}),
-        };
-        self.paid(upstream, &settlement, amount, start)
-    }
-
-    /// The `exact` requirement of a route.
-    fn exact_requirement(&self, route: &Route) -> exact::Requirements {
-        exact::Requirements {
-            scheme: exact::SCHEME.into(),
-            network: self.network.clone(),
-            amount: route.price.to_string(),
-            asset: route.asset,
-            pay_to: self.payee.address(),
-            max_timeout_seconds: EXACT_TIMEOUT_SECS,
-            extra: self
-                .exact
-                .as_ref()
-                .and_then(|x| x.extras.get(&route.asset).cloned())
-                .unwrap_or_default(),
-        }
     }
 
     /// Forwards a paid request; a failed service (connection error, timeout, 5xx) is passed
@@ -422,12 +334,12 @@ fn parse_payment(header: &[u8]) -> Result<Payment, scheme::SchemeError> {
     let p: PaymentPayload = scheme::decode(header)?;
     match p.accepted.scheme.as_str() {
         scheme::SCHEME => ChannelPayment::from_json(&p.payload).map(Payment::Channel),
-        exact::SCHEME => serde_json::from_value(p.payload)
+        crate::exact::SCHEME => serde_json::from_value(p.payload)
             .map(Payment::Exact)
             .map_err(|e| scheme::SchemeError::Bad { field: "payload", reason: e.to_string() }),
         other => Err(scheme::SchemeError::Bad {
             field: "accepted.scheme",
-            reason: format!("{other:?} is neither {} nor {}", scheme::SCHEME, exact::SCHEME),
+            reason: format!("{other:?} is neither {} nor {}", scheme::SCHEME, crate::exact::SCHEME),
         }),
     }
 }
