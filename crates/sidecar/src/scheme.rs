@@ -48,15 +48,15 @@ pub struct Resource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Requirement {
-    /// `agnt2-channel`.
+    /// `agnt2-channel` or `exact`.
     pub scheme: String,
     /// CAIP-2 network, `eip155:<chainId>`.
     pub network: String,
-    /// Wei, as a decimal string.
+    /// The price in the asset's smallest unit (wei for ETH), as a decimal string.
     pub amount: String,
-    /// The zero address (ETH).
+    /// The zero address (ETH), or a token.
     pub asset: Address,
-    /// The service's agent address: side B of the channel.
+    /// The service's agent address (side B of the channel for `agnt2-channel`).
     pub pay_to: Address,
     /// How long the offer stands.
     pub max_timeout_seconds: u64,
@@ -139,7 +139,8 @@ pub struct PaymentPayload {
     pub resource: Resource,
     /// The requirement taken.
     pub accepted: Requirement,
-    /// `{channel, state, signature}` (see [`ChannelPayment`]).
+    /// `{channel, state, signature}` (see [`ChannelPayment`]), or for `exact`
+    /// `{authorization, signature}` ([`crate::exact::ExactPayload`]).
     pub payload: Value,
 }
 
