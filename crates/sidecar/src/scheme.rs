@@ -1,9 +1,10 @@
 //! The `agnt2-channel` payment scheme in x402 v2's HTTP shape.
 //!
 //! - `402` + `PAYMENT-REQUIRED: base64(json)`: [`PaymentRequired`] with a [`Requirement`] per
-//!   scheme the route offers (`exact` is described in [`crate::exact`]); for `agnt2-channel` network `eip155:<chainId>`, amount in wei, asset = the zero
-//!   address for ETH, payTo = the service's agent address; `extra` names the adjudicator, the
-//!   hub, the agent id and, for a known channel, its latest co-signed state.
+//!   scheme the route offers (`exact` is described in [`crate::exact`]); for `agnt2-channel`:
+//!   network `eip155:<chainId>`, amount in wei (or token units), asset = the zero address for
+//!   ETH, payTo = the service's agent address; `extra` names the adjudicator, the hub, the agent
+//!   id and, for a known channel, its latest co-signed state.
 //! - Retry with `PAYMENT-SIGNATURE: base64(json)`: [`PaymentPayload`] whose `payload` is the
 //!   channel's parameters and the payer's signature of the next state: version + 1, `sentA`
 //!   raised by exactly the amount, `appData` = [`request_binding`] of the request.
