@@ -38,8 +38,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// Retries of a call answered 429/503 or that could not connect.
-const MAX_RETRIES: u32 = 10;
+/// Retries of a call answered 429/503 or that could not connect: with [`BACKOFF_MS`], a call
+/// rides out about 7.5 s of rate limiting (a shared hosted endpoint can refuse for seconds: 10
+/// retries, 2.5 s, failed a deposit's receipt poll behind a 20-requests-a-second endpoint the
+/// node's own follower, batcher and proposer were also polling).
+const MAX_RETRIES: u32 = 30;
 /// Backoff before a retry, in milliseconds (or the server's `Retry-After`).
 const BACKOFF_MS: u64 = 250;
 
