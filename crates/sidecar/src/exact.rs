@@ -235,11 +235,6 @@ impl ExactPayload {
     }
 }
 
-/// Unix seconds now.
-pub fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// The `extra` of an `exact` requirement for `token`: its EIP-712 `name` and `version`, read
 /// through EIP-5267's `eip712Domain()`; an error when the token does not publish them or
 /// publishes another chain or address.
@@ -346,7 +341,7 @@ impl Settler {
         p: &ExactPayload,
         req: &Requirements,
     ) -> eyre::Result<Result<Address, Invalid>> {
-        p.verify(req, &self.l2, now())
+        p.verify(req, &self.l2, crate::session::unix_now())
     }
 
     /// Holds `p`'s authorization until the guard drops ([`Holds::hold`]).

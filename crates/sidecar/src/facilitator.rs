@@ -149,18 +149,23 @@ impl Facilitator {
         }
     }
 
+    /// A `/settle` answer that settled nothing.
+    fn settle_failed(&self, reason: String, message: Option<String>, payer: Value) -> Value {
+        json!({
+            "success": false,
+            "errorReason": reason,
+            "errorMessage": message,
+            "transaction": "",
+            "network": self.network(),
+            "payer": payer,
+        })
+    }
+
     /// `POST /settle`: verify again, then send the transfer.
     pub fn settle(&self, body: &Value) -> Value {
         let network = self.network();
         let fail = |reason: String, message: Option<String>, payer: Value| {
-            json!({
-                "success": false,
-                "errorReason": reason,
-                "errorMessage": message,
-                "transaction": "",
-                "network": network,
-                "payer": payer,
-            })
+            self.settle_failed(reason, message, payer)
         };
         let Some((payload, req)) = Self::parse(body) else {
             return fail("invalid_payload".into(), None, Value::Null);
@@ -217,7 +222,7 @@ async fn handle(f: Arc<Facilitator>, req: Request<Incoming>) -> Response<Full<By
         let bad = if path == "/verify" {
             json!({"isValid": false, "invalidReason": "invalid_payload"})
         } else {
-            json!({"success": false, "errorReason": "invalid_payload", "transaction": "", "network": f.network()})
+            f.settle_failed("invalid_payload".into(), None, Value::Null)
         };
         return respond(StatusCode::BAD_REQUEST, &bad);
     };
@@ -225,10 +230,9 @@ async fn handle(f: Arc<Facilitator>, req: Request<Incoming>) -> Response<Full<By
         let settle = path == "/settle";
         let out = match f.channel(&v, settle).await {
             Ok(v) => v,
-            Err((reason, message, payer)) if settle => json!({
-                "success": false, "errorReason": reason, "errorMessage": message,
-                "transaction": "", "network": f.network(), "payer": payer,
-            }),
+            Err((reason, message, payer)) if settle => {
+                f.settle_failed(reason, Some(message), payer)
+            }
             Err((reason, message, payer)) => json!({
                 "isValid": false, "invalidReason": reason, "invalidMessage": message, "payer": payer,
             }),
