@@ -146,6 +146,12 @@ fn a_launched_chain_has_no_devnet_surface_and_only_deposits_bring_eth() {
     for a in &dev {
         assert_eq!(node.rpc("eth_getBalance", json!([a, "latest"])), "0x0", "{a}");
     }
+    // Nor the devnet's aUSD, whose minter is a dev key; the agent precompiles' twins stay.
+    let usd = agnt2_primitives::constants::DEVNET_USD;
+    assert_eq!(node.rpc("eth_getCode", json!([usd, "latest"])), "0x");
+    let twin =
+        node.rpc("eth_getCode", json!(["0x0000000000000000000000000000000000008004", "latest"]));
+    assert!(twin.as_str().unwrap().len() > 1000, "{twin}");
     // The fee vaults pay the deployment's owner (the operator), not dev account 0's key.
     let vault = node.rpc(
         "eth_getStorageAt",
